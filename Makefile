@@ -1,0 +1,56 @@
+# The commands the README names. Every target that talks to AWS APIs runs
+# with dummy credentials, a region and instance metadata disabled, so the
+# SDK never reaches for the instance-metadata address.
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+export AWS_ACCESS_KEY_ID ?= dummy
+export AWS_SECRET_ACCESS_KEY ?= dummy
+export AWS_REGION ?= us-east-1
+export AWS_DEFAULT_REGION ?= $(AWS_REGION)
+export AWS_EC2_METADATA_DISABLED := true
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: dev test lint unit integration validate deploy build-arm64 clean
+
+## Python tools (moto server, cargo-lambda, SAM CLI, cfn-lint) in .venv.
+$(BIN)/.installed: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## Run every route locally on http://127.0.0.1:9000 against moto.
+dev: $(BIN)/.installed
+	scripts/dev.sh
+
+## Everything CI checks.
+test: lint unit integration validate
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+unit:
+	cargo test --locked -p callhooks-shared
+
+integration: $(BIN)/.installed
+	cargo test --locked --workspace --exclude callhooks-shared
+
+validate: $(BIN)/.installed
+	sam validate --lint
+	cfn-lint template.yaml
+
+## The arm64 release build of every function, as `sam deploy` ships it.
+build-arm64: $(BIN)/.installed
+	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	sam build --beta-features
+
+deploy: build-arm64
+	sam deploy --guided
+
+clean:
+	cargo clean
+	rm -rf .aws-sam

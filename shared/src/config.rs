@@ -1,0 +1,207 @@
+//! The documents operators keep in the table: one configuration per number
+//! of ours (access pattern 5) and one contact record per caller (pattern 6).
+//! Both are JSON documents loaded with `callhooks numbers put FILE` and
+//! `callhooks contacts put FILE`; unknown fields are refused with the field
+//! named, so a typo never silently turns a feature off.
+
+use crate::phone::PhoneNumber;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How one of our numbers is handled, per provider.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberConfig {
+    /// The number this document configures, in E.164.
+    pub number: PhoneNumber,
+    /// A short name people know the line by ("Support"), used in alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voxtelesys: Option<VoxtelesysConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retell: Option<RetellConfig>,
+}
+
+/// What Voxtelesys callers hear and where they are forwarded.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoxtelesysConfig {
+    /// Text said before forwarding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+    /// Numbers dialled at once; the first to answer takes the call.
+    #[serde(default)]
+    pub forward_to: Vec<PhoneNumber>,
+    /// Seconds to ring the forward numbers before giving up.
+    #[serde(default = "default_ring_timeout_s")]
+    pub ring_timeout_s: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voicemail: Option<VoicemailConfig>,
+}
+
+pub fn default_ring_timeout_s() -> u32 {
+    20
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoicemailConfig {
+    pub enabled: bool,
+    /// Said before the beep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// Longest recording, in seconds.
+    #[serde(default = "default_voicemail_max_length_s")]
+    pub max_length_s: u32,
+}
+
+pub fn default_voicemail_max_length_s() -> u32 {
+    120
+}
+
+/// Which Retell agent takes a call to this number. First match wins:
+/// the caller's entry in `contacts`, then the first matching schedule
+/// window, then `default_agent`; no match leaves the number's own agent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetellConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_agent: Option<AgentChoice>,
+    #[serde(default)]
+    pub schedules: Vec<ScheduleWindow>,
+    /// Per-caller agents, keyed by the caller's E.164 number.
+    #[serde(default)]
+    pub contacts: BTreeMap<PhoneNumber, AgentChoice>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentChoice {
+    pub agent_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<u32>,
+}
+
+/// A weekly window in a time zone: `days` among mon..sun, `start`
+/// inclusive and `end` exclusive as `HH:MM`; `end` before `start` wraps
+/// past midnight.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleWindow {
+    pub days: Vec<String>,
+    pub start: String,
+    pub end: String,
+    /// An IANA time zone name, e.g. `America/New_York`.
+    pub time_zone: String,
+    pub agent: AgentChoice,
+}
+
+/// What we know about a caller (access pattern 6).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub number: PhoneNumber,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Passed to Retell as dynamic variables; Retell takes strings only.
+    #[serde(default)]
+    pub dynamic_variables: BTreeMap<String, String>,
+    /// Passed to Retell as call metadata; any JSON.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Parses a document, naming the field of any error
+/// (`retell.schedules[0].agent: missing field `agent_id``).
+pub fn parse_document<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            e.into_inner().to_string()
+        } else {
+            format!("{path}: {}", e.into_inner())
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_number_document_parses() {
+        let doc = r#"{
+          "number": "+18339664835",
+          "label": "Support",
+          "voxtelesys": {
+            "greeting": "Thanks for calling <Acme> & co",
+            "forward_to": ["+14155550100", "+14155550101"],
+            "ring_timeout_s": 25,
+            "voicemail": {"enabled": true, "prompt": "Leave a message", "max_length_s": 90}
+          },
+          "retell": {
+            "default_agent": {"agent_id": "agent_day"},
+            "schedules": [{"days": ["sat", "sun"], "start": "00:00", "end": "00:00", "time_zone": "America/New_York", "agent": {"agent_id": "agent_weekend", "agent_version": 2}}],
+            "contacts": {"+14155552671": {"agent_id": "agent_vip"}}
+          }
+        }"#;
+        let config: NumberConfig = parse_document(doc).unwrap();
+        assert_eq!(config.label.as_deref(), Some("Support"));
+        let vox = config.voxtelesys.unwrap();
+        assert_eq!(vox.forward_to.len(), 2);
+        assert_eq!(vox.voicemail.unwrap().max_length_s, 90);
+        let retell = config.retell.unwrap();
+        assert_eq!(retell.schedules[0].agent.agent_version, Some(2));
+        assert!(retell
+            .contacts
+            .contains_key(&PhoneNumber::parse("+14155552671").unwrap()));
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let config: NumberConfig =
+            parse_document(r#"{"number": "+18339664835", "voxtelesys": {"forward_to": ["+14155550100"], "voicemail": {"enabled": false}}}"#).unwrap();
+        let vox = config.voxtelesys.unwrap();
+        assert_eq!(vox.ring_timeout_s, 20);
+        assert_eq!(vox.voicemail.unwrap().max_length_s, 120);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (
+                r#"{"number": "+18339664835", "voxtelesys": {"forwardto": []}}"#,
+                "voxtelesys.forwardto",
+            ),
+            (r#"{"number": "nope"}"#, "number"),
+            (
+                r#"{"number": "+18339664835", "voxtelesys": {"forward_to": ["x"]}}"#,
+                "voxtelesys.forward_to[0]",
+            ),
+            (
+                r#"{"number": "+18339664835", "retell": {"schedules": [{"days": [], "start": "09:00", "end": "17:00", "time_zone": "UTC", "agent": {}}]}}"#,
+                "retell.schedules[0].agent",
+            ),
+        ];
+        for (doc, path) in cases {
+            let err = parse_document::<NumberConfig>(doc).unwrap_err();
+            assert!(err.starts_with(path), "{doc}: {err}");
+        }
+    }
+
+    #[test]
+    fn contact_variables_must_be_strings() {
+        let ok: Contact = parse_document(r#"{"number": "+14155552671", "name": "John", "dynamic_variables": {"tier": "gold"}, "metadata": {"crm_id": 7}}"#).unwrap();
+        assert_eq!(ok.dynamic_variables["tier"], "gold");
+        let err = parse_document::<Contact>(
+            r#"{"number": "+14155552671", "dynamic_variables": {"tier": 3}}"#,
+        )
+        .unwrap_err();
+        assert!(err.starts_with("dynamic_variables.tier"), "{err}");
+        let err = parse_document::<Contact>(r#"{"number": "+14155552671", "nickname": "J"}"#)
+            .unwrap_err();
+        assert!(err.contains("nickname"), "{err}");
+    }
+}

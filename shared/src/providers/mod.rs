@@ -1,0 +1,4 @@
+//! One module per provider: its wire types as documented in
+//! `../shared/seeds`, and their mapping to the normalized model. Pure.
+
+pub mod zonitel;

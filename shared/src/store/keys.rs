@@ -1,0 +1,125 @@
+//! The single-table key design, in one place. Every item has `PK` and `SK`;
+//! call and message summaries also carry `GSI1PK/GSI1SK` (their `from`
+//! number) and `GSI2PK/GSI2SK` (their `to` number) for the phone timeline.
+//!
+//! | access pattern | key condition | index |
+//! |---|---|---|
+//! | 1. every event of one call, in order | `PK = CALL#<provider>#<call_id>` and `SK begins_with EVENT#` | table |
+//! | 2. one call's summary | `PK = CALL#<provider>#<call_id>`, `SK = SUMMARY` | table |
+//! | 3. recent calls and messages of a number | `GSI1PK = PHONE#<e164>` and `GSI2PK = PHONE#<e164>`, newest first, merged | GSI1, GSI2 |
+//! | 4. one SMS's status history | `PK = SMS#<provider>#<message_id>` and `SK begins_with STATUS#` | table |
+//! | 5. configuration of one of our numbers | `PK = NUMBER#<e164>`, `SK = CONFIG` | table |
+//! | 6. one caller's contact record | `PK = CONTACT#<e164>`, `SK = CONTACT` | table |
+
+use crate::event::{Channel, Provider};
+use crate::phone::PhoneNumber;
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+pub const GSI2: &str = "GSI2";
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
+/// The table's TTL attribute (Unix seconds).
+pub const TTL: &str = "expires_at";
+/// What an item is: `call`, `call_event`, `sms`, `sms_status`, `raw_part`...
+pub const ITEM_TYPE: &str = "item_type";
+
+pub const SUMMARY_SK: &str = "SUMMARY";
+pub const EVENT_SK_PREFIX: &str = "EVENT#";
+pub const STATUS_SK_PREFIX: &str = "STATUS#";
+pub const CONFIG_SK: &str = "CONFIG";
+pub const CONTACT_SK: &str = "CONTACT";
+
+/// The partition of one call or one message: its summary, events and parts.
+pub fn conversation_pk(channel: Channel, provider: Provider, id: &str) -> String {
+    match channel {
+        Channel::Call => format!("CALL#{provider}#{id}"),
+        Channel::Sms => format!("SMS#{provider}#{id}"),
+    }
+}
+
+/// An event's sort key: time first so a query returns the call in order;
+/// kind and delivery key make two different deliveries at one instant
+/// distinct and a retried delivery identical.
+pub fn event_sk(occurred_at_key: &str, kind: &str, delivery_key: &str) -> String {
+    format!("{EVENT_SK_PREFIX}{occurred_at_key}#{kind}#{delivery_key}")
+}
+
+/// An SMS status-history entry: one per status, so a repeated status collides.
+pub fn status_sk(status: &str) -> String {
+    format!("{STATUS_SK_PREFIX}{status}")
+}
+
+/// The sort key of the `index`-th (from 1) part of a value split across items.
+pub fn part_sk(owner_sk: &str, index: usize) -> String {
+    format!("{owner_sk}#PART#{index:04}")
+}
+
+pub fn phone_pk(number: &PhoneNumber) -> String {
+    format!("PHONE#{number}")
+}
+
+/// Timeline order: when the call or message was first seen, then identity.
+pub fn timeline_sk(first_seen_key: &str, channel: Channel, provider: Provider, id: &str) -> String {
+    format!("{first_seen_key}#{}#{provider}#{id}", channel.as_str())
+}
+
+pub fn number_config_pk(number: &PhoneNumber) -> String {
+    format!("NUMBER#{number}")
+}
+
+pub fn contact_pk(number: &PhoneNumber) -> String {
+    format!("CONTACT#{number}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_have_the_documented_shapes() {
+        let n = PhoneNumber::parse("+14155552671").unwrap();
+        assert_eq!(
+            conversation_pk(Channel::Call, Provider::Zonitel, "c1"),
+            "CALL#zonitel#c1"
+        );
+        assert_eq!(
+            conversation_pk(Channel::Sms, Provider::Zonitel, "m1"),
+            "SMS#zonitel#m1"
+        );
+        assert_eq!(
+            event_sk("2026-01-01T00:00:00.000Z", "incoming_call", "k"),
+            "EVENT#2026-01-01T00:00:00.000Z#incoming_call#k"
+        );
+        assert_eq!(part_sk("EVENT#x", 2), "EVENT#x#PART#0002");
+        assert_eq!(phone_pk(&n), "PHONE#+14155552671");
+        assert_eq!(number_config_pk(&n), "NUMBER#+14155552671");
+        assert_eq!(contact_pk(&n), "CONTACT#+14155552671");
+        assert_eq!(status_sk("delivered"), "STATUS#delivered");
+        assert_eq!(
+            timeline_sk(
+                "2026-01-01T00:00:00.000Z",
+                Channel::Call,
+                Provider::Salpre,
+                "1"
+            ),
+            "2026-01-01T00:00:00.000Z#call#salpre#1"
+        );
+    }
+
+    #[test]
+    fn part_keys_sort_in_part_order() {
+        let mut keys: Vec<String> = (1..=12).map(|i| part_sk("EVENT#x", i)).collect();
+        let sorted = {
+            let mut k = keys.clone();
+            k.sort();
+            k
+        };
+        assert_eq!(keys, sorted);
+        keys.reverse();
+        assert_ne!(keys, sorted);
+    }
+}

@@ -1,0 +1,537 @@
+//! DynamoDB storage: the key design ([`keys`]), what a delivery writes
+//! ([`plan`]), and the client that writes it idempotently and serves the
+//! access-pattern reads.
+
+pub mod keys;
+pub mod plan;
+
+use crate::config::{Contact, NumberConfig};
+use crate::event::{CallPhases, Channel, Direction, Provider};
+use crate::phone::PhoneNumber;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::Client;
+use plan::{Item, WritePlan};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::Duration;
+
+/// What became of a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Recorded,
+    /// Already recorded (a retry): nothing was written.
+    Duplicate,
+}
+
+/// Storage did not do what was asked. Webhooks answer 503 so the provider
+/// retries; the message is for logs, never for the provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "storage error: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+fn store_error<E: ProvideErrorMetadata + fmt::Debug, R: fmt::Debug>(
+    error: SdkError<E, R>,
+) -> StoreError {
+    match error.as_service_error() {
+        Some(service) => StoreError(format!(
+            "{}: {}",
+            service.code().unwrap_or("unknown"),
+            service.message().unwrap_or("")
+        )),
+        None => StoreError(format!("{error:?}")),
+    }
+}
+
+/// How often a transaction that lost a race with a concurrent write to the
+/// same summary is tried again before giving up with a 503.
+const CONFLICT_ATTEMPTS: u32 = 4;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Store {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Writes a plan in one request: a conditional PutItem when it is a
+    /// single put, else one transaction. A failed guard means the delivery
+    /// was recorded before: [`WriteOutcome::Duplicate`], nothing written.
+    pub async fn write(&self, plan: &WritePlan) -> Result<WriteOutcome, StoreError> {
+        if plan.updates.is_empty() && plan.puts.len() == 1 {
+            return self.put_one(&plan.puts[0]).await;
+        }
+        let actions = self.transaction_items(plan)?;
+        let mut attempt = 1;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions.clone()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(WriteOutcome::Recorded),
+                Err(error) => error,
+            };
+            let reasons: Vec<String> = match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None").to_string())
+                    .collect(),
+                _ => return Err(store_error(error)),
+            };
+            if reasons.iter().any(|code| code == "ConditionalCheckFailed") {
+                return Ok(WriteOutcome::Duplicate);
+            }
+            let conflict = reasons.iter().any(|code| code == "TransactionConflict");
+            if conflict && attempt < CONFLICT_ATTEMPTS {
+                // Another delivery of the same call is being written right
+                // now; once it lands, this one either applies or is seen to
+                // be its duplicate.
+                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+                attempt += 1;
+                continue;
+            }
+            return Err(StoreError(format!(
+                "transaction cancelled: {}",
+                reasons.join(", ")
+            )));
+        }
+    }
+
+    async fn put_one(&self, put: &plan::GuardedPut) -> Result<WriteOutcome, StoreError> {
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(put.item.clone()));
+        if let Some(condition) = &put.condition {
+            request = request
+                .condition_expression(&condition.expression)
+                .set_expression_attribute_names(non_empty(condition.names.clone()))
+                .set_expression_attribute_values(non_empty(condition.values.clone()));
+        }
+        match request.send().await {
+            Ok(_) => Ok(WriteOutcome::Recorded),
+            Err(error) => match error.as_service_error() {
+                Some(e) if e.is_conditional_check_failed_exception() => Ok(WriteOutcome::Duplicate),
+                _ => Err(store_error(error)),
+            },
+        }
+    }
+
+    fn transaction_items(&self, plan: &WritePlan) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError(e.to_string());
+        let mut actions = Vec::with_capacity(plan.action_count());
+        for put in &plan.puts {
+            let mut builder = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(put.item.clone()));
+            if let Some(condition) = &put.condition {
+                builder = builder
+                    .condition_expression(&condition.expression)
+                    .set_expression_attribute_names(non_empty(condition.names.clone()))
+                    .set_expression_attribute_values(non_empty(condition.values.clone()));
+            }
+            actions.push(
+                TransactWriteItem::builder()
+                    .put(builder.build().map_err(build)?)
+                    .build(),
+            );
+        }
+        for update in &plan.updates {
+            let expression = update.expression();
+            let built = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(update.key()))
+                .update_expression(expression.expression)
+                .set_expression_attribute_names(non_empty(expression.names))
+                .set_expression_attribute_values(non_empty(expression.values))
+                .build()
+                .map_err(build)?;
+            actions.push(TransactWriteItem::builder().update(built).build());
+        }
+        Ok(actions)
+    }
+
+    /// Access pattern 2: one call's summary.
+    pub async fn call_summary(
+        &self,
+        provider: Provider,
+        call_id: &str,
+    ) -> Result<Option<CallSummary>, StoreError> {
+        let pk = keys::conversation_pk(Channel::Call, provider, call_id);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(pk))
+            .key(keys::SK, AttributeValue::S(keys::SUMMARY_SK.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        output
+            .item
+            .map(|item| CallSummary::from_item(&item))
+            .transpose()
+    }
+
+    /// Access pattern 1 (and 4 for messages): every event of one call or
+    /// message, in the order they happened, with raw bodies reassembled.
+    pub async fn conversation_events(
+        &self,
+        channel: Channel,
+        provider: Provider,
+        id: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        let pk = keys::conversation_pk(channel, provider, id);
+        let items = self.query_prefix(&pk, keys::EVENT_SK_PREFIX).await?;
+        Ok(assemble_parts(items))
+    }
+
+    /// All items of one partition whose sort key starts with `prefix`, in
+    /// sort-key order, following pagination.
+    pub async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.into()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(store_error)?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Access pattern 3: the most recent calls and messages from or to a
+    /// number, newest first, across providers: both indexes read
+    /// concurrently and merged.
+    pub async fn timeline(
+        &self,
+        number: &PhoneNumber,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let limit = limit.max(1);
+        let (from, to) = tokio::join!(
+            self.query_index(keys::GSI1, keys::GSI1PK, number, limit),
+            self.query_index(keys::GSI2, keys::GSI2PK, number, limit)
+        );
+        let (from, to) = (from?, to?);
+        let sort_key = |item: &Item, attr: &str| {
+            item.get(attr)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut merged: Vec<(String, Item)> = from
+            .into_iter()
+            .map(|i| (sort_key(&i, keys::GSI1SK), i))
+            .chain(to.into_iter().map(|i| (sort_key(&i, keys::GSI2SK), i)))
+            .collect();
+        merged.sort_by(|a, b| b.0.cmp(&a.0));
+        // A call from the number to itself appears in both indexes once.
+        merged.dedup_by(|a, b| a.1.get(keys::PK) == b.1.get(keys::PK));
+        merged.truncate(limit);
+        Ok(merged.into_iter().map(|(_, item)| item).collect())
+    }
+
+    /// Access pattern 5: one of our numbers' configuration.
+    pub async fn number_config(
+        &self,
+        number: &PhoneNumber,
+    ) -> Result<Option<NumberConfig>, StoreError> {
+        self.get_document(keys::number_config_pk(number), keys::CONFIG_SK)
+            .await
+    }
+
+    /// Stores (replaces) a number's configuration.
+    pub async fn put_number_config(&self, config: &NumberConfig) -> Result<(), StoreError> {
+        self.put_document(
+            keys::number_config_pk(&config.number),
+            keys::CONFIG_SK,
+            "number_config",
+            config,
+        )
+        .await
+    }
+
+    /// Access pattern 6: one caller's contact record.
+    pub async fn contact(&self, number: &PhoneNumber) -> Result<Option<Contact>, StoreError> {
+        self.get_document(keys::contact_pk(number), keys::CONTACT_SK)
+            .await
+    }
+
+    /// Stores (replaces) a contact record.
+    pub async fn put_contact(&self, contact: &Contact) -> Result<(), StoreError> {
+        self.put_document(
+            keys::contact_pk(&contact.number),
+            keys::CONTACT_SK,
+            "contact",
+            contact,
+        )
+        .await
+    }
+
+    /// Documents live whole in a `document` map attribute, so the item's
+    /// own keys never mix with the document's fields.
+    async fn put_document<T: Serialize>(
+        &self,
+        pk: String,
+        sk: &str,
+        item_type: &str,
+        document: &T,
+    ) -> Result<(), StoreError> {
+        let value: AttributeValue = serde_dynamo::to_attribute_value(document)
+            .map_err(|e| StoreError(format!("unstorable document: {e}")))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, AttributeValue::S(pk))
+            .item(keys::SK, AttributeValue::S(sk.into()))
+            .item(keys::ITEM_TYPE, AttributeValue::S(item_type.into()))
+            .item("document", value)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn get_document<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(pk))
+            .key(keys::SK, AttributeValue::S(sk.into()))
+            .send()
+            .await
+            .map_err(store_error)?;
+        let Some(mut item) = output.item else {
+            return Ok(None);
+        };
+        let Some(document) = item.remove("document") else {
+            return Err(StoreError(
+                "document item without a document attribute".into(),
+            ));
+        };
+        serde_dynamo::from_attribute_value(document)
+            .map(Some)
+            .map_err(|e| StoreError(format!("unreadable document: {e}")))
+    }
+
+    async fn query_index(
+        &self,
+        index: &str,
+        partition_attr: &str,
+        number: &PhoneNumber,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", partition_attr)
+            .expression_attribute_values(":pk", AttributeValue::S(keys::phone_pk(number)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(output.items.unwrap_or_default())
+    }
+}
+
+fn non_empty<K, V>(
+    map: std::collections::HashMap<K, V>,
+) -> Option<std::collections::HashMap<K, V>> {
+    (!map.is_empty()).then_some(map)
+}
+
+/// Puts each split value back together: an item with `raw_parts` gets its
+/// `raw` from the `#PART#` items that follow it; the parts are dropped.
+pub fn assemble_parts(items: Vec<Item>) -> Vec<Item> {
+    let mut out: Vec<Item> = Vec::with_capacity(items.len());
+    let mut pending: Option<(String, String)> = None; // (owner SK, text so far)
+    for item in items {
+        let sk = item
+            .get(keys::SK)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        if let Some((owner, text)) = pending.as_mut() {
+            if sk.starts_with(&format!("{owner}#PART#")) {
+                if let Some(AttributeValue::S(part)) = item.get("raw") {
+                    text.push_str(part);
+                }
+                continue;
+            }
+        }
+        if let Some((_, text)) = pending.take() {
+            if let Some(last) = out.last_mut() {
+                last.insert("raw".into(), AttributeValue::S(text));
+            }
+        }
+        if item.contains_key("raw_parts") {
+            pending = Some((sk, String::new()));
+        }
+        out.push(item);
+    }
+    if let Some((_, text)) = pending {
+        if let Some(last) = out.last_mut() {
+            last.insert("raw".into(), AttributeValue::S(text));
+        }
+    }
+    out
+}
+
+/// A call's summary as stored (access pattern 2), with its derived status.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallSummary {
+    pub provider: String,
+    pub call_id: String,
+    #[serde(default)]
+    pub direction: Option<Direction>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub caller_name: Option<String>,
+    pub first_seen_at: String,
+    #[serde(default)]
+    pub is_test: bool,
+    #[serde(default)]
+    pub event_count: u64,
+    #[serde(default)]
+    pub initiated_at: Option<String>,
+    #[serde(default)]
+    pub ringing_at: Option<String>,
+    #[serde(default)]
+    pub answered_at: Option<String>,
+    #[serde(default)]
+    pub ended_at: Option<String>,
+    #[serde(default)]
+    pub failed_at: Option<String>,
+    #[serde(default)]
+    pub unanswered_at: Option<String>,
+}
+
+impl CallSummary {
+    pub fn from_item(item: &Item) -> Result<Self, StoreError> {
+        serde_dynamo::from_item(item.clone())
+            .map_err(|e| StoreError(format!("unreadable call summary: {e}")))
+    }
+
+    pub fn phases(&self) -> CallPhases {
+        CallPhases {
+            initiated_at: self.initiated_at.clone(),
+            ringing_at: self.ringing_at.clone(),
+            answered_at: self.answered_at.clone(),
+            ended_at: self.ended_at.clone(),
+            failed_at: self.failed_at.clone(),
+            unanswered_at: self.unanswered_at.clone(),
+        }
+    }
+
+    pub fn status(&self) -> crate::event::CallStatus {
+        self.phases().status()
+    }
+
+    pub fn is_missed(&self) -> bool {
+        self.phases().is_missed(self.direction)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plan::s;
+
+    fn item(sk: &str, extra: &[(&str, AttributeValue)]) -> Item {
+        let mut item = Item::from([(keys::SK.to_string(), s(sk))]);
+        for (k, v) in extra {
+            item.insert(k.to_string(), v.clone());
+        }
+        item
+    }
+
+    #[test]
+    fn parts_are_reassembled_onto_their_event() {
+        let items = vec![
+            item("EVENT#1", &[("raw", s("small"))]),
+            item("EVENT#2", &[("raw_parts", plan::n(2))]),
+            item("EVENT#2#PART#0001", &[("raw", s("ab"))]),
+            item("EVENT#2#PART#0002", &[("raw", s("cd"))]),
+            item("EVENT#3", &[("raw_parts", plan::n(1))]),
+            item("EVENT#3#PART#0001", &[("raw", s("z"))]),
+        ];
+        let out = assemble_parts(items);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0]["raw"], s("small"));
+        assert_eq!(out[1]["raw"], s("abcd"));
+        assert_eq!(out[2]["raw"], s("z"));
+    }
+
+    #[test]
+    fn summary_reads_from_an_item() {
+        let item = Item::from([
+            ("provider".to_string(), s("zonitel")),
+            ("call_id".to_string(), s("c1")),
+            ("direction".to_string(), s("inbound")),
+            ("first_seen_at".to_string(), s("2026-01-01T00:00:00.000Z")),
+            ("ringing_at".to_string(), s("2026-01-01T00:00:00.000Z")),
+            ("event_count".to_string(), plan::n(1)),
+            ("GSI1PK".to_string(), s("PHONE#+1")),
+        ]);
+        let summary = CallSummary::from_item(&item).unwrap();
+        assert_eq!(summary.direction, Some(Direction::Inbound));
+        assert_eq!(summary.status(), crate::event::CallStatus::Ringing);
+        assert!(!summary.is_missed());
+    }
+}

@@ -1,0 +1,411 @@
+//! What one delivery writes, as plain data: built by pure code (and tested
+//! without the network), executed by [`super::Store::write`] as one
+//! conditional request.
+
+use super::keys::{self, PK, SK, TTL};
+use crate::event::{Channel, Event};
+use crate::time;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Raw bodies above this many bytes are split across part items; DynamoDB's
+/// item limit is 400 KB and the rest of an event item needs room too.
+pub const RAW_PART_BYTES: usize = 300_000;
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// A condition on one write, with its placeholders.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Condition {
+    pub expression: String,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
+
+impl Condition {
+    /// The item must not exist yet: how a retried delivery is recognised.
+    pub fn item_absent() -> Self {
+        Condition {
+            expression: "attribute_not_exists(#pk)".into(),
+            names: HashMap::from([("#pk".to_string(), PK.to_string())]),
+            values: HashMap::new(),
+        }
+    }
+}
+
+/// A put whose failed condition means "this delivery was already recorded".
+#[derive(Clone, Debug, PartialEq)]
+pub struct GuardedPut {
+    pub item: Item,
+    pub condition: Option<Condition>,
+}
+
+/// An update of a summary item that can only move forward: `set_once`
+/// attributes keep the first value ever written (`if_not_exists`), `set`
+/// attributes take the new value, `increment` adds to a counter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SummaryUpdate {
+    pub pk: String,
+    pub sk: String,
+    pub set_once: Vec<(String, AttributeValue)>,
+    pub set: Vec<(String, AttributeValue)>,
+    pub increment: Vec<(String, i64)>,
+}
+
+/// An update expression with its placeholders.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpdateExpression {
+    pub expression: String,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
+
+impl SummaryUpdate {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        SummaryUpdate {
+            pk: pk.into(),
+            sk: sk.into(),
+            set_once: Vec::new(),
+            set: Vec::new(),
+            increment: Vec::new(),
+        }
+    }
+
+    /// Keeps the first value ever written to `name`. Setting an attribute
+    /// that is already set once in this update is ignored (first wins).
+    pub fn set_once(&mut self, name: &str, value: AttributeValue) -> &mut Self {
+        if !self.set_once.iter().any(|(n, _)| n == name) {
+            self.set_once.push((name.to_string(), value));
+        }
+        self
+    }
+
+    pub fn set(&mut self, name: &str, value: AttributeValue) -> &mut Self {
+        self.set.retain(|(n, _)| n != name);
+        self.set.push((name.to_string(), value));
+        self
+    }
+
+    pub fn increment(&mut self, name: &str, by: i64) -> &mut Self {
+        self.increment.push((name.to_string(), by));
+        self
+    }
+
+    pub fn key(&self) -> Item {
+        HashMap::from([(PK.to_string(), s(&self.pk)), (SK.to_string(), s(&self.sk))])
+    }
+
+    /// `SET #a0 = if_not_exists(#a0, :v0), #a1 = :v1 ADD #a2 :v2`.
+    pub fn expression(&self) -> UpdateExpression {
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let mut sets = Vec::new();
+        let mut adds = Vec::new();
+        let mut next = 0;
+        let mut bind = |name: &str, value: AttributeValue| {
+            let (n, v) = (format!("#a{next}"), format!(":v{next}"));
+            next += 1;
+            names.insert(n.clone(), name.to_string());
+            values.insert(v.clone(), value);
+            (n, v)
+        };
+        for (name, value) in &self.set_once {
+            let (n, v) = bind(name, value.clone());
+            sets.push(format!("{n} = if_not_exists({n}, {v})"));
+        }
+        for (name, value) in &self.set {
+            let (n, v) = bind(name, value.clone());
+            sets.push(format!("{n} = {v}"));
+        }
+        for (name, by) in &self.increment {
+            let (n, v) = bind(name, AttributeValue::N(by.to_string()));
+            adds.push(format!("{n} {v}"));
+        }
+        let mut expression = String::new();
+        if !sets.is_empty() {
+            expression.push_str("SET ");
+            expression.push_str(&sets.join(", "));
+        }
+        if !adds.is_empty() {
+            if !expression.is_empty() {
+                expression.push(' ');
+            }
+            expression.push_str("ADD ");
+            expression.push_str(&adds.join(", "));
+        }
+        UpdateExpression {
+            expression,
+            names,
+            values,
+        }
+    }
+}
+
+/// Everything one delivery writes, in one request: the guarded puts (the
+/// event, its raw parts, any provider-specific guard) and the summary
+/// updates. If any guard's condition fails, nothing is written and the
+/// delivery is a duplicate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WritePlan {
+    pub puts: Vec<GuardedPut>,
+    pub updates: Vec<SummaryUpdate>,
+}
+
+impl WritePlan {
+    /// The event item (and raw parts) plus the conversation's summary with
+    /// the fields every provider shares. Providers then add their phases.
+    pub fn for_event(event: &Event, retention_days: u32) -> Self {
+        let pk = keys::conversation_pk(event.channel, event.provider, &event.provider_id);
+        let occurred = time::to_key(event.occurred_at);
+        let received = time::to_key(event.received_at);
+        let event_sk = keys::event_sk(&occurred, &event.kind, &event.delivery_key);
+        let expires = n(time::expires_at(event.received_at, retention_days));
+
+        let mut item = Item::new();
+        item.insert(PK.into(), s(&pk));
+        item.insert(SK.into(), s(&event_sk));
+        item.insert(
+            keys::ITEM_TYPE.into(),
+            s(format!("{}_event", event.channel.as_str())),
+        );
+        item.insert("provider".into(), s(event.provider.as_str()));
+        item.insert(id_attribute(event.channel).into(), s(&event.provider_id));
+        item.insert("kind".into(), s(&event.kind));
+        item.insert("occurred_at".into(), s(&occurred));
+        item.insert("received_at".into(), s(&received));
+        item.insert("is_test".into(), AttributeValue::Bool(event.is_test));
+        item.insert(TTL.into(), expires.clone());
+        if let Some(direction) = event.direction {
+            item.insert("direction".into(), s(direction.as_str()));
+        }
+        if let Some(from) = &event.from {
+            item.insert("from".into(), s(from.as_str()));
+        }
+        if let Some(to) = &event.to {
+            item.insert("to".into(), s(to.as_str()));
+        }
+        if let Some(name) = &event.caller_name {
+            item.insert("caller_name".into(), s(name));
+        }
+
+        let mut puts = Vec::new();
+        let parts = split_utf8(&event.raw, RAW_PART_BYTES);
+        if parts.len() <= 1 {
+            item.insert("raw".into(), s(&event.raw));
+        } else {
+            item.insert("raw_parts".into(), n(parts.len()));
+        }
+        puts.push(GuardedPut {
+            item,
+            condition: Some(Condition::item_absent()),
+        });
+        if parts.len() > 1 {
+            for (index, part) in parts.iter().enumerate() {
+                let mut part_item = Item::new();
+                part_item.insert(PK.into(), s(&pk));
+                part_item.insert(SK.into(), s(keys::part_sk(&event_sk, index + 1)));
+                part_item.insert(keys::ITEM_TYPE.into(), s("raw_part"));
+                part_item.insert("raw".into(), s(*part));
+                part_item.insert(TTL.into(), expires.clone());
+                puts.push(GuardedPut {
+                    item: part_item,
+                    condition: None,
+                });
+            }
+        }
+
+        let mut summary = SummaryUpdate::new(&pk, keys::SUMMARY_SK);
+        summary
+            .set_once(keys::ITEM_TYPE, s(event.channel.as_str()))
+            .set_once("provider", s(event.provider.as_str()))
+            .set_once(id_attribute(event.channel), s(&event.provider_id))
+            .set_once("first_seen_at", s(&received))
+            .set_once("is_test", AttributeValue::Bool(event.is_test))
+            .increment("event_count", 1);
+        if let Some(direction) = event.direction {
+            summary.set_once("direction", s(direction.as_str()));
+        }
+        let timeline =
+            keys::timeline_sk(&received, event.channel, event.provider, &event.provider_id);
+        if let Some(from) = &event.from {
+            summary
+                .set_once("from", s(from.as_str()))
+                .set_once(keys::GSI1PK, s(keys::phone_pk(from)))
+                .set_once(keys::GSI1SK, s(&timeline));
+        }
+        if let Some(to) = &event.to {
+            summary
+                .set_once("to", s(to.as_str()))
+                .set_once(keys::GSI2PK, s(keys::phone_pk(to)))
+                .set_once(keys::GSI2SK, s(&timeline));
+        }
+        if let Some(name) = event
+            .caller_name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+        {
+            summary.set_once("caller_name", s(name));
+        }
+        WritePlan {
+            puts,
+            updates: vec![summary],
+        }
+    }
+
+    /// The conversation summary every plan starts with.
+    pub fn summary_mut(&mut self) -> &mut SummaryUpdate {
+        &mut self.updates[0]
+    }
+
+    /// Adds a guard that must hold for the delivery to count as new.
+    pub fn guard_with(&mut self, put: GuardedPut) -> &mut Self {
+        self.puts.insert(0, put);
+        self
+    }
+
+    pub fn action_count(&self) -> usize {
+        self.puts.len() + self.updates.len()
+    }
+}
+
+/// The summary attribute naming the provider's id: `call_id` or `message_id`.
+pub fn id_attribute(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Call => "call_id",
+        Channel::Sms => "message_id",
+    }
+}
+
+/// Splits text into pieces of at most `max_bytes`, never inside a character.
+pub fn split_utf8(text: &str, max_bytes: usize) -> Vec<&str> {
+    assert!(max_bytes >= 4, "a piece must hold any character");
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while rest.len() > max_bytes {
+        let mut cut = max_bytes;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (head, tail) = rest.split_at(cut);
+        pieces.push(head);
+        rest = tail;
+    }
+    if !rest.is_empty() || pieces.is_empty() {
+        pieces.push(rest);
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Direction, Provider};
+    use crate::phone::PhoneNumber;
+    use crate::time::Timestamp;
+
+    fn event(raw: &str) -> Event {
+        let at = Timestamp::from_millisecond(1_700_000_000_000).unwrap();
+        Event {
+            provider: Provider::Zonitel,
+            channel: Channel::Call,
+            provider_id: "c1".into(),
+            direction: Some(Direction::Inbound),
+            from: Some(PhoneNumber::parse("+14155552671").unwrap()),
+            to: Some(PhoneNumber::parse("+18339664835").unwrap()),
+            caller_name: Some("John Doe".into()),
+            kind: "incoming_call".into(),
+            occurred_at: at,
+            received_at: at,
+            is_test: false,
+            delivery_key: "d".into(),
+            raw: raw.into(),
+        }
+    }
+
+    #[test]
+    fn split_keeps_every_byte_and_respects_characters() {
+        let text = "aé€😀".repeat(1000);
+        for max in [4, 5, 7, 100, 299] {
+            let parts = split_utf8(&text, max);
+            assert!(parts.iter().all(|p| p.len() <= max && !p.is_empty()));
+            assert_eq!(parts.concat(), text);
+        }
+        assert_eq!(split_utf8("", 10), vec![""]);
+        assert_eq!(split_utf8("abcd", 4), vec!["abcd"]);
+        assert_eq!(split_utf8("abcde", 4), vec!["abcd", "e"]);
+    }
+
+    #[test]
+    fn small_raw_body_stays_inline() {
+        let plan = WritePlan::for_event(&event("{\"a\":1}"), 30);
+        assert_eq!(plan.puts.len(), 1);
+        assert_eq!(plan.puts[0].item["raw"], s("{\"a\":1}"));
+        assert_eq!(plan.puts[0].condition, Some(Condition::item_absent()));
+        assert_eq!(plan.puts[0].item[TTL], n(1_700_000_000 + 30 * 86_400));
+        assert_eq!(plan.action_count(), 2);
+    }
+
+    #[test]
+    fn large_raw_body_is_split_never_truncated() {
+        let raw = "ü".repeat(RAW_PART_BYTES); // twice RAW_PART_BYTES in bytes
+        let plan = WritePlan::for_event(&event(&raw), 30);
+        assert_eq!(plan.puts[0].item["raw_parts"], n(2));
+        assert!(!plan.puts[0].item.contains_key("raw"));
+        let joined: String = plan.puts[1..]
+            .iter()
+            .map(|p| p.item["raw"].as_s().unwrap().as_str())
+            .collect();
+        assert_eq!(joined, raw);
+        assert!(plan.puts[1].item[SK]
+            .as_s()
+            .unwrap()
+            .ends_with("#PART#0001"));
+    }
+
+    #[test]
+    fn summary_sets_identity_once_and_indexes_both_numbers() {
+        let plan = WritePlan::for_event(&event("{}"), 30);
+        let summary = &plan.updates[0];
+        assert_eq!(summary.pk, "CALL#zonitel#c1");
+        assert_eq!(summary.sk, "SUMMARY");
+        let names: Vec<&str> = summary.set_once.iter().map(|(n, _)| n.as_str()).collect();
+        for expected in [
+            "from",
+            "to",
+            "caller_name",
+            "GSI1PK",
+            "GSI1SK",
+            "GSI2PK",
+            "GSI2SK",
+            "direction",
+        ] {
+            assert!(names.contains(&expected), "{expected} missing");
+        }
+    }
+
+    #[test]
+    fn update_expression_binds_every_value() {
+        let mut update = SummaryUpdate::new("p", "s");
+        update
+            .set_once("answered_at", s("t1"))
+            .set_once("answered_at", s("t2"))
+            .set("last", s("x"))
+            .increment("event_count", 1);
+        let expr = update.expression();
+        assert_eq!(
+            expr.expression,
+            "SET #a0 = if_not_exists(#a0, :v0), #a1 = :v1 ADD #a2 :v2"
+        );
+        assert_eq!(expr.names["#a0"], "answered_at");
+        assert_eq!(expr.values[":v0"], s("t1"));
+        assert_eq!(expr.values[":v2"], n(1));
+    }
+}

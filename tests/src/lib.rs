@@ -1,0 +1,276 @@
+//! The integration-test harness: one moto server per test binary (started on
+//! a free port, stopped when the test process ends), a fresh table and topic
+//! per test created from template.yaml, and helpers to build requests the
+//! way API Gateway hands them to a function.
+
+use aws_config::{Region, SdkConfig};
+use aws_sdk_dynamodb::types::AttributeValue;
+use callhooks::runtime::{sdk_config_loader, Deadline};
+use callhooks::store::plan::Item;
+use callhooks::store::Store;
+use lambda_http::{Body, Request};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn python() -> PathBuf {
+    std::env::var_os("CALLHOOKS_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join(".venv/bin/python"))
+}
+
+struct Moto {
+    endpoint: String,
+    _process: Child,
+}
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The moto server of this test process, started on first use. Its stdin is
+/// a pipe we never close: when the test process exits, moto exits too.
+pub fn moto_endpoint() -> &'static str {
+    &MOTO
+        .get_or_init(|| {
+            let port = free_port();
+            let mut process = Command::new(python())
+                .arg(project_root().join("scripts/local_stack.py"))
+                .args(["serve", "--until-stdin-closes", "--port", &port.to_string()])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start moto: run `make test` (it creates .venv) or set CALLHOOKS_PYTHON");
+            let mut line = String::new();
+            BufReader::new(process.stdout.take().unwrap())
+                .read_line(&mut line)
+                .expect("moto did not start");
+            assert!(line.contains("moto listening"), "moto said {line:?}");
+            Moto {
+                endpoint: format!("http://127.0.0.1:{port}"),
+                _process: process,
+            }
+        })
+        .endpoint
+}
+
+/// SDK configuration against `endpoint`, with the functions' own deadlines,
+/// fixed dummy credentials and region: nothing probes instance metadata.
+pub async fn sdk_config_for(endpoint: &str, deadline: Deadline) -> SdkConfig {
+    sdk_config_loader(deadline)
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "dummy", "dummy", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+/// A fresh table and topic, as template.yaml defines them.
+pub struct TestStack {
+    pub endpoint: String,
+    pub table_name: String,
+    pub topic_arn: String,
+    pub stream_arn: Option<String>,
+    pub config: SdkConfig,
+}
+
+static NEXT_TABLE: AtomicUsize = AtomicUsize::new(0);
+
+impl TestStack {
+    pub async fn new() -> Self {
+        let endpoint = moto_endpoint().to_string();
+        let table_name = format!(
+            "callhooks-test-{}-{}",
+            std::process::id(),
+            NEXT_TABLE.fetch_add(1, Ordering::SeqCst)
+        );
+        let output = Command::new(python())
+            .arg(project_root().join("scripts/local_stack.py"))
+            .args([
+                "create",
+                "--endpoint",
+                &endpoint,
+                "--table",
+                &table_name,
+                "--topic",
+                &table_name,
+            ])
+            .env("AWS_ACCESS_KEY_ID", "dummy")
+            .env("AWS_SECRET_ACCESS_KEY", "dummy")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .expect("run local_stack.py create");
+        assert!(
+            output.status.success(),
+            "local_stack.py create failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let created: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let config = sdk_config_for(&endpoint, Deadline::FIVE_SECOND_PROVIDER).await;
+        TestStack {
+            endpoint,
+            table_name,
+            topic_arn: created["topic_arn"].as_str().unwrap().to_string(),
+            stream_arn: created["stream_arn"].as_str().map(str::to_string),
+            config,
+        }
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.config)
+    }
+
+    pub fn store(&self) -> Store {
+        Store::new(self.dynamodb(), &self.table_name)
+    }
+
+    /// Every item in the table.
+    pub async fn all_items(&self) -> Vec<Item> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb()
+                .scan()
+                .table_name(&self.table_name)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            items.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return items,
+            }
+        }
+    }
+
+    /// How many items of each `item_type` the table holds.
+    pub async fn count_by_type(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for item in self.all_items().await {
+            let kind = item
+                .get("item_type")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_else(|| "?".into());
+            *counts.entry(kind).or_insert(0) += 1;
+        }
+        counts
+    }
+}
+
+/// A string attribute of an item.
+pub fn attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Some(value),
+        _ => None,
+    }
+}
+
+/// An API Gateway HTTP API request for `path`, as `lambda_http` builds it
+/// from the event (so path, query and body handling are the real ones).
+pub fn api_request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+    base64: bool,
+) -> Request {
+    let (raw_path, raw_query) = path.split_once('?').unwrap_or((path, ""));
+    let header_map: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_ascii_lowercase(),
+                serde_json::Value::String(v.to_string()),
+            )
+        })
+        .collect();
+    let query: serde_json::Map<String, serde_json::Value> = form_pairs(raw_query)
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect();
+    let event = serde_json::json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {raw_path}"),
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": header_map,
+        "queryStringParameters": if query.is_empty() { serde_json::Value::Null } else { serde_json::Value::Object(query) },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "tests"},
+            "requestId": "test-request",
+            "routeKey": format!("{method} {raw_path}"),
+            "stage": "$default",
+            "time": "23/Nov/2026:15:51:22 +0000",
+            "timeEpoch": 1_795_449_082_000_i64
+        },
+        "body": body,
+        "isBase64Encoded": base64
+    });
+    event_request(&event.to_string())
+}
+
+/// A request from an API Gateway event document (like those in events/),
+/// through the same base64 guard the functions run behind.
+pub fn event_request(event_json: &str) -> Request {
+    let mut raw: lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest =
+        serde_json::from_str(event_json).expect("an API Gateway HTTP API v2 event");
+    callhooks::runtime::guard_base64_body(&mut raw);
+    lambda_http::request::LambdaRequest::ApiGatewayV2(raw).into()
+}
+
+fn form_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+/// A JSON POST to `path`.
+pub fn post_json(path: &str, body: &str) -> Request {
+    api_request(
+        "POST",
+        path,
+        &[("content-type", "application/json")],
+        Some(body),
+        false,
+    )
+}
+
+/// The status and JSON body of an answer.
+pub fn answer(response: &lambda_http::Response<Body>) -> (u16, serde_json::Value) {
+    let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(serde_json::Value::Null);
+    (response.status().as_u16(), body)
+}

@@ -1,0 +1,433 @@
+//! zonitel-call against DynamoDB served by moto.
+
+use callhooks::auth::SharedSecret;
+use callhooks::event::{CallStatus, Channel, Provider};
+use callhooks::phone::PhoneNumber;
+use callhooks::runtime::Deadline;
+use callhooks::time::Timestamp;
+use callhooks_tests::{
+    answer, api_request, attr, event_request, post_json, project_root, sdk_config_for, TestStack,
+};
+use std::time::{Duration, Instant};
+use zonitel_call::{handle, Deps};
+
+const SEED: &str = r#"{ "caller_id_name": "John Doe", "caller_id_number": "+14155552671", "destination_number": "+18339664835" }"#;
+const PATH: &str = "/zonitel/calls";
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap()
+}
+
+const T0: i64 = 1_795_449_082_000;
+
+fn deps(stack: &TestStack, token: Option<&str>) -> Deps {
+    Deps {
+        store: stack.store(),
+        secret: SharedSecret::new(token),
+        retention_days: 30,
+        deadline: Deadline::FIVE_SECOND_PROVIDER,
+    }
+}
+
+#[tokio::test]
+async fn seed_call_is_recorded_with_summary_and_timeline() {
+    let stack = TestStack::new().await;
+    let deps = deps(&stack, None);
+    let (status, body) = answer(&handle(&deps, post_json(PATH, SEED), at(T0)).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "recorded");
+    let call_id = body["call_id"].as_str().unwrap().to_string();
+
+    let store = stack.store();
+    let summary = store
+        .call_summary(Provider::Zonitel, &call_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(summary.from.as_deref(), Some("+14155552671"));
+    assert_eq!(summary.to.as_deref(), Some("+18339664835"));
+    assert_eq!(summary.caller_name.as_deref(), Some("John Doe"));
+    assert_eq!(summary.status(), CallStatus::Ringing);
+    assert_eq!(summary.event_count, 1);
+
+    let events = store
+        .conversation_events(Channel::Call, Provider::Zonitel, &call_id)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        attr(&events[0], "raw"),
+        Some(SEED),
+        "raw payload kept exactly"
+    );
+    assert_eq!(attr(&events[0], "kind"), Some("incoming_call"));
+    assert!(
+        events[0].contains_key("expires_at"),
+        "event items carry the TTL"
+    );
+
+    for number in ["+14155552671", "+18339664835"] {
+        let timeline = store
+            .timeline(&PhoneNumber::parse(number).unwrap(), 10)
+            .await
+            .unwrap();
+        assert_eq!(timeline.len(), 1, "{number}");
+        assert_eq!(attr(&timeline[0], "call_id"), Some(call_id.as_str()));
+    }
+}
+
+#[tokio::test]
+async fn retry_is_one_call_and_a_call_a_minute_later_is_another() {
+    let stack = TestStack::new().await;
+    let deps = deps(&stack, None);
+    let (_, first) = answer(&handle(&deps, post_json(PATH, SEED), at(T0)).await);
+    assert_eq!(first["status"], "recorded");
+    // Zonitel retries within seconds: the same call.
+    for delay_ms in [0, 5_000, 29_999] {
+        let (status, retry) =
+            answer(&handle(&deps, post_json(PATH, SEED), at(T0 + delay_ms)).await);
+        assert_eq!(
+            (status, retry["status"].as_str()),
+            (200, Some("duplicate")),
+            "{delay_ms}"
+        );
+    }
+    let counts = stack.count_by_type().await;
+    assert_eq!(counts.get("call"), Some(&1));
+    assert_eq!(counts.get("call_event"), Some(&1));
+
+    // The same caller dialling again a minute later is a new call.
+    let (_, second) = answer(&handle(&deps, post_json(PATH, SEED), at(T0 + 60_000)).await);
+    assert_eq!(second["status"], "recorded");
+    assert_ne!(second["call_id"], first["call_id"]);
+    let counts = stack.count_by_type().await;
+    assert_eq!(counts.get("call"), Some(&2));
+    assert_eq!(counts.get("call_event"), Some(&2));
+
+    // Newest first in the caller's timeline.
+    let caller = PhoneNumber::parse("+14155552671").unwrap();
+    let timeline = stack.store().timeline(&caller, 10).await.unwrap();
+    let ids: Vec<&str> = timeline.iter().filter_map(|i| attr(i, "call_id")).collect();
+    assert_eq!(
+        ids,
+        vec![
+            second["call_id"].as_str().unwrap(),
+            first["call_id"].as_str().unwrap()
+        ]
+    );
+
+    // A different caller at the same moment is its own call.
+    let other = SEED.replace("+14155552671", "+14155550000");
+    let (_, third) = answer(&handle(&deps, post_json(PATH, &other), at(T0 + 60_000)).await);
+    assert_eq!(third["status"], "recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_identical_deliveries_record_one_call() {
+    let stack = TestStack::new().await;
+    let deps = std::sync::Arc::new(deps(&stack, None));
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let deps = deps.clone();
+        tasks.push(tokio::spawn(async move {
+            answer(&handle(&deps, post_json(PATH, SEED), at(T0 + i * 100)).await)
+        }));
+    }
+    let mut recorded = 0;
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        if body["status"] == "recorded" {
+            recorded += 1;
+        }
+    }
+    assert_eq!(recorded, 1);
+    assert_eq!(stack.count_by_type().await.get("call"), Some(&1));
+}
+
+#[tokio::test]
+async fn a_body_over_the_item_limit_is_split_and_reads_back_whole() {
+    let stack = TestStack::new().await;
+    let deps = deps(&stack, None);
+    // Unknown fields are kept in the raw payload, whatever their size.
+    let padding = "é".repeat(450_000); // 900 kB of two-byte characters
+    let body = format!(
+        r#"{{"caller_id_name":"Big","caller_id_number":"+14155552671","destination_number":"+18339664835","extra":"{padding}"}}"#
+    );
+    let (status, answer_body) = answer(&handle(&deps, post_json(PATH, &body), at(T0)).await);
+    assert_eq!(status, 200, "{answer_body}");
+    let call_id = answer_body["call_id"].as_str().unwrap();
+    let events = stack
+        .store()
+        .conversation_events(Channel::Call, Provider::Zonitel, call_id)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(attr(&events[0], "raw"), Some(body.as_str()));
+    let parts = body.len().div_ceil(callhooks::store::plan::RAW_PART_BYTES);
+    assert_eq!(stack.count_by_type().await.get("raw_part"), Some(&parts));
+}
+
+#[tokio::test]
+async fn credentials_are_required_when_configured() {
+    let stack = TestStack::new().await;
+    let deps = deps(&stack, Some("s3cret"));
+    let json = ("content-type", "application/json");
+    let refused = [
+        api_request("POST", PATH, &[json], Some(SEED), false),
+        api_request(
+            "POST",
+            PATH,
+            &[json, ("authorization", "Bearer nope")],
+            Some(SEED),
+            false,
+        ),
+        api_request(
+            "POST",
+            &format!("{PATH}?token=nope"),
+            &[json],
+            Some(SEED),
+            false,
+        ),
+        api_request(
+            "POST",
+            PATH,
+            &[json, ("authorization", "s3cret")],
+            Some(SEED),
+            false,
+        ),
+    ];
+    for request in refused {
+        let (status, body) = answer(&handle(&deps, request, at(T0)).await);
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["error"]["code"], "unauthorized");
+        assert!(!body.to_string().contains("s3cret"));
+    }
+    assert!(
+        stack.all_items().await.is_empty(),
+        "refused requests wrote nothing"
+    );
+
+    let by_header = api_request(
+        "POST",
+        PATH,
+        &[json, ("authorization", "Bearer s3cret")],
+        Some(SEED),
+        false,
+    );
+    assert_eq!(answer(&handle(&deps, by_header, at(T0)).await).0, 200);
+    let by_query = api_request(
+        "POST",
+        &format!("{PATH}?token=s3cret"),
+        &[json],
+        Some(SEED),
+        false,
+    );
+    assert_eq!(
+        answer(&handle(&deps, by_query, at(T0 + 60_000)).await).0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_the_design_error_and_writes_nothing() {
+    let stack = TestStack::new().await;
+    let deps = deps(&stack, None);
+    let json = ("content-type", "application/json");
+    let too_big = format!(
+        r#"{{"x":"{}"}}"#,
+        "a".repeat(callhooks::http::MAX_BODY_BYTES)
+    );
+    let cases: Vec<(lambda_http::Request, u16, &str, &str)> = vec![
+        (
+            post_json(PATH, "{\"caller_id_number\": "),
+            400,
+            "invalid_request",
+            "not valid JSON",
+        ),
+        (
+            post_json(PATH, "[1, 2, 3]"),
+            400,
+            "invalid_request",
+            "must be a JSON object",
+        ),
+        (post_json(PATH, ""), 400, "invalid_request", "empty"),
+        (
+            post_json(PATH, r#"{"destination_number":"+18339664835"}"#),
+            400,
+            "invalid_request",
+            "caller_id_number",
+        ),
+        (
+            post_json(
+                PATH,
+                r#"{"caller_id_number":null,"destination_number":"+18339664835"}"#,
+            ),
+            400,
+            "invalid_field",
+            "caller_id_number",
+        ),
+        (
+            post_json(
+                PATH,
+                r#"{"caller_id_number":"+14155552671","destination_number":"not a number"}"#,
+            ),
+            400,
+            "invalid_field",
+            "destination_number",
+        ),
+        (
+            post_json(
+                PATH,
+                r#"{"caller_id_number":"+1415","destination_number":"+18339664835"}"#,
+            ),
+            400,
+            "invalid_field",
+            "caller_id_number",
+        ),
+        (post_json(PATH, &too_big), 413, "payload_too_large", "limit"),
+        (
+            api_request(
+                "POST",
+                PATH,
+                &[("content-type", "text/plain")],
+                Some(SEED),
+                false,
+            ),
+            415,
+            "unsupported_media_type",
+            "text/plain",
+        ),
+        (
+            api_request(
+                "POST",
+                PATH,
+                &[("content-type", "application/x-www-form-urlencoded")],
+                Some("caller_id_number=%2B14155552671"),
+                false,
+            ),
+            415,
+            "unsupported_media_type",
+            "application/json",
+        ),
+        (
+            api_request("GET", PATH, &[json], None, false),
+            405,
+            "method_not_allowed",
+            "GET",
+        ),
+        (
+            api_request("PUT", PATH, &[json], Some(SEED), false),
+            405,
+            "method_not_allowed",
+            "POST",
+        ),
+        (
+            api_request("POST", PATH, &[json], Some("%%% not base64 %%%"), true),
+            400,
+            "invalid_request",
+            "base64",
+        ),
+        (
+            api_request(
+                "POST",
+                PATH,
+                &[json],
+                Some(
+                    &[0xffu8, 0xfe]
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>(),
+                ),
+                false,
+            ),
+            400,
+            "invalid_request",
+            "not valid JSON",
+        ),
+    ];
+    for (request, status, code, needle) in cases {
+        let (got, body) = answer(&handle(&deps, request, at(T0)).await);
+        assert_eq!(got, status, "{body}");
+        assert_eq!(body["error"]["code"], code, "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(needle),
+            "{body}"
+        );
+    }
+    assert!(
+        stack.all_items().await.is_empty(),
+        "bad input wrote nothing"
+    );
+}
+
+#[tokio::test]
+async fn base64_body_from_api_gateway_is_read() {
+    let stack = TestStack::new().await;
+    let deps = deps(&stack, None);
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(SEED);
+    let request = api_request(
+        "POST",
+        PATH,
+        &[("content-type", "application/json")],
+        Some(&encoded),
+        true,
+    );
+    let (status, body) = answer(&handle(&deps, request, at(T0)).await);
+    assert_eq!((status, body["status"].as_str()), (200, Some("recorded")));
+}
+
+#[tokio::test]
+async fn sample_event_file_is_accepted() {
+    let stack = TestStack::new().await;
+    let deps = deps(&stack, None);
+    let event = std::fs::read_to_string(project_root().join("events/zonitel-call.json")).unwrap();
+    let (status, body) = answer(&handle(&deps, event_request(&event), at(T0)).await);
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("recorded")),
+        "{body}"
+    );
+}
+
+/// Deadline: with DynamoDB unreachable or hanging, the answer is a 503 well
+/// inside Zonitel's 5 s, so Zonitel retries.
+async fn answer_with_storage_at(endpoint: &str) -> (u16, serde_json::Value, Duration) {
+    let config = sdk_config_for(endpoint, Deadline::FIVE_SECOND_PROVIDER).await;
+    let deps = Deps {
+        store: callhooks::store::Store::new(aws_sdk_dynamodb::Client::new(&config), "callhooks"),
+        secret: SharedSecret::new(None),
+        retention_days: 30,
+        deadline: Deadline::FIVE_SECOND_PROVIDER,
+    };
+    let started = Instant::now();
+    let (status, body) = answer(&handle(&deps, post_json(PATH, SEED), at(T0)).await);
+    (status, body, started.elapsed())
+}
+
+#[tokio::test]
+async fn storage_stopped_answers_503_in_time() {
+    // Nothing listens on this port: connection refused on every attempt.
+    let port = callhooks_tests::free_port();
+    let (status, body, elapsed) = answer_with_storage_at(&format!("http://127.0.0.1:{port}")).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "storage_unavailable");
+    assert!(elapsed < Duration::from_secs(4), "took {elapsed:?}");
+}
+
+#[tokio::test]
+async fn storage_hanging_answers_503_in_time() {
+    // Accepts connections and never answers: every attempt times out.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _hold = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(16) {
+            held.push(stream);
+        }
+    });
+    let (status, body, elapsed) = answer_with_storage_at(&format!("http://127.0.0.1:{port}")).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(elapsed < Duration::from_millis(4500), "took {elapsed:?}");
+}
