@@ -14,4 +14,5 @@ pub mod providers;
 pub mod runtime;
 pub mod store;
 pub mod time;
+pub mod voxml;
 pub mod webhook;

@@ -32,6 +32,10 @@ pub const EVENT_SK_PREFIX: &str = "EVENT#";
 pub const STATUS_SK_PREFIX: &str = "STATUS#";
 pub const CONFIG_SK: &str = "CONFIG";
 pub const CONTACT_SK: &str = "CONTACT";
+/// Delivery guards: one item per distinct callback of a call, in the call's
+/// own partition, for providers whose payloads carry no time of their own
+/// (a retry arrives at a new time, so its event key alone would not collide).
+pub const DELIVERY_SK_PREFIX: &str = "DELIVERY#";
 
 /// The partition of one call or one message: its summary, events and parts.
 pub fn conversation_pk(channel: Channel, provider: Provider, id: &str) -> String {
@@ -56,6 +60,11 @@ pub fn status_sk(status: &str) -> String {
 /// The sort key of the `index`-th (from 1) part of a value split across items.
 pub fn part_sk(owner_sk: &str, index: usize) -> String {
     format!("{owner_sk}#PART#{index:04}")
+}
+
+/// The guard of one distinct delivery: `DELIVERY#<what>#<outcome>...`.
+pub fn delivery_sk(parts: &[&str]) -> String {
+    format!("{DELIVERY_SK_PREFIX}{}", parts.join("#"))
 }
 
 pub fn phone_pk(number: &PhoneNumber) -> String {
@@ -99,6 +108,10 @@ mod tests {
         assert_eq!(number_config_pk(&n), "NUMBER#+14155552671");
         assert_eq!(contact_pk(&n), "CONTACT#+14155552671");
         assert_eq!(status_sk("delivered"), "STATUS#delivered");
+        assert_eq!(
+            delivery_sk(&["dial", "no-answer", "CA2"]),
+            "DELIVERY#dial#no-answer#CA2"
+        );
         assert_eq!(
             timeline_sk(
                 "2026-01-01T00:00:00.000Z",
