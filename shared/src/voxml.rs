@@ -131,10 +131,7 @@ mod tests {
         loop {
             match reader.read_event().expect("well-formed XML") {
                 XmlEvent::Start(e) | XmlEvent::Empty(e) => {
-                    out.push(format!(
-                        "<{}",
-                        String::from_utf8_lossy(e.name().as_ref())
-                    ));
+                    out.push(format!("<{}", String::from_utf8_lossy(e.name().as_ref())));
                     for attr in e.attributes() {
                         let attr = attr.unwrap();
                         out.push(format!(
@@ -154,10 +151,7 @@ mod tests {
     #[test]
     fn empty_response_is_self_closing() {
         let xml = render(&[]);
-        assert_eq!(
-            xml,
-            r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#
-        );
+        assert_eq!(xml, r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#);
         assert_eq!(parse(&xml), vec!["<Response"]);
     }
 

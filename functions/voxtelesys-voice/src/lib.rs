@@ -67,10 +67,8 @@ async fn handle_hook(
             _ => Ok(None),
         }
     };
-    let (outcome, config) = tokio::join!(
-        record(&deps.store, &plan, deps.deadline.total),
-        read_config
-    );
+    let (outcome, config) =
+        tokio::join!(record(&deps.store, &plan, deps.deadline.total), read_config);
     let outcome = outcome?;
     log_outcome(&callback.event, outcome, started);
     let config = config?;

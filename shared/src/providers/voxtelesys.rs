@@ -241,7 +241,10 @@ pub fn read_request(req: &Request) -> Result<(CallParams, String), ApiError> {
         Ok((CallParams::from_form(bytes)?, text.to_string()))
     } else {
         let query = req.uri().query().unwrap_or("");
-        Ok((CallParams::from_form(query.as_bytes())?, without_token(query)))
+        Ok((
+            CallParams::from_form(query.as_bytes())?,
+            without_token(query),
+        ))
     }
 }
 
@@ -342,8 +345,8 @@ pub fn parse_callback(
         .from
         .as_deref()
         .ok_or_else(|| ApiError::invalid_field("From", "is missing"))?;
-    let from = PhoneNumber::parse_caller_id(from_text)
-        .map_err(|e| ApiError::invalid_field("From", e))?;
+    let from =
+        PhoneNumber::parse_caller_id(from_text).map_err(|e| ApiError::invalid_field("From", e))?;
     let to = PhoneNumber::parse(required(&params.to, "To")?)
         .map_err(|e| ApiError::invalid_field("To", e))?;
     for (field, value) in [
@@ -505,10 +508,9 @@ impl Callback {
                         .set_once("unanswered_at", at);
                 }
                 "failed" => {
-                    summary.set_once("failed_at", at).set_once(
-                        "error_message",
-                        s("Voxtelesys reported CallStatus failed"),
-                    );
+                    summary
+                        .set_once("failed_at", at)
+                        .set_once("error_message", s("Voxtelesys reported CallStatus failed"));
                 }
                 // Any other status is kept on its event, as it came.
                 _ => {}
@@ -583,7 +585,8 @@ impl Callback {
     fn vars_attributes(&self) -> Vec<(String, AttributeValue)> {
         match &self.vars {
             Some(Vars::Json(value))
-                if self.params.vars.as_ref().map_or(0, String::len) <= MAX_STRUCTURED_VARS_BYTES =>
+                if self.params.vars.as_ref().map_or(0, String::len)
+                    <= MAX_STRUCTURED_VARS_BYTES =>
             {
                 match serde_dynamo::to_attribute_value::<_, AttributeValue>(value) {
                     Ok(attribute) => vec![("vars".into(), attribute)],
@@ -776,4 +779,386 @@ fn is_host(value: &str) -> bool {
         && value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{parse_document, NumberConfig};
+    use crate::voxml::render;
+
+    const VOICE: &str = "CallSid=CA1&AccountID=AC9&TrunkID=T1&From=%2B14155552671&To=%2B18339664835&CallStatus=ringing&ApiVersion=v1&Direction=inbound&CallerName=John+Doe&FromCity=San+Francisco&Vars=%7B%22crm%22%3A7%7D";
+
+    fn at() -> Timestamp {
+        Timestamp::from_millisecond(1_795_449_082_000).unwrap()
+    }
+
+    fn callback(hook: Hook, form: &str) -> Result<Callback, ApiError> {
+        let params = CallParams::from_form(form.as_bytes())?;
+        parse_callback(hook, params, form, at())
+    }
+
+    fn links(token: Option<&str>) -> CallbackLinks {
+        CallbackLinks {
+            origin: "https://api.example.com/prod".into(),
+            token: token.map(str::to_string),
+            method: "POST".into(),
+        }
+    }
+
+    fn config(vox: &str) -> NumberConfig {
+        parse_document(&format!(
+            r#"{{"number": "+18339664835", "voxtelesys": {vox}}}"#
+        ))
+        .unwrap()
+    }
+
+    fn set_once_names(plan: &WritePlan) -> Vec<String> {
+        plan.updates[0]
+            .set_once
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    #[test]
+    fn every_seed_parameter_is_read() {
+        let form: String = CallParams::NAMES
+            .iter()
+            .map(|name| format!("{name}=v-{name}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        let params = CallParams::from_form(form.as_bytes()).unwrap();
+        for name in CallParams::NAMES {
+            assert_eq!(params.get(name), Some(format!("v-{name}").as_str()));
+        }
+        for seed_name in [
+            "CallSid",
+            "AccountID",
+            "TrunkID",
+            "From",
+            "To",
+            "CallStatus",
+            "ApiVersion",
+            "Direction",
+            "CallerName",
+            "ParentCallSid",
+            "Vars",
+            "FromCity",
+            "FromState",
+            "FromZip",
+            "FromCountry",
+            "ToCity",
+            "ToState",
+            "ToZip",
+            "ToCountry",
+        ] {
+            assert!(CallParams::NAMES.contains(&seed_name), "{seed_name}");
+        }
+    }
+
+    #[test]
+    fn seed_voice_request_normalizes() {
+        let cb = callback(Hook::Voice, VOICE).unwrap();
+        let e = &cb.event;
+        assert_eq!(e.provider_id, "CA1");
+        assert_eq!(e.from.as_ref().unwrap().as_str(), "+14155552671");
+        assert_eq!(e.to.as_ref().unwrap().as_str(), "+18339664835");
+        assert_eq!(e.caller_name.as_deref(), Some("John Doe"));
+        assert_eq!(e.direction, Some(Direction::Inbound));
+        assert_eq!(e.kind, "voice");
+        assert_eq!(e.raw, VOICE);
+        assert_eq!(cb.vars, Some(Vars::Json(serde_json::json!({"crm": 7}))));
+        let plan = cb.plan(30);
+        // guard, event, summary: one transaction.
+        assert_eq!(plan.action_count(), 3);
+        assert_eq!(plan.puts[0].item[SK], s("DELIVERY#voice"));
+        assert_eq!(plan.puts[0].item[PK], s("CALL#voxtelesys#CA1"));
+        let event_item = &plan.puts[1].item;
+        assert_eq!(event_item["from_city"], s("San Francisco"));
+        assert_eq!(event_item["account_id"], s("AC9"));
+        assert_eq!(
+            event_item["vars"],
+            AttributeValue::M([("crm".to_string(), n(7))].into())
+        );
+        assert!(set_once_names(&plan).contains(&"ringing_at".to_string()));
+    }
+
+    #[test]
+    fn query_and_form_read_the_same_and_plus_is_a_space() {
+        let a = CallParams::from_form(b"CallSid=CA1&From=%2B14155552671&CallerName=A+B").unwrap();
+        assert_eq!(a.from.as_deref(), Some("+14155552671"));
+        assert_eq!(a.caller_name.as_deref(), Some("A B"));
+        // An unencoded + is a space in a form, which the phone parser
+        // refuses rather than guessing.
+        let b = CallParams::from_form(b"From=+14155552671").unwrap();
+        assert_eq!(b.from.as_deref(), Some(" 14155552671"));
+    }
+
+    #[test]
+    fn repeated_parameters_are_refused_unknown_ones_ignored() {
+        let err = CallParams::from_form(b"CallSid=CA1&To=%2B1&To=%2B2").unwrap_err();
+        assert_eq!(err.message, "To: is given more than once");
+        let ok = CallParams::from_form(b"CallSid=CA1&Extra=1&Extra=2").unwrap();
+        assert_eq!(ok.call_sid.as_deref(), Some("CA1"));
+    }
+
+    #[test]
+    fn token_is_never_kept_in_the_raw_query() {
+        assert_eq!(
+            without_token("token=s3cret&CallSid=CA1&tok%65n=x&tokens=1"),
+            "CallSid=CA1&tokens=1"
+        );
+        assert_eq!(without_token(""), "");
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let base = "CallSid=CA1&From=%2B14155552671&To=%2B18339664835";
+        let cases = [
+            (
+                "From=%2B14155552671&To=%2B18339664835",
+                Hook::Voice,
+                "CallSid: is missing",
+            ),
+            (
+                "CallSid=&From=%2B14155552671&To=%2B18339664835",
+                Hook::Voice,
+                "CallSid: is empty",
+            ),
+            (
+                "CallSid=C+A&From=%2B14155552671&To=%2B18339664835",
+                Hook::Voice,
+                "CallSid: ",
+            ),
+            (
+                "CallSid=CA1&To=%2B18339664835",
+                Hook::Voice,
+                "From: is missing",
+            ),
+            (
+                "CallSid=CA1&From=%2B14155552671",
+                Hook::Voice,
+                "To: is missing",
+            ),
+            (
+                "CallSid=CA1&From=call+me&To=%2B18339664835",
+                Hook::Voice,
+                "From: ",
+            ),
+            (
+                "CallSid=CA1&From=%2B14155552671&To=anonymous",
+                Hook::Voice,
+                "To: ",
+            ),
+            (base, Hook::Status, "CallStatus: is missing"),
+            (base, Hook::Dial, "DialCallStatus: is missing"),
+            (base, Hook::Recording, "RecordingUrl: is missing"),
+        ];
+        for (form, hook, needle) in cases {
+            let err = callback(hook, form).unwrap_err();
+            assert_eq!(err.status.as_u16(), 400, "{form}");
+            assert!(err.message.starts_with(needle), "{form}: {}", err.message);
+        }
+        let long = format!("{base}&CallStatus={}", "x".repeat(MAX_TOKEN_CHARS + 1));
+        assert!(callback(Hook::Status, &long)
+            .unwrap_err()
+            .message
+            .starts_with("CallStatus: "));
+        let duration = format!("{base}&DialCallStatus=completed&DialCallDuration=abc");
+        assert!(callback(Hook::Dial, &duration)
+            .unwrap_err()
+            .message
+            .starts_with("DialCallDuration: "));
+    }
+
+    #[test]
+    fn withheld_caller_and_non_json_vars_are_accepted() {
+        let cb = callback(
+            Hook::Voice,
+            "CallSid=CA1&From=anonymous&To=%2B18339664835&Vars=not+json",
+        )
+        .unwrap();
+        assert_eq!(cb.event.from, None);
+        assert_eq!(cb.vars, Some(Vars::NotJson("not json".into())));
+        let plan = cb.plan(30);
+        assert_eq!(plan.puts[1].item["vars_raw"], s("not json"));
+        assert!(!plan.puts[1].item.contains_key("vars"));
+    }
+
+    fn phases(hook: Hook, form: &str) -> Vec<String> {
+        let mut names = set_once_names(&callback(hook, form).unwrap().plan(30));
+        names.retain(|n| n.ends_with("_at") && n != "first_seen_at");
+        names
+    }
+
+    #[test]
+    fn statuses_move_the_call_forward() {
+        let base = "CallSid=CA1&From=%2B14155552671&To=%2B18339664835";
+        let cases: &[(&str, &str, &[&str])] = &[
+            ("inbound", "queued", &["initiated_at"]),
+            ("inbound", "ringing", &["ringing_at"]),
+            ("inbound", "in-progress", &["in_progress_at"]),
+            ("outbound-api", "in-progress", &["answered_at"]),
+            ("inbound", "completed", &["ended_at"]),
+            ("inbound", "no-answer", &["ended_at", "unanswered_at"]),
+            ("inbound", "busy", &["ended_at", "unanswered_at"]),
+            ("inbound", "Canceled", &["ended_at", "unanswered_at"]),
+            ("inbound", "failed", &["failed_at"]),
+            ("inbound", "teleported", &[]),
+        ];
+        for (direction, status, expected) in cases {
+            let form = format!("{base}&Direction={direction}&CallStatus={status}");
+            assert_eq!(phases(Hook::Status, &form), *expected, "{form}");
+        }
+        let failed = callback(
+            Hook::Status,
+            &format!("{base}&Direction=inbound&CallStatus=failed"),
+        )
+        .unwrap()
+        .plan(30);
+        assert!(set_once_names(&failed).contains(&"error_message".to_string()));
+        // An unknown status is kept as it came, on its event.
+        let odd = callback(Hook::Status, &format!("{base}&CallStatus=Teleported")).unwrap();
+        assert_eq!(odd.event.kind, "status:Teleported");
+        assert_eq!(odd.plan(30).puts[1].item["call_status"], s("Teleported"));
+    }
+
+    #[test]
+    fn dial_outcome_answers_or_marks_unanswered() {
+        let base = "CallSid=CA1&From=%2B14155552671&To=%2B18339664835&Direction=inbound&DialCallSid=CA2&DialCallDuration=12";
+        for (status, expected) in [
+            ("completed", vec!["answered_at"]),
+            ("answered", vec!["answered_at"]),
+            ("no-answer", vec!["unanswered_at"]),
+            ("busy", vec!["unanswered_at"]),
+            ("failed", vec!["unanswered_at"]),
+            ("canceled", vec!["unanswered_at"]),
+            ("odd", vec![]),
+        ] {
+            let form = format!("{base}&DialCallStatus={status}");
+            assert_eq!(phases(Hook::Dial, &form), expected, "{status}");
+        }
+        let plan = callback(Hook::Dial, &format!("{base}&DialCallStatus=no-answer"))
+            .unwrap()
+            .plan(30);
+        assert_eq!(plan.puts[0].item[SK], s("DELIVERY#dial#no-answer#CA2"));
+        let summary = &plan.updates[0].set_once;
+        assert!(summary.contains(&("dial_call_duration_s".into(), n(12))));
+        assert!(summary.contains(&("dial_call_sid".into(), s("CA2"))));
+    }
+
+    #[test]
+    fn recording_lands_on_the_summary() {
+        let form = "CallSid=CA1&From=%2B14155552671&To=%2B18339664835&RecordingUrl=https%3A%2F%2Fr.example%2FRE1&RecordingSid=RE1&RecordingStatus=completed&RecordingDuration=31";
+        let plan = callback(Hook::Recording, form).unwrap().plan(30);
+        let summary = &plan.updates[0].set_once;
+        for expected in [
+            ("recording_url", s("https://r.example/RE1")),
+            ("recording_sid", s("RE1")),
+            ("recording_status", s("completed")),
+            ("recording_duration_s", n(31)),
+        ] {
+            assert!(
+                summary.contains(&(expected.0.to_string(), expected.1.clone())),
+                "{expected:?}"
+            );
+        }
+        assert_eq!(plan.puts[0].item[SK], s("DELIVERY#recording#RE1#completed"));
+        // Without an id, the URL (hashed) tells recordings apart.
+        let no_sid = callback(
+            Hook::Recording,
+            "CallSid=CA1&From=%2B14155552671&To=%2B18339664835&RecordingUrl=https%3A%2F%2Fr.example%2FRE9",
+        )
+        .unwrap();
+        let parts = no_sid.delivery_parts();
+        assert_eq!(parts[1].len(), 32);
+        assert_eq!(no_sid.event.kind, "recording:received");
+    }
+
+    #[test]
+    fn voice_answer_greets_and_forwards_with_an_absolute_action() {
+        let cb = callback(Hook::Voice, VOICE).unwrap();
+        let config = config(
+            r#"{"greeting": "Hello <b> & \"co\"", "forward_to": ["+14155550100", "+14155550101"], "ring_timeout_s": 25}"#,
+        );
+        let verbs = cb.answer(Some(&config), &links(Some("a b&c")), "default");
+        assert_eq!(
+            verbs,
+            vec![
+                Verb::Say("Hello <b> & \"co\"".into()),
+                Verb::Dial {
+                    numbers: vec!["+14155550100".into(), "+14155550101".into()],
+                    timeout_s: 25,
+                    action: "https://api.example.com/prod/voxtelesys/dial?token=a+b%26c".into(),
+                    method: "POST".into(),
+                },
+            ]
+        );
+        assert!(render(&verbs).contains("Hello &lt;b&gt; &amp; &quot;co&quot;"));
+    }
+
+    #[test]
+    fn voice_answer_without_configuration_is_the_default_message() {
+        let cb = callback(Hook::Voice, VOICE).unwrap();
+        let expected = vec![Verb::Say("Sorry".into()), Verb::Hangup];
+        assert_eq!(cb.answer(None, &links(None), "Sorry"), expected);
+        let retell_only: NumberConfig =
+            parse_document(r#"{"number": "+18339664835", "retell": {}}"#).unwrap();
+        assert_eq!(
+            cb.answer(Some(&retell_only), &links(None), "Sorry"),
+            expected
+        );
+        // Configured with nobody to forward to: voicemail when it is on.
+        let vm = config(r#"{"voicemail": {"enabled": true, "max_length_s": 60}}"#);
+        let verbs = cb.answer(Some(&vm), &links(None), "Sorry");
+        assert_eq!(verbs[0], Verb::Say(DEFAULT_VOICEMAIL_PROMPT.into()));
+        assert!(matches!(
+            verbs[1],
+            Verb::Record {
+                max_length_s: 60,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn dial_answer_is_voicemail_when_unanswered_and_on() {
+        let base = "CallSid=CA1&From=%2B14155552671&To=%2B18339664835";
+        let on = config(
+            r#"{"forward_to": ["+14155550100"], "voicemail": {"enabled": true, "prompt": "Leave it", "max_length_s": 90}}"#,
+        );
+        let off = config(r#"{"forward_to": ["+14155550100"], "voicemail": {"enabled": false}}"#);
+        let missed = callback(Hook::Dial, &format!("{base}&DialCallStatus=no-answer")).unwrap();
+        assert_eq!(
+            missed.answer(Some(&on), &links(None), "d"),
+            vec![
+                Verb::Say("Leave it".into()),
+                Verb::Record {
+                    action: "https://api.example.com/prod/voxtelesys/recording".into(),
+                    method: "POST".into(),
+                    max_length_s: 90,
+                },
+            ]
+        );
+        assert_eq!(
+            missed.answer(Some(&off), &links(None), "d"),
+            vec![Verb::Hangup]
+        );
+        assert_eq!(missed.answer(None, &links(None), "d"), vec![Verb::Hangup]);
+        let answered = callback(Hook::Dial, &format!("{base}&DialCallStatus=completed")).unwrap();
+        assert_eq!(
+            answered.answer(Some(&on), &links(None), "d"),
+            vec![Verb::Hangup]
+        );
+    }
+
+    #[test]
+    fn hooks_come_from_the_last_path_segment() {
+        assert_eq!(Hook::of_path("/voxtelesys/voice"), Ok(Hook::Voice));
+        assert_eq!(Hook::of_path("/prod/voxtelesys/dial/"), Ok(Hook::Dial));
+        let err = Hook::of_path("/voxtelesys/sms").unwrap_err();
+        assert_eq!(err.status.as_u16(), 404);
+        assert!(Hook::of_path("/voxtelesys/").is_err());
+    }
 }
