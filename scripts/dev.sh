@@ -51,10 +51,12 @@ cat <<TXT
 
 Routes on http://127.0.0.1:$PORT (functions compile on first use):
   POST http://127.0.0.1:$PORT/zonitel/calls
+  GET|POST http://127.0.0.1:$PORT/voxtelesys/{voice,status,dial,recording}
 
 Try:
   curl -s -X POST http://127.0.0.1:$PORT/zonitel/calls -H 'content-type: application/json' \\
     -d '{ "caller_id_name": "John Doe", "caller_id_number": "+14155552671", "destination_number": "+18339664835" }'
+  curl -s "http://127.0.0.1:$PORT/voxtelesys/voice?CallSid=CA1&From=%2B14155552671&To=%2B18339664835&Direction=inbound"
 
 Ctrl-C stops everything.
 TXT
