@@ -254,9 +254,9 @@ pub fn without_token(query: &str) -> String {
         .split('&')
         .filter(|pair| {
             let name = pair.split('=').next().unwrap_or("");
-            !form_urlencoded::parse(name.as_bytes())
+            form_urlencoded::parse(name.as_bytes())
                 .next()
-                .is_some_and(|(k, _)| k == TOKEN_QUERY_PARAM)
+                .is_none_or(|(k, _)| k != TOKEN_QUERY_PARAM)
         })
         .collect::<Vec<_>>()
         .join("&")
