@@ -38,8 +38,8 @@ use std::collections::{BTreeMap, HashMap};
 /// retries land within about 40 s.
 pub const RETRY_WINDOW_MS: i64 = 60_000;
 
-/// How many earlier calls from the caller one lookup reads; beyond this the
-/// count shows as `100+`.
+/// How many timeline items (calls and messages) from the caller one lookup
+/// reads; when there are more, the count ends in `+`.
 pub const HISTORY_LIMIT: usize = 100;
 
 /// The names of the dynamic variables this system sets (documented in the
@@ -258,8 +258,8 @@ pub fn choose_agent<'c>(
 ///
 /// Dynamic variables: `caller_number` (E.164), `caller_name` (contact
 /// name, else the latest caller-ID name from any provider),
-/// `previous_call_count` (earlier calls from the number, `100+` past the
-/// lookup's limit) and `last_call_at` (RFC 3339 UTC), then the contact
+/// `previous_call_count` (earlier calls from the number, ending in `+` past
+/// the lookup's limit) and `last_call_at` (RFC 3339 UTC), then the contact
 /// record's own variables, which win over these.
 pub fn inbound_answer(
     call: &InboundCall,
