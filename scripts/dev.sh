@@ -43,6 +43,11 @@ ALERTS_TOPIC_ARN=$($PY -c 'import json,sys; print(json.load(sys.stdin)["topic_ar
 export ALERTS_TOPIC_ARN
 echo "table $TABLE_NAME and topic $ALERTS_TOPIC_ARN are ready"
 
+# Example configuration, loaded with the callhooks command line the way an
+# operator would: Retell number +12137771235 and the contact +12137771234.
+cargo run --quiet -p callhooks -- numbers put examples/number.json
+cargo run --quiet -p callhooks -- contacts put examples/contact.json
+
 for secret in ZONITEL_WEBHOOK_TOKEN SALPRE_WEBHOOK_TOKEN VOXTELESYS_WEBHOOK_TOKEN RETELL_API_KEY; do
   if [[ -n "${!secret:-}" ]]; then echo "$secret is set: that provider's requests must carry it"; fi
 done
@@ -52,11 +57,17 @@ cat <<TXT
 Routes on http://127.0.0.1:$PORT (functions compile on first use):
   POST http://127.0.0.1:$PORT/zonitel/calls
   GET|POST http://127.0.0.1:$PORT/voxtelesys/{voice,status,dial,recording}
+  POST http://127.0.0.1:$PORT/retell/inbound
 
 Try:
   curl -s -X POST http://127.0.0.1:$PORT/zonitel/calls -H 'content-type: application/json' \\
     -d '{ "caller_id_name": "John Doe", "caller_id_number": "+14155552671", "destination_number": "+18339664835" }'
   curl -s "http://127.0.0.1:$PORT/voxtelesys/voice?CallSid=CA1&From=%2B14155552671&To=%2B18339664835&Direction=inbound"
+
+  curl -s -X POST http://127.0.0.1:$PORT/retell/inbound -H 'content-type: application/json' \\
+    -d '{"event": "call_inbound", "call_inbound": {"from_number": "+12137771234", "to_number": "+12137771235"}}'
+  (the example configuration answers with agent_vip and Jane Roe's variables; with
+  RETELL_API_KEY set, sign the request as the README shows)
 
 Ctrl-C stops everything.
 TXT

@@ -12,6 +12,8 @@ pub mod http;
 pub mod phone;
 pub mod providers;
 pub mod runtime;
+pub mod schedule;
+pub mod signature;
 pub mod store;
 pub mod time;
 pub mod voxml;

@@ -34,6 +34,17 @@ impl Deadline {
         connect: Duration::from_millis(500),
         max_attempts: 3,
     };
+
+    /// Retell waits up to 10 s for its inbound-call answer while the caller
+    /// hears ringing, and a late answer is retried (more ringing). Lookups
+    /// and the recording run concurrently and get 2 s in all (two attempts
+    /// of up to 1 s); past that the handler answers with what it knows.
+    pub const CALLER_WAITING: Deadline = Deadline {
+        total: Duration::from_millis(2000),
+        attempt: Duration::from_millis(1000),
+        connect: Duration::from_millis(300),
+        max_attempts: 2,
+    };
 }
 
 /// The SDK configuration for a function with this deadline: the standard

@@ -1,5 +1,6 @@
 //! One module per provider: its wire types as documented in
 //! `../shared/seeds`, and their mapping to the normalized model. Pure.
 
+pub mod retell;
 pub mod voxtelesys;
 pub mod zonitel;

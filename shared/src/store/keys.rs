@@ -84,6 +84,14 @@ pub fn contact_pk(number: &PhoneNumber) -> String {
     format!("CONTACT#{number}")
 }
 
+/// A retry guard: one item per (function, identity of a delivery) holding
+/// when the last accepted delivery arrived (see each provider's module).
+pub fn retry_guard_pk(function: &str, parts: &[&str]) -> String {
+    format!("GUARD#{function}#{}", parts.join("#"))
+}
+
+pub const GUARD_SK: &str = "GUARD";
+
 #[cfg(test)]
 mod tests {
     use super::*;

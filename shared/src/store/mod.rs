@@ -10,7 +10,7 @@ use crate::event::{CallPhases, Channel, Direction, Provider};
 use crate::phone::PhoneNumber;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use plan::{Item, WritePlan};
 use serde::{Deserialize, Serialize};
@@ -363,6 +363,98 @@ impl Store {
             .map_err(|e| StoreError(format!("unreadable document: {e}")))
     }
 
+    /// Patterns 5 and 6 in one round trip (BatchGetItem): the
+    /// configuration of `number` and the contact record of `caller`. Keys
+    /// DynamoDB leaves unprocessed (throttling) read as absent; there is no
+    /// time to ask again while a caller waits.
+    pub async fn number_config_and_contact(
+        &self,
+        number: &PhoneNumber,
+        caller: Option<&PhoneNumber>,
+    ) -> Result<(Option<NumberConfig>, Option<Contact>), StoreError> {
+        let key = |pk: String, sk: &str| {
+            std::collections::HashMap::from([
+                (keys::PK.to_string(), AttributeValue::S(pk)),
+                (keys::SK.to_string(), AttributeValue::S(sk.into())),
+            ])
+        };
+        let config_pk = keys::number_config_pk(number);
+        let contact_pk = caller.map(keys::contact_pk);
+        let mut keys_and_attributes =
+            KeysAndAttributes::builder().keys(key(config_pk.clone(), keys::CONFIG_SK));
+        if let Some(pk) = &contact_pk {
+            keys_and_attributes = keys_and_attributes.keys(key(pk.clone(), keys::CONTACT_SK));
+        }
+        let request = keys_and_attributes
+            .build()
+            .map_err(|e| StoreError(e.to_string()))?;
+        let output = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, request)
+            .send()
+            .await
+            .map_err(store_error)?;
+        if output
+            .unprocessed_keys
+            .as_ref()
+            .is_some_and(|u| !u.is_empty())
+        {
+            tracing::warn!("some configuration keys were left unprocessed");
+        }
+        let (mut config, mut contact) = (None, None);
+        for item in output
+            .responses
+            .unwrap_or_default()
+            .remove(&self.table)
+            .unwrap_or_default()
+        {
+            let pk = item.get(keys::PK).and_then(|v| v.as_s().ok()).cloned();
+            if pk.as_deref() == Some(config_pk.as_str()) {
+                config = Some(document_of(item)?);
+            } else if pk.is_some() && pk == contact_pk {
+                contact = Some(document_of(item)?);
+            }
+        }
+        Ok((config, contact))
+    }
+
+    /// Calls placed from `number` (the `from` side, GSI1), newest first: one
+    /// page of at most `limit` items, one round trip. Messages are skipped.
+    /// The flag says whether older items were left unread.
+    pub async fn recent_calls_from(
+        &self,
+        number: &PhoneNumber,
+        limit: usize,
+    ) -> Result<(Vec<CallSummary>, bool), StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_values(":pk", AttributeValue::S(keys::phone_pk(number)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(store_error)?;
+        let more = output.last_evaluated_key.is_some_and(|k| !k.is_empty());
+        let calls = output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter(|item| {
+                item.get(keys::PK)
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|pk| pk.starts_with("CALL#"))
+            })
+            .map(CallSummary::from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((calls, more))
+    }
+
     async fn query_index(
         &self,
         index: &str,
@@ -391,6 +483,15 @@ fn non_empty<K, V>(
     map: std::collections::HashMap<K, V>,
 ) -> Option<std::collections::HashMap<K, V>> {
     (!map.is_empty()).then_some(map)
+}
+
+/// The document stored whole in an item's `document` attribute.
+fn document_of<T: serde::de::DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
+    let document = item
+        .remove("document")
+        .ok_or_else(|| StoreError("document item without a document attribute".into()))?;
+    serde_dynamo::from_attribute_value(document)
+        .map_err(|e| StoreError(format!("unreadable document: {e}")))
 }
 
 /// Puts each split value back together: an item with `raw_parts` gets its

@@ -1,0 +1,364 @@
+//! retell-inbound against DynamoDB served by moto.
+
+use callhooks::config::{parse_document, Contact, NumberConfig};
+use callhooks::event::{CallStatus, Channel, Provider};
+use callhooks::runtime::Deadline;
+use callhooks::signature::{sign, SigningKey, MAX_SKEW_MS};
+use callhooks::store::Store;
+use callhooks::time::{self, Timestamp};
+use callhooks_tests::{
+    answer, api_request, attr, event_request, post_json, project_root, sdk_config_for, TestStack,
+};
+use retell_inbound::{handle, Deps};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const PATH: &str = "/retell/inbound";
+const KEY: &str = "test-api-key";
+/// Monday 23 November 2026, 15:51:22 UTC: 07:51 in Los Angeles, before the
+/// example's office hours.
+const T0: i64 = 1_795_449_082_000;
+/// The same Monday at 10:00 in Los Angeles.
+const OFFICE: i64 = T0 + (2 * 3600 + 8 * 60 + 38) * 1000;
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap()
+}
+
+fn inbound(from: &str, to: &str) -> String {
+    json!({"event": "call_inbound", "call_inbound": {"agent_id": "agent_12345", "from_number": from, "to_number": to}}).to_string()
+}
+
+fn deps_with(store: Store, key: Option<&str>) -> Deps {
+    Deps {
+        store,
+        key: SigningKey::new(key),
+        retention_days: 30,
+        deadline: Deadline::CALLER_WAITING,
+    }
+}
+
+fn signed(body: &str, signed_ms: i64) -> lambda_http::Request {
+    let signature = sign(KEY.as_bytes(), body.as_bytes(), signed_ms);
+    with_signature(body, &signature)
+}
+
+fn with_signature(body: &str, signature: &str) -> lambda_http::Request {
+    api_request(
+        "POST",
+        PATH,
+        &[
+            ("content-type", "application/json"),
+            ("x-retell-signature", signature),
+        ],
+        Some(body),
+        false,
+    )
+}
+
+async fn load_examples(stack: &TestStack) {
+    let read =
+        |name: &str| std::fs::read_to_string(project_root().join("examples").join(name)).unwrap();
+    let config: NumberConfig = parse_document(&read("number.json")).unwrap();
+    let contact: Contact = parse_document(&read("contact.json")).unwrap();
+    stack.store().put_number_config(&config).await.unwrap();
+    stack.store().put_contact(&contact).await.unwrap();
+}
+
+async fn ask(deps: &Deps, body: &str, now_ms: i64) -> (u16, Value) {
+    answer(&handle(deps, signed(body, now_ms), at(now_ms)).await)
+}
+
+async fn retell_calls(stack: &TestStack) -> Vec<callhooks::store::plan::Item> {
+    stack
+        .all_items()
+        .await
+        .into_iter()
+        .filter(|i| attr(i, "item_type") == Some("call") && attr(i, "provider") == Some("retell"))
+        .collect()
+}
+
+#[tokio::test]
+async fn signed_request_for_a_configured_number_gets_its_agent_and_the_callers_variables() {
+    let stack = TestStack::new().await;
+    load_examples(&stack).await;
+    let deps = deps_with(stack.store(), Some(KEY));
+
+    // The known contact: its own agent, name, variables and metadata.
+    let body = inbound("+12137771234", "+12137771235");
+    let (status, reply) = ask(&deps, &body, T0).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        reply,
+        json!({"call_inbound": {
+            "override_agent_id": "agent_vip",
+            "dynamic_variables": {
+                "caller_number": "+12137771234", "caller_name": "Jane Roe",
+                "previous_call_count": "0",
+                "account_tier": "gold", "preferred_language": "English"},
+            "metadata": {"crm_id": "C-1042"}}})
+    );
+
+    // The request is an event of the caller's timeline: a ringing call.
+    let call_id = "20261123T155122000Z-12137771234";
+    let summary = stack
+        .store()
+        .call_summary(Provider::Retell, call_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(summary.from.as_deref(), Some("+12137771234"));
+    assert_eq!(summary.to.as_deref(), Some("+12137771235"));
+    assert_eq!(summary.status(), CallStatus::Ringing);
+    let events = stack
+        .store()
+        .conversation_events(Channel::Call, Provider::Retell, call_id)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(attr(&events[0], "raw"), Some(body.as_str()));
+
+    // Anyone else: the schedule window in office hours, else the default.
+    let other = inbound("+14155550123", "+12137771235");
+    let (_, reply) = ask(&deps, &other, OFFICE).await;
+    assert_eq!(reply["call_inbound"]["override_agent_id"], "agent_office");
+    assert_eq!(reply["call_inbound"]["override_agent_version"], 3);
+    assert_eq!(
+        reply["call_inbound"]["dynamic_variables"],
+        json!({"caller_number": "+14155550123", "previous_call_count": "0"})
+    );
+    assert!(reply["call_inbound"].get("metadata").is_none());
+    let (_, reply) = ask(&deps, &other, T0).await;
+    assert_eq!(
+        reply["call_inbound"]["override_agent_id"],
+        "agent_after_hours"
+    );
+    assert!(reply["call_inbound"]
+        .get("override_agent_version")
+        .is_none());
+
+    // A number with no configuration: no override.
+    let (status, reply) = ask(&deps, &inbound("+14155550123", "+18005550199"), T0).await;
+    assert_eq!(status, 200);
+    assert!(
+        reply["call_inbound"].get("override_agent_id").is_none(),
+        "{reply}"
+    );
+    // A withheld caller to it: nothing to say at all.
+    let (status, reply) = ask(&deps, &inbound("anonymous", "+18005550199"), T0).await;
+    assert_eq!((status, reply), (200, json!({"call_inbound": {}})));
+}
+
+#[tokio::test]
+async fn a_caller_seen_by_zonitel_is_greeted_by_the_name_it_gave() {
+    let stack = TestStack::new().await;
+    let zonitel = zonitel_call::Deps {
+        store: stack.store(),
+        secret: callhooks::auth::SharedSecret::new(None),
+        retention_days: 30,
+        deadline: Deadline::FIVE_SECOND_PROVIDER,
+    };
+    let seed = r#"{ "caller_id_name": "John Doe", "caller_id_number": "+14155552671", "destination_number": "+18339664835" }"#;
+    let (status, _) =
+        answer(&zonitel_call::handle(&zonitel, post_json("/zonitel/calls", seed), at(T0)).await);
+    assert_eq!(status, 200);
+
+    let deps = deps_with(stack.store(), Some(KEY));
+    let later = T0 + 3_600_000;
+    let (status, reply) = ask(&deps, &inbound("+14155552671", "+12137771235"), later).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        reply["call_inbound"]["dynamic_variables"],
+        json!({"caller_number": "+14155552671", "caller_name": "John Doe",
+               "previous_call_count": "1", "last_call_at": time::to_key(at(T0))})
+    );
+}
+
+#[tokio::test]
+async fn a_retried_request_gets_the_same_answer_and_is_recorded_once() {
+    let stack = TestStack::new().await;
+    load_examples(&stack).await;
+    let deps = deps_with(stack.store(), Some(KEY));
+    let body = inbound("+12137771234", "+12137771235");
+
+    let (_, first) = ask(&deps, &body, T0).await;
+    // Retell waited 10 s, then retried with a fresh signature.
+    let (status, retry) = ask(&deps, &body, T0 + 10_500).await;
+    assert_eq!(status, 200);
+    assert_eq!(retry, first);
+    let (_, again) = ask(&deps, &body, T0 + 41_000).await;
+    assert_eq!(again, first);
+    let calls = retell_calls(&stack).await;
+    assert_eq!(calls.len(), 1, "one call recorded");
+    assert_eq!(calls[0]["event_count"].as_n().unwrap(), "1");
+
+    // Two minutes later it is a new call, and the first one counts.
+    let (_, next) = ask(&deps, &body, T0 + 120_000).await;
+    assert_eq!(
+        next["call_inbound"]["dynamic_variables"]["previous_call_count"],
+        "1"
+    );
+    assert_eq!(
+        next["call_inbound"]["dynamic_variables"]["last_call_at"],
+        time::to_key(at(T0))
+    );
+    assert_eq!(retell_calls(&stack).await.len(), 2);
+}
+
+#[tokio::test]
+async fn every_bad_signature_is_401_and_writes_nothing() {
+    let stack = TestStack::new().await;
+    let deps = deps_with(stack.store(), Some(KEY));
+    let body = inbound("+12137771234", "+12137771235");
+    let good = sign(KEY.as_bytes(), body.as_bytes(), T0);
+    let digest = good.split_once(",d=").unwrap().1.to_string();
+    let mut wrong_digest = digest.clone();
+    wrong_digest.replace_range(0..2, if digest.starts_with("00") { "11" } else { "00" });
+    let cases: Vec<(&str, lambda_http::Request)> = vec![
+        ("missing", post_json(PATH, &body)),
+        (
+            "malformed",
+            with_signature(&body, &format!("t={T0},s={digest}")),
+        ),
+        (
+            "wrong hex length",
+            with_signature(&body, &format!("v={T0},d={}", &digest[..40])),
+        ),
+        (
+            "non-hex",
+            with_signature(&body, &format!("v={T0},d={}", "g".repeat(64))),
+        ),
+        (
+            "wrong digest",
+            with_signature(&body, &format!("v={T0},d={wrong_digest}")),
+        ),
+        (
+            "wrong key",
+            with_signature(&body, &sign(b"other-key", body.as_bytes(), T0)),
+        ),
+        ("stale", signed(&body, T0 - MAX_SKEW_MS - 1)),
+        ("from the future", signed(&body, T0 + MAX_SKEW_MS + 1)),
+        (
+            "body altered",
+            with_signature(&inbound("+12137771234", "+12137770000"), &good),
+        ),
+    ];
+    for (case, request) in cases {
+        let (status, reply) = answer(&handle(&deps, request, at(T0)).await);
+        assert_eq!(status, 401, "{case}: {reply}");
+        assert_eq!(reply["error"]["code"], "unauthorized", "{case}");
+    }
+    assert!(stack.all_items().await.is_empty(), "nothing written");
+    // The good one passes.
+    let (status, _) = answer(&handle(&deps, with_signature(&body, &good), at(T0)).await);
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn bad_input_gets_the_design_error_and_writes_nothing() {
+    let stack = TestStack::new().await;
+    let deps = deps_with(stack.store(), Some(KEY));
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("{not json".into(), 400, "body: is not valid JSON"),
+        (r#"{"event": "call_inbound"}"#.into(), 400, "call_inbound: is missing"),
+        (
+            json!({"event": "call_ended", "call_inbound": {"from_number": "+12137771234", "to_number": "+12137771235"}}).to_string(),
+            400,
+            "event: ",
+        ),
+        (json!({"event": "call_inbound", "call_inbound": {"to_number": "+12137771235"}}).to_string(), 400, "from_number"),
+        (json!({"event": "call_inbound", "call_inbound": {"from_number": "+12137771234"}}).to_string(), 400, "to_number"),
+        (inbound("12", "+12137771235"), 400, "call_inbound.from_number: "),
+        (inbound("+12137771234", "front desk"), 400, "call_inbound.to_number: "),
+        (
+            format!(r#"{{"event": "call_inbound", "pad": "{}"}}"#, "x".repeat(callhooks::http::MAX_BODY_BYTES)),
+            413,
+            "limit",
+        ),
+    ];
+    for (body, expected_status, expected_message) in cases {
+        let (status, reply) = ask(&deps, &body, T0).await;
+        assert_eq!(status, expected_status, "{reply}");
+        let message = reply["error"]["message"].as_str().unwrap();
+        assert!(message.contains(expected_message), "{message}");
+    }
+    let body = inbound("+12137771234", "+12137771235");
+    let signature = sign(KEY.as_bytes(), body.as_bytes(), T0);
+    let get = api_request(
+        "GET",
+        PATH,
+        &[("x-retell-signature", &signature)],
+        None,
+        false,
+    );
+    assert_eq!(answer(&handle(&deps, get, at(T0)).await).0, 405);
+    let text = api_request(
+        "POST",
+        PATH,
+        &[
+            ("content-type", "text/plain"),
+            ("x-retell-signature", &signature),
+        ],
+        Some(&body),
+        false,
+    );
+    assert_eq!(answer(&handle(&deps, text, at(T0)).await).0, 415);
+    assert!(stack.all_items().await.is_empty(), "nothing written");
+}
+
+#[tokio::test]
+async fn sample_event_file_is_accepted_with_the_check_disabled() {
+    let stack = TestStack::new().await;
+    load_examples(&stack).await;
+    let deps = deps_with(stack.store(), Some(""));
+    let event = std::fs::read_to_string(project_root().join("events/retell-inbound.json")).unwrap();
+    let (status, reply) = answer(&handle(&deps, event_request(&event), at(T0)).await);
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["call_inbound"]["override_agent_id"], "agent_vip");
+}
+
+/// Deadline contract: with DynamoDB unreachable or hanging, the caller still
+/// gets a 200 answer (Retell then uses the number's own agent) well inside
+/// 3 s, instead of ringing through Retell's retries.
+async fn answer_with_storage_at(endpoint: &str) -> (u16, Value, Duration) {
+    let config = sdk_config_for(endpoint, Deadline::CALLER_WAITING).await;
+    let deps = deps_with(
+        Store::new(aws_sdk_dynamodb::Client::new(&config), "callhooks"),
+        Some(KEY),
+    );
+    let started = Instant::now();
+    let (status, reply) = ask(&deps, &inbound("+12137771234", "+12137771235"), T0).await;
+    (status, reply, started.elapsed())
+}
+
+#[tokio::test]
+async fn storage_stopped_still_answers_200_in_time() {
+    let port = callhooks_tests::free_port();
+    let (status, reply, elapsed) =
+        answer_with_storage_at(&format!("http://127.0.0.1:{port}")).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        reply,
+        json!({"call_inbound": {"dynamic_variables": {"caller_number": "+12137771234"}}})
+    );
+    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
+}
+
+#[tokio::test]
+async fn storage_hanging_still_answers_200_in_time() {
+    // Accepts connections and never answers: every attempt times out.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _hold = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(16) {
+            held.push(stream);
+        }
+    });
+    let (status, reply, elapsed) =
+        answer_with_storage_at(&format!("http://127.0.0.1:{port}")).await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(reply["call_inbound"].get("override_agent_id").is_none());
+    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
+    eprintln!("hanging storage: answered in {elapsed:?}");
+}
