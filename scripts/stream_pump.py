@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import boto3
@@ -137,7 +138,14 @@ def run(args):
         if pending:
             try:
                 failures = invoke(args.invoke_url, pending).get("batchItemFailures") or []
-            except Exception as error:  # the function is down or failed as a whole
+            except urllib.error.URLError as error:
+                if isinstance(error.reason, ConnectionRefusedError):
+                    # cargo lambda watch is not up yet: not the function's failure.
+                    time.sleep(args.interval)
+                    continue
+                failures = [{"itemIdentifier": pending[0]["dynamodb"]["SequenceNumber"]}]
+                print(f"alerts: invocation failed: {error}", file=sys.stderr, flush=True)
+            except Exception as error:  # the function failed as a whole
                 failures = [{"itemIdentifier": pending[0]["dynamodb"]["SequenceNumber"]}]
                 print(f"alerts: invocation failed: {error}", file=sys.stderr, flush=True)
             if failures:

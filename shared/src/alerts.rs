@@ -232,7 +232,9 @@ pub fn alert_for_record(
     if call_id.as_ref().is_some_and(Option::is_none)
         || message_id.as_ref().is_some_and(Option::is_none)
     {
-        return Err(MalformedRecord("summary without its call_id or message_id".into()));
+        return Err(MalformedRecord(
+            "summary without its call_id or message_id".into(),
+        ));
     }
     Ok(Some(Alert {
         alert_type,

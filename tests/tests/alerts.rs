@@ -73,7 +73,13 @@ impl Bench {
         let queue = format!("{}-alerts", stack.table_name);
         let queue_url = pump(
             &stack.endpoint,
-            &["subscribe", "--topic-arn", &stack.topic_arn, "--queue", &queue],
+            &[
+                "subscribe",
+                "--topic-arn",
+                &stack.topic_arn,
+                "--queue",
+                &queue,
+            ],
         )
         .trim()
         .to_string();
@@ -92,7 +98,11 @@ impl Bench {
 
     /// Stream records not yet handled successfully, in stream order.
     fn pending_records(&self) -> Vec<EventRecord> {
-        let arn = self.stack.stream_arn.as_deref().expect("the table has a stream");
+        let arn = self
+            .stack
+            .stream_arn
+            .as_deref()
+            .expect("the table has a stream");
         let json = pump(&self.stack.endpoint, &["records", "--stream-arn", arn]);
         let event: StreamEvent = serde_json::from_str(&json).expect("Lambda's DynamoDB event");
         event
@@ -112,7 +122,11 @@ impl Bench {
         let failed: Vec<String> = response
             .batch_item_failures
             .iter()
-            .map(|f| f.item_identifier.clone().expect("failures name their record"))
+            .map(|f| {
+                f.item_identifier
+                    .clone()
+                    .expect("failures name their record")
+            })
             .collect();
         for record in &records {
             if failed.first().map(String::as_str) == Some(sequence(record)) {
@@ -132,7 +146,10 @@ impl Bench {
 
     /// The SNS envelopes delivered to the queue since the last call.
     fn received(&self) -> Vec<Value> {
-        let json = pump(&self.stack.endpoint, &["receive", "--queue-url", &self.queue_url]);
+        let json = pump(
+            &self.stack.endpoint,
+            &["receive", "--queue-url", &self.queue_url],
+        );
         serde_json::from_str(&json).unwrap()
     }
 }
@@ -170,7 +187,13 @@ struct Delivery {
 }
 
 impl Delivery {
-    fn call(provider: Provider, id: &'static str, direction: Direction, kind: &'static str, at_ms: i64) -> Self {
+    fn call(
+        provider: Provider,
+        id: &'static str,
+        direction: Direction,
+        kind: &'static str,
+        at_ms: i64,
+    ) -> Self {
         let (from, to) = match direction {
             Direction::Inbound => (CALLER, OUR_LINE),
             Direction::Outbound => (OUR_LINE, CALLER),
@@ -238,11 +261,23 @@ impl Delivery {
 
 fn missed_salpre_call() -> [Delivery; 2] {
     [
-        Delivery::call(Provider::Salpre, "sal-1", Direction::Inbound, "call_initiated", T0)
-            .phase("initiated_at"),
-        Delivery::call(Provider::Salpre, "sal-1", Direction::Inbound, "call_missed", T0 + 30_000)
-            .phase("unanswered_at")
-            .phase("ended_at"),
+        Delivery::call(
+            Provider::Salpre,
+            "sal-1",
+            Direction::Inbound,
+            "call_initiated",
+            T0,
+        )
+        .phase("initiated_at"),
+        Delivery::call(
+            Provider::Salpre,
+            "sal-1",
+            Direction::Inbound,
+            "call_missed",
+            T0 + 30_000,
+        )
+        .phase("unanswered_at")
+        .phase("ended_at"),
     ]
 }
 
@@ -251,7 +286,9 @@ fn message(envelope: &Value) -> Value {
 }
 
 fn attribute<'a>(envelope: &'a Value, name: &str) -> &'a str {
-    envelope["MessageAttributes"][name]["Value"].as_str().unwrap_or("")
+    envelope["MessageAttributes"][name]["Value"]
+        .as_str()
+        .unwrap_or("")
 }
 
 #[tokio::test]
@@ -269,15 +306,33 @@ async fn each_incident_alerts_once_under_duplicate_and_out_of_order_deliveries()
         .unwrap();
 
     let [ringing, missed] = missed_salpre_call();
-    let failed = Delivery::call(Provider::Salpre, "sal-2", Direction::Outbound, "error", T0 + 60_000)
-        .phase("failed_at")
-        .with("error_message", "SIP 503 Service Unavailable");
+    let failed = Delivery::call(
+        Provider::Salpre,
+        "sal-2",
+        Direction::Outbound,
+        "error",
+        T0 + 60_000,
+    )
+    .phase("failed_at")
+    .with("error_message", "SIP 503 Service Unavailable");
     // Voxtelesys: the no-answer status arrives before the call's first webhook.
-    let no_answer = Delivery::call(Provider::Voxtelesys, "CA9", Direction::Inbound, "no-answer", T0 + 90_000)
-        .phase("unanswered_at")
-        .phase("ended_at");
-    let late_initiated = Delivery::call(Provider::Voxtelesys, "CA9", Direction::Inbound, "initiated", T0 + 70_000)
-        .phase("initiated_at");
+    let no_answer = Delivery::call(
+        Provider::Voxtelesys,
+        "CA9",
+        Direction::Inbound,
+        "no-answer",
+        T0 + 90_000,
+    )
+    .phase("unanswered_at")
+    .phase("ended_at");
+    let late_initiated = Delivery::call(
+        Provider::Voxtelesys,
+        "CA9",
+        Direction::Inbound,
+        "initiated",
+        T0 + 70_000,
+    )
+    .phase("initiated_at");
     let sent = Delivery::sms("msg-1", Direction::Outbound, "sent", T0 + 100_000).phase("sent_at");
     let sms_failed = Delivery::sms("msg-1", Direction::Outbound, "failed", T0 + 103_000)
         .phase("failed_at")
@@ -311,7 +366,12 @@ async fn each_incident_alerts_once_under_duplicate_and_out_of_order_deliveries()
     let envelopes = bench.received();
     let mut kinds: Vec<(String, String)> = envelopes
         .iter()
-        .map(|e| (attribute(e, "alert_type").to_string(), attribute(e, "provider").to_string()))
+        .map(|e| {
+            (
+                attribute(e, "alert_type").to_string(),
+                attribute(e, "provider").to_string(),
+            )
+        })
         .collect();
     kinds.sort();
     assert_eq!(
@@ -349,11 +409,17 @@ async fn each_incident_alerts_once_under_duplicate_and_out_of_order_deliveries()
     let error = find("call_id", "sal-2");
     assert_eq!(error["Subject"], "Call failed: Support to +1 415 555 2671");
     assert_eq!(message(&error)["detail"], "SIP 503 Service Unavailable");
-    assert_eq!(message(&error)["occurred_at"], time::to_key(at(T0 + 60_000)));
+    assert_eq!(
+        message(&error)["occurred_at"],
+        time::to_key(at(T0 + 60_000))
+    );
 
     let sms = find("message_id", "msg-1");
     assert_eq!(sms["Subject"], "SMS from Support to +1 415 555 2671 failed");
-    assert_eq!(message(&sms)["detail"], "Carrier rejected: number unreachable");
+    assert_eq!(
+        message(&sms)["detail"],
+        "Carrier rejected: number unreachable"
+    );
     assert_eq!(message(&sms)["occurred_at"], time::to_key(at(T0 + 103_000)));
 }
 
@@ -362,21 +428,57 @@ async fn test_events_answered_calls_and_outbound_no_answers_never_alert() {
     let mut bench = Bench::new().await;
     let store = bench.store();
     let writes = [
-        Delivery::call(Provider::Salpre, "test-1", Direction::Inbound, "call_missed", T0)
-            .phase("unanswered_at")
-            .test(),
-        Delivery::call(Provider::Salpre, "ans-1", Direction::Inbound, "call_answered", T0)
-            .phase("answered_at"),
-        Delivery::call(Provider::Salpre, "ans-1", Direction::Inbound, "call_ended", T0 + 60_000)
-            .phase("ended_at"),
+        Delivery::call(
+            Provider::Salpre,
+            "test-1",
+            Direction::Inbound,
+            "call_missed",
+            T0,
+        )
+        .phase("unanswered_at")
+        .test(),
+        Delivery::call(
+            Provider::Salpre,
+            "ans-1",
+            Direction::Inbound,
+            "call_answered",
+            T0,
+        )
+        .phase("answered_at"),
+        Delivery::call(
+            Provider::Salpre,
+            "ans-1",
+            Direction::Inbound,
+            "call_ended",
+            T0 + 60_000,
+        )
+        .phase("ended_at"),
         // A late "nobody answered" for a call that was answered.
-        Delivery::call(Provider::Voxtelesys, "CA2", Direction::Inbound, "in-progress", T0 + 5_000)
-            .phase("answered_at"),
-        Delivery::call(Provider::Voxtelesys, "CA2", Direction::Inbound, "no-answer", T0 + 1_000)
-            .phase("unanswered_at"),
+        Delivery::call(
+            Provider::Voxtelesys,
+            "CA2",
+            Direction::Inbound,
+            "in-progress",
+            T0 + 5_000,
+        )
+        .phase("answered_at"),
+        Delivery::call(
+            Provider::Voxtelesys,
+            "CA2",
+            Direction::Inbound,
+            "no-answer",
+            T0 + 1_000,
+        )
+        .phase("unanswered_at"),
         // Nobody picked up OUR call: not a missed call.
-        Delivery::call(Provider::Salpre, "out-1", Direction::Outbound, "call_missed", T0)
-            .phase("unanswered_at"),
+        Delivery::call(
+            Provider::Salpre,
+            "out-1",
+            Direction::Outbound,
+            "call_missed",
+            T0,
+        )
+        .phase("unanswered_at"),
         Delivery::sms("msg-2", Direction::Outbound, "delivered", T0).phase("delivered_at"),
         Delivery::sms("msg-3", Direction::Outbound, "failed", T0)
             .phase("failed_at")
@@ -386,7 +488,10 @@ async fn test_events_answered_calls_and_outbound_no_answers_never_alert() {
         assert_eq!(delivery.write(&store).await, WriteOutcome::Recorded);
     }
     let records = bench.pending_records();
-    assert!(records.len() >= writes.len() * 2, "the stream carried the writes");
+    assert!(
+        records.len() >= writes.len() * 2,
+        "the stream carried the writes"
+    );
     bench.invoke().await;
     assert_eq!(bench.received(), Vec::<Value>::new());
 }
@@ -409,9 +514,13 @@ async fn a_failing_publish_fails_its_record_and_publishes_once_on_retry() {
         .pending_records()
         .into_iter()
         .find(|r| {
-            callhooks::alerts::alert_for_record(&r.event_name, &r.change.old_image, &r.change.new_image)
-                .unwrap()
-                .is_some()
+            callhooks::alerts::alert_for_record(
+                &r.event_name,
+                &r.change.old_image,
+                &r.change.new_image,
+            )
+            .unwrap()
+            .is_some()
         })
         .expect("a record that alerts");
     for _ in 0..2 {
@@ -423,7 +532,10 @@ async fn a_failing_publish_fails_its_record_and_publishes_once_on_retry() {
     // SNS is back: the retry publishes each alert once.
     bench.invoke().await;
     let envelopes = bench.received();
-    let mut types: Vec<&str> = envelopes.iter().map(|e| attribute(e, "alert_type")).collect();
+    let mut types: Vec<&str> = envelopes
+        .iter()
+        .map(|e| attribute(e, "alert_type"))
+        .collect();
     types.sort();
     assert_eq!(types, ["missed_call", "sms_failed"]);
     bench.invoke().await;

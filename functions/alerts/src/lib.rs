@@ -93,7 +93,10 @@ async fn line_label(deps: &Deps, alert: &Alert) -> Option<String> {
     match store.number_config(&number).await {
         Ok(config) => config?.label.filter(|l| !l.trim().is_empty()),
         Err(error) => {
-            tracing::warn!("label of {} not read, alerting without it: {error}", number.masked());
+            tracing::warn!(
+                "label of {} not read, alerting without it: {error}",
+                number.masked()
+            );
             None
         }
     }
@@ -124,4 +127,28 @@ pub async fn publish(deps: &Deps, alert: &Alert) -> Result<(), RecordFailure> {
             None => format!("{error:?}"),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_event_is_lambdas_dynamodb_event_and_alerts() {
+        let event: Event =
+            serde_json::from_str(include_str!("../../../events/alerts-missed-call.json")).unwrap();
+        let record = &event.records[0];
+        assert_eq!(
+            record.change.sequence_number.as_deref(),
+            Some("111000000000000000002")
+        );
+        let alert = alert_for_record(
+            &record.event_name,
+            &record.change.old_image,
+            &record.change.new_image,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(alert.call_id.as_deref(), Some("sal-1001"));
+    }
 }

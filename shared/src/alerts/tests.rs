@@ -151,12 +151,18 @@ fn inbound_sms_failures_and_unknown_items_never_alert() {
         "direction".into(),
         serde_dynamo::AttributeValue::S("inbound".into()),
     );
-    assert_eq!(alert_for_record("INSERT", &Image::default(), &new), Ok(None));
+    assert_eq!(
+        alert_for_record("INSERT", &Image::default(), &new),
+        Ok(None)
+    );
     new.insert(
         "item_type".into(),
         serde_dynamo::AttributeValue::S("number_config".into()),
     );
-    assert_eq!(alert_for_record("INSERT", &Image::default(), &new), Ok(None));
+    assert_eq!(
+        alert_for_record("INSERT", &Image::default(), &new),
+        Ok(None)
+    );
 }
 
 #[test]
@@ -194,7 +200,10 @@ fn message_is_json_with_the_contract_fields_and_filterable_attributes() {
 fn subject_uses_the_line_label_and_stays_short_printable_ascii() {
     let mut alert = alert("missed_inbound_call");
     alert.line_label = Some("Support".into());
-    assert_eq!(alert.subject(), "Missed call from +1 415 555 2671 to Support");
+    assert_eq!(
+        alert.subject(),
+        "Missed call from +1 415 555 2671 to Support"
+    );
     alert.line_label = Some("Caf\u{e9}\nline ".repeat(30));
     let subject = alert.subject();
     assert!(subject.len() < 100, "{subject}");
