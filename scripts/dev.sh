@@ -58,6 +58,7 @@ Routes on http://127.0.0.1:$PORT (functions compile on first use):
   POST http://127.0.0.1:$PORT/zonitel/calls
   GET|POST http://127.0.0.1:$PORT/voxtelesys/{voice,status,dial,recording}
   POST http://127.0.0.1:$PORT/retell/inbound
+  alerts: fed from $TABLE_NAME's stream (scripts/stream_pump.py); each alert published on the topic prints here
 
 Try:
   curl -s -X POST http://127.0.0.1:$PORT/zonitel/calls -H 'content-type: application/json' \\
@@ -73,5 +74,10 @@ Ctrl-C stops everything.
 TXT
 
 .venv/bin/cargo-lambda lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" &
+pids+=($!)
+# The alerts function's event source mapping, locally: the table's stream
+# into the function through watch's invoke API, the topic's messages out.
+$PY scripts/stream_pump.py --endpoint "$AWS_ENDPOINT_URL" run --table "$TABLE_NAME" --topic-arn "$ALERTS_TOPIC_ARN" \
+  --invoke-url "http://127.0.0.1:$PORT/2015-03-31/functions/alerts/invocations" &
 pids+=($!)
 wait -n "${pids[@]}"

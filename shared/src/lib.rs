@@ -5,6 +5,7 @@
 //! request, a module of [`providers`] parses and normalizes it into an
 //! [`event::Event`], [`store`] records it idempotently, and [`http`] answers.
 
+pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod event;

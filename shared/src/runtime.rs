@@ -45,6 +45,26 @@ impl Deadline {
         connect: Duration::from_millis(300),
         max_attempts: 2,
     };
+
+    /// The alerts function answers no provider: it may wait longer for
+    /// SNS, but never so long that one slow publish holds its shard. A
+    /// publish that still fails is that record's batch item failure, and
+    /// Lambda retries it. (The label lookup gets [`Deadline::BEST_EFFORT_READ`].)
+    pub const ALERTS: Deadline = Deadline {
+        total: Duration::from_secs(10),
+        attempt: Duration::from_secs(3),
+        connect: Duration::from_secs(1),
+        max_attempts: 3,
+    };
+
+    /// A read whose answer is nice to have and never waited for long: one
+    /// attempt, half a second.
+    pub const BEST_EFFORT_READ: Deadline = Deadline {
+        total: Duration::from_millis(500),
+        attempt: Duration::from_millis(500),
+        connect: Duration::from_millis(250),
+        max_attempts: 1,
+    };
 }
 
 /// The SDK configuration for a function with this deadline: the standard

@@ -1,0 +1,349 @@
+//! Alert rules: from one stream record of the table (its old and new images)
+//! to zero or one alert, and the SNS message that carries it.
+//!
+//! An alert fires on the TRANSITION of a summary into an incident: the old
+//! image was not yet one, the new image is. Every phase moment is written
+//! once and a retried delivery writes nothing (so produces no stream record),
+//! which is what makes each incident alert exactly once, whatever the order
+//! and number of deliveries. One call is at most one incident: a call that
+//! is first missed and then also reported failed does not alert twice.
+//!
+//! | alert | item | becomes an incident when |
+//! |---|---|---|
+//! | `call_error` | call summary | it gains `failed_at` (a provider's error event or failed call) |
+//! | `missed_call` | call summary | it becomes missed: inbound, `unanswered_at`, no `answered_at` |
+//! | `sms_failed` | sms summary | an outbound message gains `failed_at` |
+//!
+//! Summaries marked `is_test` never alert; removals (TTL) never alert.
+
+use crate::event::{CallPhases, Direction};
+use crate::store::keys;
+use crate::time::{self, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A stream image, as Lambda's DynamoDB event carries it.
+pub type Image = serde_dynamo::Item;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertType {
+    MissedCall,
+    CallError,
+    SmsFailed,
+}
+
+impl AlertType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertType::MissedCall => "missed_call",
+            AlertType::CallError => "call_error",
+            AlertType::SmsFailed => "sms_failed",
+        }
+    }
+}
+
+impl fmt::Display for AlertType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One incident, as published (the JSON body of the SNS message).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    pub alert_type: AlertType,
+    /// The provider's name as stored, so providers added later alert too.
+    pub provider: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// E.164, or null when the caller withheld their number.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// `inbound` or `outbound`, as stored (null if no provider said).
+    pub direction: Option<String>,
+    pub caller_name: Option<String>,
+    /// RFC 3339 (UTC, milliseconds): the moment that made it an incident.
+    pub occurred_at: String,
+    /// The provider's error message, the SMS failure message, or the
+    /// voicemail recording URL of a missed call; null when there is none.
+    pub detail: Option<String>,
+    /// The configured label of our number, when it could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_label: Option<String>,
+}
+
+/// A stream record the rules cannot read. It is reported as a failed batch
+/// item, so the event source mapping retries it a bounded number of times
+/// and then hands it to the dead-letter queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MalformedRecord(pub String);
+
+impl fmt::Display for MalformedRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "malformed stream record: {}", self.0)
+    }
+}
+
+impl std::error::Error for MalformedRecord {}
+
+/// The summary attributes the rules read; everything else is ignored.
+#[derive(Clone, Debug, Default, Deserialize)]
+struct Summary {
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    call_id: Option<String>,
+    #[serde(default)]
+    message_id: Option<String>,
+    #[serde(default)]
+    direction: Option<String>,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    caller_name: Option<String>,
+    #[serde(default)]
+    is_test: bool,
+    #[serde(default)]
+    answered_at: Option<String>,
+    #[serde(default)]
+    unanswered_at: Option<String>,
+    #[serde(default)]
+    failed_at: Option<String>,
+    #[serde(default)]
+    error_message: Option<String>,
+    #[serde(default)]
+    failure_message: Option<String>,
+    #[serde(default)]
+    recording_url: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SummaryKind {
+    Call,
+    Sms,
+}
+
+impl Summary {
+    fn direction(&self) -> Option<Direction> {
+        match self.direction.as_deref() {
+            Some("inbound") => Some(Direction::Inbound),
+            Some("outbound") => Some(Direction::Outbound),
+            _ => None,
+        }
+    }
+
+    /// The incident this summary is, if it is one: its type, the moment
+    /// that made it one, and the detail to show.
+    fn incident(&self, kind: SummaryKind) -> Option<(AlertType, &str, Option<&str>)> {
+        match kind {
+            SummaryKind::Call => {
+                if let Some(at) = &self.failed_at {
+                    return Some((AlertType::CallError, at, self.error_message.as_deref()));
+                }
+                let phases = CallPhases {
+                    answered_at: self.answered_at.clone(),
+                    unanswered_at: self.unanswered_at.clone(),
+                    ..Default::default()
+                };
+                if phases.is_missed(self.direction()) {
+                    let at = self.unanswered_at.as_deref().unwrap_or_default();
+                    return Some((AlertType::MissedCall, at, self.recording_url.as_deref()));
+                }
+                None
+            }
+            SummaryKind::Sms => match (&self.failed_at, self.direction()) {
+                (Some(at), Some(Direction::Outbound)) => {
+                    Some((AlertType::SmsFailed, at, self.failure_message.as_deref()))
+                }
+                _ => None,
+            },
+        }
+    }
+}
+
+fn string_attr<'a>(image: &'a Image, name: &str) -> Option<&'a str> {
+    match image.get(name) {
+        Some(serde_dynamo::AttributeValue::S(value)) => Some(value),
+        _ => None,
+    }
+}
+
+/// Which summary an image is, if it is a call or SMS summary at all.
+fn summary_kind(image: &Image) -> Option<SummaryKind> {
+    if string_attr(image, keys::SK) != Some(keys::SUMMARY_SK) {
+        return None;
+    }
+    match string_attr(image, keys::ITEM_TYPE) {
+        Some("call") => Some(SummaryKind::Call),
+        Some("sms") => Some(SummaryKind::Sms),
+        _ => None,
+    }
+}
+
+fn read_summary(image: &Image, which: &str) -> Result<Summary, MalformedRecord> {
+    if image.is_empty() {
+        return Ok(Summary::default());
+    }
+    serde_dynamo::from_item(image.clone())
+        .map_err(|e| MalformedRecord(format!("{which} image of a summary: {e}")))
+}
+
+/// The alert a stream record raises, if any. `event_name` is the record's
+/// `INSERT`, `MODIFY` or `REMOVE`; an image that is absent is empty.
+pub fn alert_for_record(
+    event_name: &str,
+    old_image: &Image,
+    new_image: &Image,
+) -> Result<Option<Alert>, MalformedRecord> {
+    match event_name {
+        "INSERT" | "MODIFY" => {}
+        // TTL expiry (or an operator's delete) is never an incident.
+        "REMOVE" => return Ok(None),
+        other => return Err(MalformedRecord(format!("unknown eventName {other:?}"))),
+    }
+    let Some(kind) = summary_kind(new_image) else {
+        return Ok(None);
+    };
+    let new = read_summary(new_image, "new")?;
+    if new.is_test {
+        return Ok(None);
+    }
+    let Some((alert_type, occurred_at, detail)) = new.incident(kind) else {
+        return Ok(None);
+    };
+    let old = read_summary(old_image, "old")?;
+    if old.incident(kind).is_some() {
+        // Already alerted when it became one.
+        return Ok(None);
+    }
+    let provider = new
+        .provider
+        .clone()
+        .ok_or_else(|| MalformedRecord("summary without provider".into()))?;
+    let (call_id, message_id) = match kind {
+        SummaryKind::Call => (Some(new.call_id.clone()), None),
+        SummaryKind::Sms => (None, Some(new.message_id.clone())),
+    };
+    if call_id.as_ref().is_some_and(Option::is_none)
+        || message_id.as_ref().is_some_and(Option::is_none)
+    {
+        return Err(MalformedRecord(
+            "summary without its call_id or message_id".into(),
+        ));
+    }
+    Ok(Some(Alert {
+        alert_type,
+        provider,
+        call_id: call_id.flatten(),
+        message_id: message_id.flatten(),
+        from: new.from.clone(),
+        to: new.to.clone(),
+        direction: new.direction.clone(),
+        caller_name: new.caller_name.clone().filter(|n| !n.trim().is_empty()),
+        occurred_at: normalize_moment(occurred_at),
+        detail: detail.map(str::to_string).filter(|d| !d.trim().is_empty()),
+        line_label: None,
+    }))
+}
+
+/// Phase moments are stored as RFC 3339 already; one that is not is passed
+/// on as it is rather than losing the alert over its format.
+fn normalize_moment(value: &str) -> String {
+    value
+        .parse::<Timestamp>()
+        .map(time::to_key)
+        .unwrap_or_else(|_| value.to_string())
+}
+
+/// SNS refuses subjects of 100 characters or more.
+pub const MAX_SUBJECT_CHARS: usize = 99;
+
+impl Alert {
+    /// Our own number in this conversation: the callee of an inbound call or
+    /// message, the caller of an outbound one. Its label names the line.
+    pub fn our_number(&self) -> Option<&str> {
+        match self.direction.as_deref() {
+            Some("outbound") => self.from.as_deref(),
+            _ => self.to.as_deref(),
+        }
+    }
+
+    /// A short line a person understands at a glance, e.g. `Missed call
+    /// from +1 415 555 2671 to Support`: printable ASCII (SNS's rule),
+    /// under 100 characters.
+    pub fn subject(&self) -> String {
+        let ours = self.our_number();
+        let name = |number: Option<&str>, withheld: &str| -> String {
+            match number {
+                Some(n) if Some(n) == ours => match self.line_label.as_deref().map(ascii_line) {
+                    Some(label) if !label.is_empty() => label,
+                    _ => readable_number(n),
+                },
+                Some(n) => readable_number(n),
+                None => withheld.to_string(),
+            }
+        };
+        let from = name(self.from.as_deref(), "a withheld number");
+        let to = name(self.to.as_deref(), "an unknown number");
+        let subject = match self.alert_type {
+            AlertType::MissedCall => format!("Missed call from {from} to {to}"),
+            AlertType::CallError => format!("Call failed: {from} to {to}"),
+            AlertType::SmsFailed => format!("SMS from {from} to {to} failed"),
+        };
+        truncate_subject(&ascii_line(&subject))
+    }
+
+    /// The JSON body of the SNS message.
+    pub fn message_body(&self) -> String {
+        serde_json::to_string(self).expect("an alert always serializes")
+    }
+
+    /// SNS message attributes (all of type String) subscribers filter on.
+    pub fn message_attributes(&self) -> [(&'static str, String); 2] {
+        [
+            ("alert_type", self.alert_type.as_str().to_string()),
+            ("provider", self.provider.clone()),
+        ]
+    }
+}
+
+/// `+14155552671` as `+1 415 555 2671`; other countries' numbers stay in
+/// E.164 (grouping them needs each country's plan).
+pub fn readable_number(e164: &str) -> String {
+    let digits = e164.strip_prefix("+1").unwrap_or("");
+    if digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        format!("+1 {} {} {}", &digits[..3], &digits[3..6], &digits[6..])
+    } else {
+        e164.to_string()
+    }
+}
+
+/// Printable ASCII on one line: anything else becomes `?`, runs of
+/// whitespace one space.
+fn ascii_line(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| match c {
+            c if c.is_whitespace() => ' ',
+            c if c.is_ascii_graphic() => c,
+            _ => '?',
+        })
+        .collect();
+    cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn truncate_subject(subject: &str) -> String {
+    if subject.len() <= MAX_SUBJECT_CHARS {
+        return subject.to_string();
+    }
+    // ASCII only by now, so byte and character counts agree.
+    format!("{}...", &subject[..MAX_SUBJECT_CHARS - 3])
+}
+
+#[cfg(test)]
+mod tests;

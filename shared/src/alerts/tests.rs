@@ -1,0 +1,225 @@
+//! The rules over stream records in Lambda's DynamoDB event shape
+//! (fixtures/*.json, one record each).
+
+use super::*;
+
+#[derive(Deserialize)]
+struct Record {
+    #[serde(rename = "eventName")]
+    event_name: String,
+    dynamodb: Change,
+}
+
+#[derive(Deserialize)]
+struct Change {
+    #[serde(rename = "OldImage", default)]
+    old_image: Option<Image>,
+    #[serde(rename = "NewImage", default)]
+    new_image: Option<Image>,
+}
+
+fn fixture(name: &str) -> Result<Option<Alert>, MalformedRecord> {
+    let text = match name {
+        "missed_inbound_call" => include_str!("fixtures/missed_inbound_call.json"),
+        "missed_call_first_delivery" => include_str!("fixtures/missed_call_first_delivery.json"),
+        "missed_call_ends_later" => include_str!("fixtures/missed_call_ends_later.json"),
+        "failed_call" => include_str!("fixtures/failed_call.json"),
+        "failed_outbound_sms" => include_str!("fixtures/failed_outbound_sms.json"),
+        "delivered_sms" => include_str!("fixtures/delivered_sms.json"),
+        "answered_then_unanswered" => include_str!("fixtures/answered_then_unanswered.json"),
+        "test_missed_call" => include_str!("fixtures/test_missed_call.json"),
+        "ttl_remove_missed_call" => include_str!("fixtures/ttl_remove_missed_call.json"),
+        "call_event_insert" => include_str!("fixtures/call_event_insert.json"),
+        "malformed_summary" => include_str!("fixtures/malformed_summary.json"),
+        other => panic!("no fixture {other}"),
+    };
+    let record: Record = serde_json::from_str(text).expect("fixture parses");
+    alert_for_record(
+        &record.event_name,
+        &record.dynamodb.old_image.unwrap_or_default(),
+        &record.dynamodb.new_image.unwrap_or_default(),
+    )
+}
+
+fn alert(name: &str) -> Alert {
+    fixture(name)
+        .expect("well formed")
+        .unwrap_or_else(|| panic!("{name} should alert"))
+}
+
+#[test]
+fn a_call_becoming_missed_alerts_with_its_parties() {
+    let alert = alert("missed_inbound_call");
+    assert_eq!(alert.alert_type, AlertType::MissedCall);
+    assert_eq!(alert.provider, "salpre");
+    assert_eq!(alert.call_id.as_deref(), Some("sal-1001"));
+    assert_eq!(alert.message_id, None);
+    assert_eq!(alert.from.as_deref(), Some("+14155552671"));
+    assert_eq!(alert.to.as_deref(), Some("+18339664835"));
+    assert_eq!(alert.caller_name.as_deref(), Some("John Doe"));
+    assert_eq!(alert.occurred_at, "2026-11-23T15:51:52.000Z");
+    assert_eq!(alert.detail, None);
+    assert_eq!(
+        alert.subject(),
+        "Missed call from +1 415 555 2671 to +1 833 966 4835"
+    );
+}
+
+#[test]
+fn a_first_delivery_that_is_already_missed_alerts_with_the_recording() {
+    let alert = alert("missed_call_first_delivery");
+    assert_eq!(alert.alert_type, AlertType::MissedCall);
+    assert_eq!(alert.provider, "voxtelesys");
+    assert_eq!(
+        alert.detail.as_deref(),
+        Some("https://media.voxtelesys.net/rec/RE9.mp3")
+    );
+    assert_eq!(alert.occurred_at, "2026-11-23T15:52:10.500Z");
+}
+
+#[test]
+fn a_failed_call_alerts_with_the_providers_error() {
+    let alert = alert("failed_call");
+    assert_eq!(alert.alert_type, AlertType::CallError);
+    assert_eq!(alert.detail.as_deref(), Some("SIP 503 Service Unavailable"));
+    assert_eq!(alert.occurred_at, "2026-11-23T15:53:04.250Z");
+    // Outbound: the caller is our line.
+    assert_eq!(alert.our_number(), Some("+18339664835"));
+    assert_eq!(
+        alert.subject(),
+        "Call failed: +1 833 966 4835 to +1 415 555 2671"
+    );
+}
+
+#[test]
+fn a_failed_outbound_sms_alerts_with_the_providers_message() {
+    let alert = alert("failed_outbound_sms");
+    assert_eq!(alert.alert_type, AlertType::SmsFailed);
+    assert_eq!(alert.provider, "zonitel");
+    assert_eq!(alert.message_id.as_deref(), Some("msg-9"));
+    assert_eq!(alert.call_id, None);
+    assert_eq!(
+        alert.detail.as_deref(),
+        Some("Carrier rejected: number unreachable")
+    );
+    assert_eq!(
+        alert.subject(),
+        "SMS from +1 833 966 4835 to +1 415 555 2671 failed"
+    );
+}
+
+#[test]
+fn records_that_are_no_new_incident_do_not_alert() {
+    for name in [
+        "missed_call_ends_later",
+        "delivered_sms",
+        "answered_then_unanswered",
+        "test_missed_call",
+        "ttl_remove_missed_call",
+        "call_event_insert",
+    ] {
+        assert_eq!(fixture(name), Ok(None), "{name}");
+    }
+}
+
+#[test]
+fn a_summary_the_rules_cannot_read_is_malformed() {
+    let error = fixture("malformed_summary").unwrap_err();
+    assert!(error.0.contains("new image"), "{error}");
+    assert!(alert_for_record("UPSERT", &Image::default(), &Image::default()).is_err());
+}
+
+#[test]
+fn one_call_is_one_incident_even_if_it_also_fails_later() {
+    let text = include_str!("fixtures/missed_inbound_call.json");
+    let record: Record = serde_json::from_str(text).unwrap();
+    let missed = record.dynamodb.new_image.unwrap();
+    let mut failed = missed.clone();
+    failed.insert(
+        "failed_at".into(),
+        serde_dynamo::AttributeValue::S("2026-11-23T15:52:00.000Z".into()),
+    );
+    assert_eq!(alert_for_record("MODIFY", &missed, &failed), Ok(None));
+}
+
+#[test]
+fn inbound_sms_failures_and_unknown_items_never_alert() {
+    let text = include_str!("fixtures/failed_outbound_sms.json");
+    let record: Record = serde_json::from_str(text).unwrap();
+    let mut new = record.dynamodb.new_image.unwrap();
+    new.insert(
+        "direction".into(),
+        serde_dynamo::AttributeValue::S("inbound".into()),
+    );
+    assert_eq!(
+        alert_for_record("INSERT", &Image::default(), &new),
+        Ok(None)
+    );
+    new.insert(
+        "item_type".into(),
+        serde_dynamo::AttributeValue::S("number_config".into()),
+    );
+    assert_eq!(
+        alert_for_record("INSERT", &Image::default(), &new),
+        Ok(None)
+    );
+}
+
+#[test]
+fn message_is_json_with_the_contract_fields_and_filterable_attributes() {
+    let alert = alert("failed_outbound_sms");
+    let body: serde_json::Value = serde_json::from_str(&alert.message_body()).unwrap();
+    for field in [
+        "alert_type",
+        "provider",
+        "message_id",
+        "from",
+        "to",
+        "caller_name",
+        "occurred_at",
+        "detail",
+    ] {
+        assert!(body.get(field).is_some(), "{field} missing from {body}");
+    }
+    assert_eq!(body["alert_type"], "sms_failed");
+    assert!(body["occurred_at"]
+        .as_str()
+        .unwrap()
+        .parse::<Timestamp>()
+        .is_ok());
+    assert_eq!(
+        alert.message_attributes(),
+        [
+            ("alert_type", "sms_failed".to_string()),
+            ("provider", "zonitel".to_string())
+        ]
+    );
+}
+
+#[test]
+fn subject_uses_the_line_label_and_stays_short_printable_ascii() {
+    let mut alert = alert("missed_inbound_call");
+    alert.line_label = Some("Support".into());
+    assert_eq!(
+        alert.subject(),
+        "Missed call from +1 415 555 2671 to Support"
+    );
+    alert.line_label = Some("Caf\u{e9}\nline ".repeat(30));
+    let subject = alert.subject();
+    assert!(subject.len() < 100, "{subject}");
+    assert!(subject.chars().all(|c| c.is_ascii_graphic() || c == ' '));
+    assert!(subject.ends_with("..."));
+    alert.from = None;
+    alert.line_label = None;
+    assert_eq!(
+        alert.subject(),
+        "Missed call from a withheld number to +1 833 966 4835"
+    );
+}
+
+#[test]
+fn numbers_read_in_groups_where_the_plan_is_known() {
+    assert_eq!(readable_number("+14155552671"), "+1 415 555 2671");
+    assert_eq!(readable_number("+442079460958"), "+442079460958");
+    assert_eq!(readable_number("+1415"), "+1415");
+}
