@@ -112,15 +112,33 @@ def create(args):
     )
 
 
+class SerializedApp:
+    """Handles one request at a time. moto's DynamoDB is not safe under
+    concurrent requests: a cancelled transaction restores a copy of the table
+    taken before it ran, wiping writes that landed meanwhile. DynamoDB itself
+    applies each request atomically; serializing gives the same guarantee
+    (a racing duplicate then fails its condition instead of conflicting)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
 def serve(args):
     import logging
 
-    from moto.server import ThreadedMotoServer
+    from moto.moto_server.threaded_moto_server import MotoRequestHandler
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
-    server.start()
+    app = SerializedApp(DomainDispatcherApplication(create_backend_app))
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     print(f"moto listening on http://{args.host}:{args.port}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -130,7 +148,7 @@ def serve(args):
         # reason, stdin closes and this server goes with it.
         threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     stop.wait()
-    server.stop()
+    server.shutdown()
 
 
 def main():
