@@ -1,4 +1,5 @@
 //! One module per provider: its wire types as documented in
 //! `../shared/seeds`, and their mapping to the normalized model. Pure.
 
+pub mod salpre;
 pub mod zonitel;
