@@ -433,11 +433,11 @@ async fn live_lines_of_the_same_second_are_all_kept_in_order() {
     // Arrive out of order; the same second, their own times differ (and
     // 9999 sorts before 10000 as a number, not as text).
     for body in [
-        mk("10001", "customer", "Yes."),
+        mk("10001", "customer", "Yes, loud and clear."),
         mk("9999", "ai", "Hello?"),
         mk("10000", "ai", "Can you hear me?"),
         mk("10000", "customer", "Can you hear me?"),
-        mk("10001", "customer", "Yes."),
+        mk("10001", "customer", "Yes, loud and clear."),
     ] {
         assert_eq!(deliver(&deps, &body).await.0, 200);
     }
@@ -450,7 +450,12 @@ async fn live_lines_of_the_same_second_are_all_kept_in_order() {
     let said: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
     assert_eq!(said.len(), 4, "{said:?}");
     assert_eq!(said[0], "Hello?");
-    assert_eq!(said[3], "Yes.");
+    assert_eq!(said[3], "Yes, loud and clear.");
+    let times: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.line_timestamp.as_deref())
+        .collect();
+    assert_eq!(times, ["9999", "10000", "10000", "10001"]);
     assert_eq!(summary(&stack, "800").await.event_count, 4);
 }
 
