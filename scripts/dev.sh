@@ -59,6 +59,7 @@ Routes on http://127.0.0.1:$PORT (functions compile on first use):
   GET|POST http://127.0.0.1:$PORT/voxtelesys/{voice,status,dial,recording}
   POST http://127.0.0.1:$PORT/retell/inbound
   alerts: fed from $TABLE_NAME's stream (scripts/stream_pump.py); each alert published on the topic prints here
+  POST http://127.0.0.1:$PORT/salpre/events
 
 Try:
   curl -s -X POST http://127.0.0.1:$PORT/zonitel/calls -H 'content-type: application/json' \\

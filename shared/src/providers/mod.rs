@@ -2,5 +2,6 @@
 //! `../shared/seeds`, and their mapping to the normalized model. Pure.
 
 pub mod retell;
+pub mod salpre;
 pub mod voxtelesys;
 pub mod zonitel;

@@ -67,6 +67,12 @@ pub fn delivery_sk(parts: &[&str]) -> String {
     format!("{DELIVERY_SK_PREFIX}{}", parts.join("#"))
 }
 
+/// Events of a provider that name no call or message (an event type added
+/// after this was written, without an id we can find): kept, not attached.
+pub fn unmatched_events_pk(provider: Provider) -> String {
+    format!("UNMATCHED#{provider}")
+}
+
 pub fn phone_pk(number: &PhoneNumber) -> String {
     format!("PHONE#{number}")
 }
@@ -113,6 +119,7 @@ mod tests {
         );
         assert_eq!(part_sk("EVENT#x", 2), "EVENT#x#PART#0002");
         assert_eq!(phone_pk(&n), "PHONE#+14155552671");
+        assert_eq!(unmatched_events_pk(Provider::Salpre), "UNMATCHED#salpre");
         assert_eq!(number_config_pk(&n), "NUMBER#+14155552671");
         assert_eq!(contact_pk(&n), "CONTACT#+14155552671");
         assert_eq!(status_sk("delivered"), "STATUS#delivered");

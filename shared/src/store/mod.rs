@@ -215,6 +215,47 @@ impl Store {
         Ok(assemble_parts(items))
     }
 
+    /// A call's final transcript exactly as the provider sent it (the JSON
+    /// text, byte for byte), or `None` if no event of the call carried one.
+    /// It is not stored twice: the event that carries it (Salpre's
+    /// `call_ended`) names, in `transcript_pointer`, where it sits in its raw
+    /// body, which is reassembled from its parts whatever its length. If
+    /// several events carry one, the latest wins.
+    pub async fn final_transcript(
+        &self,
+        provider: Provider,
+        call_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let events = self
+            .conversation_events(Channel::Call, provider, call_id)
+            .await?;
+        let Some(carrier) = events
+            .iter()
+            .rev()
+            .find(|e| e.contains_key(TRANSCRIPT_POINTER))
+        else {
+            return Ok(None);
+        };
+        let text = |name: &str| match carrier.get(name) {
+            Some(AttributeValue::S(value)) => Some(value.as_str()),
+            _ => None,
+        };
+        let (Some(raw), Some(pointer)) = (text("raw"), text(TRANSCRIPT_POINTER)) else {
+            return Err(StoreError("transcript event without raw body".into()));
+        };
+        json_at_pointer(raw, pointer)
+            .map(|found| Some(found.to_string()))
+            .ok_or_else(|| StoreError(format!("no JSON value at {pointer} in the raw body")))
+    }
+
+    /// A provider's events that name no call (see
+    /// [`keys::unmatched_events_pk`]), in order, raw bodies reassembled.
+    pub async fn unmatched_events(&self, provider: Provider) -> Result<Vec<Item>, StoreError> {
+        let pk = keys::unmatched_events_pk(provider);
+        let items = self.query_prefix(&pk, keys::EVENT_SK_PREFIX).await?;
+        Ok(assemble_parts(items))
+    }
+
     /// All items of one partition whose sort key starts with `prefix`, in
     /// sort-key order, following pagination.
     pub async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
@@ -531,6 +572,23 @@ pub fn assemble_parts(items: Vec<Item>) -> Vec<Item> {
     out
 }
 
+/// The event attribute naming where a final transcript sits in the raw body.
+pub const TRANSCRIPT_POINTER: &str = "transcript_pointer";
+
+/// The exact text of the JSON value at `pointer` (RFC 6901, object members
+/// only: `/payload/transcript`) in `json`, without re-serializing it.
+pub fn json_at_pointer<'a>(json: &'a str, pointer: &str) -> Option<&'a str> {
+    use serde_json::value::RawValue;
+    let mut current: &'a str = json;
+    for segment in pointer.split('/').skip(1) {
+        let name = segment.replace("~1", "/").replace("~0", "~");
+        let members: std::collections::HashMap<String, &'a RawValue> =
+            serde_json::from_str(current).ok()?;
+        current = members.get(&name)?.get();
+    }
+    Some(current.trim())
+}
+
 /// A call's summary as stored (access pattern 2), with its derived status.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CallSummary {
@@ -561,6 +619,12 @@ pub struct CallSummary {
     pub failed_at: Option<String>,
     #[serde(default)]
     pub unanswered_at: Option<String>,
+    /// Salpre's `source` (`salprebox:SALPRE_AABBCCDD`).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Set once with `failed_at`: the provider's own words.
+    #[serde(default)]
+    pub error_message: Option<String>,
 }
 
 impl CallSummary {
@@ -617,6 +681,24 @@ mod tests {
         assert_eq!(out[0]["raw"], s("small"));
         assert_eq!(out[1]["raw"], s("abcd"));
         assert_eq!(out[2]["raw"], s("z"));
+    }
+
+    #[test]
+    fn json_at_pointer_returns_the_exact_text() {
+        let json = r#"{"a": 1, "payload" : { "x":{"y":2}, "transcript" : [ {"m":"\u00e9 é"},  1.50 ] }, "b": "~/"}"#;
+        assert_eq!(
+            json_at_pointer(json, "/payload/transcript"),
+            Some(r#"[ {"m":"\u00e9 é"},  1.50 ]"#)
+        );
+        assert_eq!(json_at_pointer(json, "/payload/x/y"), Some("2"));
+        assert_eq!(json_at_pointer(json, ""), Some(json));
+        assert_eq!(json_at_pointer(json, "/payload/missing"), None);
+        assert_eq!(json_at_pointer(json, "/a/b"), None);
+        assert_eq!(json_at_pointer("not json", "/a"), None);
+        assert_eq!(
+            json_at_pointer(r#"{"a/b": {"~": 3}}"#, "/a~1b/~0"),
+            Some("3")
+        );
     }
 
     #[test]
