@@ -51,6 +51,7 @@ cat <<TXT
 
 Routes on http://127.0.0.1:$PORT (functions compile on first use):
   POST http://127.0.0.1:$PORT/zonitel/calls
+  POST http://127.0.0.1:$PORT/zonitel/sms
 
 Try:
   curl -s -X POST http://127.0.0.1:$PORT/zonitel/calls -H 'content-type: application/json' \\

@@ -112,12 +112,47 @@ def create(args):
     )
 
 
+def serialize_dynamodb_requests():
+    """DynamoDB runs each transaction atomically. moto does not when requests
+    arrive concurrently: a transaction snapshots the table, and a cancelled
+    one restores that snapshot, dropping what other requests wrote in the
+    meantime. A lock per table around moto's DynamoDB requests gives back
+    DynamoDB's isolation (so concurrency tests test our code, not the
+    emulator) while requests on different tables, such as two tests', still
+    run side by side."""
+    import re
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    table_name = re.compile(rb'"TableName"\s*:\s*"((?:[^"\\]|\\.)*)"')
+    guard = threading.Lock()
+    locks = {}
+    call_action = DynamoHandler.call_action
+
+    def serialized(self):
+        body = self.body if isinstance(self.body, bytes) else str(self.body or "").encode()
+        held = []
+        with guard:
+            for name in sorted(set(table_name.findall(body))):
+                held.append(locks.setdefault(name, threading.Lock()))
+        for lock in held:  # sorted order: no deadlock between transactions
+            lock.acquire()
+        try:
+            return call_action(self)
+        finally:
+            for lock in reversed(held):
+                lock.release()
+
+    DynamoHandler.call_action = serialized
+
+
 def serve(args):
     import logging
 
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    serialize_dynamodb_requests()
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()

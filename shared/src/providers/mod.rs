@@ -2,3 +2,4 @@
 //! `../shared/seeds`, and their mapping to the normalized model. Pure.
 
 pub mod zonitel;
+pub mod zonitel_sms;

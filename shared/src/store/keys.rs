@@ -58,6 +58,11 @@ pub fn part_sk(owner_sk: &str, index: usize) -> String {
     format!("{owner_sk}#PART#{index:04}")
 }
 
+/// The prefix of every part of the value split from the item `owner_sk`.
+pub fn parts_prefix(owner_sk: &str) -> String {
+    format!("{owner_sk}#PART#")
+}
+
 pub fn phone_pk(number: &PhoneNumber) -> String {
     format!("PHONE#{number}")
 }
@@ -95,6 +100,7 @@ mod tests {
             "EVENT#2026-01-01T00:00:00.000Z#incoming_call#k"
         );
         assert_eq!(part_sk("EVENT#x", 2), "EVENT#x#PART#0002");
+        assert!(part_sk(SUMMARY_SK, 1).starts_with(&parts_prefix(SUMMARY_SK)));
         assert_eq!(phone_pk(&n), "PHONE#+14155552671");
         assert_eq!(number_config_pk(&n), "NUMBER#+14155552671");
         assert_eq!(contact_pk(&n), "CONTACT#+14155552671");
