@@ -60,6 +60,7 @@ Routes on http://127.0.0.1:$PORT (functions compile on first use):
   POST http://127.0.0.1:$PORT/retell/inbound
   alerts: fed from $TABLE_NAME's stream (scripts/stream_pump.py); each alert published on the topic prints here
   POST http://127.0.0.1:$PORT/salpre/events
+  POST http://127.0.0.1:$PORT/zonitel/sms
 
 Try:
   curl -s -X POST http://127.0.0.1:$PORT/zonitel/calls -H 'content-type: application/json' \\

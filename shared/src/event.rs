@@ -181,6 +181,97 @@ impl CallPhases {
     }
 }
 
+/// Where an SMS stands. Inbound messages are `received`; outbound ones go
+/// `sent`, then `delivered` or `failed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsStatus {
+    Received,
+    Sent,
+    Delivered,
+    Failed,
+}
+
+impl SmsStatus {
+    pub const ALL: [SmsStatus; 4] = [
+        SmsStatus::Received,
+        SmsStatus::Sent,
+        SmsStatus::Delivered,
+        SmsStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmsStatus::Received => "received",
+            SmsStatus::Sent => "sent",
+            SmsStatus::Delivered => "delivered",
+            SmsStatus::Failed => "failed",
+        }
+    }
+
+    /// A known status, whatever its letter case; `None` for one the
+    /// provider's documents do not list.
+    pub fn parse(value: &str) -> Option<Self> {
+        let value = value.trim();
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(value))
+    }
+
+    /// The summary attribute holding the moment this status was first seen.
+    pub fn moment_attribute(self) -> &'static str {
+        match self {
+            SmsStatus::Received => "inbound_at",
+            SmsStatus::Sent => "sent_at",
+            SmsStatus::Delivered => "delivered_at",
+            SmsStatus::Failed => "failed_at",
+        }
+    }
+
+    /// Delivered and failed end a message: nothing moves it on from them.
+    pub fn is_final(self) -> bool {
+        matches!(self, SmsStatus::Delivered | SmsStatus::Failed)
+    }
+}
+
+impl fmt::Display for SmsStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The status moments of an SMS summary, as stored (each set once, RFC 3339
+/// millisecond UTC strings, so string order is time order).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SmsMoments {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_at: Option<String>,
+}
+
+impl SmsMoments {
+    /// The current status by rank, whatever order the statuses arrived in:
+    /// a final status (delivered, failed) over sent over received. When a
+    /// provider reported both final statuses, the one it reported first
+    /// stands (a tie counts as failed, the one a person must hear about).
+    /// `None` while only statuses the documents do not list were seen.
+    pub fn status(&self) -> Option<SmsStatus> {
+        match (&self.delivered_at, &self.failed_at) {
+            (Some(delivered), Some(failed)) if delivered < failed => Some(SmsStatus::Delivered),
+            (_, Some(_)) => Some(SmsStatus::Failed),
+            (Some(_), None) => Some(SmsStatus::Delivered),
+            (None, None) if self.sent_at.is_some() => Some(SmsStatus::Sent),
+            (None, None) if self.inbound_at.is_some() => Some(SmsStatus::Received),
+            (None, None) => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,5 +321,86 @@ mod tests {
             assert_eq!(Provider::parse(p.as_str()), Some(p));
         }
         assert_eq!(Provider::parse("twilio"), None);
+    }
+
+    #[test]
+    fn sms_status_never_moves_backwards() {
+        let mut moments = SmsMoments::default();
+        assert_eq!(moments.status(), None);
+        // Delivered arrives before sent: a late sent moves nothing back.
+        moments.delivered_at = at("2026-01-01T00:00:02.000Z");
+        assert_eq!(moments.status(), Some(SmsStatus::Delivered));
+        moments.sent_at = at("2026-01-01T00:00:03.000Z");
+        assert_eq!(moments.status(), Some(SmsStatus::Delivered));
+        // Delivered is final: a failure reported after it does not replace it.
+        moments.failed_at = at("2026-01-01T00:00:04.000Z");
+        assert_eq!(moments.status(), Some(SmsStatus::Delivered));
+
+        let mut failed = SmsMoments {
+            sent_at: at("2026-01-01T00:00:01.000Z"),
+            ..Default::default()
+        };
+        assert_eq!(failed.status(), Some(SmsStatus::Sent));
+        failed.failed_at = at("2026-01-01T00:00:02.000Z");
+        assert_eq!(failed.status(), Some(SmsStatus::Failed));
+        // Failed is final too.
+        failed.delivered_at = at("2026-01-01T00:00:05.000Z");
+        assert_eq!(failed.status(), Some(SmsStatus::Failed));
+        // Reported at the same instant: failed.
+        failed.delivered_at = failed.failed_at.clone();
+        assert_eq!(failed.status(), Some(SmsStatus::Failed));
+    }
+
+    #[test]
+    fn sms_status_ranks_every_arrival_order() {
+        // Whatever order the four statuses of a message arrive in, the
+        // status after each arrival is the highest rank seen so far, and a
+        // final status stays once reached.
+        let statuses = [SmsStatus::Received, SmsStatus::Sent, SmsStatus::Delivered];
+        let rank = |s: SmsStatus| match s {
+            SmsStatus::Received => 0,
+            SmsStatus::Sent => 1,
+            SmsStatus::Delivered | SmsStatus::Failed => 2,
+        };
+        for order in [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ] {
+            let mut moments = SmsMoments::default();
+            let mut best: Option<SmsStatus> = None;
+            for (second, index) in order.into_iter().enumerate() {
+                let status = statuses[index];
+                let stamp = at(&format!("2026-01-01T00:00:0{second}.000Z"));
+                match status {
+                    SmsStatus::Received => moments.inbound_at = stamp,
+                    SmsStatus::Sent => moments.sent_at = stamp,
+                    _ => moments.delivered_at = stamp,
+                }
+                if best.is_none_or(|b| rank(status) > rank(b)) {
+                    best = Some(status);
+                }
+                assert_eq!(moments.status(), best, "{order:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn sms_statuses_parse_in_any_case_and_name_their_moment() {
+        for status in SmsStatus::ALL {
+            assert_eq!(SmsStatus::parse(status.as_str()), Some(status));
+            assert_eq!(
+                SmsStatus::parse(&status.as_str().to_uppercase()),
+                Some(status)
+            );
+            assert!(status.moment_attribute().ends_with("_at"));
+        }
+        assert_eq!(SmsStatus::parse(" Delivered "), Some(SmsStatus::Delivered));
+        assert_eq!(SmsStatus::parse("queued"), None);
+        assert_eq!(SmsStatus::Received.moment_attribute(), "inbound_at");
+        assert!(SmsStatus::Failed.is_final() && !SmsStatus::Sent.is_final());
     }
 }

@@ -5,3 +5,4 @@ pub mod retell;
 pub mod salpre;
 pub mod voxtelesys;
 pub mod zonitel;
+pub mod zonitel_sms;

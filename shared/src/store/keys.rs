@@ -73,6 +73,11 @@ pub fn unmatched_events_pk(provider: Provider) -> String {
     format!("UNMATCHED#{provider}")
 }
 
+/// The prefix of every part of the value split from the item `owner_sk`.
+pub fn parts_prefix(owner_sk: &str) -> String {
+    format!("{owner_sk}#PART#")
+}
+
 pub fn phone_pk(number: &PhoneNumber) -> String {
     format!("PHONE#{number}")
 }
@@ -118,6 +123,7 @@ mod tests {
             "EVENT#2026-01-01T00:00:00.000Z#incoming_call#k"
         );
         assert_eq!(part_sk("EVENT#x", 2), "EVENT#x#PART#0002");
+        assert!(part_sk(SUMMARY_SK, 1).starts_with(&parts_prefix(SUMMARY_SK)));
         assert_eq!(phone_pk(&n), "PHONE#+14155552671");
         assert_eq!(unmatched_events_pk(Provider::Salpre), "UNMATCHED#salpre");
         assert_eq!(number_config_pk(&n), "NUMBER#+14155552671");

@@ -6,7 +6,7 @@ pub mod keys;
 pub mod plan;
 
 use crate::config::{Contact, NumberConfig};
-use crate::event::{CallPhases, Channel, Direction, Provider};
+use crate::event::{CallPhases, Channel, Direction, Provider, SmsMoments, SmsStatus};
 use crate::phone::PhoneNumber;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -200,6 +200,53 @@ impl Store {
             .item
             .map(|item| CallSummary::from_item(&item))
             .transpose()
+    }
+
+    /// Access pattern 4: one SMS message's summary (its long text put back
+    /// together) and its status history in the order the statuses arrived.
+    /// The summary and its parts, and the history, are two queries run
+    /// concurrently; the events and their raw bodies are not read.
+    pub async fn sms_message(
+        &self,
+        provider: Provider,
+        message_id: &str,
+    ) -> Result<Option<SmsRecord>, StoreError> {
+        let pk = keys::conversation_pk(Channel::Sms, provider, message_id);
+        let (summary_items, history_items) = tokio::join!(
+            self.query_prefix(&pk, keys::SUMMARY_SK),
+            self.query_prefix(&pk, keys::STATUS_SK_PREFIX)
+        );
+        let (summary_items, history_items) = (summary_items?, history_items?);
+        let Some((summary_item, parts)) = summary_items.split_first() else {
+            return Ok(None);
+        };
+        let mut summary = SmsSummary::from_item(summary_item)?;
+        if let Some(count) = summary.message_text_parts {
+            let prefix = keys::parts_prefix(keys::SUMMARY_SK);
+            let texts: Vec<&str> = parts
+                .iter()
+                .filter(|item| {
+                    item.get(keys::SK)
+                        .and_then(|v| v.as_s().ok())
+                        .is_some_and(|sk| sk.starts_with(&prefix))
+                })
+                .filter_map(|item| item.get("text").and_then(|v| v.as_s().ok()))
+                .map(String::as_str)
+                .collect();
+            if texts.len() as u64 != count {
+                return Err(StoreError(format!(
+                    "message text of {message_id} has {} of its {count} parts",
+                    texts.len()
+                )));
+            }
+            summary.message_text = Some(texts.concat());
+        }
+        let mut history = history_items
+            .iter()
+            .map(SmsStatusEntry::from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        history.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.status.cmp(&b.status)));
+        Ok(Some(SmsRecord { summary, history }))
     }
 
     /// Access pattern 1 (and 4 for messages): every event of one call or
@@ -653,6 +700,100 @@ impl CallSummary {
     }
 }
 
+/// One SMS message as stored (access pattern 4): its summary and its status
+/// history, oldest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SmsRecord {
+    pub summary: SmsSummary,
+    pub history: Vec<SmsStatusEntry>,
+}
+
+/// An SMS summary as stored, with its derived status.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SmsSummary {
+    pub provider: String,
+    pub message_id: String,
+    #[serde(default)]
+    pub direction: Option<Direction>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    pub first_seen_at: String,
+    #[serde(default)]
+    pub is_test: bool,
+    #[serde(default)]
+    pub event_count: u64,
+    #[serde(default)]
+    pub segments: Option<u32>,
+    /// The whole text; [`Store::sms_message`] reassembles a split one.
+    #[serde(default)]
+    pub message_text: Option<String>,
+    /// How many `SUMMARY#PART#` items hold the text when it was too long
+    /// for the summary item.
+    #[serde(default)]
+    pub message_text_parts: Option<u64>,
+    #[serde(default)]
+    pub medias: Option<Vec<String>>,
+    #[serde(default)]
+    pub inbound_at: Option<String>,
+    #[serde(default)]
+    pub sent_at: Option<String>,
+    #[serde(default)]
+    pub delivered_at: Option<String>,
+    #[serde(default)]
+    pub failed_at: Option<String>,
+    /// The provider's `message` with the failed status.
+    #[serde(default)]
+    pub failure_message: Option<String>,
+}
+
+impl SmsSummary {
+    pub fn from_item(item: &Item) -> Result<Self, StoreError> {
+        serde_dynamo::from_item(item.clone())
+            .map_err(|e| StoreError(format!("unreadable sms summary: {e}")))
+    }
+
+    pub fn moments(&self) -> SmsMoments {
+        SmsMoments {
+            inbound_at: self.inbound_at.clone(),
+            sent_at: self.sent_at.clone(),
+            delivered_at: self.delivered_at.clone(),
+            failed_at: self.failed_at.clone(),
+        }
+    }
+
+    /// `None` while only statuses the provider does not document were seen.
+    pub fn status(&self) -> Option<SmsStatus> {
+        self.moments().status()
+    }
+}
+
+/// One entry of an SMS's status history (`SK = STATUS#<status>`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SmsStatusEntry {
+    /// Canonical for a documented status, else as the provider sent it.
+    pub status: String,
+    /// Whether the provider documents this status.
+    #[serde(default)]
+    pub known: bool,
+    /// When it reached us (RFC 3339, milliseconds, UTC).
+    pub at: String,
+    /// The provider's sentence about it.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The sort key of the event that carried it (its raw payload).
+    #[serde(default)]
+    pub event_sk: Option<String>,
+}
+
+impl SmsStatusEntry {
+    pub fn from_item(item: &Item) -> Result<Self, StoreError> {
+        serde_dynamo::from_item(item.clone())
+            .map_err(|e| StoreError(format!("unreadable sms status entry: {e}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -716,5 +857,31 @@ mod tests {
         assert_eq!(summary.direction, Some(Direction::Inbound));
         assert_eq!(summary.status(), crate::event::CallStatus::Ringing);
         assert!(!summary.is_missed());
+    }
+
+    #[test]
+    fn sms_summary_reads_from_an_item() {
+        let item = Item::from([
+            ("provider".to_string(), s("zonitel")),
+            ("message_id".to_string(), s("m1")),
+            ("direction".to_string(), s("outbound")),
+            ("first_seen_at".to_string(), s("2026-01-01T00:00:00.000Z")),
+            ("delivered_at".to_string(), s("2026-01-01T00:00:00.000Z")),
+            ("sent_at".to_string(), s("2026-01-01T00:00:01.000Z")),
+            ("segments".to_string(), plan::n(2)),
+            (
+                "medias".to_string(),
+                AttributeValue::L(vec![s("https://example.com/a.jpg")]),
+            ),
+            ("event_count".to_string(), plan::n(2)),
+        ]);
+        let summary = SmsSummary::from_item(&item).unwrap();
+        assert_eq!(summary.direction, Some(Direction::Outbound));
+        assert_eq!(summary.status(), Some(SmsStatus::Delivered));
+        assert_eq!(summary.segments, Some(2));
+        assert_eq!(
+            summary.medias,
+            Some(vec!["https://example.com/a.jpg".to_string()])
+        );
     }
 }
