@@ -12,11 +12,11 @@
 //! |---|---|---|
 //! | `call_error` | call summary | it gains `failed_at` (a provider's error event or failed call) |
 //! | `missed_call` | call summary | it becomes missed: inbound, `unanswered_at`, no `answered_at` |
-//! | `sms_failed` | sms summary | an outbound message gains `failed_at` |
+//! | `sms_failed` | sms summary | an outbound message's derived status becomes failed (a `failed` after `delivered` is not one: both are final) |
 //!
 //! Summaries marked `is_test` never alert; removals (TTL) never alert.
 
-use crate::event::{CallPhases, Direction};
+use crate::event::{CallPhases, Direction, SmsMoments, SmsStatus};
 use crate::store::keys;
 use crate::time::{self, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -115,6 +115,8 @@ struct Summary {
     #[serde(default)]
     failed_at: Option<String>,
     #[serde(default)]
+    delivered_at: Option<String>,
+    #[serde(default)]
     error_message: Option<String>,
     #[serde(default)]
     failure_message: Option<String>,
@@ -156,12 +158,22 @@ impl Summary {
                 }
                 None
             }
-            SummaryKind::Sms => match (&self.failed_at, self.direction()) {
-                (Some(at), Some(Direction::Outbound)) => {
-                    Some((AlertType::SmsFailed, at, self.failure_message.as_deref()))
+            // Delivered and failed are both final: a message Zonitel reported
+            // delivered first stays delivered, so a later `failed` is no
+            // incident (the summary's derived status decides, not failed_at).
+            SummaryKind::Sms => {
+                let moments = SmsMoments {
+                    delivered_at: self.delivered_at.clone(),
+                    failed_at: self.failed_at.clone(),
+                    ..Default::default()
+                };
+                match (&self.failed_at, self.direction(), moments.status()) {
+                    (Some(at), Some(Direction::Outbound), Some(SmsStatus::Failed)) => {
+                        Some((AlertType::SmsFailed, at, self.failure_message.as_deref()))
+                    }
+                    _ => None,
                 }
-                _ => None,
-            },
+            }
         }
     }
 }

@@ -467,7 +467,8 @@ async fn test_events_are_answered_200_and_stored_marked_as_test() {
         let (status, answer) = deliver(&deps, body).await;
         assert_eq!((status, answer["status"].as_str()), (200, Some("recorded")));
     }
-    let summary = summary(&stack, "1").await;
+    // Test deliveries are kept under their own id, apart from a real call 1.
+    let summary = summary(&stack, "test-1").await;
     assert!(summary.is_test);
     assert_eq!(summary.status(), CallStatus::Failed);
     assert_eq!(
@@ -477,7 +478,7 @@ async fn test_events_are_answered_200_and_stored_marked_as_test() {
     assert_eq!(summary.from.as_deref(), Some("+905555555555"));
     let items = stack
         .store()
-        .conversation_events(Channel::Call, Provider::Salpre, "1")
+        .conversation_events(Channel::Call, Provider::Salpre, "test-1")
         .await
         .unwrap();
     assert_eq!(items.len(), 2);

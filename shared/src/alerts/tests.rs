@@ -26,6 +26,7 @@ fn fixture(name: &str) -> Result<Option<Alert>, MalformedRecord> {
         "failed_call" => include_str!("fixtures/failed_call.json"),
         "failed_outbound_sms" => include_str!("fixtures/failed_outbound_sms.json"),
         "delivered_sms" => include_str!("fixtures/delivered_sms.json"),
+        "failed_after_delivered_sms" => include_str!("fixtures/failed_after_delivered_sms.json"),
         "answered_then_unanswered" => include_str!("fixtures/answered_then_unanswered.json"),
         "test_missed_call" => include_str!("fixtures/test_missed_call.json"),
         "ttl_remove_missed_call" => include_str!("fixtures/ttl_remove_missed_call.json"),
@@ -113,6 +114,8 @@ fn records_that_are_no_new_incident_do_not_alert() {
     for name in [
         "missed_call_ends_later",
         "delivered_sms",
+        // Delivered is final: a later `failed` does not make it an incident.
+        "failed_after_delivered_sms",
         "answered_then_unanswered",
         "test_missed_call",
         "ttl_remove_missed_call",

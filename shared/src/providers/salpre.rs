@@ -423,7 +423,14 @@ pub fn map_delivery(
     let event = Event {
         provider: Provider::Salpre,
         channel: Channel::Call,
-        provider_id: call.as_ref().map(|c| c.call_id.clone()).unwrap_or_default(),
+        // Salpre's "Test Webhook Integration" button sends fixed ids (call 1):
+        // kept apart from a real call with the same id, which it would
+        // otherwise mark tested, failed or ended.
+        provider_id: match (&call, delivery.is_test) {
+            (Some(c), true) => format!("test-{}", c.call_id),
+            (Some(c), false) => c.call_id.clone(),
+            (None, _) => String::new(),
+        },
         direction: call.as_ref().and_then(|c| c.direction),
         from: call.as_ref().and_then(|c| c.from.clone()),
         to: call.as_ref().and_then(|c| c.to.clone()),
@@ -706,14 +713,14 @@ mod tests {
         ] {
             let mapped = map(body).unwrap();
             let event = &mapped.event;
-            assert_eq!(event.provider_id, "1", "{kind}");
+            assert_eq!(event.provider_id, "test-1", "{kind}");
             assert_eq!(event.kind, kind);
             assert!(event.is_test);
             assert_eq!(event.direction, Some(Direction::Outbound));
             assert_eq!(event.from.as_ref().unwrap().as_str(), "+905555555555");
             assert_eq!(event.to.as_ref().unwrap().as_str(), "+905555555554");
             assert_eq!(event.raw, body);
-            assert_eq!(mapped.plan.updates[0].pk, "CALL#salpre#1");
+            assert_eq!(mapped.plan.updates[0].pk, "CALL#salpre#test-1");
             assert_eq!(
                 set_once(&mapped, "source"),
                 Some(&s("salprebox:SALPRE_AABBCCDD"))
@@ -744,12 +751,15 @@ mod tests {
 
     #[test]
     fn call_id_may_be_a_number_or_a_string() {
-        let text = INITIATED.replace(r#""call_id":1"#, r#""call_id":"c-42""#);
+        let real = |body: &str| body.replace(r#""is_test":true"#, r#""is_test":false"#);
+        let text = real(&INITIATED.replace(r#""call_id":1"#, r#""call_id":"c-42""#));
         assert_eq!(map(&text).unwrap().event.provider_id, "c-42");
-        let big = INITIATED.replace(r#""call_id":1"#, r#""call_id":18446744073709551615"#);
+        let big = real(&INITIATED.replace(r#""call_id":1"#, r#""call_id":18446744073709551615"#));
         assert_eq!(map(&big).unwrap().event.provider_id, "18446744073709551615");
-        let nested = TRANSCRIPT.replace(r#""id":1"#, r#""id":"c-42""#);
+        let nested = real(&TRANSCRIPT.replace(r#""id":1"#, r#""id":"c-42""#));
         assert_eq!(map(&nested).unwrap().event.provider_id, "c-42");
+        // The test button's fixed ids never share a call with real ones.
+        assert_eq!(map(INITIATED).unwrap().event.provider_id, "test-1");
     }
 
     #[test]
