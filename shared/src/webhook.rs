@@ -75,3 +75,31 @@ pub fn log_outcome(event: &Event, outcome: WriteOutcome, started: Instant) {
         "webhook handled"
     );
 }
+
+/// What a webhook that records deliveries needs, built once per cold start
+/// and shared by every invocation.
+pub struct WebhookDeps {
+    pub store: Store,
+    pub secret: SharedSecret,
+    pub retention_days: u32,
+    pub deadline: crate::runtime::Deadline,
+}
+
+impl WebhookDeps {
+    /// From the environment: `TABLE_NAME`, `RETENTION_DAYS`, the provider's
+    /// secret in `secret_var`, and the SDK's standard configuration with the
+    /// timeouts of `deadline`.
+    pub async fn from_env(
+        secret_var: &str,
+        deadline: crate::runtime::Deadline,
+    ) -> Result<Self, String> {
+        let settings = crate::runtime::Settings::from_env()?;
+        let config = crate::runtime::sdk_config(deadline).await;
+        Ok(WebhookDeps {
+            store: Store::new(aws_sdk_dynamodb::Client::new(&config), settings.table_name),
+            secret: SharedSecret::from_env(secret_var),
+            retention_days: settings.retention_days,
+            deadline,
+        })
+    }
+}

@@ -146,6 +146,27 @@ impl TestStack {
         Store::new(self.dynamodb(), &self.table_name)
     }
 
+    /// Webhook dependencies for tests of large values (megabyte bodies and
+    /// transcripts). moto needs about a second for a megabyte-sized
+    /// transaction on a loaded machine (DynamoDB: milliseconds), so these
+    /// get a generous deadline with one attempt, so a slow write is never
+    /// retried into a duplicate. The deadline itself has its own tests.
+    pub async fn roomy_deps(&self) -> callhooks::webhook::WebhookDeps {
+        let deadline = Deadline {
+            total: std::time::Duration::from_secs(60),
+            attempt: std::time::Duration::from_secs(60),
+            connect: std::time::Duration::from_secs(5),
+            max_attempts: 1,
+        };
+        let config = sdk_config_for(&self.endpoint, deadline).await;
+        callhooks::webhook::WebhookDeps {
+            store: Store::new(aws_sdk_dynamodb::Client::new(&config), &self.table_name),
+            secret: callhooks::auth::SharedSecret::new(None),
+            retention_days: 30,
+            deadline,
+        }
+    }
+
     /// Every item in the table.
     pub async fn all_items(&self) -> Vec<Item> {
         let mut items = Vec::new();

@@ -352,7 +352,7 @@ fn long_transcript(min_bytes: usize) -> String {
 #[tokio::test]
 async fn a_final_transcript_of_1_mib_reads_back_byte_for_byte() {
     let stack = TestStack::new().await;
-    let deps = deps(&stack, None);
+    let deps = stack.roomy_deps().await;
     let transcript = long_transcript(1024 * 1024);
     assert!(transcript.len() >= 1024 * 1024);
     let body = ended("600", T0 + 60, "inbound", &transcript);

@@ -148,7 +148,7 @@ async fn concurrent_identical_deliveries_record_one_call() {
 #[tokio::test]
 async fn a_body_over_the_item_limit_is_split_and_reads_back_whole() {
     let stack = TestStack::new().await;
-    let deps = deps(&stack, None);
+    let deps = stack.roomy_deps().await;
     // Unknown fields are kept in the raw payload, whatever their size.
     let padding = "é".repeat(450_000); // 900 kB of two-byte characters
     let body = format!(

@@ -35,29 +35,6 @@ fn deps(stack: &TestStack, token: Option<&str>) -> Deps {
     }
 }
 
-/// For the tests of large values: moto needs around a second for a
-/// megabyte-sized transaction on a loaded machine (DynamoDB, milliseconds),
-/// which is what the deadline tests below are about, not these. One attempt,
-/// so a slow write is never retried into a duplicate.
-async fn roomy_deps(stack: &TestStack) -> Deps {
-    let deadline = Deadline {
-        total: Duration::from_secs(60),
-        attempt: Duration::from_secs(60),
-        connect: Duration::from_secs(5),
-        max_attempts: 1,
-    };
-    let config = sdk_config_for(&stack.endpoint, deadline).await;
-    Deps {
-        store: callhooks::store::Store::new(
-            aws_sdk_dynamodb::Client::new(&config),
-            &stack.table_name,
-        ),
-        secret: SharedSecret::new(None),
-        retention_days: 30,
-        deadline,
-    }
-}
-
 /// The seed's outbound message with another status and provider message.
 fn outbound(status: &str, message: &str) -> String {
     json!({
@@ -336,7 +313,7 @@ async fn an_undocumented_status_is_stored_as_it_came() {
 #[tokio::test]
 async fn long_unicode_text_and_every_media_url_are_kept_exactly() {
     let stack = TestStack::new().await;
-    let deps = roomy_deps(&stack).await;
+    let deps = stack.roomy_deps().await;
     // Multi-byte, astral, combining, right-to-left, control-escaped text,
     // well past one item: split on the summary, never truncated.
     let unit = "Zoë 山田 🚀👩🏽‍💻 e\u{301} مرحبا \"quoted\" \\ back\nslash\ttab \u{0}\u{1f} ";
@@ -396,7 +373,7 @@ async fn long_unicode_text_and_every_media_url_are_kept_exactly() {
 #[tokio::test]
 async fn text_at_the_limit_is_accepted() {
     let stack = TestStack::new().await;
-    let deps = roomy_deps(&stack).await;
+    let deps = stack.roomy_deps().await;
     let text = "ü".repeat(MAX_MESSAGE_TEXT_BYTES / 2);
     let body = INBOUND.replace("Hello, this is a test SMS", &text);
     let (status, answer_body) = post(&deps, &body, 0).await;

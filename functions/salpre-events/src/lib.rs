@@ -5,11 +5,9 @@
 //! 200; only a body that is not what it documents gets a 400 (nothing is
 //! written), and storage trouble a 503 so it retries.
 
-use callhooks::auth::SharedSecret;
 use callhooks::http::{json_response, respond, ApiError};
 use callhooks::providers::salpre;
-use callhooks::runtime::Deadline;
-use callhooks::store::{Store, WriteOutcome};
+use callhooks::store::WriteOutcome;
 use callhooks::time::Timestamp;
 use callhooks::webhook::{accept_json_post, body_text, log_outcome, record};
 use lambda_http::http::StatusCode;
@@ -18,12 +16,7 @@ use serde_json::json;
 use std::time::Instant;
 
 /// Built once per cold start and shared by every invocation.
-pub struct Deps {
-    pub store: Store,
-    pub secret: SharedSecret,
-    pub retention_days: u32,
-    pub deadline: Deadline,
-}
+pub type Deps = callhooks::webhook::WebhookDeps;
 
 pub async fn handle(deps: &Deps, req: Request, now: Timestamp) -> Response<Body> {
     respond(handle_event(deps, &req, now).await)

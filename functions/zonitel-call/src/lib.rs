@@ -1,10 +1,8 @@
 //! POST /zonitel/calls: authenticate, parse, record, answer.
 
-use callhooks::auth::SharedSecret;
 use callhooks::http::{json_response, respond, ApiError};
 use callhooks::providers::zonitel;
-use callhooks::runtime::Deadline;
-use callhooks::store::{Store, WriteOutcome};
+use callhooks::store::WriteOutcome;
 use callhooks::time::Timestamp;
 use callhooks::webhook::{accept_json_post, body_text, log_outcome, record};
 use lambda_http::http::StatusCode;
@@ -13,12 +11,7 @@ use serde_json::json;
 use std::time::Instant;
 
 /// Built once per cold start and shared by every invocation.
-pub struct Deps {
-    pub store: Store,
-    pub secret: SharedSecret,
-    pub retention_days: u32,
-    pub deadline: Deadline,
-}
+pub type Deps = callhooks::webhook::WebhookDeps;
 
 pub async fn handle(deps: &Deps, req: Request, now: Timestamp) -> Response<Body> {
     respond(handle_call(deps, &req, now).await)

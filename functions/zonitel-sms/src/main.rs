@@ -1,6 +1,4 @@
-use callhooks::auth::SharedSecret;
-use callhooks::runtime::{run_http, sdk_config, Deadline, Settings};
-use callhooks::store::Store;
+use callhooks::runtime::{run_http, Deadline};
 use callhooks::time::Timestamp;
 use lambda_http::{service_fn, Error, Request};
 use zonitel_sms::{handle, Deps};
@@ -8,15 +6,7 @@ use zonitel_sms::{handle, Deps};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let settings = Settings::from_env()?;
-    let deadline = Deadline::FIVE_SECOND_PROVIDER;
-    let config = sdk_config(deadline).await;
-    let deps = Deps {
-        store: Store::new(aws_sdk_dynamodb::Client::new(&config), settings.table_name),
-        secret: SharedSecret::from_env("ZONITEL_WEBHOOK_TOKEN"),
-        retention_days: settings.retention_days,
-        deadline,
-    };
+    let deps = Deps::from_env("ZONITEL_WEBHOOK_TOKEN", Deadline::FIVE_SECOND_PROVIDER).await?;
     run_http(service_fn(|req: Request| async {
         Ok::<_, Error>(handle(&deps, req, Timestamp::now()).await)
     }))

@@ -26,12 +26,12 @@ use crate::event::{Channel, Direction, Event, Provider};
 use crate::http::{parse_json, ApiError};
 use crate::phone::PhoneNumber;
 use crate::schedule;
-use crate::store::keys::{self, PK, SK, TTL};
-use crate::store::plan::{n, s, Condition, GuardedPut, Item, WritePlan};
+use crate::store::keys;
+use crate::store::plan::{self, s, GuardedPut, WritePlan};
 use crate::store::CallSummary;
 use crate::time::{self, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Deliveries from one caller to one number within this long of an accepted
 /// one are retries. Retell waits 10 s and retries up to 3 times, so its
@@ -142,31 +142,8 @@ pub fn inbound_plan(event: &Event, retention_days: u32) -> WritePlan {
 fn retry_guard(event: &Event) -> GuardedPut {
     let caller = event.from.as_ref().map_or("anonymous", PhoneNumber::as_str);
     let destination = event.to.as_ref().map_or("", PhoneNumber::as_str);
-    let received_ms = event.received_at.as_millisecond();
-    let mut item = Item::new();
-    item.insert(
-        PK.into(),
-        s(keys::retry_guard_pk(
-            "retell-inbound",
-            &[caller, destination],
-        )),
-    );
-    item.insert(SK.into(), s(keys::GUARD_SK));
-    item.insert(keys::ITEM_TYPE.into(), s("retry_guard"));
-    item.insert("call_id".into(), s(&event.provider_id));
-    item.insert("received_ms".into(), n(received_ms));
-    item.insert(TTL.into(), n(event.received_at.as_second() + 86_400));
-    GuardedPut {
-        item,
-        condition: Some(Condition {
-            expression: "attribute_not_exists(#pk) OR #received < :cutoff".into(),
-            names: HashMap::from([
-                ("#pk".to_string(), PK.to_string()),
-                ("#received".to_string(), "received_ms".to_string()),
-            ]),
-            values: HashMap::from([(":cutoff".to_string(), n(received_ms - RETRY_WINDOW_MS))]),
-        }),
-    }
+    let pk = keys::retry_guard_pk("retell-inbound", &[caller, destination]);
+    plan::retry_guard(pk, &event.provider_id, event.received_at, RETRY_WINDOW_MS)
 }
 
 /// What earlier calls from the caller tell.
@@ -308,6 +285,8 @@ pub fn inbound_answer(
 mod tests {
     use super::*;
     use crate::config::parse_document;
+    use crate::store::keys::PK;
+    use crate::store::plan::n;
     use serde_json::json;
 
     const SEED: &str = r#"{"event": "call_inbound", "call_inbound": {"agent_id": "agent_12345", "from_number": "+12137771234", "to_number": "+12137771235"}}"#;

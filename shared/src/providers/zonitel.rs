@@ -17,11 +17,10 @@
 use crate::event::{Channel, Direction, Event, Provider};
 use crate::http::{parse_json, ApiError};
 use crate::phone::PhoneNumber;
-use crate::store::keys::{PK, SK, TTL};
-use crate::store::plan::{n, s, Condition, GuardedPut, Item, WritePlan};
+use crate::store::keys;
+use crate::store::plan::{self, s, GuardedPut, WritePlan};
 use crate::time::{self, Timestamp};
 use serde::Deserialize;
-use std::collections::HashMap;
 
 /// Deliveries of the same call within this long of the first are retries.
 pub const RETRY_WINDOW_MS: i64 = 30_000;
@@ -98,41 +97,21 @@ pub fn incoming_call_plan(event: &Event, retention_days: u32) -> WritePlan {
     plan
 }
 
-/// One item per (caller, caller name, destination) holding when the last
-/// call began. Its put succeeds only when there is none or it is older than
-/// the retry window; otherwise the delivery is a retry.
+/// One guard per (caller, caller name, destination): see
+/// [`plan::retry_guard`].
 fn retry_guard(event: &Event) -> GuardedPut {
     let caller = event.from.as_ref().map_or("anonymous", PhoneNumber::as_str);
     let destination = event.to.as_ref().map_or("", PhoneNumber::as_str);
     let name = event.caller_name.as_deref().unwrap_or("");
-    let received_ms = event.received_at.as_millisecond();
-    let mut item = Item::new();
-    item.insert(
-        PK.into(),
-        s(format!("GUARD#zonitel-call#{caller}#{destination}#{name}")),
-    );
-    item.insert(SK.into(), s("GUARD"));
-    item.insert("item_type".into(), s("retry_guard"));
-    item.insert("call_id".into(), s(&event.provider_id));
-    item.insert("received_ms".into(), n(received_ms));
-    // The guard is only needed for the window; a day of slack is plenty.
-    item.insert(TTL.into(), n(event.received_at.as_second() + 86_400));
-    GuardedPut {
-        item,
-        condition: Some(Condition {
-            expression: "attribute_not_exists(#pk) OR #received < :cutoff".into(),
-            names: HashMap::from([
-                ("#pk".to_string(), PK.to_string()),
-                ("#received".to_string(), "received_ms".to_string()),
-            ]),
-            values: HashMap::from([(":cutoff".to_string(), n(received_ms - RETRY_WINDOW_MS))]),
-        }),
-    }
+    let pk = keys::retry_guard_pk("zonitel-call", &[caller, destination, name]);
+    plan::retry_guard(pk, &event.provider_id, event.received_at, RETRY_WINDOW_MS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::keys::PK;
+    use crate::store::plan::n;
 
     const SEED: &str = r#"{ "caller_id_name": "John Doe", "caller_id_number": "+14155552671", "destination_number": "+18339664835" }"#;
 

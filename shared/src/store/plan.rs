@@ -4,7 +4,7 @@
 
 use super::keys::{self, PK, SK, TTL};
 use crate::event::{Channel, Event};
-use crate::time;
+use crate::time::{self, Timestamp};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -273,6 +273,39 @@ impl WritePlan {
 
     pub fn action_count(&self) -> usize {
         self.puts.len() + self.updates.len()
+    }
+}
+
+/// A guard for providers that send no id of their own (Zonitel calls,
+/// Retell): one item per `pk` (the caller, destination... that identify a
+/// call) holding when the last call began. Its put succeeds only when there
+/// is none or it is older than `window_ms`; otherwise the delivery is a
+/// retry of that call.
+pub fn retry_guard(
+    pk: String,
+    call_id: &str,
+    received_at: Timestamp,
+    window_ms: i64,
+) -> GuardedPut {
+    let received_ms = received_at.as_millisecond();
+    let mut item = Item::new();
+    item.insert(PK.into(), s(pk));
+    item.insert(SK.into(), s(keys::GUARD_SK));
+    item.insert(keys::ITEM_TYPE.into(), s("retry_guard"));
+    item.insert("call_id".into(), s(call_id));
+    item.insert("received_ms".into(), n(received_ms));
+    // The guard is only needed for the window; a day of slack is plenty.
+    item.insert(TTL.into(), n(received_at.as_second() + 86_400));
+    GuardedPut {
+        item,
+        condition: Some(Condition {
+            expression: "attribute_not_exists(#pk) OR #received < :cutoff".into(),
+            names: HashMap::from([
+                ("#pk".to_string(), PK.to_string()),
+                ("#received".to_string(), "received_ms".to_string()),
+            ]),
+            values: HashMap::from([(":cutoff".to_string(), n(received_ms - window_ms))]),
+        }),
     }
 }
 
