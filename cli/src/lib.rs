@@ -280,7 +280,8 @@ pub async fn run(
             let client = aws_sdk_cloudformation::Client::new(sdk);
             let outputs = urls::stack_outputs(&client, &stack).await?;
             let (found, missing) = urls::provider_urls(&outputs);
-            urls::render(&stack, &found, &missing, context)
+            let table = outputs.get("EventsTableName").map(String::as_str);
+            urls::render(&stack, &found, &missing, table, context)
         }
         Command::Register {
             provider: RegisterProvider::Zonitel(args),

@@ -144,10 +144,13 @@ pub async fn stack_outputs(
         .collect())
 }
 
+/// The table (or JSON list) of URLs; `table_name` (the EventsTableName
+/// output) is said under the table, for `TABLE_NAME`.
 pub fn render(
     stack: &str,
     urls: &[ProviderUrl],
     missing: &[&str],
+    table_name: Option<&str>,
     context: &Context,
 ) -> Result<String, CliError> {
     if urls.is_empty() {
@@ -169,6 +172,11 @@ pub fn render(
         ]);
     }
     let mut out = table.render(context.color);
+    if let Some(name) = table_name {
+        out.push_str(&format!(
+            "\nthe table: export TABLE_NAME={name}  (for numbers, contacts, calls, sms)\n"
+        ));
+    }
     if !missing.is_empty() {
         out.push_str(&format!(
             "\nthe stack has no output {}: deployed from an older template? run `make deploy` again\n",

@@ -605,6 +605,10 @@ async fn urls_come_from_the_stack_outputs() {
         "{table}"
     );
     assert!(!table.contains("no output"), "{table}");
+    assert!(
+        table.contains("export TABLE_NAME=EventsTableName-value"),
+        "{table}"
+    );
 
     let out = on_stack(&stack, &["urls", "--stack", "no-such-stack"]).await;
     assert_eq!(out.status.code(), Some(1));
