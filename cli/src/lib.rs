@@ -332,10 +332,13 @@ pub async fn run(
                         format!("{forward}{voicemail}")
                     });
                     let retell = c.retell.as_ref().map(|r| {
+                        let count = |n: usize, one: &str| {
+                            format!("{n} {one}{}", if n == 1 { "" } else { "s" })
+                        };
                         format!(
-                            "{} schedules, {} contacts{}",
-                            r.schedules.len(),
-                            r.contacts.len(),
+                            "{}, {}{}",
+                            count(r.schedules.len(), "schedule"),
+                            count(r.contacts.len(), "contact"),
                             if r.default_agent.is_some() {
                                 ", default agent"
                             } else {
