@@ -1,53 +1,191 @@
-//! `callhooks`: load the documents operators keep in the table, checked
-//! first, with any error naming the field.
+//! `callhooks`: the operator's command for a deployed (or `make dev`)
+//! callhooks.
 //!
 //! ```text
-//! callhooks numbers put FILE     # one number's configuration (access pattern 5)
-//! callhooks contacts put FILE    # one caller's contact record (access pattern 6)
+//! callhooks urls --stack NAME                      # each provider's webhook URL and where it goes
+//! callhooks register zonitel --calls-url URL --sms-url URL
+//! callhooks numbers put FILE | get N | list | delete N   # our numbers' configuration (pattern 5)
+//! callhooks contacts put FILE | get N | delete N         # callers' contact records (pattern 6)
+//! callhooks calls list --number N [--since S] [--limit L] # a number's calls and messages (pattern 3)
+//! callhooks calls show PROVIDER CALL_ID            # summary, events, transcript (patterns 1, 2)
+//! callhooks sms show MESSAGE_ID [--provider P]     # status history (pattern 4)
 //! ```
 //!
-//! It talks to whichever DynamoDB the AWS SDK is configured for (profile,
-//! region, `AWS_ENDPOINT_URL` for `make dev`'s moto); the table is
-//! `--table` or `TABLE_NAME`.
+//! It talks to whichever AWS the SDK is configured for (profile, region,
+//! `AWS_ENDPOINT_URL` for `make dev`'s moto); the table is `--table` or
+//! `TABLE_NAME`. Output is tables in local time (`TZ` or the system's zone),
+//! coloured only on a terminal without `NO_COLOR`; `--json` is for scripts.
+//! Exit codes: 0 done, 1 failure (storage, not found, a provider's refusal),
+//! 2 bad input or usage.
+
+pub mod history;
+pub mod table;
+pub mod urls;
+pub mod zonitel;
 
 use callhooks::config::{parse_document, Contact, NumberConfig};
+use callhooks::event::Provider;
+use callhooks::phone::PhoneNumber;
 use callhooks::schedule::check_retell_config;
 use callhooks::store::Store;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
 use std::path::{Path, PathBuf};
+use table::{Table, Tone};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "callhooks",
     version,
-    about = "Load callhooks configuration into its DynamoDB table"
+    about = "Operate callhooks: webhook URLs, provider registration, numbers, contacts and call history"
 )]
 pub struct Cli {
     /// The DynamoDB table (the stack's EventsTableName output).
     #[arg(long, env = "TABLE_NAME", global = true)]
     pub table: Option<String>,
+    /// Print JSON for scripts instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Each provider's webhook URL from the deployed stack, and where it goes.
+    Urls {
+        /// The stack name given to `sam deploy`.
+        #[arg(long)]
+        stack: String,
+    },
+    /// Register our webhook URLs with a provider's API.
+    Register {
+        #[command(subcommand)]
+        provider: RegisterProvider,
+    },
     /// Numbers of ours: routing, forwarding, Retell agents.
     Numbers {
         #[command(subcommand)]
-        action: PutAction,
+        action: NumberAction,
     },
     /// Callers we know: name, Retell dynamic variables and metadata.
     Contacts {
         #[command(subcommand)]
-        action: PutAction,
+        action: ContactAction,
+    },
+    /// Calls (and messages) as recorded.
+    Calls {
+        #[command(subcommand)]
+        action: CallsAction,
+    },
+    /// Text messages as recorded.
+    Sms {
+        #[command(subcommand)]
+        action: SmsAction,
     },
 }
 
 #[derive(Debug, Subcommand)]
-pub enum PutAction {
+pub enum RegisterProvider {
+    /// Zonitel: set the incoming-call and SMS webhook URLs, then read them back.
+    /// Needs ZONITEL_CLIENT_ID and ZONITEL_ACCESS_TOKEN.
+    Zonitel(ZonitelArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("urls").required(true).multiple(true).args(["calls_url", "sms_url"])))]
+pub struct ZonitelArgs {
+    /// The incoming-call URL (the ZonitelCallsUrl output, with ?token=...).
+    #[arg(long)]
+    pub calls_url: Option<String>,
+    /// The SMS URL (the ZonitelSmsUrl output, with ?token=...).
+    #[arg(long)]
+    pub sms_url: Option<String>,
+    /// Zonitel's API.
+    #[arg(long, env = "ZONITEL_API_BASE", default_value = zonitel::DEFAULT_API_BASE)]
+    pub api_base: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NumberAction {
     /// Store (replace) the JSON document in FILE.
     Put { file: PathBuf },
+    /// Print a number's configuration document (E.164).
+    Get { number: String },
+    /// Every configured number (a Scan of the table: reads all of it).
+    List,
+    /// Delete a number's configuration.
+    Delete { number: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactAction {
+    /// Store (replace) the JSON document in FILE.
+    Put { file: PathBuf },
+    /// Print a caller's contact document (E.164).
+    Get { number: String },
+    /// Delete a caller's contact record.
+    Delete { number: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallsAction {
+    /// Recent calls and messages from or to a number, newest first, all providers.
+    List {
+        /// The number (E.164, e.g. +14155552671).
+        #[arg(long)]
+        number: String,
+        /// From when: 2026-11-23T09:00:00Z, 2026-11-23 (local midnight), or 90m, 2h, 7d ago.
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 25)]
+        limit: usize,
+    },
+    /// One call: summary, events in order, transcript.
+    Show {
+        /// zonitel, salpre, voxtelesys or retell.
+        provider: String,
+        call_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SmsAction {
+    /// One message: summary and status history.
+    Show {
+        message_id: String,
+        #[arg(long, default_value = "zonitel")]
+        provider: String,
+    },
+}
+
+/// How output is shown: decided once, from the terminal and environment.
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub color: bool,
+    pub json: bool,
+    pub tz: TimeZone,
+    pub now: Timestamp,
+}
+
+impl Context {
+    /// Colour when stdout is a terminal and NO_COLOR is unset; the system
+    /// time zone (`TZ` first), UTC if it cannot be found.
+    pub fn from_env(json: bool) -> Self {
+        use std::io::IsTerminal;
+        Context {
+            color: !json
+                && table::color_wanted(
+                    std::io::stdout().is_terminal(),
+                    std::env::var_os("NO_COLOR").as_deref(),
+                ),
+            json,
+            tz: TimeZone::try_system().unwrap_or(TimeZone::UTC),
+            now: Timestamp::now(),
+        }
+    }
 }
 
 /// Why the command failed; `exit_code` tells the shell which kind.
@@ -57,19 +195,21 @@ pub enum CliError {
     Invalid(String),
     /// Storage refused or did not answer: exit 1.
     Storage(String),
+    /// Anything else that did not work (not found, a provider refused): exit 1.
+    Failure(String),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Invalid(_) => 2,
-            CliError::Storage(_) => 1,
+            CliError::Storage(_) | CliError::Failure(_) => 1,
         }
     }
 
     pub fn message(&self) -> &str {
         match self {
-            CliError::Invalid(m) | CliError::Storage(m) => m,
+            CliError::Invalid(m) | CliError::Storage(m) | CliError::Failure(m) => m,
         }
     }
 }
@@ -94,41 +234,261 @@ fn read(file: &Path) -> Result<String, CliError> {
         .map_err(|e| CliError::Invalid(format!("{}: cannot read: {e}", file.display())))
 }
 
-/// Checks the document, then stores it. Returns what to print.
-pub async fn run(cli: Cli, sdk: &aws_config::SdkConfig) -> Result<String, CliError> {
-    let store = |table: Option<String>| -> Result<Store, CliError> {
-        let table = table.filter(|t| !t.is_empty()).ok_or_else(|| {
-            CliError::Invalid("no table: pass --table NAME or set TABLE_NAME".into())
-        })?;
+fn phone(input: &str) -> Result<PhoneNumber, CliError> {
+    PhoneNumber::parse(input).map_err(|e| {
+        CliError::Invalid(format!(
+            "{input:?}: {e}; give the number in E.164, e.g. +14155552671"
+        ))
+    })
+}
+
+fn provider(input: &str) -> Result<Provider, CliError> {
+    Provider::parse(&input.to_ascii_lowercase()).ok_or_else(|| {
+        CliError::Invalid(format!(
+            "unknown provider {input:?}: one of zonitel, salpre, voxtelesys, retell"
+        ))
+    })
+}
+
+fn pretty<T: serde::Serialize>(document: &T) -> String {
+    serde_json::to_string_pretty(document).unwrap_or_default()
+}
+
+/// Runs the command. Returns what to print on success.
+pub async fn run(
+    cli: Cli,
+    sdk: &aws_config::SdkConfig,
+    context: &Context,
+) -> Result<String, CliError> {
+    let table_name = cli.table;
+    let store = || -> Result<Store, CliError> {
+        let table = table_name
+            .clone()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                CliError::Invalid(
+                "no table: pass --table NAME or set TABLE_NAME (the stack's EventsTableName output)"
+                    .into(),
+            )
+            })?;
         Ok(Store::new(aws_sdk_dynamodb::Client::new(sdk), table))
     };
     let invalid = |file: &Path, e: String| CliError::Invalid(format!("{}: {e}", file.display()));
     let storage = |e: callhooks::store::StoreError| CliError::Storage(e.to_string());
     match cli.command {
-        Command::Numbers {
-            action: PutAction::Put { file },
-        } => {
-            let config = number_document(&read(&file)?).map_err(|e| invalid(&file, e))?;
-            let store = store(cli.table)?;
-            store.put_number_config(&config).await.map_err(storage)?;
-            Ok(format!(
-                "stored the configuration of {} in {}",
-                config.number,
-                store.table()
-            ))
+        Command::Urls { stack } => {
+            let client = aws_sdk_cloudformation::Client::new(sdk);
+            let outputs = urls::stack_outputs(&client, &stack).await?;
+            let (found, missing) = urls::provider_urls(&outputs);
+            let table = outputs.get("EventsTableName").map(String::as_str);
+            urls::render(&stack, &found, &missing, table, context)
         }
-        Command::Contacts {
-            action: PutAction::Put { file },
-        } => {
-            let contact = contact_document(&read(&file)?).map_err(|e| invalid(&file, e))?;
-            let store = store(cli.table)?;
-            store.put_contact(&contact).await.map_err(storage)?;
-            Ok(format!(
-                "stored the contact {} in {}",
-                contact.number,
-                store.table()
-            ))
+        Command::Register {
+            provider: RegisterProvider::Zonitel(args),
+        } => register_zonitel(args, |name| std::env::var(name).ok(), context).await,
+        Command::Numbers { action } => match action {
+            NumberAction::Put { file } => {
+                let config = number_document(&read(&file)?).map_err(|e| invalid(&file, e))?;
+                let store = store()?;
+                store.put_number_config(&config).await.map_err(storage)?;
+                Ok(format!(
+                    "stored the configuration of {} in {}",
+                    config.number,
+                    store.table()
+                ))
+            }
+            NumberAction::Get { number } => {
+                let number = phone(&number)?;
+                match store()?.number_config(&number).await.map_err(storage)? {
+                    Some(config) => Ok(pretty(&config)),
+                    None => Err(CliError::Failure(format!(
+                        "no configuration for {number}: store one with `callhooks numbers put FILE` (see examples/number.json)"
+                    ))),
+                }
+            }
+            NumberAction::List => {
+                let configs = store()?.number_configs().await.map_err(storage)?;
+                if context.json {
+                    return Ok(pretty(&configs));
+                }
+                if configs.is_empty() {
+                    return Ok(
+                        "no numbers configured: store one with `callhooks numbers put FILE`".into(),
+                    );
+                }
+                let mut table = Table::new(&["NUMBER", "LABEL", "VOXTELESYS", "RETELL"]);
+                for c in &configs {
+                    let voxtelesys = c.voxtelesys.as_ref().map(|v| {
+                        let forward = if v.forward_to.is_empty() {
+                            "no forwarding".to_string()
+                        } else {
+                            format!("forward to {}", v.forward_to.len())
+                        };
+                        let voicemail = if v.voicemail.as_ref().is_some_and(|m| m.enabled) {
+                            ", voicemail"
+                        } else {
+                            ""
+                        };
+                        format!("{forward}{voicemail}")
+                    });
+                    let retell = c.retell.as_ref().map(|r| {
+                        let count = |n: usize, one: &str| {
+                            format!("{n} {one}{}", if n == 1 { "" } else { "s" })
+                        };
+                        format!(
+                            "{}, {}{}",
+                            count(r.schedules.len(), "schedule"),
+                            count(r.contacts.len(), "contact"),
+                            if r.default_agent.is_some() {
+                                ", default agent"
+                            } else {
+                                ""
+                            }
+                        )
+                    });
+                    table.row(vec![
+                        (c.number.to_string(), Tone::Plain),
+                        (c.label.clone().unwrap_or_else(|| "-".into()), Tone::Plain),
+                        (voxtelesys.unwrap_or_else(|| "-".into()), Tone::Plain),
+                        (retell.unwrap_or_else(|| "-".into()), Tone::Plain),
+                    ]);
+                }
+                Ok(table.render(context.color).trim_end().to_string())
+            }
+            NumberAction::Delete { number } => {
+                let number = phone(&number)?;
+                match store()?.delete_number_config(&number).await.map_err(storage)? {
+                    Some(_) => Ok(format!("deleted the configuration of {number}")),
+                    None => Err(CliError::Failure(format!(
+                        "no configuration for {number}, nothing deleted: see `callhooks numbers list`"
+                    ))),
+                }
+            }
+        },
+        Command::Contacts { action } => match action {
+            ContactAction::Put { file } => {
+                let contact = contact_document(&read(&file)?).map_err(|e| invalid(&file, e))?;
+                let store = store()?;
+                store.put_contact(&contact).await.map_err(storage)?;
+                Ok(format!(
+                    "stored the contact {} in {}",
+                    contact.number,
+                    store.table()
+                ))
+            }
+            ContactAction::Get { number } => {
+                let number = phone(&number)?;
+                match store()?.contact(&number).await.map_err(storage)? {
+                    Some(contact) => Ok(pretty(&contact)),
+                    None => Err(CliError::Failure(format!(
+                        "no contact record for {number}: store one with `callhooks contacts put FILE` (see examples/contact.json)"
+                    ))),
+                }
+            }
+            ContactAction::Delete { number } => {
+                let number = phone(&number)?;
+                match store()?.delete_contact(&number).await.map_err(storage)? {
+                    Some(_) => Ok(format!("deleted the contact record of {number}")),
+                    None => Err(CliError::Failure(format!(
+                        "no contact record for {number}, nothing deleted"
+                    ))),
+                }
+            }
+        },
+        Command::Calls { action } => match action {
+            CallsAction::List {
+                number,
+                since,
+                limit,
+            } => {
+                let number = phone(&number)?;
+                if limit == 0 {
+                    return Err(CliError::Invalid("--limit must be at least 1".into()));
+                }
+                let since = since
+                    .map(|s| history::parse_since(&s, context.now, &context.tz))
+                    .transpose()
+                    .map_err(CliError::Invalid)?;
+                history::list(&store()?, &number, since, limit, context).await
+            }
+            CallsAction::Show {
+                provider: p,
+                call_id,
+            } => history::show_call(&store()?, provider(&p)?, &call_id, context).await,
+        },
+        Command::Sms {
+            action:
+                SmsAction::Show {
+                    message_id,
+                    provider: p,
+                },
+        } => history::show_sms(&store()?, provider(&p)?, &message_id, context).await,
+    }
+}
+
+/// `register zonitel`: checks every URL and the credentials before any
+/// request, then registers and reads back each URL given. A URL that reads
+/// back different is a failure.
+pub async fn register_zonitel(
+    args: ZonitelArgs,
+    env: impl Fn(&str) -> Option<String>,
+    context: &Context,
+) -> Result<String, CliError> {
+    use zonitel::Webhook;
+    let mut wanted = Vec::new();
+    if let Some(url) = &args.calls_url {
+        zonitel::check_webhook_url("--calls-url", url)?;
+        wanted.push((Webhook::Calls, url.clone()));
+    }
+    if let Some(url) = &args.sms_url {
+        zonitel::check_webhook_url("--sms-url", url)?;
+        wanted.push((Webhook::Sms, url.clone()));
+    }
+    let credentials = zonitel::Credentials::from_env(env)?;
+    let api = zonitel::Zonitel::new(&args.api_base, credentials)?;
+    let mut results = Vec::new();
+    for (webhook, url) in wanted {
+        results.push(api.register(webhook, &url).await?);
+    }
+    let all_match = results.iter().all(|r| r.matches);
+    let out = if context.json {
+        let redacted: Vec<zonitel::Registered> = results
+            .iter()
+            .map(|r| zonitel::Registered {
+                sent: zonitel::redact(&r.sent),
+                read_back: r.read_back.as_deref().map(zonitel::redact),
+                ..r.clone()
+            })
+            .collect();
+        pretty(&redacted)
+    } else {
+        let mut table = Table::new(&["WEBHOOK", "REGISTERED", "ZONITEL NOW HAS", "MATCH"]);
+        for r in &results {
+            table.row(vec![
+                (r.webhook.label().into(), Tone::Plain),
+                (zonitel::redact(&r.sent), Tone::Plain),
+                (
+                    r.read_back
+                        .as_deref()
+                        .map(zonitel::redact)
+                        .unwrap_or_else(|| "(none)".into()),
+                    Tone::Plain,
+                ),
+                if r.matches {
+                    ("yes".into(), Tone::Good)
+                } else {
+                    ("NO".into(), Tone::Bad)
+                },
+            ]);
         }
+        table.render(context.color).trim_end().to_string()
+    };
+    if all_match {
+        Ok(out)
+    } else {
+        Err(CliError::Failure(format!(
+            "{out}\nZonitel reads back a different URL than the one registered: run `callhooks register zonitel` again; if it repeats, contact Zonitel support"
+        )))
     }
 }
 
@@ -163,9 +523,22 @@ mod tests {
         assert!(matches!(
             cli.command,
             Command::Numbers {
-                action: PutAction::Put { .. }
+                action: NumberAction::Put { .. }
             }
         ));
-        assert!(Cli::try_parse_from(["callhooks", "numbers", "delete", "n.json"]).is_err());
+        assert!(Cli::try_parse_from(["callhooks", "numbers", "remove", "n.json"]).is_err());
+        assert!(Cli::try_parse_from(["callhooks", "register", "zonitel"]).is_err());
+        let cli = Cli::try_parse_from([
+            "callhooks",
+            "calls",
+            "list",
+            "--number",
+            "+14155552671",
+            "--json",
+            "--since",
+            "2h",
+        ])
+        .unwrap();
+        assert!(cli.json);
     }
 }

@@ -10,6 +10,8 @@
 //! | 4. one SMS's status history | `PK = SMS#<provider>#<message_id>` and `SK begins_with STATUS#` | table |
 //! | 5. configuration of one of our numbers | `PK = NUMBER#<e164>`, `SK = CONFIG` | table |
 //! | 6. one caller's contact record | `PK = CONTACT#<e164>`, `SK = CONTACT` | table |
+//! | 3 from a moment on (`callhooks calls list --since`) | pattern 3 and `GSI1SK >= <since>` / `GSI2SK >= <since>` | GSI1, GSI2 |
+//! | every number configuration (`callhooks numbers list`) | Scan, `item_type = number_config` | table |
 
 use crate::event::{Channel, Provider};
 use crate::phone::PhoneNumber;
@@ -103,6 +105,21 @@ pub fn retry_guard_pk(function: &str, parts: &[&str]) -> String {
 
 pub const GUARD_SK: &str = "GUARD";
 
+/// `item_type` of a number configuration item (pattern 5). `numbers list`
+/// finds them with a filtered Scan: they are few, read now and then by an
+/// operator, and a listing index would cost every webhook write nothing but
+/// would need the table definition changed; a Scan reads the whole table.
+pub const NUMBER_CONFIG_ITEM_TYPE: &str = "number_config";
+/// `item_type` of a contact record item (pattern 6).
+pub const CONTACT_ITEM_TYPE: &str = "contact";
+
+/// The smallest timeline sort key of anything first seen at or after
+/// `since_key` (a [`crate::time::to_key`] string): timeline keys start with
+/// the fixed-width first-seen moment, so string order is time order.
+pub fn timeline_lower_bound(since_key: &str) -> String {
+    since_key.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +149,23 @@ mod tests {
         assert_eq!(
             delivery_sk(&["dial", "no-answer", "CA2"]),
             "DELIVERY#dial#no-answer#CA2"
+        );
+        let bound = timeline_lower_bound("2026-01-01T00:00:00.000Z");
+        assert!(
+            timeline_sk(
+                "2026-01-01T00:00:00.000Z",
+                Channel::Sms,
+                Provider::Zonitel,
+                "m"
+            ) >= bound
+        );
+        assert!(
+            timeline_sk(
+                "2025-12-31T23:59:59.999Z",
+                Channel::Call,
+                Provider::Zonitel,
+                "c"
+            ) < bound
         );
         assert_eq!(
             timeline_sk(

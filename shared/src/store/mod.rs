@@ -3,6 +3,7 @@
 //! access-pattern reads.
 
 pub mod keys;
+pub mod operator;
 pub mod plan;
 
 use crate::config::{Contact, NumberConfig};
@@ -377,7 +378,7 @@ impl Store {
         self.put_document(
             keys::number_config_pk(&config.number),
             keys::CONFIG_SK,
-            "number_config",
+            keys::NUMBER_CONFIG_ITEM_TYPE,
             config,
         )
         .await
@@ -394,7 +395,7 @@ impl Store {
         self.put_document(
             keys::contact_pk(&contact.number),
             keys::CONTACT_SK,
-            "contact",
+            keys::CONTACT_ITEM_TYPE,
             contact,
         )
         .await

@@ -1,0 +1,228 @@
+//! Reads and deletes for the `callhooks` command: what an operator asks
+//! of the table (list the numbers, look at a number's recent calls since a
+//! moment, read one call's summary item whole, delete a document). Webhooks
+//! never call these.
+
+use super::plan::Item;
+use super::{keys, store_error, CallSummary, SmsSummary, Store, StoreError};
+use crate::config::{Contact, NumberConfig};
+use crate::event::Channel;
+use crate::phone::PhoneNumber;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+
+/// One entry of a number's timeline (access pattern 3): a call or a message.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TimelineEntry {
+    Call(CallSummary),
+    Sms(SmsSummary),
+}
+
+impl TimelineEntry {
+    /// A summary item as the timeline indexes return it.
+    pub fn from_item(item: &Item) -> Result<Self, StoreError> {
+        match item.get(keys::ITEM_TYPE).and_then(|v| v.as_s().ok()) {
+            Some(kind) if kind == Channel::Sms.as_str() => {
+                SmsSummary::from_item(item).map(Self::Sms)
+            }
+            _ => CallSummary::from_item(item).map(Self::Call),
+        }
+    }
+
+    pub fn first_seen_at(&self) -> &str {
+        match self {
+            TimelineEntry::Call(c) => &c.first_seen_at,
+            TimelineEntry::Sms(m) => &m.first_seen_at,
+        }
+    }
+}
+
+impl Store {
+    /// Access pattern 3 from a moment on: the calls and messages first seen
+    /// at or after `since_key` (a [`crate::time::to_key`] string; `None`:
+    /// any time) from or to `number`, newest first, at most `limit`. Both
+    /// indexes are read concurrently (pages followed until `limit` items or
+    /// the bound) and merged; a call from the number to itself counts once.
+    pub async fn timeline_since(
+        &self,
+        number: &PhoneNumber,
+        since_key: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
+        let limit = limit.max(1);
+        let (from, to) = tokio::join!(
+            self.query_timeline(
+                keys::GSI1,
+                keys::GSI1PK,
+                keys::GSI1SK,
+                number,
+                since_key,
+                limit
+            ),
+            self.query_timeline(
+                keys::GSI2,
+                keys::GSI2PK,
+                keys::GSI2SK,
+                number,
+                since_key,
+                limit
+            )
+        );
+        let sort_key = |item: &Item, attr: &str| {
+            item.get(attr)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut merged: Vec<(String, Item)> = from?
+            .into_iter()
+            .map(|i| (sort_key(&i, keys::GSI1SK), i))
+            .chain(to?.into_iter().map(|i| (sort_key(&i, keys::GSI2SK), i)))
+            .collect();
+        merged.sort_by(|a, b| b.0.cmp(&a.0));
+        merged.dedup_by(|a, b| a.1.get(keys::PK) == b.1.get(keys::PK));
+        merged.truncate(limit);
+        merged
+            .iter()
+            .map(|(_, item)| TimelineEntry::from_item(item))
+            .collect()
+    }
+
+    async fn query_timeline(
+        &self,
+        index: &str,
+        partition_attr: &str,
+        sort_attr: &str,
+        number: &PhoneNumber,
+        since_key: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .expression_attribute_names("#pk", partition_attr)
+                .expression_attribute_values(":pk", AttributeValue::S(keys::phone_pk(number)))
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            request = match since_key {
+                Some(since) => request
+                    .key_condition_expression("#pk = :pk AND #sk >= :since")
+                    .expression_attribute_names("#sk", sort_attr)
+                    .expression_attribute_values(
+                        ":since",
+                        AttributeValue::S(keys::timeline_lower_bound(since)),
+                    ),
+                None => request.key_condition_expression("#pk = :pk"),
+            };
+            let output = request.send().await.map_err(store_error)?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() && items.len() < limit => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Access pattern 2, the whole item: the typed summary leaves out the
+    /// attributes only some providers set (recording, dial outcome...).
+    pub async fn call_summary_item(
+        &self,
+        provider: crate::event::Provider,
+        call_id: &str,
+    ) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(
+                keys::PK,
+                AttributeValue::S(keys::conversation_pk(Channel::Call, provider, call_id)),
+            )
+            .key(keys::SK, AttributeValue::S(keys::SUMMARY_SK.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(output.item)
+    }
+
+    /// Every number configuration (the `numbers list` pattern), ordered by
+    /// number: a Scan of the table filtered on `item_type` (see
+    /// [`keys::NUMBER_CONFIG_ITEM_TYPE`]), pages followed. It reads the
+    /// whole table, events included: for an operator now and then, not for
+    /// a webhook.
+    pub async fn number_configs(&self) -> Result<Vec<NumberConfig>, StoreError> {
+        let mut configs: Vec<NumberConfig> = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("#type = :type")
+                .expression_attribute_names("#type", keys::ITEM_TYPE)
+                .expression_attribute_values(
+                    ":type",
+                    AttributeValue::S(keys::NUMBER_CONFIG_ITEM_TYPE.into()),
+                )
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(store_error)?;
+            for item in output.items.unwrap_or_default() {
+                configs.push(super::document_of(item)?);
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        configs.sort_by(|a, b| a.number.as_str().cmp(b.number.as_str()));
+        Ok(configs)
+    }
+
+    /// Deletes a number's configuration; returns the one that was stored
+    /// (`None`: there was none, nothing changed).
+    pub async fn delete_number_config(
+        &self,
+        number: &PhoneNumber,
+    ) -> Result<Option<NumberConfig>, StoreError> {
+        self.delete_document(keys::number_config_pk(number), keys::CONFIG_SK)
+            .await
+    }
+
+    /// Deletes a contact record; returns the one that was stored.
+    pub async fn delete_contact(
+        &self,
+        number: &PhoneNumber,
+    ) -> Result<Option<Contact>, StoreError> {
+        self.delete_document(keys::contact_pk(number), keys::CONTACT_SK)
+            .await
+    }
+
+    async fn delete_document<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(pk))
+            .key(keys::SK, AttributeValue::S(sk.into()))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(store_error)?;
+        match output.attributes {
+            Some(item) if !item.is_empty() => super::document_of(item).map(Some),
+            _ => Ok(None),
+        }
+    }
+}
