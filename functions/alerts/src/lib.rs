@@ -140,7 +140,7 @@ pub async fn publish(deps: &Deps, alert: &Alert) -> Result<(), RecordFailure> {
                 service.code().unwrap_or("unknown"),
                 service.message().unwrap_or("")
             ),
-            None => format!("{error:?}"),
+            None => aws_sdk_sns::error::DisplayErrorContext(&error).to_string(),
         })
     })
 }
