@@ -5,7 +5,7 @@ is counted: every distinct event stored exactly once, no 5xx, every duplicate
 answered 2xx, every summary in its final state. Exits non-zero on any loss,
 duplicate or 5xx.
 
-    LOAD_EVENTS=400 LOAD_WORKERS=16 LOAD_URL=http://127.0.0.1:9000 make load
+    LOAD_EVENTS=600 LOAD_WORKERS=16 LOAD_URL=http://127.0.0.1:9000 make load
 """
 
 import json
@@ -24,7 +24,7 @@ import boto3
 BASE = os.environ.get("LOAD_URL", "http://127.0.0.1:9000").rstrip("/")
 ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
 TABLE = os.environ.get("TABLE_NAME", "callhooks-local")
-EVENTS = int(os.environ.get("LOAD_EVENTS", "400"))
+EVENTS = int(os.environ.get("LOAD_EVENTS", "600"))
 WORKERS = int(os.environ.get("LOAD_WORKERS", "16"))
 DEADLINE_S = float(os.environ.get("LOAD_SECONDS", "600"))
 SEED = int(os.environ.get("LOAD_SEED", str(int(time.time()))))
