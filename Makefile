@@ -14,7 +14,7 @@ export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export AWS_EC2_METADATA_DISABLED := true
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test lint unit integration validate deploy build-arm64 clean
+.PHONY: dev test lint unit integration validate deploy build-arm64 clean load
 
 ## Python tools (moto server, cargo-lambda, SAM CLI, cfn-lint) in .venv.
 $(BIN)/.installed: requirements-dev.txt
@@ -25,6 +25,11 @@ $(BIN)/.installed: requirements-dev.txt
 ## Run every route locally on http://127.0.0.1:9000 against moto.
 dev: $(BIN)/.installed
 	scripts/dev.sh
+
+## Load test against a running `make dev` (127.0.0.1 only; not part of
+## `make test`): LOAD_EVENTS, LOAD_WORKERS, LOAD_URL, AWS_ENDPOINT_URL.
+load: $(BIN)/.installed
+	$(BIN)/python scripts/load.py
 
 ## Everything CI checks.
 test: lint unit integration validate

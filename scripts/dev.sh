@@ -13,7 +13,7 @@ export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-$AWS_REGION}"
 export AWS_EC2_METADATA_DISABLED=true
 export TABLE_NAME="${TABLE_NAME:-callhooks-local}"
 PY=.venv/bin/python
-PORT=9000
+PORT="${DEV_PORT:-9000}"
 
 pids=()
 cleanup() {

@@ -19,3 +19,6 @@ pub mod store;
 pub mod time;
 pub mod voxml;
 pub mod webhook;
+
+#[cfg(test)]
+mod proptests;

@@ -141,9 +141,38 @@ pub fn mask(number: Option<&PhoneNumber>) -> String {
     number.map_or_else(|| "withheld".to_string(), PhoneNumber::masked)
 }
 
+/// `text` (an id, a key) with each of `numbers`' digits masked like
+/// [`PhoneNumber::masked`]: some providers' ids embed the caller's number
+/// (Zonitel call ids are `<time>-<digits>`), and logs show only last fours.
+pub fn redact(text: &str, numbers: &[Option<&PhoneNumber>]) -> String {
+    let mut out = text.to_string();
+    for number in numbers.iter().flatten() {
+        let digits = number.digits();
+        let keep = digits.len().saturating_sub(4);
+        let masked = format!("{}{}", "*".repeat(keep), &digits[keep..]);
+        out = out.replace(digits, &masked);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redact_masks_embedded_numbers_only() {
+        let caller = PhoneNumber::parse("+14155552671").unwrap();
+        let ours = PhoneNumber::parse("+18339664835").unwrap();
+        assert_eq!(
+            redact(
+                "20261123T155122000Z-14155552671",
+                &[Some(&caller), Some(&ours)]
+            ),
+            "20261123T155122000Z-*******2671"
+        );
+        assert_eq!(redact("CA123", &[Some(&caller), None]), "CA123");
+        assert_eq!(mask(Some(&caller)), "+*******2671");
+    }
 
     fn ok(input: &str) -> String {
         PhoneNumber::parse(input).unwrap().to_string()

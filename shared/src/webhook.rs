@@ -5,7 +5,7 @@
 use crate::auth::{Credential, SharedSecret, TOKEN_QUERY_PARAM};
 use crate::event::Event;
 use crate::http::{body_bytes, query_param, require_json, require_method, ApiError};
-use crate::phone::mask;
+use crate::phone::{mask, redact};
 use crate::store::plan::WritePlan;
 use crate::store::{Store, WriteOutcome};
 use lambda_http::http::Method;
@@ -63,7 +63,7 @@ pub fn log_outcome(event: &Event, outcome: WriteOutcome, started: Instant) {
     tracing::info!(
         provider = event.provider.as_str(),
         kind = %event.kind,
-        id = %event.provider_id,
+        id = %redact(&event.provider_id, &[event.from.as_ref(), event.to.as_ref()]),
         from = %mask(event.from.as_ref()),
         to = %mask(event.to.as_ref()),
         is_test = event.is_test,

@@ -567,3 +567,28 @@ async fn a_malformed_summary_is_reported_failed_and_never_published() {
     assert_eq!(failed, [sequence(&records[0]).to_string()]);
     assert_eq!(bench.received(), Vec::<Value>::new());
 }
+
+#[tokio::test]
+async fn sns_unreachable_fails_the_record_and_publishes_once_when_back() {
+    let mut bench = Bench::new().await;
+    let store = bench.store();
+    for delivery in missed_salpre_call() {
+        delivery.write(&store).await;
+    }
+    // SNS refuses connections: the SDK's retries fail fast, the record is
+    // reported failed, Lambda retries it (and after the mapping's maximum,
+    // hands it to the dead-letter queue).
+    let refused = format!("http://127.0.0.1:{}", callhooks_tests::free_port());
+    let mut down = deps_for(&bench.stack, &bench.stack.topic_arn).await;
+    down.sns = aws_sdk_sns::Client::new(&sdk_config_for(&refused, Deadline::ALERTS).await);
+    for _ in 0..3 {
+        assert_eq!(bench.invoke_with(&down).await.len(), 1);
+    }
+    assert_eq!(bench.received(), Vec::<Value>::new(), "nothing published");
+    bench.invoke().await;
+    let envelopes = bench.received();
+    assert_eq!(envelopes.len(), 1, "{envelopes:?}");
+    assert_eq!(attribute(&envelopes[0], "alert_type"), "missed_call");
+    bench.invoke().await;
+    assert_eq!(bench.received(), Vec::<Value>::new(), "published once");
+}

@@ -11,7 +11,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::MessageAttributeValue;
 use callhooks::alerts::{alert_for_record, Alert};
-use callhooks::phone::PhoneNumber;
+use callhooks::phone::{redact, PhoneNumber};
 use callhooks::store::Store;
 
 pub struct Deps {
@@ -79,10 +79,26 @@ pub async fn handle_record(
     tracing::info!(
         alert_type = %alert.alert_type,
         provider = %alert.provider,
-        id = alert.call_id.as_deref().or(alert.message_id.as_deref()).unwrap_or(""),
+        id = %loggable_id(&alert),
         "alert published"
     );
     Ok(Some(alert))
+}
+
+/// The alert's call or message id with any number it embeds masked
+/// (Zonitel and Retell call ids end with the caller's digits).
+fn loggable_id(alert: &Alert) -> String {
+    let id = alert
+        .call_id
+        .as_deref()
+        .or(alert.message_id.as_deref())
+        .unwrap_or("");
+    let from = alert
+        .from
+        .as_deref()
+        .and_then(|n| PhoneNumber::parse(n).ok());
+    let to = alert.to.as_deref().and_then(|n| PhoneNumber::parse(n).ok());
+    redact(id, &[from.as_ref(), to.as_ref()])
 }
 
 /// The configured label of our number in the conversation, if it can be
@@ -124,7 +140,7 @@ pub async fn publish(deps: &Deps, alert: &Alert) -> Result<(), RecordFailure> {
                 service.code().unwrap_or("unknown"),
                 service.message().unwrap_or("")
             ),
-            None => format!("{error:?}"),
+            None => aws_sdk_sns::error::DisplayErrorContext(&error).to_string(),
         })
     })
 }

@@ -4,7 +4,7 @@
 //! whatever arrived in time: never an error once the request is valid.
 
 use callhooks::http::{body_bytes, json_response, require_json, require_method, respond, ApiError};
-use callhooks::phone::mask;
+use callhooks::phone::{mask, redact};
 use callhooks::providers::retell;
 use callhooks::runtime::Deadline;
 use callhooks::signature::SigningKey;
@@ -83,7 +83,7 @@ async fn handle_inbound(
     tracing::info!(
         provider = "retell",
         kind = %event.kind,
-        id = %event.provider_id,
+        id = %redact(&event.provider_id, &[event.from.as_ref(), event.to.as_ref()]),
         from = %mask(event.from.as_ref()),
         to = %mask(event.to.as_ref()),
         outcome = match recorded {

@@ -55,6 +55,12 @@ pub const TRANSCRIPT_POINTER_ATTR: &str = "transcript_pointer";
 /// Ids and event types go into keys; no real one is anywhere near this.
 pub const MAX_CALL_ID_CHARS: usize = 128;
 pub const MAX_EVENT_TYPE_CHARS: usize = 64;
+/// `timestamp_utc` before this (2020-01-01) is no Salpre event: a zero, a
+/// small count, or a unit mix-up. Salpre's own samples date from 2025.
+pub const EARLIEST_TIMESTAMP_UTC: i64 = 1_577_836_800;
+/// How far after our own clock `timestamp_utc` may be (clock skew): a day.
+/// Later than that is not a real event and would sort after every real one.
+pub const MAX_FUTURE_SKEW_S: i64 = 86_400;
 /// `source`, speaker `type`: short labels (`salprebox:SALPRE_AABBCCDD`).
 pub const MAX_LABEL_CHARS: usize = 256;
 /// Text copied into an attribute (live line text, error message) beside the
@@ -222,9 +228,14 @@ pub fn parse_delivery(body: &[u8]) -> Result<Delivery, ApiError> {
         ));
     }
     let occurred_at = Some(envelope.timestamp_utc)
-        .filter(|t| *t > 0)
+        .filter(|t| *t >= EARLIEST_TIMESTAMP_UTC)
         .and_then(time::from_unix_seconds)
-        .ok_or_else(|| ApiError::invalid_field("timestamp_utc", "is not a Unix time in seconds"))?;
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                "timestamp_utc",
+                "is not a Unix time in seconds after 2020-01-01",
+            )
+        })?;
     let map = envelope.payload;
     let payload = match event_type.as_str() {
         "call_initiated" => Payload::Lifecycle(Phase::Initiated, payload_as(map)?),
@@ -385,6 +396,12 @@ pub fn map_delivery(
     received_at: Timestamp,
     retention_days: u32,
 ) -> Result<Mapped, ApiError> {
+    if delivery.occurred_at.as_second() > received_at.as_second() + MAX_FUTURE_SKEW_S {
+        return Err(ApiError::invalid_field(
+            "timestamp_utc",
+            "is more than a day in the future",
+        ));
+    }
     let call = match &delivery.payload {
         Payload::Lifecycle(_, p) => Some(CallInfo::parse(
             "payload",
@@ -682,6 +699,25 @@ mod tests {
 
     fn received() -> Timestamp {
         Timestamp::from_second(1_760_084_700).unwrap()
+    }
+
+    #[test]
+    fn timestamps_far_in_the_past_or_future_are_refused() {
+        let with = |ts: i64| INITIATED.replace("1760084505", &ts.to_string());
+        for ts in [0, 86_400, EARLIEST_TIMESTAMP_UTC - 1, 1_760_084_505_000] {
+            let err = map(&with(ts)).unwrap_err();
+            assert!(
+                err.message.starts_with("timestamp_utc: "),
+                "{ts}: {}",
+                err.message
+            );
+        }
+        let now = received().as_second();
+        let err = map(&with(now + MAX_FUTURE_SKEW_S + 1)).unwrap_err();
+        assert!(err.message.contains("future"), "{}", err.message);
+        for ts in [EARLIEST_TIMESTAMP_UTC, now + MAX_FUTURE_SKEW_S, now] {
+            assert!(map(&with(ts)).is_ok(), "{ts}");
+        }
     }
 
     fn map(body: &str) -> Result<Mapped, ApiError> {

@@ -39,7 +39,7 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-fn store_error<E: ProvideErrorMetadata + fmt::Debug, R: fmt::Debug>(
+fn store_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: fmt::Debug + 'static>(
     error: SdkError<E, R>,
 ) -> StoreError {
     match error.as_service_error() {
@@ -48,7 +48,10 @@ fn store_error<E: ProvideErrorMetadata + fmt::Debug, R: fmt::Debug>(
             service.code().unwrap_or("unknown"),
             service.message().unwrap_or("")
         )),
-        None => StoreError(format!("{error:?}")),
+        // Not `{error:?}`: the debug form can carry the raw HTTP response.
+        None => {
+            StoreError(aws_smithy_types::error::display::DisplayErrorContext(&error).to_string())
+        }
     }
 }
 

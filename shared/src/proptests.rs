@@ -1,0 +1,352 @@
+//! Property tests over every provider parser and the credential checks:
+//! arbitrary input never panics and is either accepted or refused with a
+//! 4xx; valid generated payloads come out as the normalized fields they
+//! carry; a signature holds for its own body and time only. The case count
+//! is bounded so they run in seconds within `make test`.
+
+use crate::auth::SharedSecret;
+use crate::http::ApiError;
+use crate::phone::PhoneNumber;
+use crate::providers::voxtelesys::{self, CallParams, Hook};
+use crate::providers::{retell, salpre, zonitel, zonitel_sms};
+use crate::signature::{self, SignatureError, MAX_SKEW_MS};
+use crate::time::Timestamp;
+use lambda_http::http::{header, HeaderMap, HeaderValue};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+const NOW_MS: i64 = 1_795_449_082_000;
+
+fn now() -> Timestamp {
+    Timestamp::from_millisecond(NOW_MS).unwrap()
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 256,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Accepted, or refused with a client error: never a 5xx.
+fn client_error<T>(result: &Result<T, ApiError>) -> Result<(), TestCaseError> {
+    if let Err(error) = result {
+        prop_assert!(
+            error.status.is_client_error(),
+            "{} for a bad input",
+            error.status
+        );
+        prop_assert!(!error.message.is_empty());
+    }
+    Ok(())
+}
+
+/// Every provider parser, whole path from bytes to normalized event.
+fn parse_everything(body: &[u8]) -> Result<(), TestCaseError> {
+    let text = String::from_utf8_lossy(body);
+    client_error(
+        &zonitel::parse_incoming_call(body)
+            .and_then(|c| zonitel::incoming_call_event(&c, &text, now())),
+    )?;
+    client_error(
+        &zonitel_sms::parse_notification(body)
+            .and_then(|n| zonitel_sms::sms_delivery(&n, &text, now())),
+    )?;
+    client_error(
+        &salpre::parse_delivery(body).and_then(|d| salpre::map_delivery(&d, &text, now(), 30)),
+    )?;
+    client_error(&retell::parse_inbound(body))?;
+    for hook in Hook::ALL {
+        client_error(
+            &CallParams::from_form(body)
+                .and_then(|p| voxtelesys::parse_callback(hook, p, &text, now())),
+        )?;
+    }
+    Ok(())
+}
+
+/// Any JSON value, a few levels deep: reaches further into the parsers
+/// than random bytes, which are almost never JSON.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|n| json!(n)),
+        ".{0,20}".prop_map(Value::String),
+        "\\+?[0-9 ()-]{0,18}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(field_name(), inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Names the parsers look for, and others.
+fn field_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "caller_id_name",
+            "caller_id_number",
+            "destination_number",
+            "status",
+            "data",
+            "id",
+            "direction",
+            "from",
+            "to",
+            "messageText",
+            "medias",
+            "segments",
+            "event_type",
+            "timestamp_utc",
+            "payload",
+            "call_id",
+            "call",
+            "transcript",
+            "type",
+            "error_message",
+            "is_test",
+            "event",
+            "call_inbound",
+            "from_number",
+            "to_number",
+        ])
+        .prop_map(str::to_string),
+        "[a-z_]{1,8}",
+    ]
+}
+
+/// A valid E.164 number (country code 1, area code and exchange 2-9).
+fn e164() -> impl Strategy<Value = String> {
+    ("[2-9][0-9]{2}", "[2-9][0-9]{2}", "[0-9]{4}").prop_map(|(a, b, c)| format!("+1{a}{b}{c}"))
+}
+
+/// A number as people write it, with its E.164 form.
+fn written_number() -> impl Strategy<Value = (String, String)> {
+    (e164(), 0..4usize).prop_map(|(e164, style)| {
+        let d = &e164[2..];
+        let written = match style {
+            0 => e164.clone(),
+            1 => format!("+1 ({}) {}-{}", &d[..3], &d[3..6], &d[6..]),
+            2 => format!("001{d}"),
+            _ => format!("{}.{}.{}", &d[..3], &d[3..6], &d[6..]),
+        };
+        (written, e164)
+    })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_are_refused_with_4xx(body in prop::collection::vec(any::<u8>(), 0..512)) {
+        parse_everything(&body)?;
+    }
+
+    #[test]
+    fn arbitrary_json_never_panics_and_is_refused_with_4xx(value in any_json()) {
+        parse_everything(value.to_string().as_bytes())?;
+    }
+
+    #[test]
+    fn arbitrary_form_pairs_never_panic(
+        pairs in prop::collection::vec((
+            prop_oneof![
+                prop::sample::select(vec!["CallSid", "From", "To", "CallStatus", "Direction",
+                    "CallerName", "DialCallStatus", "DialCallDuration", "RecordingUrl",
+                    "RecordingDuration", "Vars", ""]).prop_map(str::to_string),
+                ".{0,6}",
+            ],
+            ".{0,24}",
+        ), 0..10)
+    ) {
+        let form: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&pairs)
+            .finish();
+        parse_everything(form.as_bytes())?;
+    }
+
+    #[test]
+    fn zonitel_calls_round_trip(
+        (from_written, from) in written_number(),
+        (to_written, to) in written_number(),
+        name in prop::option::of("[A-Za-z .'-]{0,40}"),
+    ) {
+        let body = json!({"caller_id_name": name, "caller_id_number": from_written,
+            "destination_number": to_written, "added_later": [1]}).to_string();
+        let call = zonitel::parse_incoming_call(body.as_bytes()).unwrap();
+        let event = zonitel::incoming_call_event(&call, &body, now()).unwrap();
+        prop_assert_eq!(event.from.as_ref().unwrap().as_str(), from.as_str());
+        prop_assert_eq!(event.to.as_ref().unwrap().as_str(), to.as_str());
+        let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        prop_assert_eq!(event.caller_name, name);
+        prop_assert_eq!(event.raw, body);
+    }
+
+    #[test]
+    fn zonitel_sms_round_trips(
+        id in "[a-f0-9-]{8,36}",
+        status in prop::sample::select(vec!["received", "sent", "delivered", "failed"]),
+        (from_written, from) in written_number(),
+        (_, to) in written_number(),
+        text in ".{0,160}",
+        segments in 1u32..10,
+    ) {
+        let direction = if status == "received" { "inbound" } else { "outbound" };
+        let body = json!({"status": status, "message": "m", "data": {"id": id,
+            "segments": segments, "direction": direction, "messageText": text,
+            "from": from_written, "to": to, "medias": []}}).to_string();
+        let notification = zonitel_sms::parse_notification(body.as_bytes()).unwrap();
+        let delivery = zonitel_sms::sms_delivery(&notification, &body, now()).unwrap();
+        prop_assert_eq!(&delivery.event.provider_id, &id);
+        prop_assert_eq!(delivery.event.kind.as_str(), status);
+        prop_assert_eq!(delivery.event.from.as_ref().unwrap().as_str(), from.as_str());
+        prop_assert_eq!(delivery.event.to.as_ref().unwrap().as_str(), to.as_str());
+        prop_assert_eq!(delivery.event.direction.unwrap().as_str(), direction);
+        prop_assert_eq!(delivery.segments, Some(segments));
+        prop_assert!(!delivery.status_contradicts_direction());
+    }
+
+    #[test]
+    fn salpre_lifecycles_round_trip(
+        event_type in prop::sample::select(vec!["call_initiated", "call_ringing", "call_answered"]),
+        call_id in prop_oneof!["[A-Za-z0-9_-]{1,40}".prop_map(|s| json!(s)), (1u64..1 << 53).prop_map(|n| json!(n))],
+        seconds_before in 0i64..30 * 86_400,
+        (from_written, from) in written_number(),
+        (_, to) in written_number(),
+        inbound in any::<bool>(),
+        is_test in any::<bool>(),
+    ) {
+        let direction = if inbound { "inbound" } else { "outbound" };
+        let ts = NOW_MS / 1000 - seconds_before;
+        let body = json!({"event_type": event_type, "timestamp_utc": ts, "is_test": is_test,
+            "payload": {"call_id": call_id, "from": from_written, "to": to, "direction": direction}}).to_string();
+        let delivery = salpre::parse_delivery(body.as_bytes()).unwrap();
+        let mapped = salpre::map_delivery(&delivery, &body, now(), 30).unwrap();
+        let expected_id = match &call_id { Value::String(s) => s.clone(), other => other.to_string() };
+        let call = mapped.call.unwrap();
+        prop_assert!(call.call_id.ends_with(&expected_id), "{} vs {}", call.call_id, expected_id);
+        prop_assert_eq!(mapped.event.kind.as_str(), event_type);
+        prop_assert_eq!(mapped.event.occurred_at.as_second(), ts);
+        prop_assert_eq!(mapped.event.is_test, is_test);
+        prop_assert_eq!(mapped.event.from.as_ref().unwrap().as_str(), from.as_str());
+        prop_assert_eq!(mapped.event.to.as_ref().unwrap().as_str(), to.as_str());
+        prop_assert_eq!(mapped.event.direction.unwrap().as_str(), direction);
+    }
+
+    #[test]
+    fn voxtelesys_params_round_trip(
+        sid in "[A-Za-z0-9-]{1,34}",
+        (from_written, from) in written_number(),
+        (to_written, to) in written_number(),
+        status in prop::sample::select(vec!["ringing", "in-progress", "completed", "no-answer", "busy"]),
+        get in any::<bool>(),
+    ) {
+        let form: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("CallSid", &sid)
+            .append_pair("From", &from_written)
+            .append_pair("To", &to_written)
+            .append_pair("CallStatus", status)
+            .append_pair("Direction", "inbound")
+            .append_pair("Unknown", "kept out")
+            .finish();
+        let params = CallParams::from_form(form.as_bytes()).unwrap();
+        let hook = if get { Hook::Voice } else { Hook::Status };
+        let callback = voxtelesys::parse_callback(hook, params, &form, now()).unwrap();
+        prop_assert_eq!(&callback.event.provider_id, &sid);
+        prop_assert_eq!(callback.event.from.as_ref().unwrap().as_str(), from.as_str());
+        prop_assert_eq!(callback.event.to.as_ref().unwrap().as_str(), to.as_str());
+        let kind = if get { "voice".to_string() } else { format!("status:{status}") };
+        prop_assert_eq!(callback.event.kind, kind);
+    }
+
+    #[test]
+    fn retell_requests_round_trip(
+        (from_written, from) in written_number(),
+        (to_written, to) in written_number(),
+        agent in "[a-z0-9_]{0,20}",
+    ) {
+        let body = json!({"event": "call_inbound", "call_inbound": {"agent_id": agent,
+            "from_number": from_written, "to_number": to_written, "metadata": {"x": 1}}}).to_string();
+        let call = retell::parse_inbound(body.as_bytes()).unwrap();
+        prop_assert_eq!(call.from.as_ref().unwrap().as_str(), from.as_str());
+        prop_assert_eq!(call.to.as_str(), to.as_str());
+    }
+
+    #[test]
+    fn phone_parsing_never_panics_and_masks_all_but_four(input in ".{0,40}") {
+        if let Ok(number) = PhoneNumber::parse(&input) {
+            let masked = number.masked();
+            let digits = number.digits();
+            prop_assert!(masked.ends_with(&digits[digits.len() - 4..]));
+            prop_assert_eq!(masked.chars().filter(char::is_ascii_digit).count(), 4);
+        }
+    }
+
+    #[test]
+    fn a_signature_holds_for_its_body_and_time_only(
+        key in prop::collection::vec(any::<u8>(), 1..64),
+        body in prop::collection::vec(any::<u8>(), 0..256),
+        other in prop::collection::vec(any::<u8>(), 0..256),
+        skew in -MAX_SKEW_MS..=MAX_SKEW_MS,
+        beyond in 1i64..1_000_000_000,
+        signed_ms in 1_600_000_000_000i64..1_900_000_000_000,
+    ) {
+        let header = signature::sign(&key, &body, signed_ms);
+        let at = |ms: i64| Timestamp::from_millisecond(ms).unwrap();
+        prop_assert_eq!(signature::verify(&key, &header, &body, at(signed_ms + skew)), Ok(()));
+        if other != body {
+            prop_assert_eq!(
+                signature::verify(&key, &header, &other, at(signed_ms)),
+                Err(SignatureError::Mismatch)
+            );
+        }
+        for now in [signed_ms + MAX_SKEW_MS + beyond, signed_ms - MAX_SKEW_MS - beyond] {
+            prop_assert_eq!(
+                signature::verify(&key, &header, &body, at(now)),
+                Err(SignatureError::Stale)
+            );
+        }
+        let moved = signature::sign(&key, &body, signed_ms + 1).replace(
+            &format!("v={}", signed_ms + 1), &format!("v={signed_ms}"));
+        prop_assert_eq!(
+            signature::verify(&key, &moved, &body, at(signed_ms)),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn arbitrary_signature_headers_are_refused(header in ".{0,120}", body in ".{0,64}") {
+        let result = signature::verify(b"key", &header, body.as_bytes(), now());
+        prop_assert!(result.is_err());
+        let error: ApiError = result.unwrap_err().into();
+        prop_assert_eq!(error.status.as_u16(), 401);
+    }
+
+    #[test]
+    fn a_shared_secret_matches_itself_only(
+        secret in "[!-~]{1,40}",
+        candidate in "[!-~]{0,40}",
+    ) {
+        let check = SharedSecret::new(Some(&secret));
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {candidate}")).unwrap());
+        let by_header = check.verify(&headers, None);
+        let by_query = check.verify(&HeaderMap::new(), Some(&candidate));
+        for result in [by_header, by_query] {
+            if candidate == secret {
+                prop_assert!(result.is_ok());
+            } else {
+                let error = result.unwrap_err();
+                prop_assert_eq!(error.status.as_u16(), 401);
+                prop_assert!(!error.message.contains(&secret) || secret.len() < 4);
+            }
+        }
+    }
+}

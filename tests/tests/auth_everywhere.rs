@@ -1,0 +1,369 @@
+//! With every secret set, every route refuses a missing or wrong credential
+//! (Retell: also a stale, malformed or foreign signature) with 401 and
+//! writes nothing; the right credential is accepted. Neither the answers
+//! nor the log lines (captured as the JSON a deployed function writes)
+//! contain a secret or a caller's whole number.
+
+use callhooks::auth::SharedSecret;
+use callhooks::runtime::Deadline;
+use callhooks::signature::{sign, SigningKey, SIGNATURE_HEADER};
+use callhooks::time::Timestamp;
+use callhooks_tests::{answer, api_request, TestStack};
+use lambda_http::{Body, Request, Response};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+const T0: i64 = 1_795_449_082_000;
+const ZONITEL_TOKEN: &str = "zon-Secret-4f9a1c";
+const SALPRE_TOKEN: &str = "sal-Secret-77b2e0";
+const VOX_TOKEN: &str = "vox-Secret-0c33d8";
+const RETELL_KEY: &str = "ret-Secret-9e1f42";
+const SECRETS: [&str; 4] = [ZONITEL_TOKEN, SALPRE_TOKEN, VOX_TOKEN, RETELL_KEY];
+/// The caller's and our numbers: only their last four digits may be logged.
+const NUMBERS: [&str; 2] = ["4155552671", "8339664835"];
+
+const CALL: &str = r#"{"caller_id_name": "John Doe", "caller_id_number": "+14155552671", "destination_number": "+18339664835"}"#;
+const SMS: &str = r#"{"status": "received", "data": {"id": "sms-auth-1", "segments": 1, "direction": "inbound", "messageText": "My PIN is 4321", "from": "+14155552671", "to": "+18339664835", "medias": []}, "message": "ok"}"#;
+const SALPRE: &str = r#"{"event_type":"transcript","timestamp_utc":1795449000,"payload":{"call":{"id":9,"from":"+14155552671","to":"+18339664835","direction":"inbound"},"type":"customer","transcript":"my card number is 4111","timestamp_utc":"1795449000"}}"#;
+const VOX: &str =
+    "CallSid=CA-auth-1&From=%2B14155552671&To=%2B18339664835&CallStatus=ringing&Direction=inbound";
+const RETELL: &str = r#"{"event": "call_inbound", "call_inbound": {"agent_id": "agent_1", "from_number": "+14155552671", "to_number": "+18339664835"}}"#;
+
+fn now() -> Timestamp {
+    Timestamp::from_millisecond(T0).unwrap()
+}
+
+/// Log lines written by the code under test, as bytes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// Captures INFO and above, as JSON lines: what a deployed function logs.
+fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+struct Functions {
+    zonitel_call: zonitel_call::Deps,
+    zonitel_sms: zonitel_sms::Deps,
+    salpre: salpre_events::Deps,
+    voxtelesys: voxtelesys_voice::Deps,
+    retell: retell_inbound::Deps,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Route {
+    ZonitelCall,
+    ZonitelSms,
+    Salpre,
+    Voxtelesys,
+    Retell,
+}
+
+impl Functions {
+    fn new(stack: &TestStack) -> Self {
+        let five = Deadline::FIVE_SECOND_PROVIDER;
+        Functions {
+            zonitel_call: zonitel_call::Deps {
+                store: stack.store(),
+                secret: SharedSecret::new(Some(ZONITEL_TOKEN)),
+                retention_days: 30,
+                deadline: five,
+            },
+            zonitel_sms: zonitel_sms::Deps {
+                store: stack.store(),
+                secret: SharedSecret::new(Some(ZONITEL_TOKEN)),
+                retention_days: 30,
+                deadline: five,
+            },
+            salpre: salpre_events::Deps {
+                store: stack.store(),
+                secret: SharedSecret::new(Some(SALPRE_TOKEN)),
+                retention_days: 30,
+                deadline: five,
+            },
+            voxtelesys: voxtelesys_voice::Deps {
+                store: stack.store(),
+                secret: SharedSecret::new(Some(VOX_TOKEN)),
+                retention_days: 30,
+                deadline: five,
+                default_message: "Sorry.".into(),
+            },
+            retell: retell_inbound::Deps {
+                store: stack.store(),
+                key: SigningKey::new(Some(RETELL_KEY)),
+                retention_days: 30,
+                deadline: Deadline::CALLER_WAITING,
+            },
+        }
+    }
+
+    async fn call(&self, route: Route, req: Request) -> Response<Body> {
+        match route {
+            Route::ZonitelCall => zonitel_call::handle(&self.zonitel_call, req, now()).await,
+            Route::ZonitelSms => zonitel_sms::handle(&self.zonitel_sms, req, now()).await,
+            Route::Salpre => salpre_events::handle(&self.salpre, req, now()).await,
+            Route::Voxtelesys => voxtelesys_voice::handle(&self.voxtelesys, req, now()).await,
+            Route::Retell => retell_inbound::handle(&self.retell, req, now()).await,
+        }
+    }
+}
+
+fn post(path: &str, content_type: &str, headers: &[(&str, &str)], body: &str) -> Request {
+    let mut all = vec![("content-type", content_type)];
+    all.extend_from_slice(headers);
+    api_request("POST", path, &all, Some(body), false)
+}
+
+/// The shared-secret routes: route, path, content type, body, its token.
+fn token_routes() -> [(
+    Route,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+); 4] {
+    let json = "application/json";
+    [
+        (
+            Route::ZonitelCall,
+            "/zonitel/calls",
+            json,
+            CALL,
+            ZONITEL_TOKEN,
+        ),
+        (Route::ZonitelSms, "/zonitel/sms", json, SMS, ZONITEL_TOKEN),
+        (Route::Salpre, "/salpre/events", json, SALPRE, SALPRE_TOKEN),
+        (
+            Route::Voxtelesys,
+            "/voxtelesys/voice",
+            "application/x-www-form-urlencoded",
+            VOX,
+            VOX_TOKEN,
+        ),
+    ]
+}
+
+fn refusals() -> Vec<(String, Route, Request)> {
+    let mut cases = Vec::new();
+    for (route, path, content_type, body, token) in token_routes() {
+        let other_token = if token == ZONITEL_TOKEN {
+            SALPRE_TOKEN
+        } else {
+            ZONITEL_TOKEN
+        };
+        let bearer = |t: &str| format!("Bearer {t}");
+        let prefix = &token[..token.len() - 1];
+        for (name, headers, query) in [
+            ("missing", vec![], String::new()),
+            ("wrong bearer", vec![bearer("wrong")], String::new()),
+            (
+                "another route's token",
+                vec![bearer(other_token)],
+                String::new(),
+            ),
+            ("prefix of the token", vec![bearer(prefix)], String::new()),
+            (
+                "token plus more",
+                vec![bearer(&format!("{token}x"))],
+                String::new(),
+            ),
+            (
+                "basic scheme",
+                vec![format!("Basic {token}")],
+                String::new(),
+            ),
+            ("no scheme", vec![token.to_string()], String::new()),
+            ("empty bearer", vec!["Bearer ".into()], String::new()),
+            ("wrong query token", vec![], "?token=wrong".into()),
+            ("empty query token", vec![], "?token=".into()),
+            (
+                "upper-cased query token",
+                vec![],
+                format!("?token={}", token.to_uppercase()),
+            ),
+            (
+                "wrong header beats right query",
+                vec![bearer("wrong")],
+                format!("?token={token}"),
+            ),
+        ] {
+            let auth: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|h| ("authorization", h.as_str()))
+                .collect();
+            let request = post(&format!("{path}{query}"), content_type, &auth, body);
+            cases.push((format!("{route:?} {name}"), route, request));
+        }
+        // A GET with the credential in the wrong place still is refused.
+        if route == Route::Voxtelesys {
+            cases.push((
+                "Voxtelesys GET without token".into(),
+                route,
+                api_request("GET", &format!("{path}?{VOX}"), &[], None, false),
+            ));
+        }
+    }
+    let key = RETELL_KEY.as_bytes();
+    let retell = |header: Option<String>| {
+        let mut headers = vec![];
+        let value = header.unwrap_or_default();
+        if !value.is_empty() {
+            headers.push((SIGNATURE_HEADER, value.as_str()));
+        }
+        post("/retell/inbound", "application/json", &headers, RETELL)
+    };
+    let six_minutes = 6 * 60 * 1000;
+    for (name, header) in [
+        ("missing signature", None),
+        (
+            "signed with another key",
+            Some(sign(b"other-key", RETELL.as_bytes(), T0)),
+        ),
+        (
+            "signed for another body",
+            Some(sign(
+                key,
+                RETELL.replace("agent_1", "agent_2").as_bytes(),
+                T0,
+            )),
+        ),
+        (
+            "stale by six minutes",
+            Some(sign(key, RETELL.as_bytes(), T0 - six_minutes)),
+        ),
+        (
+            "six minutes ahead",
+            Some(sign(key, RETELL.as_bytes(), T0 + six_minutes)),
+        ),
+        ("malformed", Some("v=abc,d=00".into())),
+        ("key as the signature", Some(RETELL_KEY.into())),
+        (
+            "timestamp moved",
+            Some(sign(key, RETELL.as_bytes(), T0).replace(&T0.to_string(), &(T0 + 1).to_string())),
+        ),
+        ("bearer instead", Some(format!("Bearer {RETELL_KEY}"))),
+    ] {
+        cases.push((format!("Retell {name}"), Route::Retell, retell(header)));
+    }
+    cases
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "{what} reveals a secret: {text}");
+    }
+    for number in NUMBERS {
+        assert!(
+            !text.contains(number),
+            "{what} reveals a whole number: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_route_refuses_wrong_credentials_with_401_and_writes_nothing() {
+    let stack = TestStack::new().await;
+    let functions = Functions::new(&stack);
+    let (logs, _guard) = capture_logs();
+    let cases = refusals();
+    assert!(cases.len() >= 50, "{}", cases.len());
+    for (name, route, request) in cases {
+        let response = functions.call(route, request).await;
+        let (status, body) = answer(&response);
+        assert_eq!(status, 401, "{name}: {body}");
+        assert_eq!(body["error"]["code"], "unauthorized", "{name}");
+        assert_clean(&name, &body.to_string());
+    }
+    assert_eq!(stack.all_items().await, vec![], "a refused request wrote");
+    assert_clean("the log", &logs.text());
+}
+
+#[tokio::test]
+async fn the_right_credential_is_accepted_and_logs_reveal_no_secret_number_or_payload() {
+    let stack = TestStack::new().await;
+    let functions = Functions::new(&stack);
+    let (logs, _guard) = capture_logs();
+    for (route, path, content_type, body, token) in token_routes() {
+        let header = format!("Bearer {token}");
+        for request in [
+            post(path, content_type, &[("authorization", &header)], body),
+            post(&format!("{path}?token={token}"), content_type, &[], body),
+        ] {
+            let response = functions.call(route, request).await;
+            let status = response.status().as_u16();
+            let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+            assert_eq!(status, 200, "{route:?}: {text}");
+            if route != Route::Voxtelesys {
+                // VoXML answers carry the token in their callback links, on
+                // purpose: that is how Voxtelesys authenticates its callbacks.
+                // (Answers may name the provider's own numbers.)
+                for secret in SECRETS {
+                    assert!(!text.contains(secret), "{route:?}: {text}");
+                }
+            }
+        }
+    }
+    let signature = sign(RETELL_KEY.as_bytes(), RETELL.as_bytes(), T0 - 60_000);
+    let response = functions
+        .call(
+            Route::Retell,
+            post(
+                "/retell/inbound",
+                "application/json",
+                &[(SIGNATURE_HEADER, &signature)],
+                RETELL,
+            ),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+
+    let text = logs.text();
+    assert_clean("the log", &text);
+    for payload in ["John Doe", "My PIN", "card number", "agent_1"] {
+        assert!(
+            !text.contains(payload),
+            "the log holds payload {payload:?}: {text}"
+        );
+    }
+    // Each delivery's log line is JSON with the provider, kind and outcome,
+    // and shows the caller's number only by its last four digits.
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON log lines"))
+        .collect();
+    let handled: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["outcome"].is_string())
+        .collect();
+    assert_eq!(handled.len(), 9, "{text}"); // four routes twice, Retell once
+    for line in handled {
+        let fields = &line["fields"];
+        for name in ["provider", "kind", "outcome", "duration_ms"] {
+            assert!(!fields[name].is_null(), "{name} missing in {line}");
+        }
+        assert!(fields["from"].as_str().unwrap().ends_with("2671"), "{line}");
+    }
+}

@@ -1,0 +1,770 @@
+//! Hostile and malformed requests on every route: each gets its 4xx with a
+//! JSON error whose message names the problem, nothing is written, and
+//! nothing panics (a panic fails the test).
+
+use base64::Engine;
+use callhooks::auth::SharedSecret;
+use callhooks::runtime::Deadline;
+use callhooks::signature::SigningKey;
+use callhooks::time::Timestamp;
+use callhooks_tests::{answer, api_request, TestStack};
+use lambda_http::{Body, Request, Response};
+
+const T0: i64 = 1_795_449_082_000;
+
+fn now() -> Timestamp {
+    Timestamp::from_millisecond(T0).unwrap()
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Route {
+    ZonitelCall,
+    ZonitelSms,
+    Salpre,
+    Voxtelesys(&'static str),
+    Retell,
+}
+
+impl Route {
+    fn path(self) -> String {
+        match self {
+            Route::ZonitelCall => "/zonitel/calls".into(),
+            Route::ZonitelSms => "/zonitel/sms".into(),
+            Route::Salpre => "/salpre/events".into(),
+            Route::Voxtelesys(hook) => format!("/voxtelesys/{hook}"),
+            Route::Retell => "/retell/inbound".into(),
+        }
+    }
+}
+
+struct Functions {
+    zonitel_call: zonitel_call::Deps,
+    zonitel_sms: zonitel_sms::Deps,
+    salpre: salpre_events::Deps,
+    voxtelesys: voxtelesys_voice::Deps,
+    retell: retell_inbound::Deps,
+}
+
+impl Functions {
+    fn new(stack: &TestStack) -> Self {
+        let five = Deadline::FIVE_SECOND_PROVIDER;
+        Functions {
+            zonitel_call: zonitel_call::Deps {
+                store: stack.store(),
+                secret: SharedSecret::new(None),
+                retention_days: 30,
+                deadline: five,
+            },
+            zonitel_sms: zonitel_sms::Deps {
+                store: stack.store(),
+                secret: SharedSecret::new(None),
+                retention_days: 30,
+                deadline: five,
+            },
+            salpre: salpre_events::Deps {
+                store: stack.store(),
+                secret: SharedSecret::new(None),
+                retention_days: 30,
+                deadline: five,
+            },
+            voxtelesys: voxtelesys_voice::Deps {
+                store: stack.store(),
+                secret: SharedSecret::new(None),
+                retention_days: 30,
+                deadline: five,
+                default_message: "Sorry.".into(),
+            },
+            retell: retell_inbound::Deps {
+                store: stack.store(),
+                key: SigningKey::new(None),
+                retention_days: 30,
+                deadline: Deadline::CALLER_WAITING,
+            },
+        }
+    }
+
+    async fn call(&self, route: Route, req: Request) -> Response<Body> {
+        match route {
+            Route::ZonitelCall => zonitel_call::handle(&self.zonitel_call, req, now()).await,
+            Route::ZonitelSms => zonitel_sms::handle(&self.zonitel_sms, req, now()).await,
+            Route::Salpre => salpre_events::handle(&self.salpre, req, now()).await,
+            Route::Voxtelesys(_) => voxtelesys_voice::handle(&self.voxtelesys, req, now()).await,
+            Route::Retell => retell_inbound::handle(&self.retell, req, now()).await,
+        }
+    }
+}
+
+/// One hostile request and what it must get.
+struct Case {
+    name: String,
+    route: Route,
+    request: Request,
+    status: u16,
+    /// Words the error message must contain (case-insensitive).
+    names: &'static str,
+}
+
+fn case(
+    name: impl Into<String>,
+    route: Route,
+    request: Request,
+    status: u16,
+    names: &'static str,
+) -> Case {
+    Case {
+        name: name.into(),
+        route,
+        request,
+        status,
+        names,
+    }
+}
+
+fn with_type(route: Route, content_type: &str, body: &str) -> Request {
+    api_request(
+        "POST",
+        &route.path(),
+        &[("content-type", content_type)],
+        Some(body),
+        false,
+    )
+}
+
+fn json(route: Route, body: &str) -> Request {
+    with_type(route, "application/json", body)
+}
+
+fn form(route: Route, body: &str) -> Request {
+    with_type(route, "application/x-www-form-urlencoded", body)
+}
+
+/// A body of raw bytes, as API Gateway hands binary bodies over: base64.
+fn bytes(route: Route, content_type: &str, body: &[u8]) -> Request {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(body);
+    api_request(
+        "POST",
+        &route.path(),
+        &[("content-type", content_type)],
+        Some(&encoded),
+        true,
+    )
+}
+
+fn nested_arrays(depth: usize) -> String {
+    format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+fn nested_objects(depth: usize) -> String {
+    format!("{}1{}", r#"{"a":"#.repeat(depth), "}".repeat(depth))
+}
+
+const ZONITEL_CALL: &str = r#"{"caller_id_name": "John Doe", "caller_id_number": "+14155552671", "destination_number": "+18339664835"}"#;
+const SMS: &str = r#"{"status": "received", "data": {"id": "11111111-aaaa-2222-bbbb-333333333333", "segments": 1, "direction": "inbound", "messageText": "Hi", "from": "+10000000010", "to": "+10000000020", "medias": []}, "message": "ok"}"#;
+const SALPRE: &str = r#"{"event_type":"call_initiated","timestamp_utc":1795449000,"payload":{"call_id":1,"from":"+14155552671","to":"+18339664835","direction":"inbound"}}"#;
+const RETELL: &str = r#"{"event": "call_inbound", "call_inbound": {"agent_id": "agent_1", "from_number": "+14155552671", "to_number": "+18339664835"}}"#;
+const VOX: &str =
+    "CallSid=CA1&From=%2B14155552671&To=%2B18339664835&CallStatus=ringing&Direction=inbound";
+
+fn zonitel_with(field: &str, value: serde_json::Value) -> String {
+    let mut body: serde_json::Value = serde_json::from_str(ZONITEL_CALL).unwrap();
+    body[field] = value;
+    body.to_string()
+}
+
+fn sms_with(path: &[&str], value: serde_json::Value) -> String {
+    let mut body: serde_json::Value = serde_json::from_str(SMS).unwrap();
+    let mut slot = &mut body;
+    for key in path {
+        slot = &mut slot[*key];
+    }
+    *slot = value;
+    body.to_string()
+}
+
+fn salpre_with(path: &[&str], value: serde_json::Value) -> String {
+    let mut body: serde_json::Value = serde_json::from_str(SALPRE).unwrap();
+    let mut slot = &mut body;
+    for key in path {
+        slot = &mut slot[*key];
+    }
+    *slot = value;
+    body.to_string()
+}
+
+fn retell_with(field: &str, value: serde_json::Value) -> String {
+    let mut body: serde_json::Value = serde_json::from_str(RETELL).unwrap();
+    body["call_inbound"][field] = value;
+    body.to_string()
+}
+
+fn cases() -> Vec<Case> {
+    let zc = Route::ZonitelCall;
+    let sms = Route::ZonitelSms;
+    let sal = Route::Salpre;
+    let vox = Route::Voxtelesys("voice");
+    let ret = Route::Retell;
+    let json_routes = [zc, sms, sal, ret];
+    let all_routes = [zc, sms, sal, vox, ret];
+    let huge = "x".repeat(1024 * 1024);
+    let too_big = " ".repeat(callhooks::http::MAX_BODY_BYTES + 1);
+    let mut cases = Vec::new();
+
+    // Every method but the route's own, on every route.
+    for route in all_routes {
+        for method in ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"] {
+            if method == "GET" && matches!(route, Route::Voxtelesys(_)) {
+                continue;
+            }
+            let request = api_request(method, &route.path(), &[], None, false);
+            cases.push(case(
+                format!("{method} {route:?}"),
+                route,
+                request,
+                405,
+                "not allowed",
+            ));
+        }
+    }
+    // Every content type the route does not take.
+    for route in json_routes {
+        for content_type in [
+            "text/plain",
+            "application/xml",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "",
+        ] {
+            cases.push(case(
+                format!("{content_type:?} on {route:?}"),
+                route,
+                with_type(route, content_type, "{}"),
+                415,
+                "content type",
+            ));
+        }
+    }
+    for content_type in ["application/json", "text/plain", "text/xml"] {
+        cases.push(case(
+            format!("{content_type:?} on voxtelesys"),
+            vox,
+            with_type(vox, content_type, VOX),
+            415,
+            "content type",
+        ));
+    }
+    // The same broken bodies on every JSON route.
+    for route in json_routes {
+        let name = format!("{route:?}");
+        cases.push(case(
+            format!("empty body {name}"),
+            route,
+            json(route, ""),
+            400,
+            "empty",
+        ));
+        cases.push(case(
+            format!("whitespace body {name}"),
+            route,
+            json(route, " \n\t "),
+            400,
+            "empty",
+        ));
+        cases.push(case(
+            format!("truncated {name}"),
+            route,
+            json(route, &ZONITEL_CALL[..40]),
+            400,
+            "not valid JSON",
+        ));
+        cases.push(case(
+            format!("100k nested arrays {name}"),
+            route,
+            json(route, &nested_arrays(100_000)),
+            400,
+            "not valid JSON",
+        ));
+        cases.push(case(
+            format!("100k nested objects {name}"),
+            route,
+            json(route, &nested_objects(100_000)),
+            400,
+            "not valid JSON",
+        ));
+        cases.push(case(
+            format!("array body {name}"),
+            route,
+            json(route, "[1, 2, 3]"),
+            400,
+            "must be a JSON object",
+        ));
+        cases.push(case(
+            format!("invalid UTF-8 {name}"),
+            route,
+            bytes(route, "application/json", b"{\"a\": \"\xff\xfe\"}"),
+            400,
+            "body",
+        ));
+        cases.push(case(
+            format!("invalid base64 {name}"),
+            route,
+            api_request(
+                "POST",
+                &route.path(),
+                &[("content-type", "application/json")],
+                Some("{not base64!}"),
+                true,
+            ),
+            400,
+            "base64",
+        ));
+        cases.push(case(
+            format!("body over the limit {name}"),
+            route,
+            json(route, &too_big),
+            413,
+            "limit",
+        ));
+        cases.push(case(
+            format!("trailing garbage {name}"),
+            route,
+            json(route, "{} {}"),
+            400,
+            "not valid JSON",
+        ));
+    }
+
+    // Zonitel incoming call: wrong types and numbers in every wrong shape.
+    for (value, field) in [
+        (serde_json::json!(14155552671_i64), "caller_id_number"),
+        (serde_json::json!(null), "caller_id_number"),
+        (serde_json::json!(["+14155552671"]), "caller_id_number"),
+        (serde_json::json!({"n": "+14155552671"}), "caller_id_number"),
+        (serde_json::json!(true), "destination_number"),
+        (serde_json::json!(""), "destination_number"),
+        (serde_json::json!("   "), "destination_number"),
+        (serde_json::json!("not a number"), "destination_number"),
+        (serde_json::json!("+0123456789"), "destination_number"),
+        (serde_json::json!("+1234567"), "destination_number"),
+        (
+            serde_json::json!("+12345678901234567"),
+            "destination_number",
+        ),
+        (serde_json::json!("++14155552671"), "destination_number"),
+        (serde_json::json!("+1415555267１"), "destination_number"),
+        (serde_json::json!("+1415\u{0}5552671"), "destination_number"),
+        (serde_json::json!("tel:+14155552671"), "destination_number"),
+        (
+            serde_json::json!("+14155552671;ext=1"),
+            "destination_number",
+        ),
+        (serde_json::json!(huge.clone()), "destination_number"),
+        (serde_json::json!(huge.clone()), "caller_id_name"),
+        (serde_json::json!(vec!["x"; 100_000]), "caller_id_name"),
+    ] {
+        let shown: String = value.to_string().chars().take(30).collect();
+        cases.push(case(
+            format!("zonitel {field} = {shown}"),
+            zc,
+            json(zc, &zonitel_with(field, value)),
+            400,
+            field,
+        ));
+    }
+    cases.push(case(
+        "zonitel unknown fields but no destination",
+        zc,
+        json(
+            zc,
+            r#"{"caller_id_number": "+14155552671", "surprise": {"deep": [1, 2]}, "x": null}"#,
+        ),
+        400,
+        "destination_number",
+    ));
+
+    // Zonitel SMS.
+    for (path, value, field) in [
+        (&["status"][..], serde_json::json!(7), "status"),
+        (&["status"][..], serde_json::json!(""), "status"),
+        (&["data"][..], serde_json::json!(null), "data"),
+        (&["data"][..], serde_json::json!("text"), "data"),
+        (&["data", "id"][..], serde_json::json!(""), "data.id"),
+        (&["data", "id"][..], serde_json::json!(12), "data.id"),
+        (
+            &["data", "id"][..],
+            serde_json::json!(huge.clone()),
+            "data.id",
+        ),
+        (&["data", "from"][..], serde_json::json!("12"), "data.from"),
+        (
+            &["data", "to"][..],
+            serde_json::json!("+99999999999999999"),
+            "data.to",
+        ),
+        (
+            &["data", "direction"][..],
+            serde_json::json!(["inbound"]),
+            "data.direction",
+        ),
+        (
+            &["data", "medias"][..],
+            serde_json::json!("http://x"),
+            "data.medias",
+        ),
+        (
+            &["data", "segments"][..],
+            serde_json::json!("one"),
+            "data.segments",
+        ),
+    ] {
+        let shown: String = value.to_string().chars().take(30).collect();
+        cases.push(case(
+            format!("sms {} = {shown}", path.join(".")),
+            sms,
+            json(sms, &sms_with(path, value)),
+            400,
+            field,
+        ));
+    }
+
+    // Salpre: timestamps far in the past and the future, wrong types, names.
+    for (path, value, field) in [
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(0),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(-1),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(i64::MIN),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(u64::MAX),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(1_795_449_000_000_i64),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(7_258_118_400_i64),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(86_400),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(1.5e300),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!("yesterday"),
+            "timestamp_utc",
+        ),
+        (&["event_type"][..], serde_json::json!(""), "event_type"),
+        (
+            &["event_type"][..],
+            serde_json::json!("call#ended"),
+            "event_type",
+        ),
+        (
+            &["event_type"][..],
+            serde_json::json!("a".repeat(10_000)),
+            "event_type",
+        ),
+        (&["event_type"][..], serde_json::json!(5), "event_type"),
+        (&["payload"][..], serde_json::json!([1, 2]), "payload"),
+        (
+            &["payload", "call_id"][..],
+            serde_json::json!({"id": 1}),
+            "call_id",
+        ),
+        (
+            &["payload", "from"][..],
+            serde_json::json!("++14155552671"),
+            "from",
+        ),
+        (&["payload", "to"][..], serde_json::json!("call me"), "to"),
+        (&["is_test"][..], serde_json::json!("yes"), "is_test"),
+    ] {
+        let shown: String = value.to_string().chars().take(30).collect();
+        cases.push(case(
+            format!("salpre {} = {shown}", path.join(".")),
+            sal,
+            json(sal, &salpre_with(path, value)),
+            400,
+            field,
+        ));
+    }
+
+    // Voxtelesys form bodies and queries.
+    for (body, field) in [
+        ("", "CallSid"),
+        ("=&=&&&=x", "CallSid"),
+        (
+            "CallSid=CA1&CallSid=CA2&From=%2B14155552671&To=%2B18339664835",
+            "CallSid",
+        ),
+        (
+            "CallSid=CA1&From=%2B14155552671&To=%2B18339664835&To=%2B18339664836",
+            "To",
+        ),
+        ("CallSid=CA1&From=%2B14155552671&To=", "To"),
+        ("CallSid=CA1&From=%2B14155552671", "To"),
+        ("CallSid=CA1&To=%2B18339664835", "From"),
+        ("CallSid=CA1&From=%2B1415555ABCD&To=%2B18339664835", "From"),
+        ("CallSid=CA1&From=%2B14155552671&To=%00", "To"),
+        (
+            "CallSid=C%20A&From=%2B14155552671&To=%2B18339664835",
+            "CallSid",
+        ),
+        (
+            "CallSid=%0A&From=%2B14155552671&To=%2B18339664835",
+            "CallSid",
+        ),
+        (
+            "CallSid=CA1&From=%2B14155552671&To=%2B18339664835&DialCallDuration=-5",
+            "DialCallDuration",
+        ),
+    ] {
+        cases.push(case(
+            format!("voxtelesys form {body:?}"),
+            vox,
+            form(vox, body),
+            400,
+            field,
+        ));
+    }
+    let long_name = format!("{VOX}&CallerName={}", "N".repeat(100_000));
+    cases.push(case(
+        "voxtelesys huge CallerName",
+        vox,
+        form(vox, &long_name),
+        400,
+        "CallerName",
+    ));
+    cases.push(case(
+        "voxtelesys GET without parameters",
+        vox,
+        api_request("GET", "/voxtelesys/voice", &[], None, false),
+        400,
+        "CallSid",
+    ));
+    cases.push(case(
+        "voxtelesys GET with repeated To",
+        vox,
+        api_request(
+            "GET",
+            "/voxtelesys/voice?CallSid=CA1&From=%2B14155552671&To=%2B18339664835&To=%2B1",
+            &[],
+            None,
+            false,
+        ),
+        400,
+        "To",
+    ));
+    cases.push(case(
+        "voxtelesys status hook without CallStatus",
+        Route::Voxtelesys("status"),
+        form(
+            Route::Voxtelesys("status"),
+            "CallSid=CA1&From=%2B14155552671&To=%2B18339664835",
+        ),
+        400,
+        "CallStatus",
+    ));
+    cases.push(case(
+        "voxtelesys unknown hook",
+        Route::Voxtelesys("shell"),
+        form(Route::Voxtelesys("shell"), VOX),
+        404,
+        "unknown hook",
+    ));
+    cases.push(case(
+        "voxtelesys invalid UTF-8 form",
+        vox,
+        bytes(
+            vox,
+            "application/x-www-form-urlencoded",
+            b"CallSid=CA1&From=\xff&To=%2B18339664835",
+        ),
+        400,
+        "UTF-8",
+    ));
+    cases.push(case(
+        "voxtelesys invalid base64",
+        vox,
+        api_request(
+            "POST",
+            "/voxtelesys/voice",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some("CallSid=CA1&From=%2B1"),
+            true,
+        ),
+        400,
+        "base64",
+    ));
+    cases.push(case(
+        "voxtelesys body over the limit",
+        vox,
+        form(vox, &too_big),
+        413,
+        "limit",
+    ));
+
+    // Retell.
+    for (field, value, names) in [
+        (
+            "to_number",
+            serde_json::json!(null),
+            "call_inbound.to_number",
+        ),
+        (
+            "to_number",
+            serde_json::json!(18339664835_i64),
+            "call_inbound.to_number",
+        ),
+        (
+            "to_number",
+            serde_json::json!("0"),
+            "call_inbound.to_number",
+        ),
+        (
+            "to_number",
+            serde_json::json!(huge.clone()),
+            "call_inbound.to_number",
+        ),
+        (
+            "from_number",
+            serde_json::json!("+1 415 CALL NOW"),
+            "call_inbound.from_number",
+        ),
+        (
+            "from_number",
+            serde_json::json!([1]),
+            "call_inbound.from_number",
+        ),
+    ] {
+        cases.push(case(
+            format!("retell {field} = {value}")
+                .chars()
+                .take(60)
+                .collect::<String>(),
+            ret,
+            json(ret, &retell_with(field, value)),
+            400,
+            names,
+        ));
+    }
+    for (body, names) in [
+        (r#"{"event": "call_ended", "call_inbound": {}}"#, "event"),
+        (r#"{"event": "call_inbound"}"#, "call_inbound"),
+        (
+            r#"{"event": "call_inbound", "call_inbound": null}"#,
+            "call_inbound",
+        ),
+        (
+            r#"{"event": "call_inbound", "call_inbound": []}"#,
+            "call_inbound",
+        ),
+        (
+            r#"{"call_inbound": {"from_number": "+14155552671", "to_number": "+18339664835"}}"#,
+            "event",
+        ),
+    ] {
+        cases.push(case(
+            format!("retell {body}"),
+            ret,
+            json(ret, body),
+            400,
+            names,
+        ));
+    }
+    cases
+}
+
+#[tokio::test]
+async fn every_hostile_request_gets_its_4xx_names_the_problem_and_writes_nothing() {
+    let stack = TestStack::new().await;
+    let functions = Functions::new(&stack);
+    let cases = cases();
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+    let mut failures = Vec::new();
+    for case in cases {
+        let response = functions.call(case.route, case.request).await;
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let (status, body) = answer(&response);
+        let message = body["error"]["message"].as_str().unwrap_or("");
+        let code = body["error"]["code"].as_str().unwrap_or("");
+        if status != case.status
+            || content_type != "application/json"
+            || code.is_empty()
+            || !message.to_lowercase().contains(&case.names.to_lowercase())
+        {
+            let shown: String = body.to_string().chars().take(300).collect();
+            failures.push(format!(
+                "{}: expected {} naming {:?}, got {status} {shown}",
+                case.name, case.status, case.names
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    let items = stack.all_items().await;
+    assert!(items.is_empty(), "hostile requests wrote {items:?}");
+}
+
+/// The valid bodies the cases above are mutations of are accepted, so each
+/// refusal is caused by its mutation and nothing else.
+#[tokio::test]
+async fn the_unmutated_bodies_are_accepted() {
+    let stack = TestStack::new().await;
+    let functions = Functions::new(&stack);
+    for (route, request) in [
+        (Route::ZonitelCall, json(Route::ZonitelCall, ZONITEL_CALL)),
+        (Route::ZonitelSms, json(Route::ZonitelSms, SMS)),
+        (Route::Salpre, json(Route::Salpre, SALPRE)),
+        (
+            Route::Voxtelesys("voice"),
+            form(Route::Voxtelesys("voice"), VOX),
+        ),
+        (Route::Retell, json(Route::Retell, RETELL)),
+        // Unknown fields are what providers add over time: accepted.
+        (
+            Route::ZonitelCall,
+            json(
+                Route::ZonitelCall,
+                &zonitel_with("added_later", serde_json::json!({"x": [1]})),
+            ),
+        ),
+    ] {
+        let response = functions.call(route, request).await;
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "{route:?}: {:?}",
+            std::str::from_utf8(response.body().as_ref())
+        );
+    }
+}

@@ -1,0 +1,305 @@
+//! DynamoDB outages: with the endpoint refusing connections, accepting and
+//! never answering, or answering late, every webhook answers 503 (Retell:
+//! its degraded 200) within its storage budget, well inside its provider's
+//! deadline; once the endpoint is back, the provider's retries leave the
+//! table exactly as one clean delivery of each event would.
+
+use callhooks::auth::SharedSecret;
+use callhooks::runtime::Deadline;
+use callhooks::signature::SigningKey;
+use callhooks::store::Store;
+use callhooks::time::Timestamp;
+use callhooks_tests::{answer, api_request, free_port, sdk_config_for, TestStack};
+use lambda_http::{Body, Request, Response};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const T0: i64 = 1_795_449_082_000;
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Route {
+    ZonitelCall,
+    ZonitelSms,
+    Salpre,
+    Voxtelesys,
+    Retell,
+}
+
+const ROUTES: [Route; 5] = [
+    Route::ZonitelCall,
+    Route::ZonitelSms,
+    Route::Salpre,
+    Route::Voxtelesys,
+    Route::Retell,
+];
+
+impl Route {
+    fn request(self) -> Request {
+        let json = |path: &str, body: &str| {
+            api_request(
+                "POST",
+                path,
+                &[("content-type", "application/json")],
+                Some(body),
+                false,
+            )
+        };
+        match self {
+            Route::ZonitelCall => json(
+                "/zonitel/calls",
+                r#"{"caller_id_name": "Ann", "caller_id_number": "+14155552671", "destination_number": "+18339664835"}"#,
+            ),
+            Route::ZonitelSms => json(
+                "/zonitel/sms",
+                r#"{"status": "delivered", "data": {"id": "sms-out-1", "segments": 1, "direction": "outbound", "messageText": "Hi", "from": "+18339664835", "to": "+14155552671", "medias": []}, "message": "ok"}"#,
+            ),
+            Route::Salpre => json(
+                "/salpre/events",
+                r#"{"event_type":"call_answered","timestamp_utc":1795449080,"payload":{"call_id":77,"from":"+14155552671","to":"+18339664835","direction":"inbound"}}"#,
+            ),
+            Route::Voxtelesys => api_request(
+                "POST",
+                "/voxtelesys/status",
+                &[("content-type", "application/x-www-form-urlencoded")],
+                Some("CallSid=CA-out-1&From=%2B14155552671&To=%2B18339664835&CallStatus=completed&Direction=inbound"),
+                false,
+            ),
+            Route::Retell => json(
+                "/retell/inbound",
+                r#"{"event": "call_inbound", "call_inbound": {"agent_id": "a", "from_number": "+14155552671", "to_number": "+18339664835"}}"#,
+            ),
+        }
+    }
+
+    /// The storage budget of the route's function, and its provider's
+    /// deadline for an answer.
+    fn deadlines(self) -> (Duration, Duration) {
+        match self {
+            Route::Retell => (Deadline::CALLER_WAITING.total, Duration::from_secs(10)),
+            _ => (Deadline::FIVE_SECOND_PROVIDER.total, Duration::from_secs(5)),
+        }
+    }
+}
+
+/// Every function, with its storage at one endpoint.
+struct Functions {
+    zonitel_call: zonitel_call::Deps,
+    zonitel_sms: zonitel_sms::Deps,
+    salpre: salpre_events::Deps,
+    voxtelesys: voxtelesys_voice::Deps,
+    retell: retell_inbound::Deps,
+}
+
+impl Functions {
+    async fn at(endpoint: &str, table: &str) -> Self {
+        let five = Deadline::FIVE_SECOND_PROVIDER;
+        let five_store = Store::new(
+            aws_sdk_dynamodb::Client::new(&sdk_config_for(endpoint, five).await),
+            table,
+        );
+        let retell_store = Store::new(
+            aws_sdk_dynamodb::Client::new(
+                &sdk_config_for(endpoint, Deadline::CALLER_WAITING).await,
+            ),
+            table,
+        );
+        Functions {
+            zonitel_call: zonitel_call::Deps {
+                store: five_store.clone(),
+                secret: SharedSecret::new(None),
+                retention_days: 30,
+                deadline: five,
+            },
+            zonitel_sms: zonitel_sms::Deps {
+                store: five_store.clone(),
+                secret: SharedSecret::new(None),
+                retention_days: 30,
+                deadline: five,
+            },
+            salpre: salpre_events::Deps {
+                store: five_store.clone(),
+                secret: SharedSecret::new(None),
+                retention_days: 30,
+                deadline: five,
+            },
+            voxtelesys: voxtelesys_voice::Deps {
+                store: five_store,
+                secret: SharedSecret::new(None),
+                retention_days: 30,
+                deadline: five,
+                default_message: "Sorry.".into(),
+            },
+            retell: retell_inbound::Deps {
+                store: retell_store,
+                key: SigningKey::new(None),
+                retention_days: 30,
+                deadline: Deadline::CALLER_WAITING,
+            },
+        }
+    }
+
+    async fn call(&self, route: Route, now: Timestamp) -> Response<Body> {
+        let req = route.request();
+        match route {
+            Route::ZonitelCall => zonitel_call::handle(&self.zonitel_call, req, now).await,
+            Route::ZonitelSms => zonitel_sms::handle(&self.zonitel_sms, req, now).await,
+            Route::Salpre => salpre_events::handle(&self.salpre, req, now).await,
+            Route::Voxtelesys => voxtelesys_voice::handle(&self.voxtelesys, req, now).await,
+            Route::Retell => retell_inbound::handle(&self.retell, req, now).await,
+        }
+    }
+}
+
+/// A port that accepts connections and never answers on them.
+fn black_hole() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    endpoint
+}
+
+/// A proxy to `upstream` that waits `delay` before forwarding each
+/// connection: DynamoDB answering after the function gave up. What the
+/// client sent before hanging up is still delivered, as a real request in
+/// flight would be.
+fn slow_proxy(upstream: &str, delay: Duration) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let upstream = upstream.clone();
+            thread::spawn(move || {
+                thread::sleep(delay);
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    return;
+                };
+                pipe(client, server);
+            });
+        }
+    });
+    endpoint
+}
+
+fn pipe(client: TcpStream, server: TcpStream) {
+    let (mut client_read, mut server_write) =
+        (client.try_clone().unwrap(), server.try_clone().unwrap());
+    let forward = thread::spawn(move || {
+        let mut buf = [0u8; 16 * 1024];
+        while let Ok(n) = client_read.read(&mut buf) {
+            if n == 0 || server_write.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = server_write.shutdown(Shutdown::Write);
+    });
+    let (mut server_read, mut client_write) = (server, client);
+    let mut buf = [0u8; 16 * 1024];
+    while let Ok(n) = server_read.read(&mut buf) {
+        if n == 0 || client_write.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = forward.join();
+}
+
+/// Sends each route's delivery at `now`, checks the outage answer and its
+/// timing.
+async fn deliver_during_outage(functions: &Functions, now: Timestamp, outage: &str) {
+    for route in ROUTES {
+        let started = Instant::now();
+        let response = functions.call(route, now).await;
+        let elapsed = started.elapsed();
+        let (status, body) = answer(&response);
+        let (budget, provider_deadline) = route.deadlines();
+        if route == Route::Retell {
+            // The caller is ringing: Retell gets its answer, without extras.
+            assert_eq!(status, 200, "{outage} {route:?}: {body}");
+            assert!(body["call_inbound"].is_object(), "{body}");
+        } else {
+            assert_eq!(status, 503, "{outage} {route:?}: {body}");
+            assert_eq!(body["error"]["code"], "storage_unavailable");
+            assert_eq!(response.headers()["retry-after"], "1");
+        }
+        assert!(
+            elapsed < budget + Duration::from_millis(500) && elapsed < provider_deadline,
+            "{outage} {route:?} answered after {elapsed:?}"
+        );
+    }
+}
+
+/// The provider retries after the outage: each retry is answered 200 and
+/// the table ends as one clean delivery of each event leaves it.
+async fn retry_until_clean(stack: &TestStack, now: Timestamp, outage: &str) {
+    let functions = Functions::at(&stack.endpoint, &stack.table_name).await;
+    for retry in 1..=2 {
+        for route in ROUTES {
+            let (status, body) = answer(&functions.call(route, now).await);
+            assert_eq!(status, 200, "{outage} retry {retry} {route:?}: {body}");
+        }
+    }
+    assert_eq!(
+        stack.count_by_type().await,
+        clean_counts(now).await,
+        "{outage}: the table differs from one clean delivery of each event"
+    );
+}
+
+/// What one delivery of each event writes, on a table of its own.
+async fn clean_counts(now: Timestamp) -> HashMap<String, usize> {
+    let clean = TestStack::new().await;
+    let functions = Functions::at(&clean.endpoint, &clean.table_name).await;
+    for route in ROUTES {
+        let (status, body) = answer(&functions.call(route, now).await);
+        assert_eq!(status, 200, "{route:?}: {body}");
+    }
+    clean.count_by_type().await
+}
+
+#[tokio::test]
+async fn storage_refusing_connections_gets_503_then_retries_are_stored_once() {
+    let stack = TestStack::new().await;
+    let refused = format!("http://127.0.0.1:{}", free_port());
+    let functions = Functions::at(&refused, &stack.table_name).await;
+    deliver_during_outage(&functions, at(T0), "refused").await;
+    assert_eq!(stack.all_items().await, vec![], "nothing written");
+    retry_until_clean(&stack, at(T0 + 2_000), "refused").await;
+}
+
+#[tokio::test]
+async fn storage_never_answering_gets_503_in_time_then_retries_are_stored_once() {
+    let stack = TestStack::new().await;
+    let functions = Functions::at(&black_hole(), &stack.table_name).await;
+    deliver_during_outage(&functions, at(T0), "black hole").await;
+    assert_eq!(stack.all_items().await, vec![], "nothing written");
+    retry_until_clean(&stack, at(T0 + 5_000), "black hole").await;
+}
+
+#[tokio::test]
+async fn storage_answering_too_late_gets_503_and_the_late_write_is_not_doubled() {
+    let stack = TestStack::new().await;
+    // Each attempt reaches DynamoDB 4 s late: after the function answered.
+    let proxy = slow_proxy(&stack.endpoint, Duration::from_secs(4));
+    let functions = Functions::at(&proxy, &stack.table_name).await;
+    deliver_during_outage(&functions, at(T0), "slow").await;
+    // Let the late attempts land (each at most a few seconds behind).
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        stack.count_by_type().await,
+        clean_counts(at(T0)).await,
+        "the late writes landed, each once, though every answer was 503"
+    );
+    retry_until_clean(&stack, at(T0 + 8_000), "slow").await;
+}
