@@ -1,5 +1,5 @@
 use callhooks::auth::SharedSecret;
-use callhooks::runtime::{run_http, sdk_config, Deadline, Settings};
+use callhooks::runtime::{lambda_sdk_config, run_http, Deadline, Settings};
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
 use lambda_http::{service_fn, Error, Request};
@@ -10,7 +10,7 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let settings = Settings::from_env()?;
     let deadline = Deadline::FIVE_SECOND_PROVIDER;
-    let config = sdk_config(deadline).await;
+    let config = lambda_sdk_config(deadline);
     let deps = Deps {
         store: Store::new(aws_sdk_dynamodb::Client::new(&config), settings.table_name),
         secret: SharedSecret::from_env("SALPRE_WEBHOOK_TOKEN"),
