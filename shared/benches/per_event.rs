@@ -11,10 +11,11 @@ use callhooks::providers::{retell, salpre, voxtelesys, zonitel, zonitel_sms};
 use callhooks::signature::{self, SigningKey};
 use callhooks::time::Timestamp;
 use callhooks::webhook::{accept_json_post, body_text};
-use criterion::{black_box, Criterion};
+use criterion::Criterion;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Request, RequestExt};
 use serde_json::Value;
+use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
