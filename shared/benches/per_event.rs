@@ -157,7 +157,8 @@ fn main() {
     group.finish();
     criterion.final_summary();
 
-    // `cargo bench -- <filter>` and `cargo test --benches` skip the table.
+    // `cargo bench -- <filter>` and `cargo test --benches` skip the table
+    // (so give criterion's own options as `--name=value`).
     if std::env::args().skip(1).any(|a| !a.starts_with('-'))
         || std::env::args().any(|a| a == "--test")
     {
