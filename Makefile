@@ -14,7 +14,7 @@ export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export AWS_EC2_METADATA_DISABLED := true
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test lint unit integration validate deploy build-arm64 clean load
+.PHONY: dev test lint unit integration validate deploy build-arm64 clean load bench bench-coldstart bench-per-event bench-sizes
 
 ## Python tools (moto server, cargo-lambda, SAM CLI, cfn-lint) in .venv.
 $(BIN)/.installed: requirements-dev.txt
@@ -56,6 +56,32 @@ build-arm64: $(BIN)/.installed
 deploy: build-arm64
 	sam deploy --guided
 
+## Performance (README "Performance"): cold starts against the floor and a
+## Python handler, per-event work, arm64 sizes, round trips; one table in
+## bench-results/bench.md. Not part of `make test`. BENCH_STARTS=N starts
+## per function (default 15).
+BENCH_TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+BENCH_STARTS ?= 15
+BENCH_BINARIES := zonitel-call zonitel-sms salpre-events voxtelesys-voice retell-inbound bench-floor bench-noop
+
+.venv-bench/.installed: bench/requirements.txt
+	python3 -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	touch $@
+
+bench: bench-coldstart bench-per-event bench-sizes
+	$(BIN)/python bench/report.py
+
+bench-coldstart: $(BIN)/.installed .venv-bench/.installed
+	cargo build --release --locked $(addprefix -p ,$(BENCH_BINARIES))
+	$(BIN)/python bench/coldstart.py --bin-dir $(BENCH_TARGET)/release --starts $(BENCH_STARTS)
+
+bench-per-event:
+	cargo bench --locked -p callhooks-shared --bench per_event
+
+bench-sizes: $(BIN)/.installed
+	bench/sizes.sh
+
 clean:
 	cargo clean
-	rm -rf .aws-sam
+	rm -rf .aws-sam bench-results

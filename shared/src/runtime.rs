@@ -73,17 +73,48 @@ pub async fn sdk_config(deadline: Deadline) -> SdkConfig {
     sdk_config_loader(deadline).load().await
 }
 
+/// The SDK configuration for a Lambda function, from its environment alone:
+/// Lambda always gives a function its region (`AWS_REGION`) and its role's
+/// credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`) as environment variables, so the standard chain's
+/// profile files, SSO, web identity, STS and instance metadata are never
+/// used there. Leaving them out saves start-up time and binary size (see
+/// README "Performance"). `AWS_ENDPOINT_URL` is honoured for `make dev` and
+/// the benchmarks. Same deadlines as [`sdk_config`].
+pub fn lambda_sdk_config(deadline: Deadline) -> SdkConfig {
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    use aws_config::Region;
+    use aws_sdk_dynamodb::config::SharedCredentialsProvider;
+
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let region = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION"));
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(region.map(Region::new))
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .timeout_config(timeout_config(deadline))
+        .retry_config(RetryConfig::standard().with_max_attempts(deadline.max_attempts));
+    if let Some(endpoint) = env("AWS_ENDPOINT_URL") {
+        builder = builder.endpoint_url(endpoint);
+    }
+    builder.build()
+}
+
+fn timeout_config(deadline: Deadline) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(deadline.connect)
+        .operation_attempt_timeout(deadline.attempt)
+        .operation_timeout(deadline.total)
+        .build()
+}
+
 /// [`sdk_config`] before loading, for callers that must pin the endpoint,
 /// region or credentials (the integration tests).
 pub fn sdk_config_loader(deadline: Deadline) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(deadline.connect)
-                .operation_attempt_timeout(deadline.attempt)
-                .operation_timeout(deadline.total)
-                .build(),
-        )
+        .timeout_config(timeout_config(deadline))
         .retry_config(RetryConfig::standard().with_max_attempts(deadline.max_attempts))
 }
 

@@ -87,14 +87,15 @@ pub struct WebhookDeps {
 
 impl WebhookDeps {
     /// From the environment: `TABLE_NAME`, `RETENTION_DAYS`, the provider's
-    /// secret in `secret_var`, and the SDK's standard configuration with the
-    /// timeouts of `deadline`.
+    /// secret in `secret_var`, and the Lambda SDK configuration (region,
+    /// credentials and endpoint from the environment only: see
+    /// [`crate::runtime::lambda_sdk_config`]) with the timeouts of `deadline`.
     pub async fn from_env(
         secret_var: &str,
         deadline: crate::runtime::Deadline,
     ) -> Result<Self, String> {
         let settings = crate::runtime::Settings::from_env()?;
-        let config = crate::runtime::sdk_config(deadline).await;
+        let config = crate::runtime::lambda_sdk_config(deadline);
         Ok(WebhookDeps {
             store: Store::new(aws_sdk_dynamodb::Client::new(&config), settings.table_name),
             secret: SharedSecret::from_env(secret_var),

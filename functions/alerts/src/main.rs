@@ -1,6 +1,6 @@
 use alerts::{handle, Deps};
 use aws_lambda_events::event::dynamodb::Event;
-use callhooks::runtime::{sdk_config, Deadline};
+use callhooks::runtime::{lambda_sdk_config, Deadline};
 use callhooks::store::Store;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
@@ -11,10 +11,10 @@ async fn main() -> Result<(), Error> {
         .ok()
         .filter(|t| !t.is_empty())
         .ok_or("ALERTS_TOPIC_ARN is not set")?;
-    let sns = aws_sdk_sns::Client::new(&sdk_config(Deadline::ALERTS).await);
+    let sns = aws_sdk_sns::Client::new(&lambda_sdk_config(Deadline::ALERTS));
     let labels = match std::env::var("TABLE_NAME") {
         Ok(table) if !table.is_empty() => {
-            let config = sdk_config(Deadline::BEST_EFFORT_READ).await;
+            let config = lambda_sdk_config(Deadline::BEST_EFFORT_READ);
             Some(Store::new(aws_sdk_dynamodb::Client::new(&config), table))
         }
         _ => {

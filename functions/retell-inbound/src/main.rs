@@ -1,4 +1,4 @@
-use callhooks::runtime::{run_http, sdk_config, Deadline, Settings};
+use callhooks::runtime::{lambda_sdk_config, run_http, Deadline, Settings};
 use callhooks::signature::SigningKey;
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
@@ -10,7 +10,7 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let settings = Settings::from_env()?;
     let deadline = Deadline::CALLER_WAITING;
-    let config = sdk_config(deadline).await;
+    let config = lambda_sdk_config(deadline);
     let deps = Deps {
         store: Store::new(aws_sdk_dynamodb::Client::new(&config), settings.table_name),
         key: SigningKey::from_env("RETELL_API_KEY"),

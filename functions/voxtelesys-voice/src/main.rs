@@ -1,5 +1,5 @@
 use callhooks::auth::SharedSecret;
-use callhooks::runtime::{run_http, sdk_config, Deadline, Settings};
+use callhooks::runtime::{lambda_sdk_config, run_http, Deadline, Settings};
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
 use lambda_http::{service_fn, Error, Request};
@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     // A caller is listening: answer as fast as the five-second providers.
     let deadline = Deadline::FIVE_SECOND_PROVIDER;
-    let config = sdk_config(deadline).await;
+    let config = lambda_sdk_config(deadline);
     let deps = Deps {
         store: Store::new(aws_sdk_dynamodb::Client::new(&config), settings.table_name),
         secret: SharedSecret::from_env("VOXTELESYS_WEBHOOK_TOKEN"),
