@@ -14,7 +14,7 @@ export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export AWS_EC2_METADATA_DISABLED := true
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test lint unit integration validate deploy build-arm64 clean load bench bench-coldstart bench-per-event bench-sizes
+.PHONY: dev test lint unit integration validate deploy build-arm64 release-arm64 clean load bench bench-coldstart bench-per-event bench-sizes
 
 ## Python tools (moto server, cargo-lambda, SAM CLI, cfn-lint) in .venv.
 $(BIN)/.installed: requirements-dev.txt
@@ -52,6 +52,15 @@ validate: $(BIN)/.installed
 build-arm64: $(BIN)/.installed
 	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 	sam build --beta-features
+
+## The same arm64 release binaries in ONE cargo invocation (CI): sam build
+## runs one cargo per function and they queue on the target lock, so the
+## fat-LTO links run one at a time; here cargo links them side by side.
+FUNCTIONS := zonitel-call zonitel-sms salpre-events voxtelesys-voice retell-inbound alerts
+release-arm64: $(BIN)/.installed
+	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
+	@for f in $(FUNCTIONS); do printf '%-18s %9s bytes\n' $$f $$(stat -c %s target/lambda/$$f/bootstrap); done
 
 deploy: build-arm64
 	sam deploy --guided
