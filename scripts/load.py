@@ -115,7 +115,11 @@ def warm_up():
 
 
 def scan():
-    client = boto3.client("dynamodb", endpoint_url=ENDPOINT)
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=ENDPOINT,
+        region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+    )
     items, start = [], None
     while True:
         kwargs = {"TableName": TABLE}
