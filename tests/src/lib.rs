@@ -73,6 +73,20 @@ pub fn moto_endpoint() -> &'static str {
         .endpoint
 }
 
+/// An endpoint that accepts connections and never answers on them: storage
+/// that hangs, so every attempt times out.
+pub fn black_hole() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    endpoint
+}
+
 /// SDK configuration against `endpoint`, with the functions' own deadlines,
 /// fixed dummy credentials and region: nothing probes instance metadata.
 pub async fn sdk_config_for(endpoint: &str, deadline: Deadline) -> SdkConfig {

@@ -157,19 +157,6 @@ impl Functions {
     }
 }
 
-/// A port that accepts connections and never answers on them.
-fn black_hole() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    endpoint
-}
-
 /// A proxy to `upstream` that waits `delay` before forwarding each
 /// connection: DynamoDB answering after the function gave up. What the
 /// client sent before hanging up is still delivered, as a real request in
@@ -281,7 +268,7 @@ async fn storage_refusing_connections_gets_503_then_retries_are_stored_once() {
 #[tokio::test]
 async fn storage_never_answering_gets_503_in_time_then_retries_are_stored_once() {
     let stack = TestStack::new().await;
-    let functions = Functions::at(&black_hole(), &stack.table_name).await;
+    let functions = Functions::at(&callhooks_tests::black_hole(), &stack.table_name).await;
     deliver_during_outage(&functions, at(T0), "black hole").await;
     assert_eq!(stack.all_items().await, vec![], "nothing written");
     retry_until_clean(&stack, at(T0 + 5_000), "black hole").await;

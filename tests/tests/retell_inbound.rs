@@ -347,16 +347,8 @@ async fn storage_stopped_still_answers_200_in_time() {
 #[tokio::test]
 async fn storage_hanging_still_answers_200_in_time() {
     // Accepts connections and never answers: every attempt times out.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let _hold = std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().take(16) {
-            held.push(stream);
-        }
-    });
-    let (status, reply, elapsed) =
-        answer_with_storage_at(&format!("http://127.0.0.1:{port}")).await;
+    let endpoint = callhooks_tests::black_hole();
+    let (status, reply, elapsed) = answer_with_storage_at(&endpoint).await;
     assert_eq!(status, 200, "{reply}");
     assert!(reply["call_inbound"].get("override_agent_id").is_none());
     assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
