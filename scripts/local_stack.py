@@ -112,6 +112,93 @@ def create(args):
     )
 
 
+def undo_log_transactions():
+    """Makes moto's TransactWriteItems cost what its items cost.
+
+    moto 5.2 backs up a transaction by deep-copying every table it touches,
+    once per item, before it runs: a three-item transaction on a table of N
+    items copies 3N items, so `make dev`, `make load` and the benchmarks slow
+    down as the table grows (a few ms on an empty table, hundreds of ms after
+    a load run). Instead this snapshots only the items the transaction names,
+    and the tables' stream lengths, and on any failure puts those items back
+    and drops the stream records the failed transaction added: the same
+    all-or-nothing result, in time proportional to the transaction.
+    Requests are serialized (SerializedApp), so nothing else runs meanwhile.
+    """
+    import copy
+
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    original = DynamoDBBackend.transact_write_items
+
+    class TablesByReference:
+        """moto's own backup: tables are kept by reference (the undo log
+        restores them), every other object is still deep-copied."""
+
+        @staticmethod
+        def deepcopy(value, memo=None):
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    def item_key(table, op_type, op):
+        attrs = op.get("Item", {}) if op_type == "Put" else op.get("Key", {})
+        if table.hash_key_attr not in attrs:
+            return None
+        hash_value = DynamoType(attrs[table.hash_key_attr])
+        range_value = None
+        if table.range_key_attr is not None:
+            if table.range_key_attr not in attrs:
+                return None
+            range_value = DynamoType(attrs[table.range_key_attr])
+        return hash_value, range_value
+
+    def snapshot(backend, transact_items):
+        items, streams = [], {}
+        for entry in transact_items:
+            if not isinstance(entry, dict) or len(entry) != 1:
+                continue
+            op_type, op = next(iter(entry.items()))
+            table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+            if table is None:
+                continue
+            if table.stream_shard is not None and id(table) not in streams:
+                streams[id(table)] = (table.stream_shard, len(table.stream_shard.items))
+            key = item_key(table, op_type, op)
+            if key is not None:
+                before = table.get_item(*key)
+                items.append((table, key, copy.deepcopy(before)))
+        return items, list(streams.values())
+
+    def restore(items, streams):
+        for table, (hash_value, range_value), before in reversed(items):
+            if range_value is not None:
+                bucket = table.items[hash_value]
+                if before is None:
+                    bucket.pop(range_value, None)
+                else:
+                    bucket[range_value] = before
+            elif before is None:
+                table.items.pop(hash_value, None)
+            else:
+                table.items[hash_value] = before
+        for shard, length in streams:
+            del shard.items[length:]
+
+    def transact_write_items(self, transact_items):
+        items, streams = snapshot(self, transact_items)
+        try:
+            return original(self, transact_items)
+        except BaseException:
+            restore(items, streams)
+            raise
+
+    import moto.dynamodb.models as models
+
+    DynamoDBBackend.transact_write_items = transact_write_items
+    models.copy = TablesByReference  # the `copy` module moto's backend calls
+
+
 class SerializedApp:
     """Handles one request at a time. moto's DynamoDB is not safe under
     concurrent requests: a cancelled transaction restores a copy of the table
@@ -136,6 +223,7 @@ def serve(args):
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    undo_log_transactions()
     app = SerializedApp(DomainDispatcherApplication(create_backend_app))
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
