@@ -1,17 +1,25 @@
 #!/usr/bin/env python3
-"""`make load`: many deliveries, a quarter of them duplicates, sent
-concurrently and in random order to `make dev` on 127.0.0.1, then the table
-is counted: every distinct event stored exactly once, no 5xx, every duplicate
-answered 2xx, every summary in its final state. Exits non-zero on any loss,
-duplicate or 5xx.
+"""`make load`: many deliveries to every webhook of `make dev` on 127.0.0.1,
+a quarter of them duplicates, sent concurrently and in random order; then the
+table and the alerts topic are counted: every distinct event stored exactly
+once, no 5xx, every duplicate answered 2xx, every summary in its final state,
+every expected alert published exactly once and no other. Exits non-zero on
+any loss, duplicate or 5xx.
 
     LOAD_EVENTS=600 LOAD_WORKERS=16 LOAD_URL=http://127.0.0.1:9000 make load
+
+Zonitel and Retell send no call id: a delivery of the same caller to the same
+number within their retry windows (30 s, 60 s) is the same call. Their
+duplicates are therefore sent a few deliveries after the original, as a
+provider's retry comes, not minutes later, when it would be a new call.
+Every other duplicate goes anywhere in the shuffled order.
 """
 
 import json
 import os
 import random
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,72 +32,138 @@ import boto3
 BASE = os.environ.get("LOAD_URL", "http://127.0.0.1:9000").rstrip("/")
 ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
 TABLE = os.environ.get("TABLE_NAME", "callhooks-local")
+TOPIC = os.environ.get("LOAD_TOPIC", "callhooks-alerts")
 EVENTS = int(os.environ.get("LOAD_EVENTS", "600"))
 WORKERS = int(os.environ.get("LOAD_WORKERS", "16"))
 DEADLINE_S = float(os.environ.get("LOAD_SECONDS", "600"))
+ALERT_WAIT_S = float(os.environ.get("LOAD_ALERT_WAIT", "120"))
 SEED = int(os.environ.get("LOAD_SEED", str(int(time.time()))))
+REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 for url in (BASE, ENDPOINT):
     if urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):
         sys.exit(f"load runs against this machine only, not {url}")
 
 rng = random.Random(SEED)
 RUN = f"{SEED % 100000:05d}"
+OURS = "+18339664835"
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+def say(text):
+    print(text, flush=True)
 
 
 def number(i):
+    """A caller of this run: distinct per conversation (Zonitel and Retell
+    calls are told apart by caller only)."""
     return f"+1415{int(RUN) % 1000:03d}{i % 10000:04d}"
 
 
-OURS = "+18339664835"
+class Conversation:
+    """What one conversation must leave behind.
+
+    key: the summary's PK, or ("from", provider) for providers without ids.
+    events: distinct events stored under it; checks: summary attributes that
+    must be set (or, prefixed with "!", must not be); alert: (type, provider,
+    id attribute, id) expected once on the topic, or None.
+    """
+
+    def __init__(self, key, events, checks=(), alert=None, retry_window=False):
+        self.key, self.events, self.checks = key, events, checks
+        self.alert, self.retry_window = alert, retry_window
 
 
-def salpre_call(i):
-    """A whole inbound answered call: 4 distinct events, final state ended."""
+def salpre(i, missed):
+    """An inbound call: answered (4 events) or missed (3 events, one
+    missed_call alert). The answered call's transcript has a customer turn,
+    so a call_ended that overtakes its call_answered is not a missed call."""
     call_id = f"load-{RUN}-{i}"
     t = int(time.time()) - 600 + i
-    caller = number(i)
+    kinds = ["call_initiated", "call_ringing", "call_ended"] if missed else [
+        "call_initiated", "call_ringing", "call_answered", "call_ended"]
     out = []
-    for n, kind in enumerate(["call_initiated", "call_ringing", "call_answered", "call_ended"]):
-        payload = {"call_id": call_id, "from": caller, "to": OURS, "direction": "inbound"}
+    for n, kind in enumerate(kinds):
+        payload = {"call_id": call_id, "from": number(i), "to": OURS, "direction": "inbound"}
         if kind == "call_ended":
-            payload["transcript"] = [{"type": "ai", "message": "Hello"}]
-        out.append(("POST", "/salpre/events", "application/json",
+            payload["transcript"] = [{"type": "ai", "message": "Hello"}] + (
+                [] if missed else [{"type": "customer", "message": "Hi, it's me"}])
+        out.append(("/salpre/events", JSON,
                     json.dumps({"event_type": kind, "timestamp_utc": t + n, "payload": payload})))
-    return ("CALL#salpre#" + call_id, 4, "ended"), out
+    pk = "CALL#salpre#" + call_id
+    if missed:
+        return Conversation(pk, 3, ("ended_at", "unanswered_at", "!answered_at"),
+                            ("missed_call", "salpre", "call_id", call_id)), out
+    return Conversation(pk, 4, ("ended_at", "answered_at")), out
 
 
-def sms(i):
-    """An outbound message: sent then delivered, final state delivered."""
+def zonitel_sms(i, failed):
+    """An outbound message: sent, then delivered or failed (one sms_failed
+    alert)."""
     msg_id = f"load-{RUN}-sms-{i}"
+    last = "failed" if failed else "delivered"
     out = []
-    for status in ["sent", "delivered"]:
-        body = {"status": status, "message": "ok", "data": {
-            "id": msg_id, "segments": 1, "direction": "outbound", "messageText": "hi",
-            "from": OURS, "to": number(i), "medias": []}}
-        out.append(("POST", "/zonitel/sms", "application/json", json.dumps(body)))
-    return ("SMS#zonitel#" + msg_id, 2, "delivered"), out
+    for status in ["sent", last]:
+        body = {"status": status, "message": "failed: carrier rejected" if status == "failed" else "ok",
+                "data": {"id": msg_id, "segments": 1, "direction": "outbound", "messageText": "hi",
+                         "from": OURS, "to": number(i), "medias": []}}
+        out.append(("/zonitel/sms", JSON, json.dumps(body)))
+    alert = ("sms_failed", "zonitel", "message_id", msg_id) if failed else None
+    return Conversation("SMS#zonitel#" + msg_id, 2, (f"{last}_at",), alert), out
 
 
-def voxtelesys(i):
-    """A voice callback then its completed status: 2 events, final ended."""
+def voxtelesys(i, no_answer):
+    """The voice callback, then the call's final status: completed (2 events)
+    or no-answer (2 events, one missed_call alert)."""
     sid = f"CA-load-{RUN}-{i}"
     common = {"CallSid": sid, "From": number(i), "To": OURS, "Direction": "inbound"}
-    out = [("POST", "/voxtelesys/voice", "application/x-www-form-urlencoded", urlencode(common)),
-           ("POST", "/voxtelesys/status", "application/x-www-form-urlencoded",
-            urlencode({**common, "CallStatus": "completed"}))]
-    return ("CALL#voxtelesys#" + sid, 2, None), out
+    status = "no-answer" if no_answer else "completed"
+    out = [("/voxtelesys/voice", FORM, urlencode(common)),
+           ("/voxtelesys/status", FORM, urlencode({**common, "CallStatus": status}))]
+    alert = ("missed_call", "voxtelesys", "call_id", sid) if no_answer else None
+    checks = ("ended_at", "unanswered_at") if no_answer else ("ended_at", "!unanswered_at")
+    return Conversation("CALL#voxtelesys#" + sid, 2, checks, alert), out
 
 
-GENERATORS = [salpre_call, sms, voxtelesys]
+def zonitel_call(i):
+    body = {"caller_id_name": f"Load {RUN} {i}", "caller_id_number": number(i),
+            "destination_number": OURS}
+    return Conversation(("zonitel", number(i)), 1, retry_window=True), [
+        ("/zonitel/calls", JSON, json.dumps(body))]
+
+
+def retell(i):
+    body = {"event": "call_inbound", "call_inbound": {
+        "agent_id": "agent_load", "from_number": number(i), "to_number": "+12137771299"}}
+    return Conversation(("retell", number(i)), 1, retry_window=True), [
+        ("/retell/inbound", JSON, json.dumps(body))]
+
+
+# Each conversation kind in turn: every webhook, and an alert now and then.
+GENERATORS = [
+    lambda i: salpre(i, missed=False),
+    lambda i: zonitel_sms(i, failed=False),
+    lambda i: voxtelesys(i, no_answer=False),
+    zonitel_call,
+    retell,
+    lambda i: salpre(i, missed=True),
+    lambda i: zonitel_sms(i, failed=True),
+    lambda i: voxtelesys(i, no_answer=True),
+]
+
+SECRETS = {"/zonitel/": "ZONITEL_WEBHOOK_TOKEN", "/salpre/": "SALPRE_WEBHOOK_TOKEN",
+           "/voxtelesys/": "VOXTELESYS_WEBHOOK_TOKEN"}
 
 
 def send(delivery):
-    method, path, content_type, body = delivery
-    request = urllib.request.Request(BASE + path, data=body.encode(), method=method,
+    path, content_type, body = delivery
+    request = urllib.request.Request(BASE + path, data=body.encode(), method="POST",
                                      headers={"content-type": content_type})
-    token = os.environ.get("LOAD_TOKEN")
-    if token:
-        request.add_header("authorization", f"Bearer {token}")
+    for prefix, variable in SECRETS.items():
+        if path.startswith(prefix) and os.environ.get(variable):
+            request.add_header("authorization", f"Bearer {os.environ[variable]}")
+    if path.startswith("/retell/") and os.environ.get("RETELL_API_KEY"):
+        sys.exit("load does not sign Retell requests: unset RETELL_API_KEY for `make dev` and here")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status
@@ -102,53 +176,106 @@ def send(delivery):
 def warm_up():
     """cargo lambda watch compiles each function on first use: one refused
     (empty) request per route first, which writes nothing."""
-    for path, content_type in [("/salpre/events", "application/json"),
-                               ("/zonitel/sms", "application/json"),
-                               ("/voxtelesys/voice", "application/x-www-form-urlencoded")]:
-        for _ in range(60):
-            status = send(("POST", path, content_type, ""))
+    for path, content_type in [("/salpre/events", JSON), ("/zonitel/sms", JSON),
+                               ("/zonitel/calls", JSON), ("/retell/inbound", JSON),
+                               ("/voxtelesys/voice", FORM)]:
+        for _ in range(120):
+            status = send((path, content_type, "{" if content_type == JSON else "%zz"))
             if isinstance(status, int) and 400 <= status < 500:
                 break
             time.sleep(5)
         else:
             sys.exit(f"{path} is not up: is `make dev` running on {BASE}?")
+    say("  every route answers")
+
+
+def client(service):
+    return boto3.client(service, endpoint_url=ENDPOINT, region_name=REGION)
+
+
+def subscribe_queue():
+    """A queue of our own on the alerts topic, so this run counts what was
+    published while it ran."""
+    sns, sqs = client("sns"), client("sqs")
+    topic = next((t["TopicArn"] for t in sns.list_topics()["Topics"]
+                  if t["TopicArn"].endswith(":" + TOPIC)), None)
+    if topic is None:
+        sys.exit(f"no topic {TOPIC} at {ENDPOINT}: is `make dev` running?")
+    url = sqs.create_queue(QueueName=f"callhooks-load-{RUN}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    return url
+
+
+def drain(queue_url, into):
+    sqs = client("sqs")
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            return
+        for message in batch:
+            into.append(json.loads(json.loads(message["Body"])["Message"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def scan():
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=ENDPOINT,
-        region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-    )
+    dynamodb = client("dynamodb")
     items, start = [], None
     while True:
         kwargs = {"TableName": TABLE}
         if start:
             kwargs["ExclusiveStartKey"] = start
-        page = client.scan(**kwargs)
+        page = dynamodb.scan(**kwargs)
         items.extend(page["Items"])
         start = page.get("LastEvaluatedKey")
         if not start:
             return items
 
 
-def main():
-    warm_up()
+def plan_sends():
+    """(conversations, sends): sends are (delivery, is_duplicate) in the order
+    they go out."""
     conversations, deliveries = [], []
     i = 0
-    while len(deliveries) < EVENTS * 3 // 4 or not conversations:
-        expected, out = GENERATORS[i % len(GENERATORS)](i)
-        conversations.append(expected)
-        deliveries.extend(out)
+    while len(deliveries) < EVENTS * 3 // 4:
+        conversation, out = GENERATORS[i % len(GENERATORS)](i)
+        conversations.append(conversation)
+        deliveries.extend((d, conversation.retry_window) for d in out)
         i += 1
-    distinct = len(deliveries)
-    duplicates = [rng.choice(deliveries) for _ in range(distinct // 3)]  # a quarter of all
-    all_sends = [(d, False) for d in deliveries] + [(d, True) for d in duplicates]
-    rng.shuffle(all_sends)
+    duplicates = [rng.choice(deliveries) for _ in range(len(deliveries) // 3)]  # a quarter of all
+    sends = [(d, False) for d, _ in deliveries]
+    sends += [(d, True) for d, windowed in duplicates if not windowed]
+    rng.shuffle(sends)
+    for delivery, _ in (d for d in duplicates if d[1]):
+        # A retry of an id-less call comes soon after the original.
+        original = next(n for n, (d, dup) in enumerate(sends) if d == delivery and not dup)
+        sends.insert(min(len(sends), original + rng.randint(1, 8)), (delivery, True))
+    return conversations, sends, len(deliveries)
+
+
+def main():
+    say(f"load run {RUN} (seed {SEED}) against {BASE}, table {TABLE}")
+    warm_up()
+    queue_url = subscribe_queue()
+    conversations, sends, distinct = plan_sends()
+    duplicates = len(sends) - distinct
+    say(f"  sending {len(sends)} deliveries ({distinct} distinct, {duplicates} duplicates) "
+        f"with {WORKERS} workers")
+
+    done = Counter()
+    lock = threading.Lock()
+
+    def send_counted(item):
+        status = send(item[0])
+        with lock:
+            done["n"] += 1
+            if done["n"] % 100 == 0:
+                say(f"  {done['n']}/{len(sends)} answered")
+        return status
 
     started = time.monotonic()
     with ThreadPoolExecutor(WORKERS) as pool:
-        statuses = list(pool.map(lambda s: send(s[0]), all_sends, timeout=DEADLINE_S))
+        statuses = list(pool.map(send_counted, sends, timeout=DEADLINE_S))
     elapsed = time.monotonic() - started
 
     # A delivery answered 503 is retried, as providers do, until it is 2xx.
@@ -157,7 +284,7 @@ def main():
         while isinstance(status, int) and status == 503 and retried < 1000:
             retried += 1
             time.sleep(0.2)
-            status = send(all_sends[index][0])
+            status = send(sends[index][0])
             statuses[index] = ("retried", status)
 
     first_5xx = [s for s in statuses if not isinstance(s, int) or s >= 500]
@@ -165,51 +292,86 @@ def main():
     final = [s[1] if isinstance(s, tuple) else s for s in statuses]
     server_errors = [s for s in final if not isinstance(s, int) or s >= 500]
     refused = [s for s in final if isinstance(s, int) and 400 <= s < 500]
+    duplicate_not_2xx = [s for s, (_, dup) in zip(final, sends) if dup and not (isinstance(s, int) and s < 300)]
 
     items = scan()
-    events = defaultdict(int)
-    summaries = {}
+    events, summaries, by_caller = defaultdict(int), {}, defaultdict(list)
     for item in items:
         pk, sk = item["PK"]["S"], item["SK"]["S"]
         if sk.startswith("EVENT#") and "#PART#" not in sk:
             events[pk] += 1
         elif sk == "SUMMARY":
             summaries[pk] = item
+            if "from" in item and "S" in item["from"]:
+                by_caller[(item["provider"]["S"], item["from"]["S"])].append(pk)
+
     lost, doubled, wrong_state = [], [], []
-    for pk, count, final_state in conversations:
+    for conversation in conversations:
+        if isinstance(conversation.key, tuple):
+            pks = by_caller.get(conversation.key, [])
+            if len(pks) > 1:
+                doubled.append((conversation.key, f"{len(pks)} calls"))
+            pk = pks[0] if pks else None
+        else:
+            pk = conversation.key
         stored = events.get(pk, 0)
-        if stored < count:
-            lost.append((pk, stored, count))
-        if stored > count:
-            doubled.append((pk, stored, count))
+        if stored < conversation.events:
+            lost.append((pk or conversation.key, stored, conversation.events))
+        if stored > conversation.events:
+            doubled.append((pk, stored, conversation.events))
         summary = summaries.get(pk)
         if summary is None:
-            lost.append((pk, "no summary", count))
+            lost.append((conversation.key, "no summary"))
             continue
-        if int(summary["event_count"]["N"]) != count:
+        if int(summary["event_count"]["N"]) != conversation.events:
             wrong_state.append((pk, "event_count", summary["event_count"]["N"]))
-        if final_state == "ended" and "ended_at" not in summary:
-            wrong_state.append((pk, "not ended"))
-        if final_state == "ended" and "answered_at" not in summary:
-            wrong_state.append((pk, "not answered"))
-        if final_state == "delivered" and "delivered_at" not in summary:
-            wrong_state.append((pk, "not delivered"))
+        for check in conversation.checks:
+            if check.startswith("!") and check[1:] in summary:
+                wrong_state.append((pk, check))
+            if not check.startswith("!") and check not in summary:
+                wrong_state.append((pk, "no " + check))
 
-    print(f"load run {RUN} (seed {SEED}) against {BASE}, table {TABLE}")
-    print(f"  deliveries sent:      {len(all_sends)} ({distinct} distinct events, "
-          f"{len(duplicates)} duplicates) over {len(conversations)} conversations")
-    print(f"  concurrency:          {WORKERS} workers, {elapsed:.1f} s, "
-          f"{len(all_sends) / elapsed:.1f} deliveries/s")
-    print(f"  answers:              {dict(answers)}")
-    print(f"  5xx on first answer:  {len(first_5xx)} (retried {retried} times)")
-    print(f"  5xx after retries:    {len(server_errors)}")
-    print(f"  refused (4xx):        {len(refused)}")
-    print(f"  events stored:        {sum(events[pk] for pk, _, _ in conversations)} of {distinct}")
-    print(f"  lost:                 {len(lost)} {lost[:5]}")
-    print(f"  duplicated:           {len(doubled)} {doubled[:5]}")
-    print(f"  summaries wrong:      {len(wrong_state)} {wrong_state[:5]}")
-    ok = not (first_5xx or server_errors or refused or lost or doubled or wrong_state)
-    print("  result:               " + ("OK" if ok else "FAILED"))
+    # Alerts come through the stream, the alerts function and the topic.
+    expected = Counter((c.alert[0], c.alert[1], c.alert[3]) for c in conversations if c.alert)
+    alerts = []
+    waited = time.monotonic()
+    while time.monotonic() - waited < ALERT_WAIT_S:
+        drain(queue_url, alerts)
+        ours = Counter((a.get("alert_type"), a.get("provider"), a.get("call_id") or a.get("message_id"))
+                       for a in alerts)
+        if all(ours[k] >= n for k, n in expected.items()):
+            time.sleep(5)  # anything published twice would come now
+            drain(queue_url, alerts)
+            break
+        time.sleep(1)
+    ours = Counter((a.get("alert_type"), a.get("provider"), a.get("call_id") or a.get("message_id"))
+                   for a in alerts)
+    alerts_missing = [k for k, n in expected.items() if ours[k] < n]
+    alerts_doubled = [k for k, n in ours.items() if n > 1]
+    alerts_unexpected = [k for k in ours if k not in expected and f"load-{RUN}-" in str(k[2])]
+
+    say(f"  deliveries sent:      {len(sends)} ({distinct} distinct events, "
+        f"{duplicates} duplicates) over {len(conversations)} conversations")
+    say(f"  concurrency:          {WORKERS} workers, {elapsed:.1f} s, "
+        f"{len(sends) / elapsed:.1f} deliveries/s")
+    say(f"  answers:              {dict(answers)}")
+    say(f"  5xx on first answer:  {len(first_5xx)} (retried {retried} times)")
+    say(f"  5xx after retries:    {len(server_errors)}")
+    say(f"  refused (4xx):        {len(refused)}")
+    say(f"  duplicates not 2xx:   {len(duplicate_not_2xx)}")
+    stored_total = sum(min(events.get(c.key if isinstance(c.key, str) else
+                                      (by_caller.get(c.key) or [None])[0], 0), c.events)
+                       for c in conversations)
+    say(f"  events stored:        {stored_total} of {distinct}")
+    say(f"  lost:                 {len(lost)} {lost[:5]}")
+    say(f"  duplicated:           {len(doubled)} {doubled[:5]}")
+    say(f"  summaries wrong:      {len(wrong_state)} {wrong_state[:5]}")
+    say(f"  alerts on the topic:  {sum(ours.values())} of {sum(expected.values())} expected; "
+        f"missing {len(alerts_missing)} {alerts_missing[:3]}, doubled {len(alerts_doubled)} "
+        f"{alerts_doubled[:3]}, unexpected {len(alerts_unexpected)} {alerts_unexpected[:3]}")
+    ok = not (first_5xx or server_errors or refused or duplicate_not_2xx or lost or doubled
+              or wrong_state or alerts_missing or alerts_doubled or alerts_unexpected)
+    say("  result:               " + ("OK" if ok else "FAILED"))
     sys.exit(0 if ok else 1)
 
 
