@@ -14,7 +14,7 @@ export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export AWS_EC2_METADATA_DISABLED := true
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test lint unit integration validate deploy build-arm64 release-arm64 clean load bench bench-coldstart bench-per-event bench-sizes
+.PHONY: dev test lint unit integration validate deploy build-arm64 release-arm64 clean load bench bench-coldstart bench-per-event bench-sizes fuzz
 
 ## Python tools (moto server, cargo-lambda, SAM CLI, cfn-lint) in .venv.
 $(BIN)/.installed: requirements-dev.txt
@@ -64,6 +64,48 @@ release-arm64: $(BIN)/.installed
 
 deploy: build-arm64
 	sam deploy --guided
+
+## Fuzzing (README "Security and reliability"; not part of `make test`):
+## each cargo-fuzz target of fuzz/ runs for FUZZ_SECONDS seconds (default
+## 60), starting from the sample events (fuzz/seeds.py); fails if any
+## target crashes, its input then in fuzz/artifacts/<target>/. FUZZ_TARGETS
+## picks targets. Installs what it needs: the nightly toolchain (rustup)
+## and cargo-fuzz, pinned, into .tools/. No sanitizer by default: the code
+## is safe Rust, and a panic or an overflow is caught without one
+## (FUZZ_SANITIZER=address to add ASan).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= zonitel_call zonitel_sms salpre voxtelesys retell signature shared_secret phone
+FUZZ_SANITIZER ?= none
+CARGO_FUZZ_VERSION := 0.13.2
+TOOLS := $(CURDIR)/.tools
+CARGO_FUZZ := PATH=$(TOOLS)/bin:$$PATH cargo +nightly fuzz
+
+$(TOOLS)/bin/cargo-fuzz:
+	cargo install cargo-fuzz --locked --version $(CARGO_FUZZ_VERSION) --root $(TOOLS)
+
+fuzz: $(TOOLS)/bin/cargo-fuzz
+	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	python3 fuzz/seeds.py
+	$(CARGO_FUZZ) build --sanitizer $(FUZZ_SANITIZER)
+	@mkdir -p fuzz/logs; failed=; \
+	for t in $(FUZZ_TARGETS); do \
+	  echo "== $$t: $(FUZZ_SECONDS) s"; \
+	  $(CARGO_FUZZ) run --sanitizer $(FUZZ_SANITIZER) $$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	    > fuzz/logs/$$t.log 2>&1 || failed="$$failed $$t"; \
+	  grep -E '^Done|panicked at|^SUMMARY|^ *fuzz/artifacts/' fuzz/logs/$$t.log || true; \
+	done; \
+	printf '%-14s %12s %8s %8s  %s\n' target executions seconds corpus result; \
+	for t in $(FUZZ_TARGETS); do \
+	  printf '%-14s %12s %8s %8s  %s\n' $$t \
+	    "$$(sed -n 's/^stat::number_of_executed_units: *//p' fuzz/logs/$$t.log)" \
+	    "$$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' fuzz/logs/$$t.log)" \
+	    "$$(ls fuzz/corpus/$$t 2>/dev/null | wc -l)" \
+	    "$$(case " $$failed " in *" $$t "*) echo CRASH;; *) echo ok;; esac)"; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	  echo "crashed:$$failed (logs in fuzz/logs/, inputs in fuzz/artifacts/)"; exit 1; \
+	fi
 
 ## Performance (README "Performance"): cold starts against the floor and a
 ## Python handler, per-event work, arm64 sizes, round trips; one table in

@@ -31,7 +31,9 @@ use crate::event::{Channel, Direction, Event, Provider};
 use crate::http::{body_bytes, media_type, ApiError};
 use crate::phone::PhoneNumber;
 use crate::store::keys::{self, PK, SK, TTL};
-use crate::store::plan::{n, s, Condition, GuardedPut, Item, WritePlan};
+use crate::store::plan::{
+    is_storable, is_storable_number, n, s, Condition, GuardedPut, Item, WritePlan,
+};
 use crate::time::{self, Timestamp};
 use crate::voxml::Verb;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -582,21 +584,23 @@ impl Callback {
         plan
     }
 
+    /// `Vars` as a map when DynamoDB can store it as one; JSON it cannot
+    /// (a number past its range or precision, nesting deeper than 32) is
+    /// kept as text, like `Vars` that is not JSON.
     fn vars_attributes(&self) -> Vec<(String, AttributeValue)> {
+        let text = self.params.vars.as_deref().unwrap_or("");
+        if text.len() > MAX_STRUCTURED_VARS_BYTES {
+            return Vec::new();
+        }
         match &self.vars {
-            Some(Vars::Json(value))
-                if self.params.vars.as_ref().map_or(0, String::len)
-                    <= MAX_STRUCTURED_VARS_BYTES =>
-            {
+            Some(Vars::Json(value)) => {
                 match serde_dynamo::to_attribute_value::<_, AttributeValue>(value) {
-                    Ok(attribute) => vec![("vars".into(), attribute)],
-                    Err(_) => Vec::new(),
+                    Ok(attribute) if is_storable(&attribute) => vec![("vars".into(), attribute)],
+                    _ => vec![("vars_raw".into(), s(text))],
                 }
             }
-            Some(Vars::NotJson(text)) if text.len() <= MAX_STRUCTURED_VARS_BYTES => {
-                vec![("vars_raw".into(), s(text))]
-            }
-            _ => Vec::new(),
+            Some(Vars::NotJson(text)) => vec![("vars_raw".into(), s(text))],
+            None => Vec::new(),
         }
     }
 
@@ -688,6 +692,8 @@ fn seconds(value: Option<&str>) -> Option<AttributeValue> {
         .parse::<f64>()
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0)
+        // A number DynamoDB cannot store stays text, on the event only.
+        .filter(|_| is_storable_number(value))
         .map(|_| AttributeValue::N(value.to_string()))
 }
 
@@ -1046,6 +1052,64 @@ mod tests {
         let summary = &plan.updates[0].set_once;
         assert!(summary.contains(&("dial_call_duration_s".into(), n(12))));
         assert!(summary.contains(&("dial_call_sid".into(), s("CA2"))));
+    }
+
+    /// Found by `make fuzz`: a duration or a `Vars` number past DynamoDB's
+    /// range or precision, or `Vars` nested deeper than it stores, made it
+    /// refuse the whole write: a 503 on every retry, the call never kept.
+    #[test]
+    fn numbers_and_vars_dynamodb_cannot_store_stay_text() {
+        let base = "CallSid=CA1&From=%2B14155552671&To=%2B18339664835";
+        let all_storable = |plan: &WritePlan| {
+            plan.puts
+                .iter()
+                .flat_map(|p| p.item.values())
+                .all(is_storable)
+                && plan.updates[0].set_once.iter().all(|(_, v)| is_storable(v))
+        };
+        let long = "12345678901234567890123456789012345678901";
+        for (hook, form, name) in [
+            (
+                Hook::Dial,
+                format!("{base}&DialCallStatus=completed&DialCallDuration=1e200"),
+                "dial_call_duration",
+            ),
+            (
+                Hook::Dial,
+                format!("{base}&DialCallStatus=completed&DialCallDuration={long}"),
+                "dial_call_duration",
+            ),
+            (
+                Hook::Recording,
+                format!("{base}&RecordingUrl=https%3A%2F%2Fr.example%2FRE1&RecordingSid=RE1&RecordingDuration=1e-200"),
+                "recording_duration",
+            ),
+        ] {
+            let plan = callback(hook, &form).unwrap().plan(30);
+            assert!(all_storable(&plan), "{form}");
+            assert!(
+                !set_once_names(&plan).contains(&format!("{name}_s")),
+                "{form}"
+            );
+            // Still kept, as it came, on the event.
+            assert!(
+                matches!(plan.puts[1].item[name], AttributeValue::S(_)),
+                "{form}"
+            );
+        }
+        let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
+        for vars in [r#"{"a":1e200}"#, r#"{"a":1e-200}"#, deep.as_str()] {
+            let encoded: String = form_urlencoded::byte_serialize(vars.as_bytes()).collect();
+            let form = format!("{base}&CallStatus=ringing&Vars={encoded}");
+            let plan = callback(Hook::Voice, &form).unwrap().plan(30);
+            assert!(all_storable(&plan), "{vars}");
+            assert!(!plan.puts[1].item.contains_key("vars"), "{vars}");
+            assert_eq!(plan.puts[1].item["vars_raw"], s(vars));
+        }
+        // Within the limits, the map as before.
+        let form = format!("{base}&CallStatus=ringing&Vars=%7B%22a%22%3A1.5%7D");
+        let plan = callback(Hook::Voice, &form).unwrap().plan(30);
+        assert!(matches!(plan.puts[1].item["vars"], AttributeValue::M(_)));
     }
 
     #[test]

@@ -317,6 +317,60 @@ pub fn id_attribute(channel: Channel) -> &'static str {
     }
 }
 
+/// Whether DynamoDB stores `text` as a number (Data types): a decimal with an
+/// optional sign and exponent, at most 38 significant digits, zero or a
+/// magnitude from 1E-130 to 9.99...E+125. Anything else makes it refuse the
+/// whole write (ValidationException), which would fail the delivery.
+pub fn is_storable_number(text: &str) -> bool {
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => {
+            let digits = exponent.strip_prefix(['-', '+']).unwrap_or(exponent);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return false;
+            }
+            // Too many digits for an i64: out of range unless the number is
+            // zero, which any exponent leaves zero.
+            let fallback = if exponent.starts_with('-') {
+                i64::MIN
+            } else {
+                i64::MAX
+            };
+            (mantissa, exponent.parse::<i64>().unwrap_or(fallback))
+        }
+        None => (unsigned, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return false;
+    }
+    let digits = || int.bytes().chain(frac.bytes());
+    let Some(first) = digits().position(|d| d != b'0') else {
+        return true; // zero
+    };
+    let last = digits().count() - 1 - digits().rev().position(|d| d != b'0').unwrap_or(0);
+    // The power of ten of the first significant digit.
+    let magnitude = (int.len() as i64 - first as i64 - 1).saturating_add(exponent);
+    last - first < 38 && (-130..=125).contains(&magnitude)
+}
+
+/// Whether DynamoDB stores `value`: every number storable (see
+/// [`is_storable_number`]) and lists and maps nested at most 32 deep.
+pub fn is_storable(value: &AttributeValue) -> bool {
+    fn within(value: &AttributeValue, depth: usize) -> bool {
+        match value {
+            AttributeValue::N(number) => is_storable_number(number),
+            AttributeValue::Ns(numbers) => numbers.iter().all(|n| is_storable_number(n)),
+            AttributeValue::L(list) => depth < 32 && list.iter().all(|v| within(v, depth + 1)),
+            AttributeValue::M(map) => depth < 32 && map.values().all(|v| within(v, depth + 1)),
+            _ => true,
+        }
+    }
+    within(value, 0)
+}
+
 /// Splits text into pieces of at most `max_bytes`, never inside a character.
 pub fn split_utf8(text: &str, max_bytes: usize) -> Vec<&str> {
     assert!(max_bytes >= 4, "a piece must hold any character");
@@ -343,6 +397,60 @@ mod tests {
     use crate::event::{Direction, Provider};
     use crate::phone::PhoneNumber;
     use crate::time::Timestamp;
+
+    #[test]
+    fn storable_numbers_are_dynamodbs() {
+        for ok in [
+            "0",
+            "12",
+            "12.5",
+            "+3",
+            "-4",
+            ".5",
+            "5.",
+            "1e5",
+            "1E+125",
+            "9.9e125",
+            "1e-130",
+            "0e999999999999999999999",
+            "0.000",
+            "1000000000000000000000000000000000000000000",
+            "12345678901234567890123456789012345678",
+            "0.00012345678901234567890123456789012345678",
+        ] {
+            assert!(is_storable_number(ok), "{ok}");
+        }
+        for refused in [
+            "",
+            "-",
+            ".",
+            "e5",
+            "1e",
+            "1e+",
+            "abc",
+            "1.2.3",
+            " 1",
+            "inf",
+            "NaN",
+            "0x10",
+            "1e126",
+            "1e200",
+            "1e-131",
+            "1e99999999999999999999",
+            "123456789012345678901234567890123456789",
+            "1.23456789012345678901234567890123456789",
+        ] {
+            assert!(!is_storable_number(refused), "{refused}");
+        }
+        let mut deep = n(1);
+        for _ in 0..32 {
+            deep = AttributeValue::L(vec![deep]);
+        }
+        assert!(is_storable(&deep));
+        assert!(!is_storable(&AttributeValue::L(vec![deep])));
+        let map = AttributeValue::M([("x".to_string(), AttributeValue::N("1e200".into()))].into());
+        assert!(!is_storable(&map));
+    }
 
     fn event(raw: &str) -> Event {
         let at = Timestamp::from_millisecond(1_700_000_000_000).unwrap();

@@ -1,0 +1,44 @@
+//! Phone numbers as providers write them: parsed to E.164 or refused with
+//! a message; the E.164 form parses to itself; masks keep four digits.
+#![no_main]
+
+use callhooks::http::ApiError;
+use callhooks::phone::{redact, PhoneNumber};
+use callhooks_fuzz::check_refusal;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let input = String::from_utf8_lossy(data);
+    match PhoneNumber::parse(&input) {
+        Ok(number) => {
+            let text = number.as_str();
+            let digits = number.digits();
+            assert_eq!(&text[1..], digits);
+            assert!(text.starts_with('+') && !digits.starts_with('0'));
+            assert!((8..=15).contains(&digits.len()), "{text}");
+            assert!(digits.bytes().all(|b| b.is_ascii_digit()), "{text}");
+            assert_eq!(PhoneNumber::parse(text).as_ref(), Ok(&number));
+            assert_eq!(
+                PhoneNumber::parse_caller_id(&input),
+                Ok(Some(number.clone()))
+            );
+            let json = serde_json::to_string(&number).unwrap();
+            assert_eq!(serde_json::from_str::<PhoneNumber>(&json).unwrap(), number);
+
+            let masked = number.masked();
+            assert_eq!(masked.len(), text.len());
+            assert!(masked.ends_with(&digits[digits.len() - 4..]));
+            assert_eq!(masked.bytes().filter(u8::is_ascii_digit).count(), 4);
+            assert_eq!(redact(&input, &[Some(&number)]).len(), input.len());
+        }
+        Err(error) => {
+            assert!(!error.0.is_empty());
+            check_refusal(&ApiError::invalid_field("from", &error));
+            match PhoneNumber::parse_caller_id(&input) {
+                Ok(None) => {}
+                Ok(Some(number)) => panic!("{input:?} refused but read as {number}"),
+                Err(again) => assert_eq!(again, error),
+            }
+        }
+    }
+});

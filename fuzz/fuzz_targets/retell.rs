@@ -1,0 +1,80 @@
+//! POST /retell/inbound with the signature check on. The first byte picks
+//! how the rest is sent:
+//! - 0: as the body, signed by Retell with the key a second ago: the check
+//!   must pass, then the body goes through the handler's steps;
+//! - 1: as the body, with no key configured (the check is off);
+//! - 2: a header line, then the body: a header nobody signed with the key
+//!   is refused with a 401 before the body is read.
+#![no_main]
+
+use callhooks::http::{body_bytes, require_json, require_method, ApiError};
+use callhooks::providers::retell;
+use callhooks::signature::{self, SigningKey, SIGNATURE_HEADER};
+use callhooks::webhook::body_text;
+use callhooks_fuzz::{
+    check, check_event, check_plan, check_refusal, now, post, sample_config, sample_contact,
+    NOW_MS, RETENTION_DAYS,
+};
+use lambda_http::http::{HeaderValue, Method};
+use lambda_http::Request;
+use libfuzzer_sys::fuzz_target;
+
+const KEY: &str = "key_fuzz_retell_api";
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, input)) = data.split_first() else {
+        return;
+    };
+    let key = SigningKey::new(Some(KEY));
+    match mode % 3 {
+        0 => {
+            let header = signature::sign(KEY.as_bytes(), input, NOW_MS - 1_000);
+            let req = request(input, Some(header.as_bytes()));
+            assert_eq!(key.verify_request(req.headers(), input, now()), Ok(()));
+            check(handle(&req, &key));
+        }
+        1 => check(handle(&request(input, None), &SigningKey::new(None))),
+        _ => {
+            let split = input
+                .iter()
+                .position(|&b| b == b'\n')
+                .unwrap_or(input.len());
+            let (header, body) = (&input[..split], input.get(split + 1..).unwrap_or(&[]));
+            let req = request(body, Some(header));
+            match handle(&req, &key) {
+                Ok(()) => panic!("an unsigned request accepted: {header:?}"),
+                Err(error) => {
+                    check_refusal(&error);
+                    assert_eq!(error.status.as_u16(), 401, "{}", error.message);
+                }
+            }
+        }
+    }
+});
+
+fn request(body: &[u8], signature: Option<&[u8]>) -> Request {
+    let mut req = post("/retell/inbound", "application/json", body);
+    // A value HTTP cannot carry never arrives: the header is then missing.
+    if let Some(value) = signature.and_then(|s| HeaderValue::from_bytes(s).ok()) {
+        req.headers_mut().insert(SIGNATURE_HEADER, value);
+    }
+    req
+}
+
+fn handle(req: &Request, key: &SigningKey) -> Result<(), ApiError> {
+    require_method(req, &[Method::POST])?;
+    let body = body_bytes(req)?;
+    key.verify_request(req.headers(), body, now())?;
+    require_json(req.headers())?;
+    let call = retell::parse_inbound(body)?;
+    let raw = body_text(body)?;
+    let event = retell::inbound_event(&call, raw, now());
+    check_event(&event, raw);
+    check_plan(&retell::inbound_plan(&event, RETENTION_DAYS));
+    let (config, contact) = (sample_config(), sample_contact());
+    for (config, contact) in [(None, None), (Some(&config), Some(&contact))] {
+        let answer = retell::inbound_answer(&call, config, contact, None, now());
+        serde_json::to_vec(&answer).expect("the answer serializes");
+    }
+    Ok(())
+}
