@@ -309,3 +309,33 @@ pub fn answer(response: &lambda_http::Response<Body>) -> (u16, serde_json::Value
     let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(serde_json::Value::Null);
     (response.status().as_u16(), body)
 }
+
+/// `body` as API Gateway hands over binary bodies: base64, flagged so.
+pub fn base64_request(method: &str, path: &str, content_type: &str, body: &[u8]) -> Request {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(body);
+    api_request(
+        method,
+        path,
+        &[("content-type", content_type)],
+        Some(&encoded),
+        true,
+    )
+}
+
+/// The answer is DESIGN.md's error: this status, this code, and a message
+/// that names the problem (`needle`).
+pub fn assert_error(response: &lambda_http::Response<Body>, status: u16, code: &str, needle: &str) {
+    let (got, body) = answer(response);
+    assert_eq!(got, status, "{needle}: {body}");
+    assert_eq!(body["error"]["code"], code, "{needle}: {body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(needle), "{needle}: {body}");
+}
+
+/// A store on `endpoint` with the given deadline (the outage tests point it
+/// at a closed port or a black hole).
+pub async fn store_at(endpoint: &str, deadline: Deadline) -> Store {
+    let config = sdk_config_for(endpoint, deadline).await;
+    Store::new(aws_sdk_dynamodb::Client::new(&config), "callhooks")
+}

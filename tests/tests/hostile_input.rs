@@ -2,12 +2,11 @@
 //! JSON error whose message names the problem, nothing is written, and
 //! nothing panics (a panic fails the test).
 
-use base64::Engine;
 use callhooks::auth::SharedSecret;
 use callhooks::runtime::Deadline;
 use callhooks::signature::SigningKey;
 use callhooks::time::Timestamp;
-use callhooks_tests::{answer, api_request, TestStack};
+use callhooks_tests::{answer, api_request, base64_request, TestStack};
 use lambda_http::{Body, Request, Response};
 
 const T0: i64 = 1_795_449_082_000;
@@ -140,14 +139,7 @@ fn form(route: Route, body: &str) -> Request {
 
 /// A body of raw bytes, as API Gateway hands binary bodies over: base64.
 fn bytes(route: Route, content_type: &str, body: &[u8]) -> Request {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(body);
-    api_request(
-        "POST",
-        &route.path(),
-        &[("content-type", content_type)],
-        Some(&encoded),
-        true,
-    )
+    base64_request("POST", &route.path(), content_type, body)
 }
 
 fn nested_arrays(depth: usize) -> String {

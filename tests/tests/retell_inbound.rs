@@ -7,7 +7,7 @@ use callhooks::signature::{sign, SigningKey, MAX_SKEW_MS};
 use callhooks::store::Store;
 use callhooks::time::{self, Timestamp};
 use callhooks_tests::{
-    answer, api_request, attr, event_request, post_json, project_root, sdk_config_for, TestStack,
+    answer, api_request, attr, event_request, post_json, project_root, store_at, TestStack,
 };
 use retell_inbound::{handle, Deps};
 use serde_json::{json, Value};
@@ -321,9 +321,8 @@ async fn sample_event_file_is_accepted_with_the_check_disabled() {
 /// gets a 200 answer (Retell then uses the number's own agent) well inside
 /// 3 s, instead of ringing through Retell's retries.
 async fn answer_with_storage_at(endpoint: &str) -> (u16, Value, Duration) {
-    let config = sdk_config_for(endpoint, Deadline::CALLER_WAITING).await;
     let deps = deps_with(
-        Store::new(aws_sdk_dynamodb::Client::new(&config), "callhooks"),
+        store_at(endpoint, Deadline::CALLER_WAITING).await,
         Some(KEY),
     );
     let started = Instant::now();

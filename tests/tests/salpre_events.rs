@@ -7,7 +7,8 @@ use callhooks::runtime::Deadline;
 use callhooks::store::CallSummary;
 use callhooks::time::{self, Timestamp};
 use callhooks_tests::{
-    answer, api_request, attr, event_request, post_json, project_root, sdk_config_for, TestStack,
+    answer, api_request, assert_error, attr, base64_request, event_request, post_json,
+    project_root, sdk_config_for, TestStack,
 };
 use salpre_events::{handle, Deps};
 
@@ -841,16 +842,7 @@ async fn bad_input_gets_the_design_error_and_writes_nothing() {
         ),
     ];
     for (request, status, code, needle) in cases {
-        let (got, answer) = answer(&handle(&deps, request, now()).await);
-        assert_eq!(got, status, "{answer}");
-        assert_eq!(answer["error"]["code"], code, "{answer}");
-        assert!(
-            answer["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains(needle),
-            "{needle}: {answer}"
-        );
+        assert_error(&handle(&deps, request, now()).await, status, code, needle);
     }
     assert!(
         stack.all_items().await.is_empty(),
@@ -862,15 +854,7 @@ async fn bad_input_gets_the_design_error_and_writes_nothing() {
 async fn base64_body_from_api_gateway_is_read() {
     let stack = TestStack::new().await;
     let deps = deps(&stack, None);
-    use base64::Engine;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(SEED_INITIATED);
-    let request = api_request(
-        "POST",
-        PATH,
-        &[("content-type", "application/json")],
-        Some(&encoded),
-        true,
-    );
+    let request = base64_request("POST", PATH, "application/json", SEED_INITIATED.as_bytes());
     let (status, body) = answer(&handle(&deps, request, now()).await);
     assert_eq!((status, body["status"].as_str()), (200, Some("recorded")));
 }

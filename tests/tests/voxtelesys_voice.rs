@@ -8,7 +8,8 @@ use callhooks::runtime::Deadline;
 use callhooks::store::CallSummary;
 use callhooks::time::Timestamp;
 use callhooks_tests::{
-    answer, api_request, attr, event_request, project_root, sdk_config_for, TestStack,
+    answer, api_request, assert_error, attr, base64_request, event_request, project_root,
+    sdk_config_for, TestStack,
 };
 use lambda_http::{Body, Request, Response};
 use quick_xml::events::Event as XmlEvent;
@@ -600,14 +601,11 @@ async fn base64_form_body_from_api_gateway_is_read() {
     let stack = TestStack::new().await;
     configure(&stack, FORWARDING).await;
     let deps = deps(&stack, None);
-    use base64::Engine;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(params("CA1100", ""));
-    let request = api_request(
+    let request = base64_request(
         "POST",
         "/voxtelesys/voice",
-        &[("content-type", FORM)],
-        Some(&encoded),
-        true,
+        FORM,
+        params("CA1100", "").as_bytes(),
     );
     let got = voxml(&handle(&deps, request, at(T0)).await);
     assert!(got.contains(&"<Dial".to_string()));
@@ -790,13 +788,7 @@ async fn bad_input_gets_the_design_error_and_writes_nothing() {
         ),
     ];
     for (request, status, code, needle) in cases {
-        let (got, body) = answer(&handle(&deps, request, at(T0)).await);
-        assert_eq!(got, status, "{needle}: {body}");
-        assert_eq!(body["error"]["code"], code, "{body}");
-        assert!(
-            body["error"]["message"].as_str().unwrap().contains(needle),
-            "{needle}: {body}"
-        );
+        assert_error(&handle(&deps, request, at(T0)).await, status, code, needle);
     }
     assert!(
         stack.all_items().await.is_empty(),

@@ -6,7 +6,8 @@ use callhooks::phone::PhoneNumber;
 use callhooks::runtime::Deadline;
 use callhooks::time::Timestamp;
 use callhooks_tests::{
-    answer, api_request, attr, event_request, post_json, project_root, sdk_config_for, TestStack,
+    answer, api_request, assert_error, attr, base64_request, event_request, post_json,
+    project_root, store_at, TestStack,
 };
 use std::time::{Duration, Instant};
 use zonitel_call::{handle, Deps};
@@ -347,13 +348,7 @@ async fn bad_input_gets_the_design_error_and_writes_nothing() {
         ),
     ];
     for (request, status, code, needle) in cases {
-        let (got, body) = answer(&handle(&deps, request, at(T0)).await);
-        assert_eq!(got, status, "{body}");
-        assert_eq!(body["error"]["code"], code, "{body}");
-        assert!(
-            body["error"]["message"].as_str().unwrap().contains(needle),
-            "{body}"
-        );
+        assert_error(&handle(&deps, request, at(T0)).await, status, code, needle);
     }
     assert!(
         stack.all_items().await.is_empty(),
@@ -365,15 +360,7 @@ async fn bad_input_gets_the_design_error_and_writes_nothing() {
 async fn base64_body_from_api_gateway_is_read() {
     let stack = TestStack::new().await;
     let deps = deps(&stack, None);
-    use base64::Engine;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(SEED);
-    let request = api_request(
-        "POST",
-        PATH,
-        &[("content-type", "application/json")],
-        Some(&encoded),
-        true,
-    );
+    let request = base64_request("POST", PATH, "application/json", SEED.as_bytes());
     let (status, body) = answer(&handle(&deps, request, at(T0)).await);
     assert_eq!((status, body["status"].as_str()), (200, Some("recorded")));
 }
@@ -394,9 +381,8 @@ async fn sample_event_file_is_accepted() {
 /// Deadline: with DynamoDB unreachable or hanging, the answer is a 503 well
 /// inside Zonitel's 5 s, so Zonitel retries.
 async fn answer_with_storage_at(endpoint: &str) -> (u16, serde_json::Value, Duration) {
-    let config = sdk_config_for(endpoint, Deadline::FIVE_SECOND_PROVIDER).await;
     let deps = Deps {
-        store: callhooks::store::Store::new(aws_sdk_dynamodb::Client::new(&config), "callhooks"),
+        store: store_at(endpoint, Deadline::FIVE_SECOND_PROVIDER).await,
         secret: SharedSecret::new(None),
         retention_days: 30,
         deadline: Deadline::FIVE_SECOND_PROVIDER,

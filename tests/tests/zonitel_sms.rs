@@ -8,7 +8,8 @@ use callhooks::runtime::Deadline;
 use callhooks::store::SmsRecord;
 use callhooks::time::Timestamp;
 use callhooks_tests::{
-    answer, api_request, attr, event_request, post_json, project_root, sdk_config_for, TestStack,
+    answer, api_request, assert_error, attr, base64_request, event_request, post_json,
+    project_root, store_at, TestStack,
 };
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -729,13 +730,7 @@ async fn bad_input_gets_the_design_error_and_writes_nothing() {
         ),
     ]);
     for (request, status, code, needle) in cases {
-        let (got, body) = answer(&handle(&deps, request, at(T0)).await);
-        assert_eq!(got, status, "{needle}: {body}");
-        assert_eq!(body["error"]["code"], code, "{body}");
-        assert!(
-            body["error"]["message"].as_str().unwrap().contains(needle),
-            "{needle}: {body}"
-        );
+        assert_error(&handle(&deps, request, at(T0)).await, status, code, needle);
     }
     assert!(
         stack.all_items().await.is_empty(),
@@ -747,15 +742,7 @@ async fn bad_input_gets_the_design_error_and_writes_nothing() {
 async fn base64_body_from_api_gateway_is_read() {
     let stack = TestStack::new().await;
     let deps = deps(&stack, None);
-    use base64::Engine;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(INBOUND);
-    let request = api_request(
-        "POST",
-        PATH,
-        &[("content-type", "application/json")],
-        Some(&encoded),
-        true,
-    );
+    let request = base64_request("POST", PATH, "application/json", INBOUND.as_bytes());
     let (status, body) = answer(&handle(&deps, request, at(T0)).await);
     assert_eq!((status, body["status"].as_str()), (200, Some("recorded")));
     let record = record_of(&stack, INBOUND_ID).await;
@@ -793,9 +780,8 @@ async fn sample_event_files_are_accepted() {
 /// Deadline: with DynamoDB unreachable or hanging, the answer is a 503 well
 /// inside Zonitel's 5 s, so Zonitel retries.
 async fn answer_with_storage_at(endpoint: &str) -> (u16, serde_json::Value, Duration) {
-    let config = sdk_config_for(endpoint, Deadline::FIVE_SECOND_PROVIDER).await;
     let deps = Deps {
-        store: callhooks::store::Store::new(aws_sdk_dynamodb::Client::new(&config), "callhooks"),
+        store: store_at(endpoint, Deadline::FIVE_SECOND_PROVIDER).await,
         secret: SharedSecret::new(None),
         retention_days: 30,
         deadline: Deadline::FIVE_SECOND_PROVIDER,
