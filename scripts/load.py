@@ -66,7 +66,7 @@ class Conversation:
     key: the summary's PK, or ("from", provider) for providers without ids.
     events: distinct events stored under it; checks: summary attributes that
     must be set (or, prefixed with "!", must not be); alert: (type, provider,
-    id attribute, id) expected once on the topic, or None.
+    call or message id) expected once on the topic, or None.
     """
 
     def __init__(self, key, events, checks=(), alert=None, retry_window=False):
@@ -93,7 +93,7 @@ def salpre(i, missed):
     pk = "CALL#salpre#" + call_id
     if missed:
         return Conversation(pk, 3, ("ended_at", "unanswered_at", "!answered_at"),
-                            ("missed_call", "salpre", "call_id", call_id)), out
+                            ("missed_call", "salpre", call_id)), out
     return Conversation(pk, 4, ("ended_at", "answered_at")), out
 
 
@@ -108,7 +108,7 @@ def zonitel_sms(i, failed):
                 "data": {"id": msg_id, "segments": 1, "direction": "outbound", "messageText": "hi",
                          "from": OURS, "to": number(i), "medias": []}}
         out.append(("/zonitel/sms", JSON, json.dumps(body)))
-    alert = ("sms_failed", "zonitel", "message_id", msg_id) if failed else None
+    alert = ("sms_failed", "zonitel", msg_id) if failed else None
     return Conversation("SMS#zonitel#" + msg_id, 2, (f"{last}_at",), alert), out
 
 
@@ -120,7 +120,7 @@ def voxtelesys(i, no_answer):
     status = "no-answer" if no_answer else "completed"
     out = [("/voxtelesys/voice", FORM, urlencode(common)),
            ("/voxtelesys/status", FORM, urlencode({**common, "CallStatus": status}))]
-    alert = ("missed_call", "voxtelesys", "call_id", sid) if no_answer else None
+    alert = ("missed_call", "voxtelesys", sid) if no_answer else None
     checks = ("ended_at", "unanswered_at") if no_answer else ("ended_at", "!unanswered_at")
     return Conversation("CALL#voxtelesys#" + sid, 2, checks, alert), out
 
@@ -218,6 +218,11 @@ def drain(queue_url, into):
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
+def alert_key(alert):
+    """An alert as a Conversation names it: (type, provider, id)."""
+    return alert.get("alert_type"), alert.get("provider"), alert.get("call_id") or alert.get("message_id")
+
+
 def scan():
     dynamodb = client("dynamodb")
     items, start = [], None
@@ -306,6 +311,7 @@ def main():
                 by_caller[(item["provider"]["S"], item["from"]["S"])].append(pk)
 
     lost, doubled, wrong_state = [], [], []
+    stored_total = 0
     for conversation in conversations:
         if isinstance(conversation.key, tuple):
             pks = by_caller.get(conversation.key, [])
@@ -315,6 +321,7 @@ def main():
         else:
             pk = conversation.key
         stored = events.get(pk, 0)
+        stored_total += min(stored, conversation.events)
         if stored < conversation.events:
             lost.append((pk or conversation.key, stored, conversation.events))
         if stored > conversation.events:
@@ -332,20 +339,17 @@ def main():
                 wrong_state.append((pk, "no " + check))
 
     # Alerts come through the stream, the alerts function and the topic.
-    expected = Counter((c.alert[0], c.alert[1], c.alert[3]) for c in conversations if c.alert)
+    expected = Counter(c.alert for c in conversations if c.alert)
     alerts = []
     waited = time.monotonic()
     while time.monotonic() - waited < ALERT_WAIT_S:
         drain(queue_url, alerts)
-        ours = Counter((a.get("alert_type"), a.get("provider"), a.get("call_id") or a.get("message_id"))
-                       for a in alerts)
-        if all(ours[k] >= n for k, n in expected.items()):
+        if all(Counter(map(alert_key, alerts))[k] >= n for k, n in expected.items()):
             time.sleep(5)  # anything published twice would come now
             drain(queue_url, alerts)
             break
         time.sleep(1)
-    ours = Counter((a.get("alert_type"), a.get("provider"), a.get("call_id") or a.get("message_id"))
-                   for a in alerts)
+    ours = Counter(map(alert_key, alerts))
     alerts_missing = [k for k, n in expected.items() if ours[k] < n]
     alerts_doubled = [k for k, n in ours.items() if n > 1]
     alerts_unexpected = [k for k in ours if k not in expected and f"load-{RUN}-" in str(k[2])]
@@ -359,9 +363,6 @@ def main():
     say(f"  5xx after retries:    {len(server_errors)}")
     say(f"  refused (4xx):        {len(refused)}")
     say(f"  duplicates not 2xx:   {len(duplicate_not_2xx)}")
-    stored_total = sum(min(events.get(c.key if isinstance(c.key, str) else
-                                      (by_caller.get(c.key) or [None])[0], 0), c.events)
-                       for c in conversations)
     say(f"  events stored:        {stored_total} of {distinct}")
     say(f"  lost:                 {len(lost)} {lost[:5]}")
     say(f"  duplicated:           {len(doubled)} {doubled[:5]}")

@@ -127,6 +127,7 @@ def undo_log_transactions():
     """
     import copy
 
+    import moto.dynamodb.models as models
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
@@ -192,8 +193,6 @@ def undo_log_transactions():
         except BaseException:
             restore(items, streams)
             raise
-
-    import moto.dynamodb.models as models
 
     DynamoDBBackend.transact_write_items = transact_write_items
     models.copy = TablesByReference  # the `copy` module moto's backend calls
