@@ -10,11 +10,14 @@ against a local moto, hands it one real API Gateway event of its provider
 
   init    process start -> its first GET /runtime/invocation/next
   first   process start -> its first response POST
-  peak    the process's peak resident memory (ru_maxrss from wait4)
+  warm    a second event (another delivery), handed to the now warm
+          process: event handed over -> its response POST
+  peak    the process's peak resident memory (VmHWM), after both
 
-One extra start per candidate goes through a counting HTTP proxy in front of
-moto and counts the requests it makes per service and operation (the hot
-path's round trips); it also warms the page cache, and is not timed.
+Every start goes through a counting HTTP proxy in front of moto, which
+counts the requests of each invocation per service and operation (the cold
+one's and the warm one's round trips) and times the waits on moto. One
+extra start per candidate warms the page cache and moto, and is not counted.
 
 Writes a Markdown table to bench-results/coldstart.md and JSON beside it.
 """
@@ -85,14 +88,16 @@ class Server(ThreadingHTTPServer):
 class Run:
     """One start of one candidate, as the emulator sees it."""
 
-    def __init__(self, event, request_id):
-        self.event = event
+    def __init__(self, events, request_id):
+        self.events = events  # the cold invocation's, then the warm one's
         self.request_id = request_id
         self.t0 = None
         self.t_next = None
         self.t_first = None
+        self.t_warm_sent = None
+        self.t_warm = None
         self.nexts = 0
-        self.answer = None
+        self.answers = []
         self.answered = threading.Event()
         self.finished = threading.Event()
 
@@ -118,20 +123,23 @@ class RuntimeApi(BaseHTTPRequestHandler):
         if self.path != f"{API}/invocation/next" or run is None:
             return self._reply(404)
         run.nexts += 1
-        if run.nexts > 1:
-            # The function is warm and waits for its next event: hold it
+        if run.nexts > len(run.events):
+            # Both events handled; the function waits for a third: hold it
             # until the run is over and the process is gone.
             run.finished.wait(60)
             self.close_connection = True
             return
-        run.t_next = now
+        if run.nexts == 1:
+            run.t_next = now
         deadline_ms = int(time.time() * 1000) + 30_000
+        if run.nexts == 2:
+            run.t_warm_sent = time.perf_counter_ns()
         self._reply(
             200,
-            run.event,
+            run.events[run.nexts - 1],
             [
                 ("Content-Type", "application/json"),
-                ("Lambda-Runtime-Aws-Request-Id", run.request_id),
+                ("Lambda-Runtime-Aws-Request-Id", f"{run.request_id}-{run.nexts}"),
                 ("Lambda-Runtime-Deadline-Ms", str(deadline_ms)),
                 ("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:bench"),
                 ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0"),
@@ -142,10 +150,14 @@ class RuntimeApi(BaseHTTPRequestHandler):
         now = time.perf_counter_ns()
         run = RuntimeApi.run
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if run is not None and run.t_first is None and self.path.startswith(API):
-            run.t_first = now
-            run.answer = (self.path.rsplit("/", 1)[-1], body)
-            run.answered.set()
+        if run is not None and self.path.startswith(API) and len(run.answers) < len(run.events):
+            if run.t_first is None:
+                run.t_first = now
+            else:
+                run.t_warm = now
+            run.answers.append((self.path.rsplit("/", 1)[-1], body))
+            if len(run.answers) == len(run.events):
+                run.answered.set()
         self._reply(202, b'{"status":"OK"}', [("Content-Type", "application/json")])
 
 
@@ -154,7 +166,7 @@ class Counter(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     upstream = None
-    counts = {}
+    requests = []  # (start, operation) of each request
     waits = []  # (start, end) of each wait on moto (its answers are slow, ours are not)
 
     def log_message(self, *args):
@@ -168,8 +180,8 @@ class Counter(BaseHTTPRequestHandler):
         else:  # SNS/SQS's query protocol: Action=Publish
             action = re.search(rb"Action=(\w+)", body)
             key = "query:" + (action.group(1).decode() if action else "?")
-        Counter.counts[key] = Counter.counts.get(key, 0) + 1
         started = time.perf_counter_ns()
+        Counter.requests.append((started, key))
         conn = http.client.HTTPConnection("127.0.0.1", Counter.upstream, timeout=30)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
         conn.request("POST", self.path, body, headers)
@@ -198,9 +210,9 @@ def event_bytes(path, substitutions, n):
     return json.dumps(event).encode()
 
 
-def start_once(argv, env, cwd, event, n):
-    run = Run(event, f"bench-request-{n}")
-    Counter.counts, Counter.waits = {}, []
+def start_once(argv, env, cwd, events, n):
+    run = Run(events, f"bench-request-{n}")
+    Counter.requests, Counter.waits = [], []
     RuntimeApi.run = run
     run.t0 = time.perf_counter_ns()
     proc = subprocess.Popen(
@@ -221,21 +233,34 @@ def start_once(argv, env, cwd, event, n):
     if not ok or run.t_next is None:
         stage = "never asked for an event" if run.t_next is None else "took the event, never answered"
         raise TimeoutError(f"{argv[0]} {stage} within 60 s: {stderr[-2000:]}")
-    kind, body = run.answer
-    if kind != "response":
-        sys.exit(f"{argv[0]} reported an error: {body[:500]!r} {stderr[-2000:]}")
-    answer = json.loads(body)
-    status = answer.get("statusCode")
-    if status != 200 or "duplicate" in str(answer.get("body")):
-        sys.exit(f"{argv[0]} answered {status}: {body[:500]!r}")
+    for kind, body in run.answers:
+        if kind != "response":
+            sys.exit(f"{argv[0]} reported an error: {body[:500]!r} {stderr[-2000:]}")
+        answer = json.loads(body)
+        status = answer.get("statusCode")
+        if status != 200 or "duplicate" in str(answer.get("body")):
+            sys.exit(f"{argv[0]} answered {status}: {body[:500]!r}")
+    # A request belongs to the invocation that was running when it began.
+    cold_waits = [w for w in Counter.waits if w[0] < run.t_first]
+    warm_waits = [w for w in Counter.waits if w[0] >= run.t_warm_sent]
     return {
         "init_ms": (run.t_next - run.t0) / 1e6,
         "first_ms": (run.t_first - run.t0) / 1e6,
-        "aws_wait_ms": waited_ns(Counter.waits) / 1e6,
-        "own_ms": (run.t_first - run.t0 - waited_ns(Counter.waits)) / 1e6,
+        "aws_wait_ms": waited_ns(cold_waits) / 1e6,
+        "own_ms": (run.t_first - run.t0 - waited_ns(cold_waits)) / 1e6,
+        "warm_ms": (run.t_warm - run.t_warm_sent) / 1e6,
+        "warm_own_ms": (run.t_warm - run.t_warm_sent - waited_ns(warm_waits)) / 1e6,
         "peak_mb": peak_kb / 1024,
-        "requests": dict(Counter.counts),
+        "requests": operations(r for r in Counter.requests if r[0] < run.t_first),
+        "warm_requests": operations(r for r in Counter.requests if r[0] >= run.t_warm_sent),
     }
+
+
+def operations(requests):
+    counts = {}
+    for _, key in requests:
+        counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def waited_ns(waits):
@@ -252,11 +277,16 @@ def waited_ns(waits):
 
 def start(argv, env, cwd, event_path, subs, n):
     """One start; a start that hangs is reported and tried once more."""
+
+    def events(n):
+        # The warm event is another delivery of the same kind.
+        return [event_bytes(event_path, subs, n), event_bytes(event_path, subs, n + 5 * 10**5)]
+
     try:
-        return start_once(argv, env, cwd, event_bytes(event_path, subs, n), n)
+        return start_once(argv, env, cwd, events(n), n)
     except TimeoutError as error:
         print(f"  retrying: {error}", file=sys.stderr)
-        return start_once(argv, env, cwd, event_bytes(event_path, subs, n + 10**6), n + 10**6)
+        return start_once(argv, env, cwd, events(n + 10**6), n + 10**6)
 
 
 def percentile(values, q):
@@ -343,10 +373,10 @@ def main():
             for _ in range(args.starts):
                 n += 1
                 samples.append(start(argv, env, cwd, event_path, subs, n))
-            counts = samples[0]["requests"]
-            if any(s["requests"] != counts for s in samples):
+            counts, warm_counts = samples[0]["requests"], samples[0]["warm_requests"]
+            if any(s["requests"] != counts or s["warm_requests"] != warm_counts for s in samples):
                 print(f"  {name}: requests differ between starts", file=sys.stderr)
-            results[name] = {"samples": samples, "requests": counts}
+            results[name] = {"samples": samples, "requests": counts, "warm_requests": warm_counts}
             print(f"  {name}: {statistics.median(s['first_ms'] for s in samples):.1f} ms", file=sys.stderr)
     finally:
         moto.terminate()

@@ -28,6 +28,7 @@ def main():
 
     floor = med(FLOOR, "first_ms") if FLOOR in cold else None
     floor_own = med(FLOOR, "own_ms") if FLOOR in cold else None
+    floor_warm = med(FLOOR, "warm_ms") if FLOOR in cold and "warm_ms" in cold[FLOOR]["samples"][0] else None
     python = med(PYTHON, "first_ms") if PYTHON in cold else None
     names = list(cold) or [n for n in sizes]
     for name in sizes:
@@ -39,8 +40,12 @@ def main():
         if name in cold:
             first = med(name, "first_ms")
             peak = max(s["peak_mb"] for s in cold[name]["samples"])
-            requests = ", ".join(f"{k.split(':')[1]} {v}" for k, v in sorted(cold[name]["requests"].items()))
+            requests = operations(cold[name]["requests"])
+            warm_requests = operations(cold[name].get("warm_requests", cold[name]["requests"]))
+            if warm_requests != requests:
+                requests = f"cold: {requests}; warm: {warm_requests}"
             own = med(name, "own_ms")
+            warm = med(name, "warm_ms") if "warm_ms" in cold[name]["samples"][0] else None
             row += [
                 f"{med(name, 'init_ms'):.1f}",
                 f"{first:.1f}",
@@ -49,11 +54,13 @@ def main():
                 f"{first / floor:.2f}" if floor else "",
                 f"{own / floor_own:.2f}" if floor_own else "",
                 f"{first / python:.3f}" if python else "",
+                f"{warm:.1f}" if warm is not None else "",
+                f"{warm / floor_warm:.2f}" if warm is not None and floor_warm else "",
                 f"{peak:.1f}",
-                requests or "none",
+                requests,
             ]
         else:
-            row += [""] * 9
+            row += [""] * 11
         events = [v for k, v in per_event.items() if k.startswith(name.split("-")[0] + "-") and _same(name, k)]
         if events:
             row.append(f"{max(e['median_us'] for e in events):.1f} / {max(e['p99_us'] for e in events):.1f}")
@@ -71,6 +78,8 @@ def main():
         "× floor",
         "own × floor",
         "× Python",
+        "warm: event → response (ms)",
+        "warm × floor",
         "peak RSS (MB)",
         "AWS requests per webhook",
         "per event, worst median / p99 (µs)",
@@ -81,16 +90,21 @@ def main():
     lines = [
         f"callhooks `make bench`: medians of {starts} cold starts each on {os.cpu_count()} cores against moto on 127.0.0.1.",
         "own = start → response less the time spent waiting on moto (a Python server, far slower than DynamoDB).",
+        "warm = a second delivery handed to the same process; AWS requests are the cold invocation's, and the warm one's where they differ.",
         TARGETS + ".",
         "",
         "| " + " | ".join(head) + " |",
-        "|---|" + "---:|" * 8 + "---|" + "---:|" * 3,
+        "|---|" + "---:|" * 10 + "---|" + "---:|" * 3,
     ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     text = "\n".join(lines) + "\n"
     OUT.mkdir(exist_ok=True)
     (OUT / "bench.md").write_text(text)
     print(text)
+
+
+def operations(counts):
+    return ", ".join(f"{k.split(':')[1]} {v}" for k, v in sorted(counts.items())) or "none"
 
 
 def _same(function, event):

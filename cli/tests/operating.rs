@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::Json;
 use callhooks::auth::SharedSecret;
+use callhooks::config_cache::NumberConfigCache;
 use callhooks::runtime::Deadline;
 use callhooks::signature::SigningKey;
 use callhooks::time::Timestamp;
@@ -17,6 +18,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::process::Output;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 const CALLER: &str = "+14155552671";
 /// Monday 23 November 2026, 15:51:22 UTC = 07:51:22 in Los Angeles.
@@ -134,6 +136,7 @@ async fn seed_payloads_of_every_provider_show_in_calls_list_and_show() {
         secret: SharedSecret::new(None),
         retention_days: 30,
         deadline,
+        config_cache: NumberConfigCache::new(Duration::from_secs(30)),
         default_message: "Sorry.".into(),
     };
     let retell = retell_inbound::Deps {
@@ -141,6 +144,7 @@ async fn seed_payloads_of_every_provider_show_in_calls_list_and_show() {
         key: SigningKey::new(None),
         retention_days: 30,
         deadline: Deadline::CALLER_WAITING,
+        config_cache: NumberConfigCache::new(Duration::from_secs(30)),
     };
 
     let zonitel_call_id = deliver!(zonitel_call, &zonitel, "zonitel-call.json", T0)["call_id"]

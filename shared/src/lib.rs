@@ -8,6 +8,7 @@
 pub mod alerts;
 pub mod auth;
 pub mod config;
+pub mod config_cache;
 pub mod event;
 pub mod http;
 pub mod phone;

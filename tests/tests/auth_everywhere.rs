@@ -109,6 +109,9 @@ impl Functions {
                 secret: SharedSecret::new(Some(VOX_TOKEN)),
                 retention_days: 30,
                 deadline: five,
+                config_cache: callhooks::config_cache::NumberConfigCache::new(
+                    std::time::Duration::from_secs(30),
+                ),
                 default_message: "Sorry.".into(),
             },
             retell: retell_inbound::Deps {
@@ -116,6 +119,9 @@ impl Functions {
                 key: SigningKey::new(Some(RETELL_KEY)),
                 retention_days: 30,
                 deadline: Deadline::CALLER_WAITING,
+                config_cache: callhooks::config_cache::NumberConfigCache::new(
+                    std::time::Duration::from_secs(30),
+                ),
             },
         }
     }

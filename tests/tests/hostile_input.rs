@@ -71,6 +71,9 @@ impl Functions {
                 secret: SharedSecret::new(None),
                 retention_days: 30,
                 deadline: five,
+                config_cache: callhooks::config_cache::NumberConfigCache::new(
+                    std::time::Duration::from_secs(30),
+                ),
                 default_message: "Sorry.".into(),
             },
             retell: retell_inbound::Deps {
@@ -78,6 +81,9 @@ impl Functions {
                 key: SigningKey::new(None),
                 retention_days: 30,
                 deadline: Deadline::CALLER_WAITING,
+                config_cache: callhooks::config_cache::NumberConfigCache::new(
+                    std::time::Duration::from_secs(30),
+                ),
             },
         }
     }

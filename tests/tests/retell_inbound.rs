@@ -35,6 +35,9 @@ fn deps_with(store: Store, key: Option<&str>) -> Deps {
         key: SigningKey::new(key),
         retention_days: 30,
         deadline: Deadline::CALLER_WAITING,
+        config_cache: callhooks::config_cache::NumberConfigCache::new(
+            std::time::Duration::from_secs(30),
+        ),
     }
 }
 

@@ -32,6 +32,9 @@ fn deps(stack: &TestStack, token: Option<&str>) -> Deps {
         secret: SharedSecret::new(token),
         retention_days: 30,
         deadline: Deadline::FIVE_SECOND_PROVIDER,
+        config_cache: callhooks::config_cache::NumberConfigCache::new(
+            std::time::Duration::from_secs(30),
+        ),
         default_message: "Sorry, nobody can take your call.".into(),
     }
 }
@@ -836,6 +839,9 @@ async fn storage_stopped_answers_503_in_time() {
         secret: SharedSecret::new(None),
         retention_days: 30,
         deadline: Deadline::FIVE_SECOND_PROVIDER,
+        config_cache: callhooks::config_cache::NumberConfigCache::new(
+            std::time::Duration::from_secs(30),
+        ),
         default_message: "x".into(),
     };
     let started = Instant::now();
@@ -848,4 +854,62 @@ async fn storage_stopped_answers_503_in_time() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+/// A warm function answers from the configuration it read lately (no
+/// GetItem), until the cache's time is up; a disabled cache reads it anew.
+#[tokio::test]
+async fn configuration_is_kept_for_the_cache_time_only() {
+    use callhooks::config_cache::NumberConfigCache;
+    let stack = TestStack::new().await;
+    configure(&stack, FORWARDING).await;
+    let forwards_to = |answer: &[String], number: &str| answer.iter().any(|t| t == number);
+    let cached = Deps {
+        config_cache: NumberConfigCache::new(Duration::from_secs(3_600)),
+        ..deps(&stack, None)
+    };
+    let uncached = Deps {
+        config_cache: NumberConfigCache::disabled(),
+        ..deps(&stack, None)
+    };
+    let first = voxml(
+        &handle(
+            &cached,
+            post_form("voice", &params("CA900", "&CallStatus=ringing")),
+            at(T0),
+        )
+        .await,
+    );
+    assert!(forwards_to(&first, "+14155550100"), "{first:?}");
+
+    // An operator moves the forwarding elsewhere.
+    configure(
+        &stack,
+        r#"{"greeting": "Moved", "forward_to": ["+14155550199"]}"#,
+    )
+    .await;
+    let kept = voxml(
+        &handle(
+            &cached,
+            post_form("voice", &params("CA901", "&CallStatus=ringing")),
+            at(T0 + 1_000),
+        )
+        .await,
+    );
+    assert!(forwards_to(&kept, "+14155550100"), "{kept:?}");
+    let fresh = voxml(
+        &handle(
+            &uncached,
+            post_form("voice", &params("CA902", "&CallStatus=ringing")),
+            at(T0 + 2_000),
+        )
+        .await,
+    );
+    assert!(forwards_to(&fresh, "+14155550199"), "{fresh:?}");
+    assert_eq!(cached.config_cache.len(), 1);
+    assert!(uncached.config_cache.is_empty());
+    // Both calls were recorded all the same.
+    for call in ["CA901", "CA902"] {
+        assert_eq!(summary(&stack, call).await.status(), CallStatus::Ringing);
+    }
 }

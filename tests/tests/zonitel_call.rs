@@ -410,3 +410,56 @@ async fn storage_hanging_answers_503_in_time() {
     assert_eq!(status, 503, "{body}");
     assert!(elapsed < Duration::from_millis(4500), "took {elapsed:?}");
 }
+
+/// A contact record sits in its number's GSI1 partition (so Retell reads
+/// it with the caller's calls in one Query); timelines never show it.
+#[tokio::test]
+async fn a_contact_shares_the_callers_partition_but_not_the_timeline() {
+    use callhooks::config::{parse_document, Contact};
+    let stack = TestStack::new().await;
+    let store = stack.store();
+    let caller = PhoneNumber::parse("+14155552671").unwrap();
+    let contact: Contact = parse_document(
+        r#"{"number": "+14155552671", "name": "Zoë", "dynamic_variables": {"tier": "gold"}}"#,
+    )
+    .unwrap();
+    store.put_contact(&contact).await.unwrap();
+    let records = store.caller_contact_and_calls(&caller, 10).await.unwrap();
+    assert_eq!(records.contact.as_ref(), Some(&contact));
+    assert!(records.calls.is_empty() && !records.more);
+
+    let deps = deps(&stack, None);
+    let mut ids = Vec::new();
+    for minute in 0..3 {
+        let (_, body) =
+            answer(&handle(&deps, post_json(PATH, SEED), at(T0 + minute * 60_000)).await);
+        assert_eq!(body["status"], "recorded");
+        ids.push(body["call_id"].as_str().unwrap().to_string());
+    }
+    ids.reverse(); // newest first
+
+    let timeline = store.timeline(&caller, 3).await.unwrap();
+    let listed: Vec<&str> = timeline.iter().filter_map(|i| attr(i, "call_id")).collect();
+    assert_eq!(listed, ids, "three calls, no contact");
+    let since = store.timeline_since(&caller, None, 10).await.unwrap();
+    assert_eq!(since.len(), 3);
+    let since = store
+        .timeline_since(&caller, Some("2000-01-01T00:00:00.000Z"), 10)
+        .await
+        .unwrap();
+    assert_eq!(since.len(), 3);
+
+    let records = store.caller_contact_and_calls(&caller, 10).await.unwrap();
+    assert_eq!(records.contact.as_ref(), Some(&contact));
+    let got: Vec<&str> = records.calls.iter().map(|c| c.call_id.as_str()).collect();
+    assert_eq!(got, ids);
+    assert!(!records.more);
+    // A page too small for every call says so, contact or not.
+    let records = store.caller_contact_and_calls(&caller, 2).await.unwrap();
+    assert_eq!((records.calls.len(), records.more), (2, true));
+    assert!(records.contact.is_some());
+    store.delete_contact(&caller).await.unwrap();
+    let records = store.caller_contact_and_calls(&caller, 2).await.unwrap();
+    assert_eq!((records.calls.len(), records.more), (2, true));
+    assert_eq!(records.contact, None);
+}

@@ -3,6 +3,7 @@
 //! storage step has the same short budget and the answer is built from
 //! whatever arrived in time: never an error once the request is valid.
 
+use callhooks::config_cache::NumberConfigCache;
 use callhooks::http::{body_bytes, json_response, require_json, require_method, respond, ApiError};
 use callhooks::phone::{mask, redact};
 use callhooks::providers::retell;
@@ -24,6 +25,8 @@ pub struct Deps {
     pub retention_days: u32,
     /// `deadline.total` bounds each lookup and the recording (run together).
     pub deadline: Deadline,
+    /// Number configurations read lately (`NUMBER_CONFIG_CACHE_SECONDS`).
+    pub config_cache: NumberConfigCache,
 }
 
 pub async fn handle(deps: &Deps, req: Request, now: Timestamp) -> Response<Body> {
@@ -47,21 +50,23 @@ async fn handle_inbound(
 
     let budget = deps.deadline.total;
     let store = &deps.store;
-    // At most two reads (one BatchGetItem, one Query) and the write, all at
-    // once, each cut off at the budget.
-    let (documents, history, recorded) = tokio::join!(
+    // The number's configuration (from memory when read lately), the
+    // caller's contact and calls (one Query) and the write, all at once,
+    // each cut off at the budget: two requests when the configuration is
+    // known, three when not.
+    let (config, caller, recorded) = tokio::join!(
         within(
             budget,
             "configuration",
-            store.number_config_and_contact(&call.to, call.from.as_ref())
+            store.number_config_cached(&deps.config_cache, &call.to)
         ),
         async {
             match &call.from {
                 Some(from) => {
                     within(
                         budget,
-                        "history",
-                        store.recent_calls_from(from, retell::HISTORY_LIMIT),
+                        "caller",
+                        store.caller_contact_and_calls(from, retell::HISTORY_LIMIT),
                     )
                     .await
                 }
@@ -70,8 +75,19 @@ async fn handle_inbound(
         },
         within(budget, "recording", store.write(&plan)),
     );
-    let (config, contact) = documents.unwrap_or_default();
-    let history = history.map(|(calls, more)| retell::caller_history(&calls, more, &call.to, now));
+    let config = config.flatten();
+    let (contact, history) = match caller {
+        Some(records) => (
+            records.contact,
+            Some(retell::caller_history(
+                &records.calls,
+                records.more,
+                &call.to,
+                now,
+            )),
+        ),
+        None => (None, None),
+    };
     let answer = retell::inbound_answer(
         &call,
         config.as_ref(),

@@ -1,3 +1,4 @@
+use callhooks::config_cache::NumberConfigCache;
 use callhooks::runtime::{lambda_sdk_config, run_http, Deadline, Settings};
 use callhooks::signature::SigningKey;
 use callhooks::store::Store;
@@ -16,6 +17,7 @@ async fn main() -> Result<(), Error> {
         key: SigningKey::from_env("RETELL_API_KEY"),
         retention_days: settings.retention_days,
         deadline,
+        config_cache: NumberConfigCache::from_env()?,
     };
     run_http(service_fn(|req: Request| async {
         Ok::<_, Error>(handle(&deps, req, Timestamp::now()).await)

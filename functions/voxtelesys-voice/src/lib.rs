@@ -1,7 +1,8 @@
 //! GET or POST /voxtelesys/{hook}: authenticate, parse, record, answer VoXML.
 //!
 //! The call is recorded and the number's configuration read at the same
-//! time (one transaction, one GetItem), both within the deadline. Any
+//! time (one transaction, one GetItem; none when the configuration was read
+//! less than `NUMBER_CONFIG_CACHE_SECONDS` ago), both within the deadline. Any
 //! storage failure, of the write or of the read, is a 503: Voxtelesys
 //! retries, the retry is recognised as a duplicate and gets the answer the
 //! configuration gives. A guessed default answer could hang up on a caller
@@ -9,6 +10,7 @@
 
 use callhooks::auth::{SharedSecret, TOKEN_QUERY_PARAM};
 use callhooks::config::NumberConfig;
+use callhooks::config_cache::NumberConfigCache;
 use callhooks::http::{query_param, require_method, respond, ApiError};
 use callhooks::providers::voxtelesys::{self, CallbackLinks, Hook};
 use callhooks::runtime::Deadline;
@@ -26,6 +28,8 @@ pub struct Deps {
     pub secret: SharedSecret,
     pub retention_days: u32,
     pub deadline: Deadline,
+    /// Number configurations read lately (`NUMBER_CONFIG_CACHE_SECONDS`).
+    pub config_cache: NumberConfigCache,
     /// Said, before hanging up, to callers of a number without a Voxtelesys
     /// configuration (`VOXTELESYS_DEFAULT_MESSAGE`).
     pub default_message: String,
@@ -82,7 +86,12 @@ async fn number_config(
     deps: &Deps,
     number: &callhooks::phone::PhoneNumber,
 ) -> Result<Option<NumberConfig>, ApiError> {
-    match tokio::time::timeout(deps.deadline.total, deps.store.number_config(number)).await {
+    match tokio::time::timeout(
+        deps.deadline.total,
+        deps.store.number_config_cached(&deps.config_cache, number),
+    )
+    .await
+    {
         Ok(Ok(config)) => Ok(config),
         Ok(Err(error)) => {
             tracing::error!(%error, "number configuration not read");

@@ -1,4 +1,5 @@
 use callhooks::auth::SharedSecret;
+use callhooks::config_cache::NumberConfigCache;
 use callhooks::runtime::{lambda_sdk_config, run_http, Deadline, Settings};
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
@@ -17,6 +18,7 @@ async fn main() -> Result<(), Error> {
         secret: SharedSecret::from_env("VOXTELESYS_WEBHOOK_TOKEN"),
         retention_days: settings.retention_days,
         deadline,
+        config_cache: NumberConfigCache::from_env()?,
         default_message: Deps::default_message_from_env(),
     };
     run_http(service_fn(|req: Request| async {

@@ -159,7 +159,7 @@ pub struct CallerHistory {
 }
 
 /// Summarizes the caller's calls (newest first, as [`crate::store::Store::
-/// recent_calls_from`] reads them). Ignored: test calls, calls first seen
+/// caller_contact_and_calls`] reads them). Ignored: test calls, calls first seen
 /// after now, and Retell calls to the same number within the retry window
 /// (this call's own record, or the one an earlier delivery of it wrote), so
 /// a retried request gets the same answer.

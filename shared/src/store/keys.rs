@@ -10,6 +10,7 @@
 //! | 4. one SMS's status history | `PK = SMS#<provider>#<message_id>` and `SK begins_with STATUS#` | table |
 //! | 5. configuration of one of our numbers | `PK = NUMBER#<e164>`, `SK = CONFIG` | table |
 //! | 6. one caller's contact record | `PK = CONTACT#<e164>`, `SK = CONTACT` | table |
+//! | 6 and 3 together, for Retell (the caller's contact, then the calls from the caller) | `GSI1PK = PHONE#<e164>`, newest first | GSI1 |
 //! | 3 from a moment on (`callhooks calls list --since`) | pattern 3 and `GSI1SK >= <since>` / `GSI2SK >= <since>` | GSI1, GSI2 |
 //! | every number configuration (`callhooks numbers list`) | Scan, `item_type = number_config` | table |
 
@@ -97,6 +98,31 @@ pub fn contact_pk(number: &PhoneNumber) -> String {
     format!("CONTACT#{number}")
 }
 
+/// A contact record also sits in its number's GSI1 partition, under this
+/// sort key: timeline keys begin with the year's digits, and a letter sorts
+/// after every digit, so a newest-first query of `PHONE#<caller>` returns
+/// the contact first and then the calls from the caller, in one request.
+pub const CONTACT_TIMELINE_SK: &str = "CONTACT";
+
+/// A call or message summary, as opposed to a contact record, in a GSI1
+/// (timeline) query's results.
+pub fn is_conversation(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> bool {
+    item.get(PK)
+        .and_then(|v| v.as_s().ok())
+        .is_some_and(|pk| pk.starts_with("CALL#") || pk.starts_with("SMS#"))
+}
+
+/// A contact record in a GSI1 query's results.
+pub fn is_contact(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> bool {
+    item.get(PK)
+        .and_then(|v| v.as_s().ok())
+        .is_some_and(|pk| pk.starts_with("CONTACT#"))
+}
+
 /// A retry guard: one item per (function, identity of a delivery) holding
 /// when the last accepted delivery arrived (see each provider's module).
 pub fn retry_guard_pk(function: &str, parts: &[&str]) -> String {
@@ -176,6 +202,31 @@ mod tests {
             ),
             "2026-01-01T00:00:00.000Z#call#salpre#1"
         );
+    }
+
+    #[test]
+    fn a_contact_sorts_after_every_timeline_key() {
+        for year in ["2026", "9999"] {
+            let key = timeline_sk(
+                &format!("{year}-12-31T23:59:59.999Z"),
+                Channel::Call,
+                Provider::Zonitel,
+                "zzz",
+            );
+            assert!(CONTACT_TIMELINE_SK > key.as_str(), "{key}");
+        }
+        let item = |pk: &str| {
+            std::collections::HashMap::from([(
+                PK.to_string(),
+                aws_sdk_dynamodb::types::AttributeValue::S(pk.into()),
+            )])
+        };
+        let n = PhoneNumber::parse("+14155552671").unwrap();
+        assert!(is_contact(&item(&contact_pk(&n))));
+        assert!(!is_conversation(&item(&contact_pk(&n))));
+        assert!(is_conversation(&item("CALL#zonitel#c1")));
+        assert!(is_conversation(&item("SMS#zonitel#m1")));
+        assert!(!is_contact(&item("CALL#zonitel#c1")));
     }
 
     #[test]

@@ -7,16 +7,17 @@ pub mod operator;
 pub mod plan;
 
 use crate::config::{Contact, NumberConfig};
+use crate::config_cache::NumberConfigCache;
 use crate::event::{CallPhases, Channel, Direction, Provider, SmsMoments, SmsStatus};
 use crate::phone::PhoneNumber;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use plan::{Item, WritePlan};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What became of a delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +25,16 @@ pub enum WriteOutcome {
     Recorded,
     /// Already recorded (a retry): nothing was written.
     Duplicate,
+}
+
+/// What [`Store::caller_contact_and_calls`] read about one caller.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CallerRecords {
+    pub contact: Option<Contact>,
+    /// Calls placed from the caller, newest first.
+    pub calls: Vec<CallSummary>,
+    /// Older items were left unread.
+    pub more: bool,
 }
 
 /// Storage did not do what was asked. Webhooks answer 503 so the provider
@@ -383,6 +394,7 @@ impl Store {
             keys::CONFIG_SK,
             keys::NUMBER_CONFIG_ITEM_TYPE,
             config,
+            &[],
         )
         .await
     }
@@ -400,6 +412,10 @@ impl Store {
             keys::CONTACT_SK,
             keys::CONTACT_ITEM_TYPE,
             contact,
+            &[
+                (keys::GSI1PK, keys::phone_pk(&contact.number)),
+                (keys::GSI1SK, keys::CONTACT_TIMELINE_SK.to_string()),
+            ],
         )
         .await
     }
@@ -412,19 +428,22 @@ impl Store {
         sk: &str,
         item_type: &str,
         document: &T,
+        index_keys: &[(&str, String)],
     ) -> Result<(), StoreError> {
         let value: AttributeValue = serde_dynamo::to_attribute_value(document)
             .map_err(|e| StoreError(format!("unstorable document: {e}")))?;
-        self.client
+        let mut request = self
+            .client
             .put_item()
             .table_name(&self.table)
             .item(keys::PK, AttributeValue::S(pk))
             .item(keys::SK, AttributeValue::S(sk.into()))
             .item(keys::ITEM_TYPE, AttributeValue::S(item_type.into()))
-            .item("document", value)
-            .send()
-            .await
-            .map_err(store_error)?;
+            .item("document", value);
+        for (name, value) in index_keys {
+            request = request.item(*name, AttributeValue::S(value.clone()));
+        }
+        request.send().await.map_err(store_error)?;
         Ok(())
     }
 
@@ -455,70 +474,34 @@ impl Store {
             .map_err(|e| StoreError(format!("unreadable document: {e}")))
     }
 
-    /// Patterns 5 and 6 in one round trip (BatchGetItem): the
-    /// configuration of `number` and the contact record of `caller`. Keys
-    /// DynamoDB leaves unprocessed (throttling) read as absent; there is no
-    /// time to ask again while a caller waits.
-    pub async fn number_config_and_contact(
+    /// Access pattern 5 through `cache`: a configuration read less than the
+    /// cache's time ago is answered from memory, with no request.
+    pub async fn number_config_cached(
         &self,
+        cache: &NumberConfigCache,
         number: &PhoneNumber,
-        caller: Option<&PhoneNumber>,
-    ) -> Result<(Option<NumberConfig>, Option<Contact>), StoreError> {
-        let key = |pk: String, sk: &str| {
-            std::collections::HashMap::from([
-                (keys::PK.to_string(), AttributeValue::S(pk)),
-                (keys::SK.to_string(), AttributeValue::S(sk.into())),
-            ])
-        };
-        let config_pk = keys::number_config_pk(number);
-        let contact_pk = caller.map(keys::contact_pk);
-        let mut keys_and_attributes =
-            KeysAndAttributes::builder().keys(key(config_pk.clone(), keys::CONFIG_SK));
-        if let Some(pk) = &contact_pk {
-            keys_and_attributes = keys_and_attributes.keys(key(pk.clone(), keys::CONTACT_SK));
+    ) -> Result<Option<NumberConfig>, StoreError> {
+        if let Some(config) = cache.get(number, Instant::now()) {
+            return Ok(config);
         }
-        let request = keys_and_attributes
-            .build()
-            .map_err(|e| StoreError(e.to_string()))?;
-        let output = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, request)
-            .send()
-            .await
-            .map_err(store_error)?;
-        if output
-            .unprocessed_keys
-            .as_ref()
-            .is_some_and(|u| !u.is_empty())
-        {
-            tracing::warn!("some configuration keys were left unprocessed");
-        }
-        let (mut config, mut contact) = (None, None);
-        for item in output
-            .responses
-            .unwrap_or_default()
-            .remove(&self.table)
-            .unwrap_or_default()
-        {
-            let pk = item.get(keys::PK).and_then(|v| v.as_s().ok()).cloned();
-            if pk.as_deref() == Some(config_pk.as_str()) {
-                config = Some(document_of(item)?);
-            } else if pk.is_some() && pk == contact_pk {
-                contact = Some(document_of(item)?);
-            }
-        }
-        Ok((config, contact))
+        let asked_at = Instant::now();
+        let config = self.number_config(number).await?;
+        cache.put(number, config.clone(), asked_at);
+        Ok(config)
     }
 
-    /// Calls placed from `number` (the `from` side, GSI1), newest first: one
-    /// page of at most `limit` items, one round trip. Messages are skipped.
-    /// The flag says whether older items were left unread.
-    pub async fn recent_calls_from(
+    /// Patterns 6 and 3 in one round trip, for a caller Retell is about to
+    /// connect: the caller's contact record and the calls placed from the
+    /// caller, newest first (GSI1, where the contact sorts first; see
+    /// [`keys::CONTACT_TIMELINE_SK`]). One page of at most `limit` calls and
+    /// messages; messages are skipped. The flag says whether older items
+    /// were left unread.
+    pub async fn caller_contact_and_calls(
         &self,
-        number: &PhoneNumber,
+        caller: &PhoneNumber,
         limit: usize,
-    ) -> Result<(Vec<CallSummary>, bool), StoreError> {
+    ) -> Result<CallerRecords, StoreError> {
+        let limit = limit.max(1);
         let output = self
             .client
             .query()
@@ -526,16 +509,29 @@ impl Store {
             .index_name(keys::GSI1)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", keys::GSI1PK)
-            .expression_attribute_values(":pk", AttributeValue::S(keys::phone_pk(number)))
+            .expression_attribute_values(":pk", AttributeValue::S(keys::phone_pk(caller)))
             .scan_index_forward(false)
-            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            // One more than `limit`: the contact, when there is one.
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
             .send()
             .await
             .map_err(store_error)?;
-        let more = output.last_evaluated_key.is_some_and(|k| !k.is_empty());
-        let calls = output
-            .items
-            .unwrap_or_default()
+        let mut more = output.last_evaluated_key.is_some_and(|k| !k.is_empty());
+        let mut contact = None;
+        let mut conversations = Vec::new();
+        for item in output.items.unwrap_or_default() {
+            if keys::is_contact(&item) {
+                contact = Some(document_of(item)?);
+            } else if keys::is_conversation(&item) {
+                conversations.push(item);
+            }
+        }
+        // Without a contact the page may hold `limit + 1` conversations.
+        if conversations.len() > limit {
+            conversations.truncate(limit);
+            more = true;
+        }
+        let calls = conversations
             .iter()
             .filter(|item| {
                 item.get(keys::PK)
@@ -544,7 +540,11 @@ impl Store {
             })
             .map(CallSummary::from_item)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((calls, more))
+        Ok(CallerRecords {
+            contact,
+            calls,
+            more,
+        })
     }
 
     async fn query_index(
@@ -563,11 +563,17 @@ impl Store {
             .expression_attribute_names("#pk", partition_attr)
             .expression_attribute_values(":pk", AttributeValue::S(keys::phone_pk(number)))
             .scan_index_forward(false)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            // One more than `limit`: GSI1 also holds the number's contact.
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
             .send()
             .await
             .map_err(store_error)?;
-        Ok(output.items.unwrap_or_default())
+        Ok(output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter(keys::is_conversation)
+            .collect())
     }
 }
 

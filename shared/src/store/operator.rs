@@ -120,7 +120,14 @@ impl Store {
                 None => request.key_condition_expression("#pk = :pk"),
             };
             let output = request.send().await.map_err(store_error)?;
-            items.extend(output.items.unwrap_or_default());
+            // GSI1 also holds the number's contact record (see `keys`).
+            items.extend(
+                output
+                    .items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(keys::is_conversation),
+            );
             match output.last_evaluated_key {
                 Some(key) if !key.is_empty() && items.len() < limit => start = Some(key),
                 _ => return Ok(items),
