@@ -198,6 +198,52 @@ def undo_log_transactions():
     models.copy = TablesByReference  # the `copy` module moto's backend calls
 
 
+def faster_update_expressions():
+    """Halves what moto spends on an UpdateExpression, with the same result.
+
+    Every webhook's summary update names 10-20 attributes, each with
+    `if_not_exists`. moto 5.2 parses the expression twice per request and
+    walks the tree with ten validators, twice for a new item; profiled, a
+    three-item transaction took 21 ms where a PutItem takes 1.3 ms. Three
+    costs are pure overhead and go:
+    - ActionCountValidator counts the SET/ADD/REMOVE clauses below every
+      nested UpdateExpression node, O(n^2); the root's count covers them all.
+    - every traverser rebuilds its tuple of node types at every node.
+    - the same expression string is parsed again on every request; parses
+      are kept (moto only reads the parsed tree, and the validators work on
+      their own deep copy of it).
+    Measured in-process: 21.8 -> 11.4 ms per transaction.
+    """
+    from moto.dynamodb.parsing import expressions, validators
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+
+    count_clauses = validators.ActionCountValidator.verify_action_counts
+
+    def verify_action_counts_at_root(self, node):
+        return node if node.parent is not None else count_clauses(self, node)
+
+    def nodes_to_be_processed(self):
+        types = self.__dict__.get("_node_types")
+        if types is None:
+            types = self.__dict__["_node_types"] = tuple(self._processing_map().keys())
+        return types
+
+    parse = expressions.UpdateExpressionParser.make.__func__
+    parsed = {}
+
+    def make(cls, expression_str):
+        tree = parsed.get(expression_str)
+        if tree is None:
+            tree = parse(cls, expression_str)  # an invalid one raises, kept nowhere
+            if len(parsed) < 10_000:
+                parsed[expression_str] = tree
+        return tree
+
+    validators.ActionCountValidator.verify_action_counts = verify_action_counts_at_root
+    DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed
+    expressions.UpdateExpressionParser.make = classmethod(make)
+
+
 class SerializedApp:
     """Handles one request at a time. moto's DynamoDB is not safe under
     concurrent requests: a cancelled transaction restores a copy of the table
@@ -223,6 +269,7 @@ def serve(args):
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     undo_log_transactions()
+    faster_update_expressions()
     app = SerializedApp(DomainDispatcherApplication(create_backend_app))
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
