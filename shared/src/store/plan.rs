@@ -14,6 +14,11 @@ pub type Item = HashMap<String, AttributeValue>;
 /// item limit is 400 KB and the rest of an event item needs room too.
 pub const RAW_PART_BYTES: usize = 300_000;
 
+/// Room in a new event item for the attributes every provider sets and what
+/// most add, so the map is not rehashed as it fills (it is built on every
+/// delivery).
+const EVENT_ITEM_CAPACITY: usize = 28;
+
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -73,7 +78,8 @@ impl SummaryUpdate {
         SummaryUpdate {
             pk: pk.into(),
             sk: sk.into(),
-            set_once: Vec::new(),
+            // A conversation summary sets about this many; sized once.
+            set_once: Vec::with_capacity(16),
             set: Vec::new(),
             increment: Vec::new(),
         }
@@ -169,7 +175,7 @@ impl WritePlan {
         let event_sk = keys::event_sk(&occurred, &event.kind, &event.delivery_key);
         let expires = n(time::expires_at(event.received_at, retention_days));
 
-        let mut item = Item::new();
+        let mut item = Item::with_capacity(EVENT_ITEM_CAPACITY);
         item.insert(PK.into(), s(&pk));
         item.insert(SK.into(), s(&event_sk));
         item.insert(
@@ -288,7 +294,7 @@ pub fn retry_guard(
     window_ms: i64,
 ) -> GuardedPut {
     let received_ms = received_at.as_millisecond();
-    let mut item = Item::new();
+    let mut item = Item::with_capacity(6);
     item.insert(PK.into(), s(pk));
     item.insert(SK.into(), s(keys::GUARD_SK));
     item.insert(keys::ITEM_TYPE.into(), s("retry_guard"));
