@@ -475,8 +475,6 @@ impl Callback {
         let at = s(time::to_key(event.occurred_at));
 
         let event_item = &mut plan.puts[0].item;
-        // Grown once for every parameter, not step by step.
-        event_item.reserve(STORED_AS_IS.len() + 2);
         event_item.insert("hook".into(), s(self.hook.as_str()));
         for (wire, attribute) in STORED_AS_IS {
             if let Some(value) = p.get(wire) {
