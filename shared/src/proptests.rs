@@ -140,8 +140,131 @@ fn written_number() -> impl Strategy<Value = (String, String)> {
     })
 }
 
+/// A JSON value as text, most often of a shape some parser wants: phone
+/// numbers, ids, small integers, floats, nulls, flags, lists, and objects of
+/// the parsers' own field names (keys may repeat: the text is built by hand).
+fn loose_json() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just("null".to_string()),
+        any::<bool>().prop_map(|b| b.to_string()),
+        (-3i64..1 << 40).prop_map(|n| n.to_string()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        Just("18446744073709551616".to_string()),
+        Just("-0".to_string()),
+        any::<f64>().prop_map(|n| json!(n).to_string()),
+        Just("1.0".to_string()),
+        ".{0,12}".prop_map(|s| json!(s).to_string()),
+        "\\+1[2-9][0-9]{9}".prop_map(|s| json!(s).to_string()),
+        prop::sample::select(vec![
+            "\"inbound\"",
+            "\"outbound\"",
+            "\"call_ended\"",
+            "\"x\\u00e9\""
+        ])
+        .prop_map(str::to_string),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+            prop::collection::vec((field_name(), inner), 0..8).prop_map(|fields| {
+                let fields: Vec<String> = fields
+                    .into_iter()
+                    .map(|(name, value)| format!("{}: {value}", json!(name)))
+                    .collect();
+                format!("{{{}}}", fields.join(", "))
+            }),
+        ]
+    })
+}
+
+/// The fields of a valid object of each shape `parse_json` reads (and none).
+const VALID_FIELDS: &[&str] = &[
+    "",
+    r#""caller_id_name": "Ann", "caller_id_number": "+14155552671", "destination_number": "+18339664835""#,
+    r#""status": "delivered", "data": {"id": "m1", "segments": 2, "direction": "outbound", "messageText": "hi", "from": "+14155552671", "to": "+18339664835", "medias": ["u"]}, "message": null"#,
+    r#""call_id": 17, "from": "+14155552671", "to": "+18339664835", "direction": "inbound", "source": "s""#,
+    r#""call_id": " c-9 ", "transcript": [{"type": "customer", "message": "yes", "utc_timestamp": 1760084505}, {"type": "ai", "utc_timestamp": "12"}]"#,
+    r#""call": {"id": 5, "from": "+14155552671"}, "type": "ai", "transcript": "hello", "timestamp_utc": "111111""#,
+    r#""call": {"id": "x"}, "error_message": "boom""#,
+    r#""event_type": "call_ended", "timestamp_utc": 1760084505, "payload": {"call_id": 1, "transcript": []}, "is_test": true"#,
+    r#""event": "call_inbound", "call_inbound": {"from_number": "+14155552671", "to_number": "+18339664835"}"#,
+];
+
+/// The shapes of salpre's and retell's private envelopes.
+#[derive(Debug, PartialEq, serde::Deserialize)]
+#[allow(dead_code)]
+struct SalpreEnvelope {
+    event_type: String,
+    timestamp_utc: i64,
+    payload: serde_json::Map<String, Value>,
+    #[serde(default)]
+    is_test: Option<bool>,
+}
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+#[allow(dead_code)]
+struct RetellEnvelope {
+    event: String,
+    #[serde(default)]
+    call_inbound: Option<Value>,
+}
+
+/// `parse_json`'s direct parse gives exactly what the parse through a
+/// `Value` gives, value or error, for `T`.
+fn same_as_checked<T>(body: &str) -> Result<(), TestCaseError>
+where
+    T: serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let direct = crate::http::parse_json::<T>(body.as_bytes());
+    let checked = crate::http::parse_json_checked::<T>(body.as_bytes());
+    prop_assert_eq!(direct, checked, "{}", body);
+    // Salpre's payloads are read from a `Value` by reference first: what
+    // that accepts must be what reading it by value gives.
+    if let Ok(value) = serde_json::from_str::<Value>(body) {
+        if let Ok(by_ref) = T::deserialize(&value) {
+            prop_assert_eq!(
+                Some(by_ref),
+                serde_json::from_value::<T>(value).ok(),
+                "{}",
+                body
+            );
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    #[test]
+    fn parsing_json_directly_changes_nothing(
+        base in prop::sample::select(VALID_FIELDS),
+        before in any::<bool>(),
+        fields in prop::collection::vec((field_name(), loose_json()), 0..6),
+        extra in prop::collection::vec(("[a-z_]{1,6}", loose_json()), 0..3),
+        space in prop::sample::select(vec!["", " ", "\n\t", "\u{c}"]),
+    ) {
+        // Valid fields of one shape, with random ones (maybe repeating a
+        // name) before or after them.
+        let mut fields: Vec<String> = fields
+            .into_iter()
+            .chain(extra)
+            .map(|(name, value)| format!("{}: {value}", json!(name)))
+            .collect();
+        if !base.is_empty() {
+            fields.insert(if before { fields.len() } else { 0 }, base.to_string());
+        }
+        let body = format!("{space}{{{}}}{space}", fields.join(", "));
+        same_as_checked::<zonitel::IncomingCall>(&body)?;
+        same_as_checked::<zonitel_sms::SmsNotification>(&body)?;
+        same_as_checked::<salpre::LifecyclePayload>(&body)?;
+        same_as_checked::<salpre::CallEndedPayload>(&body)?;
+        same_as_checked::<salpre::TranscriptPayload>(&body)?;
+        same_as_checked::<salpre::ErrorPayload>(&body)?;
+        same_as_checked::<SalpreEnvelope>(&body)?;
+        same_as_checked::<RetellEnvelope>(&body)?;
+        same_as_checked::<Value>(&body)?;
+    }
 
     #[test]
     fn arbitrary_bytes_never_panic_and_are_refused_with_4xx(body in prop::collection::vec(any::<u8>(), 0..512)) {
@@ -169,6 +292,27 @@ proptest! {
             .extend_pairs(&pairs)
             .finish();
         parse_everything(form.as_bytes())?;
+    }
+
+    #[test]
+    fn the_query_without_its_token_is_the_decoding_filters(
+        pieces in prop::collection::vec(prop::sample::select(vec![
+            "token", "tok%65n", "%74oken", "Token", "tokens", "to+ken", "", "=", "&", "&&",
+            "a", "+", "%", "%7", "%zz", "x=y", "é", "%C3%A9", "token=",
+        ]), 0..10),
+    ) {
+        let query = pieces.concat();
+        // What it replaced: every pair's name decoded and compared.
+        let decoded: Vec<&str> = query
+            .split('&')
+            .filter(|pair| {
+                let name = pair.split('=').next().unwrap_or("");
+                form_urlencoded::parse(name.as_bytes())
+                    .next()
+                    .is_none_or(|(k, _)| k != "token")
+            })
+            .collect();
+        prop_assert_eq!(voxtelesys::without_token(&query), decoded.join("&"), "{}", query);
     }
 
     #[test]

@@ -5,7 +5,60 @@ pub use jiff::Timestamp;
 
 /// `2026-11-23T15:51:22.123Z`: RFC 3339, always three fractional digits.
 pub fn to_key(at: Timestamp) -> String {
-    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    // Written digit by digit: every event needs several keys, and strftime
+    // interprets its format string on each call. Years before 0 (never a
+    // real event) keep strftime's own rendering.
+    let t = jiff::tz::Offset::UTC.to_datetime(at);
+    if t.year() < 0 {
+        return at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    }
+    let mut key = String::with_capacity(24);
+    push_digits(&mut key, t.year(), 4);
+    key.push('-');
+    push_digits(&mut key, t.month(), 2);
+    key.push('-');
+    push_digits(&mut key, t.day(), 2);
+    key.push('T');
+    push_digits(&mut key, t.hour(), 2);
+    key.push(':');
+    push_digits(&mut key, t.minute(), 2);
+    key.push(':');
+    push_digits(&mut key, t.second(), 2);
+    key.push('.');
+    push_digits(&mut key, t.subsec_nanosecond() / 1_000_000, 3);
+    key.push('Z');
+    key
+}
+
+/// `20261123T155122123Z`: the moment in a derived call id (UTC, to the
+/// millisecond, no separators).
+pub fn to_id_stamp(at: Timestamp) -> String {
+    // Like `to_key`, by hand rather than strftime on every event.
+    let t = jiff::tz::Offset::UTC.to_datetime(at);
+    if t.year() < 0 {
+        return at.strftime("%Y%m%dT%H%M%S%3fZ").to_string();
+    }
+    let mut stamp = String::with_capacity(19);
+    push_digits(&mut stamp, t.year(), 4);
+    push_digits(&mut stamp, t.month(), 2);
+    push_digits(&mut stamp, t.day(), 2);
+    stamp.push('T');
+    push_digits(&mut stamp, t.hour(), 2);
+    push_digits(&mut stamp, t.minute(), 2);
+    push_digits(&mut stamp, t.second(), 2);
+    push_digits(&mut stamp, t.subsec_nanosecond() / 1_000_000, 3);
+    stamp.push('Z');
+    stamp
+}
+
+/// Appends a non-negative `value` as exactly `width` decimal digits, zero
+/// padded (callers pass values that fit).
+fn push_digits(out: &mut String, value: impl Into<i32>, width: u32) {
+    let value = value.into();
+    for place in (0..width).rev() {
+        let digit = (value / 10_i32.pow(place)) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
 }
 
 /// A Unix time in seconds as providers send it, if it is a plausible one.
@@ -29,6 +82,43 @@ mod tests {
         assert_eq!(to_key(a), "2023-11-14T22:13:20.000Z");
         assert_eq!(to_key(b), "2023-11-14T22:13:20.005Z");
         assert!(to_key(a) < to_key(b));
+    }
+
+    #[test]
+    fn keys_and_stamps_are_strftimes() {
+        // Every field's carry, sub-millisecond truncation, leap days, and
+        // the ends of jiff's range (years before 0 take strftime itself).
+        let mut moments: Vec<Timestamp> = [
+            0,
+            1_700_000_000_000_000_000,
+            1_795_449_082_123_456_789,
+            1_795_449_082_999_999_999,
+            951_782_400_000_000_000, // 2000-02-29
+            -1,
+            -62_167_219_200_000_000_001, // just before year 0
+        ]
+        .into_iter()
+        .map(|ns| Timestamp::from_nanosecond(ns).unwrap())
+        .collect();
+        moments.extend([Timestamp::MIN, Timestamp::MAX, Timestamp::now()]);
+        let mut ns: i128 = 1_600_000_000_000_000_000;
+        for _ in 0..2_000 {
+            // Steps of about 1.3 days plus odd nanoseconds cover every field.
+            ns += 112_233_445_566_778;
+            moments.push(Timestamp::from_nanosecond(ns).unwrap());
+        }
+        for at in moments {
+            assert_eq!(
+                to_key(at),
+                at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+                "{at:?}"
+            );
+            assert_eq!(
+                to_id_stamp(at),
+                at.strftime("%Y%m%dT%H%M%S%3fZ").to_string(),
+                "{at:?}"
+            );
+        }
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub fn parse_inbound(body: &[u8]) -> Result<InboundCall, ApiError> {
 /// The normalized event of one delivery: an inbound call, ringing.
 pub fn inbound_event(call: &InboundCall, raw: &str, received_at: Timestamp) -> Event {
     let caller = call.from.as_ref().map_or("anonymous", PhoneNumber::digits);
-    let stamp = received_at.strftime("%Y%m%dT%H%M%S%3fZ").to_string();
+    let stamp = time::to_id_stamp(received_at);
     Event {
         provider: Provider::Retell,
         channel: Channel::Call,

@@ -262,7 +262,13 @@ pub fn parse_delivery(body: &[u8]) -> Result<Delivery, ApiError> {
 
 /// The payload as `T`, errors naming `payload.<field>`.
 fn payload_as<T: de::DeserializeOwned>(map: Map<String, Value>) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
+    let value = Value::Object(map);
+    // Without tracking the path first (it allocates for every field); only
+    // a payload that does not fit `T` needs it, for the message.
+    if let Ok(payload) = T::deserialize(&value) {
+        return Ok(payload);
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." {
             "payload".to_string()

@@ -252,16 +252,27 @@ pub fn read_request(req: &Request) -> Result<(CallParams, String), ApiError> {
 
 /// The query string without its `token` pairs, every other byte kept.
 pub fn without_token(query: &str) -> String {
-    query
-        .split('&')
-        .filter(|pair| {
-            let name = pair.split('=').next().unwrap_or("");
+    let mut kept = String::with_capacity(query.len());
+    let mut first = true;
+    for pair in query.split('&') {
+        let name = pair.split('=').next().unwrap_or("");
+        // Only a name with a `%` escape needs decoding to be compared.
+        let is_token = if name.contains('%') {
             form_urlencoded::parse(name.as_bytes())
                 .next()
-                .is_none_or(|(k, _)| k != TOKEN_QUERY_PARAM)
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+                .is_some_and(|(k, _)| k == TOKEN_QUERY_PARAM)
+        } else {
+            name == TOKEN_QUERY_PARAM
+        };
+        if !is_token {
+            if !first {
+                kept.push('&');
+            }
+            kept.push_str(pair);
+            first = false;
+        }
+    }
+    kept
 }
 
 /// `Vars` as kept: parsed when it is JSON, else the text as it came.
@@ -562,7 +573,7 @@ impl Callback {
 
         let parts = self.delivery_parts();
         let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-        let mut guard = Item::new();
+        let mut guard = Item::with_capacity(4);
         guard.insert(
             PK.into(),
             s(keys::conversation_pk(

@@ -69,7 +69,7 @@ pub fn incoming_call_event(
         _ => None,
     };
     let caller = from.as_ref().map_or("anonymous", PhoneNumber::digits);
-    let stamp = received_at.strftime("%Y%m%dT%H%M%S%3fZ").to_string();
+    let stamp = time::to_id_stamp(received_at);
     Ok(Event {
         provider: Provider::Zonitel,
         channel: Channel::Call,

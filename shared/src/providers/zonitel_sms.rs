@@ -247,7 +247,7 @@ pub fn sms_plan(delivery: &SmsDelivery, retention_days: u32) -> WritePlan {
     let at = time::to_key(event.received_at);
     let occurred = time::to_key(event.occurred_at);
 
-    let mut entry = Item::new();
+    let mut entry = Item::with_capacity(10);
     entry.insert(PK.into(), s(&pk));
     entry.insert(SK.into(), s(keys::status_sk(delivery.status_name())));
     entry.insert(keys::ITEM_TYPE.into(), s("sms_status"));

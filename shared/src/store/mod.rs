@@ -99,13 +99,15 @@ impl Store {
         if plan.updates.is_empty() && plan.puts.len() == 1 {
             return self.put_one(&plan.puts[0]).await;
         }
-        let actions = self.transaction_items(plan)?;
         let mut attempt = 1;
         loop {
+            // Built for each attempt, as the request takes them: one copy of
+            // the items (raw body included) per attempt, not two.
+            let actions = self.transaction_items(plan)?;
             let result = self
                 .client
                 .transact_write_items()
-                .set_transact_items(Some(actions.clone()))
+                .set_transact_items(Some(actions))
                 .send()
                 .await;
             let error = match result {

@@ -14,6 +14,12 @@ pub type Item = HashMap<String, AttributeValue>;
 /// item limit is 400 KB and the rest of an event item needs room too.
 pub const RAW_PART_BYTES: usize = 300_000;
 
+/// Room in a new event item for the attributes every provider sets and what
+/// they add (Voxtelesys the most: 15 shared, its hook, 24 parameters and
+/// `vars`), so the map is never rehashed as it fills: it is built on every
+/// delivery.
+const EVENT_ITEM_CAPACITY: usize = 44;
+
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -73,7 +79,8 @@ impl SummaryUpdate {
         SummaryUpdate {
             pk: pk.into(),
             sk: sk.into(),
-            set_once: Vec::new(),
+            // A conversation summary sets about this many; sized once.
+            set_once: Vec::with_capacity(16),
             set: Vec::new(),
             increment: Vec::new(),
         }
@@ -105,10 +112,13 @@ impl SummaryUpdate {
 
     /// `SET #a0 = if_not_exists(#a0, :v0), #a1 = :v1 ADD #a2 :v2`.
     pub fn expression(&self) -> UpdateExpression {
-        let mut names = HashMap::new();
-        let mut values = HashMap::new();
-        let mut sets = Vec::new();
-        let mut adds = Vec::new();
+        use std::fmt::Write;
+        let count = self.set_once.len() + self.set.len() + self.increment.len();
+        let mut names = HashMap::with_capacity(count);
+        let mut values = HashMap::with_capacity(count);
+        // Written into one string (about 40 bytes per attribute) rather
+        // than a string per clause joined at the end.
+        let mut expression = String::with_capacity(40 * count);
         let mut next = 0;
         let mut bind = |name: &str, value: AttributeValue| {
             let (n, v) = (format!("#a{next}"), format!(":v{next}"));
@@ -117,29 +127,25 @@ impl SummaryUpdate {
             values.insert(v.clone(), value);
             (n, v)
         };
-        for (name, value) in &self.set_once {
+        // Writing to a String cannot fail.
+        for (i, (name, value)) in self.set_once.iter().enumerate() {
             let (n, v) = bind(name, value.clone());
-            sets.push(format!("{n} = if_not_exists({n}, {v})"));
+            let lead = if i == 0 { "SET " } else { ", " };
+            let _ = write!(expression, "{lead}{n} = if_not_exists({n}, {v})");
         }
         for (name, value) in &self.set {
             let (n, v) = bind(name, value.clone());
-            sets.push(format!("{n} = {v}"));
+            let lead = if expression.is_empty() { "SET " } else { ", " };
+            let _ = write!(expression, "{lead}{n} = {v}");
         }
-        for (name, by) in &self.increment {
+        for (i, (name, by)) in self.increment.iter().enumerate() {
             let (n, v) = bind(name, AttributeValue::N(by.to_string()));
-            adds.push(format!("{n} {v}"));
-        }
-        let mut expression = String::new();
-        if !sets.is_empty() {
-            expression.push_str("SET ");
-            expression.push_str(&sets.join(", "));
-        }
-        if !adds.is_empty() {
-            if !expression.is_empty() {
-                expression.push(' ');
-            }
-            expression.push_str("ADD ");
-            expression.push_str(&adds.join(", "));
+            let lead = match (i, expression.is_empty()) {
+                (0, true) => "ADD ",
+                (0, false) => " ADD ",
+                _ => ", ",
+            };
+            let _ = write!(expression, "{lead}{n} {v}");
         }
         UpdateExpression {
             expression,
@@ -169,7 +175,7 @@ impl WritePlan {
         let event_sk = keys::event_sk(&occurred, &event.kind, &event.delivery_key);
         let expires = n(time::expires_at(event.received_at, retention_days));
 
-        let mut item = Item::new();
+        let mut item = Item::with_capacity(EVENT_ITEM_CAPACITY);
         item.insert(PK.into(), s(&pk));
         item.insert(SK.into(), s(&event_sk));
         item.insert(
@@ -288,7 +294,7 @@ pub fn retry_guard(
     window_ms: i64,
 ) -> GuardedPut {
     let received_ms = received_at.as_millisecond();
-    let mut item = Item::new();
+    let mut item = Item::with_capacity(6);
     item.insert(PK.into(), s(pk));
     item.insert(SK.into(), s(keys::GUARD_SK));
     item.insert(keys::ITEM_TYPE.into(), s("retry_guard"));
@@ -530,6 +536,42 @@ mod tests {
         ] {
             assert!(names.contains(&expected), "{expected} missing");
         }
+    }
+
+    #[test]
+    fn update_expression_joins_its_clauses() {
+        let expression = |once: &[&str], set: &[&str], add: &[&str]| {
+            let mut update = SummaryUpdate::new("p", "s");
+            for name in once {
+                update.set_once(name, s("x"));
+            }
+            for name in set {
+                update.set(name, s("y"));
+            }
+            for name in add {
+                update.increment(name, 2);
+            }
+            update.expression()
+        };
+        assert_eq!(expression(&[], &[], &[]).expression, "");
+        assert_eq!(expression(&[], &["a"], &[]).expression, "SET #a0 = :v0");
+        assert_eq!(
+            expression(&[], &["a", "b"], &["c", "d"]).expression,
+            "SET #a0 = :v0, #a1 = :v1 ADD #a2 :v2, #a3 :v3"
+        );
+        assert_eq!(
+            expression(&[], &[], &["c", "d"]).expression,
+            "ADD #a0 :v0, #a1 :v1"
+        );
+        let all = expression(&["a", "b"], &["c"], &["d"]);
+        assert_eq!(
+            all.expression,
+            "SET #a0 = if_not_exists(#a0, :v0), #a1 = if_not_exists(#a1, :v1), #a2 = :v2 ADD #a3 :v3"
+        );
+        assert_eq!(all.names.len(), 4);
+        assert_eq!(all.names["#a3"], "d");
+        assert_eq!(all.values[":v2"], s("y"));
+        assert_eq!(all.values[":v3"], n(2));
     }
 
     #[test]
