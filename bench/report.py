@@ -28,7 +28,6 @@ def main():
 
     floor = med(FLOOR, "first_ms") if FLOOR in cold else None
     floor_own = med(FLOOR, "own_ms") if FLOOR in cold else None
-    floor_warm = med(FLOOR, "warm_ms") if FLOOR in cold and "warm_ms" in cold[FLOOR]["samples"][0] else None
     python = med(PYTHON, "first_ms") if PYTHON in cold else None
     names = list(cold) or [n for n in sizes]
     for name in sizes:
@@ -45,7 +44,7 @@ def main():
             if warm_requests != requests:
                 requests = f"cold: {requests}; warm: {warm_requests}"
             own = med(name, "own_ms")
-            warm = med(name, "warm_ms") if "warm_ms" in cold[name]["samples"][0] else None
+            warm = "warm_ms" in cold[name]["samples"][0]
             row += [
                 f"{med(name, 'init_ms'):.1f}",
                 f"{first:.1f}",
@@ -54,8 +53,8 @@ def main():
                 f"{first / floor:.2f}" if floor else "",
                 f"{own / floor_own:.2f}" if floor_own else "",
                 f"{first / python:.3f}" if python else "",
-                f"{warm:.1f}" if warm is not None else "",
-                f"{warm / floor_warm:.2f}" if warm is not None and floor_warm else "",
+                f"{med(name, 'warm_ms'):.1f}" if warm else "",
+                f"{med(name, 'warm_own_ms'):.2f}" if warm else "",
                 f"{peak:.1f}",
                 requests,
             ]
@@ -79,12 +78,12 @@ def main():
         "own × floor",
         "× Python",
         "warm: event → response (ms)",
-        "warm × floor",
+        "warm own (ms)",
         "peak RSS (MB)",
         "AWS requests per webhook",
         "per event, worst median / p99 (µs)",
-        "arm64 binary (MB)",
-        "zip (MB)",
+        "arm64 binary (MiB)",
+        "zip (MiB)",
     ]
     starts = len(next(iter(cold.values()))["samples"]) if cold else 0
     lines = [
