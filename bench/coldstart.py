@@ -98,6 +98,7 @@ class Run:
         self.t_warm = None
         self.nexts = 0
         self.answers = []
+        self.seen = []  # every request line, for the report of a start that hangs
         self.answered = threading.Event()
         self.finished = threading.Event()
 
@@ -124,6 +125,8 @@ class RuntimeApi(BaseHTTPRequestHandler):
     def do_GET(self):
         now = time.perf_counter_ns()
         run = RuntimeApi.run
+        if run is not None:
+            run.seen.append(f"GET {self.path}")
         if self.path != f"{API}/invocation/next" or run is None:
             return self._reply(404)
         run.nexts += 1
@@ -154,6 +157,8 @@ class RuntimeApi(BaseHTTPRequestHandler):
         now = time.perf_counter_ns()
         run = RuntimeApi.run
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if run is not None:
+            run.seen.append(f"POST {self.path} {len(body)} bytes")
         if run is not None and self.path.startswith(API) and len(run.answers) < len(run.events):
             if run.t_first is None:
                 run.t_first = now
@@ -238,7 +243,8 @@ def start_once(argv, env, cwd, events, n):
     if not ok or run.t_next is None:
         stage = "never asked for an event" if run.t_next is None else "took the event, never answered"
         raise TimeoutError(
-            f"{argv[0]} {stage} within 15 s ({run.nexts} next, {len(run.answers)} answers): {stderr[-2000:]}"
+            f"{argv[0]} {stage} within 15 s ({run.nexts} next, {len(run.answers)} answers; "
+            f"requests: {run.seen}): {stderr[-2000:]}"
         )
     for kind, body in run.answers:
         if kind != "response":
