@@ -34,6 +34,11 @@ use jiff::Timestamp;
 use std::path::{Path, PathBuf};
 use table::{Table, Tone};
 
+/// Warm voxtelesys-voice and retell-inbound functions keep a number's
+/// configuration for a while (`callhooks::config_cache`).
+const TAKES_EFFECT: &str =
+    "warm functions see the change within NUMBER_CONFIG_CACHE_SECONDS (default 30 s)";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "callhooks",
@@ -292,7 +297,7 @@ pub async fn run(
                 let store = store()?;
                 store.put_number_config(&config).await.map_err(storage)?;
                 Ok(format!(
-                    "stored the configuration of {} in {}",
+                    "stored the configuration of {} in {}; {TAKES_EFFECT}",
                     config.number,
                     store.table()
                 ))
@@ -358,7 +363,9 @@ pub async fn run(
             NumberAction::Delete { number } => {
                 let number = phone(&number)?;
                 match store()?.delete_number_config(&number).await.map_err(storage)? {
-                    Some(_) => Ok(format!("deleted the configuration of {number}")),
+                    Some(_) => Ok(format!(
+                        "deleted the configuration of {number}; {TAKES_EFFECT}"
+                    )),
                     None => Err(CliError::Failure(format!(
                         "no configuration for {number}, nothing deleted: see `callhooks numbers list`"
                     ))),
