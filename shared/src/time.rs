@@ -5,50 +5,64 @@ pub use jiff::Timestamp;
 
 /// `2026-11-23T15:51:22.123Z`: RFC 3339, always three fractional digits.
 pub fn to_key(at: Timestamp) -> String {
-    // Written digit by digit: every event needs several keys, and strftime
-    // interprets its format string on each call. Years before 0 (never a
-    // real event) keep strftime's own rendering.
-    let t = jiff::tz::Offset::UTC.to_datetime(at);
-    if t.year() < 0 {
-        return at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-    }
-    let mut key = String::with_capacity(24);
-    push_digits(&mut key, t.year(), 4);
-    key.push('-');
-    push_digits(&mut key, t.month(), 2);
-    key.push('-');
-    push_digits(&mut key, t.day(), 2);
-    key.push('T');
-    push_digits(&mut key, t.hour(), 2);
-    key.push(':');
-    push_digits(&mut key, t.minute(), 2);
-    key.push(':');
-    push_digits(&mut key, t.second(), 2);
-    key.push('.');
-    push_digits(&mut key, t.subsec_nanosecond() / 1_000_000, 3);
-    key.push('Z');
-    key
+    utc_millis(at, UtcLayout::KEY)
 }
 
 /// `20261123T155122123Z`: the moment in a derived call id (UTC, to the
 /// millisecond, no separators).
 pub fn to_id_stamp(at: Timestamp) -> String {
-    // Like `to_key`, by hand rather than strftime on every event.
+    utc_millis(at, UtcLayout::ID_STAMP)
+}
+
+/// The separators of a UTC millisecond rendering, and the same layout as a
+/// strftime format.
+struct UtcLayout {
+    date: &'static str,
+    time: &'static str,
+    fraction: &'static str,
+    strftime: &'static str,
+}
+
+impl UtcLayout {
+    const KEY: UtcLayout = UtcLayout {
+        date: "-",
+        time: ":",
+        fraction: ".",
+        strftime: "%Y-%m-%dT%H:%M:%S%.3fZ",
+    };
+    const ID_STAMP: UtcLayout = UtcLayout {
+        date: "",
+        time: "",
+        fraction: "",
+        strftime: "%Y%m%dT%H%M%S%3fZ",
+    };
+}
+
+/// `at` in UTC to the millisecond, laid out as `layout` says. Written digit
+/// by digit: every event needs several keys, and strftime interprets its
+/// format string on each call. Years before 0 (never a real event) keep
+/// strftime's own rendering.
+fn utc_millis(at: Timestamp, layout: UtcLayout) -> String {
     let t = jiff::tz::Offset::UTC.to_datetime(at);
     if t.year() < 0 {
-        return at.strftime("%Y%m%dT%H%M%S%3fZ").to_string();
+        return at.strftime(layout.strftime).to_string();
     }
-    let mut stamp = String::with_capacity(19);
-    push_digits(&mut stamp, t.year(), 4);
-    push_digits(&mut stamp, t.month(), 2);
-    push_digits(&mut stamp, t.day(), 2);
-    stamp.push('T');
-    push_digits(&mut stamp, t.hour(), 2);
-    push_digits(&mut stamp, t.minute(), 2);
-    push_digits(&mut stamp, t.second(), 2);
-    push_digits(&mut stamp, t.subsec_nanosecond() / 1_000_000, 3);
-    stamp.push('Z');
-    stamp
+    let mut out = String::with_capacity(24);
+    push_digits(&mut out, t.year(), 4);
+    out.push_str(layout.date);
+    push_digits(&mut out, t.month(), 2);
+    out.push_str(layout.date);
+    push_digits(&mut out, t.day(), 2);
+    out.push('T');
+    push_digits(&mut out, t.hour(), 2);
+    out.push_str(layout.time);
+    push_digits(&mut out, t.minute(), 2);
+    out.push_str(layout.time);
+    push_digits(&mut out, t.second(), 2);
+    out.push_str(layout.fraction);
+    push_digits(&mut out, t.subsec_nanosecond() / 1_000_000, 3);
+    out.push('Z');
+    out
 }
 
 /// Appends a non-negative `value` as exactly `width` decimal digits, zero

@@ -856,6 +856,12 @@ async fn storage_stopped_answers_503_in_time() {
     );
 }
 
+/// The VoXML answer to a ringing voice callback of call `sid` at `ms`.
+async fn ringing(deps: &Deps, sid: &str, ms: i64) -> Vec<String> {
+    let body = params(sid, "&CallStatus=ringing");
+    voxml(&handle(deps, post_form("voice", &body), at(ms)).await)
+}
+
 /// A warm function answers from the configuration it read lately (no
 /// GetItem), until the cache's time is up; a disabled cache reads it anew.
 #[tokio::test]
@@ -872,14 +878,7 @@ async fn configuration_is_kept_for_the_cache_time_only() {
         config_cache: NumberConfigCache::disabled(),
         ..deps(&stack, None)
     };
-    let first = voxml(
-        &handle(
-            &cached,
-            post_form("voice", &params("CA900", "&CallStatus=ringing")),
-            at(T0),
-        )
-        .await,
-    );
+    let first = ringing(&cached, "CA900", T0).await;
     assert!(forwards_to(&first, "+14155550100"), "{first:?}");
 
     // An operator moves the forwarding elsewhere.
@@ -888,23 +887,9 @@ async fn configuration_is_kept_for_the_cache_time_only() {
         r#"{"greeting": "Moved", "forward_to": ["+14155550199"]}"#,
     )
     .await;
-    let kept = voxml(
-        &handle(
-            &cached,
-            post_form("voice", &params("CA901", "&CallStatus=ringing")),
-            at(T0 + 1_000),
-        )
-        .await,
-    );
+    let kept = ringing(&cached, "CA901", T0 + 1_000).await;
     assert!(forwards_to(&kept, "+14155550100"), "{kept:?}");
-    let fresh = voxml(
-        &handle(
-            &uncached,
-            post_form("voice", &params("CA902", "&CallStatus=ringing")),
-            at(T0 + 2_000),
-        )
-        .await,
-    );
+    let fresh = ringing(&uncached, "CA902", T0 + 2_000).await;
     assert!(forwards_to(&fresh, "+14155550199"), "{fresh:?}");
     assert_eq!(cached.config_cache.len(), 1);
     assert!(uncached.config_cache.is_empty());

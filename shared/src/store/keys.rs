@@ -16,6 +16,7 @@
 
 use crate::event::{Channel, Provider};
 use crate::phone::PhoneNumber;
+use crate::store::plan::Item;
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -104,23 +105,27 @@ pub fn contact_pk(number: &PhoneNumber) -> String {
 /// the contact first and then the calls from the caller, in one request.
 pub const CONTACT_TIMELINE_SK: &str = "CONTACT";
 
-/// A call or message summary, as opposed to a contact record, in a GSI1
-/// (timeline) query's results.
-pub fn is_conversation(
-    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
-) -> bool {
+/// The partition key of an item a query returned ("" if it has none).
+fn pk_of(item: &Item) -> &str {
     item.get(PK)
         .and_then(|v| v.as_s().ok())
-        .is_some_and(|pk| pk.starts_with("CALL#") || pk.starts_with("SMS#"))
+        .map_or("", String::as_str)
 }
 
-/// A contact record in a GSI1 query's results.
-pub fn is_contact(
-    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
-) -> bool {
-    item.get(PK)
-        .and_then(|v| v.as_s().ok())
-        .is_some_and(|pk| pk.starts_with("CONTACT#"))
+/// A call summary (see [`conversation_pk`]) in a query's results.
+pub fn is_call(item: &Item) -> bool {
+    pk_of(item).starts_with("CALL#")
+}
+
+/// A call or message summary, as opposed to a contact record, in a GSI1
+/// (timeline) query's results.
+pub fn is_conversation(item: &Item) -> bool {
+    is_call(item) || pk_of(item).starts_with("SMS#")
+}
+
+/// A contact record (see [`contact_pk`]) in a GSI1 query's results.
+pub fn is_contact(item: &Item) -> bool {
+    pk_of(item).starts_with("CONTACT#")
 }
 
 /// A retry guard: one item per (function, identity of a delivery) holding
@@ -227,6 +232,9 @@ mod tests {
         assert!(is_conversation(&item("CALL#zonitel#c1")));
         assert!(is_conversation(&item("SMS#zonitel#m1")));
         assert!(!is_contact(&item("CALL#zonitel#c1")));
+        assert!(is_call(&item("CALL#zonitel#c1")));
+        assert!(!is_call(&item("SMS#zonitel#m1")));
+        assert!(!is_conversation(&Item::new()));
     }
 
     #[test]

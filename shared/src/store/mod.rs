@@ -535,11 +535,7 @@ impl Store {
         }
         let calls = conversations
             .iter()
-            .filter(|item| {
-                item.get(keys::PK)
-                    .and_then(|v| v.as_s().ok())
-                    .is_some_and(|pk| pk.starts_with("CALL#"))
-            })
+            .filter(|item| keys::is_call(item))
             .map(CallSummary::from_item)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(CallerRecords {
