@@ -110,6 +110,11 @@ pub struct Event {
     pub delivery_key: String,
     /// The body exactly as received.
     pub raw: String,
+    /// What was odd about the delivery and read around rather than refused
+    /// (`caller_id_number: withheld`, `timestamp_utc: was a string`...):
+    /// stored on the event item so an operator can find partly understood
+    /// deliveries. Empty for a delivery exactly as documented.
+    pub anomalies: Vec<String>,
 }
 
 /// Where a call stands, derived from the phases its summary has seen.

@@ -250,6 +250,7 @@ impl Delivery {
             is_test: self.is_test,
             delivery_key: format!("{}-{}", self.kind, self.at_ms),
             raw: format!("{{\"id\":\"{}\",\"kind\":\"{}\"}}", self.id, self.kind),
+            anomalies: Vec::new(),
         };
         let mut plan = WritePlan::for_event(&event, 30);
         for (name, value) in &self.phases {

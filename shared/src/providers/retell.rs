@@ -126,6 +126,7 @@ pub fn inbound_event(call: &InboundCall, raw: &str, received_at: Timestamp) -> E
         is_test: false,
         delivery_key: "1".into(),
         raw: raw.to_string(),
+        anomalies: Vec::new(),
     }
 }
 

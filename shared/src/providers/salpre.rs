@@ -464,6 +464,7 @@ pub fn map_delivery(
         is_test: delivery.is_test,
         delivery_key,
         raw: raw.to_string(),
+        anomalies: Vec::new(),
     };
 
     let mut plan = WritePlan::for_event(&event, retention_days);

@@ -431,6 +431,7 @@ pub fn parse_callback(
         is_test: false,
         delivery_key: "1".into(),
         raw: raw.to_string(),
+        anomalies: Vec::new(),
     };
     Ok(Callback {
         hook,

@@ -84,6 +84,7 @@ pub fn incoming_call_event(
         is_test: false,
         delivery_key: "1".into(),
         raw: raw.to_string(),
+        anomalies: Vec::new(),
     })
 }
 

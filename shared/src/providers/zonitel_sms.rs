@@ -217,6 +217,7 @@ pub fn sms_delivery(
         delivery_key: kind.clone(),
         kind,
         raw: raw.to_string(),
+        anomalies: Vec::new(),
     };
     Ok(SmsDelivery {
         event,

@@ -14,6 +14,10 @@ pub type Item = HashMap<String, AttributeValue>;
 /// item limit is 400 KB and the rest of an event item needs room too.
 pub const RAW_PART_BYTES: usize = 300_000;
 
+/// The event attribute naming what was odd about a partly understood
+/// delivery (see [`Event::anomalies`]).
+pub const ANOMALIES: &str = "anomalies";
+
 /// Room in a new event item for the attributes every provider sets and what
 /// they add (Voxtelesys the most: 15 shared, its hook, 24 parameters and
 /// `vars`), so the map is never rehashed as it fills: it is built on every
@@ -200,6 +204,12 @@ impl WritePlan {
         }
         if let Some(name) = &event.caller_name {
             item.insert("caller_name".into(), s(name));
+        }
+        if !event.anomalies.is_empty() {
+            item.insert(
+                ANOMALIES.into(),
+                AttributeValue::L(event.anomalies.iter().map(s).collect()),
+            );
         }
 
         let mut puts = Vec::new();
@@ -474,6 +484,7 @@ mod tests {
             is_test: false,
             delivery_key: "d".into(),
             raw: raw.into(),
+            anomalies: Vec::new(),
         }
     }
 
