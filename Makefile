@@ -56,7 +56,7 @@ build-arm64: $(BIN)/.installed
 ## The same arm64 release binaries in ONE cargo invocation (CI): sam build
 ## runs one cargo per function and they queue on the target lock, so the
 ## fat-LTO links run one at a time; here cargo links them side by side.
-FUNCTIONS := zonitel-call zonitel-sms salpre-events voxtelesys-voice retell-inbound alerts
+FUNCTIONS := $(notdir $(wildcard functions/*))
 release-arm64: $(BIN)/.installed
 	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))

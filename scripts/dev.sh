@@ -38,9 +38,23 @@ if [[ -z "${AWS_ENDPOINT_URL:-}" ]]; then
 fi
 echo "local AWS endpoint: $AWS_ENDPOINT_URL"
 
+# The functions reach it through a proxy that `make load` (or you) can
+# switch into a DynamoDB outage (scripts/outage_proxy.py): SQS and SNS stay
+# up, so the spillway can be seen at work.
+OUTAGE_PORT="${DEV_OUTAGE_PORT:-4567}"
+$PY scripts/outage_proxy.py serve --port "$OUTAGE_PORT" --upstream "$AWS_ENDPOINT_URL" &
+pids+=($!)
+for _ in $(seq 50); do
+  (exec 3<>/dev/tcp/127.0.0.1/"$OUTAGE_PORT") 2>/dev/null && break
+  sleep 0.2
+done
+FUNCTIONS_ENDPOINT="http://127.0.0.1:$OUTAGE_PORT"
+
 created=$($PY scripts/local_stack.py create --endpoint "$AWS_ENDPOINT_URL" --table "$TABLE_NAME")
 ALERTS_TOPIC_ARN=$($PY -c 'import json,sys; print(json.load(sys.stdin)["topic_arn"])' <<<"$created")
 export ALERTS_TOPIC_ARN
+SPILLWAY_QUEUE_URL=$($PY -c 'import json,sys; print(json.load(sys.stdin)["spillway_queue_url"])' <<<"$created")
+export SPILLWAY_QUEUE_URL
 echo "table $TABLE_NAME and topic $ALERTS_TOPIC_ARN are ready"
 
 # Example configuration, loaded with the callhooks command line the way an
@@ -59,6 +73,8 @@ Routes on http://127.0.0.1:$PORT (functions compile on first use):
   GET|POST http://127.0.0.1:$PORT/voxtelesys/{voice,status,dial,recording}
   POST http://127.0.0.1:$PORT/retell/inbound
   alerts: fed from $TABLE_NAME's stream (scripts/stream_pump.py); each alert published on the topic prints here
+  spillway: deliveries the table could not take, from the spillway queue back into the table
+  a DynamoDB outage for the functions: curl -X POST 'http://127.0.0.1:$OUTAGE_PORT/__outage?seconds=10'
   POST http://127.0.0.1:$PORT/salpre/events
   POST http://127.0.0.1:$PORT/zonitel/sms
 
@@ -75,11 +91,16 @@ Try:
 Ctrl-C stops everything.
 TXT
 
-.venv/bin/cargo-lambda lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" &
+AWS_ENDPOINT_URL="$FUNCTIONS_ENDPOINT" .venv/bin/cargo-lambda lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" &
 pids+=($!)
 # The alerts function's event source mapping, locally: the table's stream
 # into the function through watch's invoke API, the topic's messages out.
 $PY scripts/stream_pump.py --endpoint "$AWS_ENDPOINT_URL" run --table "$TABLE_NAME" --topic-arn "$ALERTS_TOPIC_ARN" \
   --invoke-url "http://127.0.0.1:$PORT/2015-03-31/functions/alerts/invocations" &
+pids+=($!)
+# The spillway's event source mapping, locally: deliveries the table could
+# not take, from the queue into the spillway function.
+$PY scripts/stream_pump.py --endpoint "$AWS_ENDPOINT_URL" spillway --queue-url "$SPILLWAY_QUEUE_URL" \
+  --invoke-url "http://127.0.0.1:$PORT/2015-03-31/functions/spillway/invocations" &
 pids+=($!)
 wait -n "${pids[@]}"

@@ -3,7 +3,10 @@
 a quarter of them duplicates, sent concurrently and in random order; then the
 table and the alerts topic are counted: every distinct event stored exactly
 once, no 5xx, every duplicate answered 2xx, every summary in its final state,
-every expected alert published exactly once and no other. Exits non-zero on
+every expected alert published exactly once and no other. A third of the way
+in, the functions' DynamoDB goes down for LOAD_OUTAGE_SECONDS (default 10;
+0: none) through `make dev`'s outage proxy: what comes meanwhile must be
+spilled, answered 2xx and written by the spillway once. Exits non-zero on
 any loss, duplicate or 5xx.
 
     LOAD_EVENTS=600 LOAD_WORKERS=16 LOAD_URL=http://127.0.0.1:9000 make load
@@ -38,8 +41,11 @@ WORKERS = int(os.environ.get("LOAD_WORKERS", "16"))
 DEADLINE_S = float(os.environ.get("LOAD_SECONDS", "600"))
 ALERT_WAIT_S = float(os.environ.get("LOAD_ALERT_WAIT", "120"))
 SEED = int(os.environ.get("LOAD_SEED", str(int(time.time()))))
+# A DynamoDB outage of OUTAGE_S seconds a third of the way in (0: none).
+OUTAGE_S = float(os.environ.get("LOAD_OUTAGE_SECONDS", "10"))
+OUTAGE_URL = os.environ.get("LOAD_OUTAGE_URL", "http://127.0.0.1:4567").rstrip("/")
 REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-for url in (BASE, ENDPOINT):
+for url in (BASE, ENDPOINT, OUTAGE_URL):
     if urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):
         sys.exit(f"load runs against this machine only, not {url}")
 
@@ -155,9 +161,9 @@ SECRETS = {"/zonitel/": "ZONITEL_WEBHOOK_TOKEN", "/salpre/": "SALPRE_WEBHOOK_TOK
            "/voxtelesys/": "VOXTELESYS_WEBHOOK_TOKEN"}
 
 
-def send(delivery):
+def send(delivery, method="POST"):
     path, content_type, body = delivery
-    request = urllib.request.Request(BASE + path, data=body.encode(), method="POST",
+    request = urllib.request.Request(BASE + path, data=body.encode(), method=method,
                                      headers={"content-type": content_type})
     for prefix, variable in SECRETS.items():
         if path.startswith(prefix) and os.environ.get(variable):
@@ -175,18 +181,50 @@ def send(delivery):
 
 def warm_up():
     """cargo lambda watch compiles each function on first use: one refused
-    (empty) request per route first, which writes nothing."""
+    request per route first (a PUT: 405, which writes nothing)."""
     for path, content_type in [("/salpre/events", JSON), ("/zonitel/sms", JSON),
                                ("/zonitel/calls", JSON), ("/retell/inbound", JSON),
                                ("/voxtelesys/voice", FORM)]:
         for _ in range(120):
-            status = send((path, content_type, "{" if content_type == JSON else "%zz"))
+            status = send((path, content_type, ""), method="PUT")
             if isinstance(status, int) and 400 <= status < 500:
                 break
             time.sleep(5)
         else:
             sys.exit(f"{path} is not up: is `make dev` running on {BASE}?")
     say("  every route answers")
+
+
+def start_outage():
+    """Switches the functions' DynamoDB off for OUTAGE_S seconds, through
+    `make dev`'s outage proxy (scripts/outage_proxy.py)."""
+    request = urllib.request.Request(f"{OUTAGE_URL}/__outage?seconds={OUTAGE_S:g}", data=b"", method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            json.load(answer)
+        say(f"  DynamoDB outage for the functions: {OUTAGE_S:g} s (the spillway keeps what comes)")
+        return True
+    except Exception as error:
+        say(f"  no outage: the outage proxy at {OUTAGE_URL} did not answer ({error})")
+        return False
+
+
+def wait_for_spillway():
+    """Until the spillway queue is empty (its messages written to the table)."""
+    sqs = client("sqs")
+    try:
+        url = sqs.get_queue_url(QueueName=f"{TABLE}-spillway")["QueueUrl"]
+    except Exception:
+        return 0
+    waited = time.monotonic()
+    while time.monotonic() - waited < ALERT_WAIT_S:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        if int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 0:
+            return time.monotonic() - waited
+        time.sleep(1)
+    return None
 
 
 def client(service):
@@ -276,6 +314,9 @@ def main():
             done["n"] += 1
             if done["n"] % 100 == 0:
                 say(f"  {done['n']}/{len(sends)} answered")
+            outage_now = OUTAGE_S > 0 and done["n"] == len(sends) // 3
+        if outage_now:
+            done["outage"] = start_outage()
         return status
 
     started = time.monotonic()
@@ -292,6 +333,9 @@ def main():
             status = send(sends[index][0])
             statuses[index] = ("retried", status)
 
+    drained = wait_for_spillway()
+    if drained is None:
+        say("  the spillway queue did not empty in time")
     first_5xx = [s for s in statuses if not isinstance(s, int) or s >= 500]
     answers = Counter(str(s) for s in statuses)  # before retries
     final = [s[1] if isinstance(s, tuple) else s for s in statuses]
@@ -358,6 +402,8 @@ def main():
         f"{duplicates} duplicates) over {len(conversations)} conversations")
     say(f"  concurrency:          {WORKERS} workers, {elapsed:.1f} s, "
         f"{len(sends) / elapsed:.1f} deliveries/s")
+    say(f"  outage:               {f'{OUTAGE_S:g} s of DynamoDB down' if done.get('outage') else 'none'}; "
+        f"spillway empty {'after %.1f s' % drained if drained is not None else 'NOT in time'}")
     say(f"  answers:              {dict(answers)}")
     say(f"  5xx on first answer:  {len(first_5xx)} (retried {retried} times)")
     say(f"  5xx after retries:    {len(server_errors)}")
@@ -370,7 +416,7 @@ def main():
     say(f"  alerts on the topic:  {sum(ours.values())} of {sum(expected.values())} expected; "
         f"missing {len(alerts_missing)} {alerts_missing[:3]}, doubled {len(alerts_doubled)} "
         f"{alerts_doubled[:3]}, unexpected {len(alerts_unexpected)} {alerts_unexpected[:3]}")
-    ok = not (first_5xx or server_errors or refused or duplicate_not_2xx or lost or doubled
+    ok = drained is not None and not (first_5xx or server_errors or refused or duplicate_not_2xx or lost or doubled
               or wrong_state or alerts_missing or alerts_doubled or alerts_unexpected)
     say("  result:               " + ("OK" if ok else "FAILED"))
     sys.exit(0 if ok else 1)

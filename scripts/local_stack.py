@@ -2,7 +2,8 @@
 """The local AWS stack for `make dev` and the integration tests.
 
   serve   run moto's server (DynamoDB, DynamoDB Streams, SNS, SQS) on a port
-  create  create the table and topic on an endpoint, from template.yaml
+  create  create the table, topic and spillway queue on an endpoint, from
+          template.yaml
 
 template.yaml is the one definition of the table and topic: `create` reads
 their properties from its Resources, so local and deployed shapes cannot
@@ -95,18 +96,31 @@ def create_table(dynamodb, name, props):
     return table
 
 
+def create_spillway(sqs, name, resources):
+    """The spillway queue as template.yaml's SpillwayQueue defines it (its
+    retention and visibility; moto has no server-side encryption to set)."""
+    props = resources["SpillwayQueue"]["Properties"]
+    attributes = {
+        "MessageRetentionPeriod": str(props["MessageRetentionPeriod"]),
+        "VisibilityTimeout": str(props["VisibilityTimeout"]),
+    }
+    return sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+
+
 def create(args):
     resources = template_resources(args.template)
     table_props = one_resource(resources, "AWS::DynamoDB::Table")
     one_resource(resources, "AWS::SNS::Topic")
     table = create_table(client("dynamodb", args.endpoint), args.table, table_props)
     topic_arn = client("sns", args.endpoint).create_topic(Name=args.topic)["TopicArn"]
+    spillway_url = create_spillway(client("sqs", args.endpoint), f"{args.table}-spillway", resources)
     print(
         json.dumps(
             {
                 "table_name": args.table,
                 "stream_arn": table.get("LatestStreamArn"),
                 "topic_arn": topic_arn,
+                "spillway_queue_url": spillway_url,
             }
         )
     )

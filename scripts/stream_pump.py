@@ -7,6 +7,8 @@
   records    print one Lambda DynamoDB event holding every record of the stream
   subscribe  subscribe a new SQS queue to the topic; print its URL
   receive    print (and delete) the SNS messages waiting in a queue, as JSON
+  spillway   Lambda's SQS event source mapping for the spillway queue: waiting
+             messages into the spillway function (watch's invoke API)
 
 Run it with the project's virtualenv (.venv/bin/python).
 """
@@ -175,6 +177,44 @@ def run(args):
         time.sleep(args.interval)
 
 
+def spillway(args):
+    """Lambda's SQS event source mapping for the spillway queue, locally:
+    waiting messages into the spillway function (with partial batch
+    responses: a failed message stays on the queue and comes back)."""
+    sqs = client("sqs", args.endpoint)
+    print("spillway: draining the spillway queue into the table", flush=True)
+    while True:
+        page = sqs.receive_message(
+            QueueUrl=args.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=30
+        )
+        batch = page.get("Messages", [])
+        if not batch:
+            continue
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:local:000000000000:spillway",
+                "awsRegion": os.environ.get("AWS_REGION", "us-east-1"),
+            }
+            for m in batch
+        ]
+        try:
+            failed = {f["itemIdentifier"] for f in invoke(args.invoke_url, records).get("batchItemFailures") or []}
+        except Exception as error:  # not up yet, or failed whole: all come back
+            print(f"spillway: invocation failed: {error}", file=sys.stderr, flush=True)
+            time.sleep(args.interval)
+            continue
+        for message in batch:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=args.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        print(f"spillway: {len(batch) - len(failed)} kept, {len(failed)} left on the queue", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"))
@@ -200,12 +240,21 @@ def main():
     receive_cmd = sub.add_parser("receive")
     receive_cmd.add_argument("--queue-url", required=True)
 
+    spillway_cmd = sub.add_parser("spillway")
+    spillway_cmd.add_argument("--queue-url", default=os.environ.get("SPILLWAY_QUEUE_URL"))
+    spillway_cmd.add_argument(
+        "--invoke-url", default="http://127.0.0.1:9000/2015-03-31/functions/spillway/invocations"
+    )
+    spillway_cmd.add_argument("--interval", type=float, default=1.0)
+
     args = parser.parse_args()
     if args.command == "run":
         run(args)
     elif args.command == "records":
         records = Follower(args.endpoint, args.stream_arn, "TRIM_HORIZON").poll()
         print(json.dumps({"Records": records}))
+    elif args.command == "spillway":
+        spillway(args)
     elif args.command == "subscribe":
         print(subscribe(args.endpoint, args.topic_arn, args.queue))
     elif args.command == "receive":

@@ -550,6 +550,30 @@ pub async fn show_sms(
     Ok(out.trim_end().to_string())
 }
 
+/// `unrecognized list`: deliveries kept raw because they could not be read.
+pub fn render_unrecognized(
+    found: &[callhooks::store::operator::UnrecognizedDelivery],
+    context: &Context,
+) -> String {
+    if context.json {
+        return serde_json::to_string_pretty(found).unwrap_or_default();
+    }
+    if found.is_empty() {
+        return "no unrecognized deliveries: every delivery kept was understood".into();
+    }
+    let mut table = Table::new(&["RECEIVED", "ROUTE", "BYTES", "REASON", "ID"]);
+    for delivery in found {
+        table.row(vec![
+            (local_time(&delivery.received_at, &context.tz), Tone::Plain),
+            (delivery.route.clone(), Tone::Plain),
+            (delivery.body_bytes.to_string(), Tone::Plain),
+            (delivery.reason.chars().take(80).collect(), Tone::Warn),
+            (delivery.id.clone(), Tone::Dim),
+        ]);
+    }
+    table.render(context.color)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

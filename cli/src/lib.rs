@@ -89,6 +89,26 @@ pub enum Command {
         #[command(subcommand)]
         action: SmsAction,
     },
+    /// Deliveries that authenticated but could not be read: kept raw, with
+    /// the reason, never refused.
+    Unrecognized {
+        #[command(subcommand)]
+        action: UnrecognizedAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UnrecognizedAction {
+    /// The most recent ones, newest first.
+    List {
+        /// Only those received since: a duration back from now (`30m`,
+        /// `12h`, `7d`) or a date or time (`2026-05-01`, RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -430,6 +450,23 @@ pub async fn run(
                     provider: p,
                 },
         } => history::show_sms(&store()?, provider(&p)?, &message_id, context).await,
+        Command::Unrecognized {
+            action: UnrecognizedAction::List { since, limit },
+        } => {
+            if limit == 0 {
+                return Err(CliError::Invalid("--limit must be at least 1".into()));
+            }
+            let since = since
+                .map(|s| history::parse_since(&s, context.now, &context.tz))
+                .transpose()
+                .map_err(CliError::Invalid)?
+                .map(callhooks::time::to_key);
+            let found = store()?
+                .unrecognized_deliveries(since.as_deref(), limit)
+                .await
+                .map_err(storage)?;
+            Ok(history::render_unrecognized(&found, context))
+        }
     }
 }
 

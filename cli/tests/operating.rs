@@ -138,6 +138,7 @@ async fn seed_payloads_of_every_provider_show_in_calls_list_and_show() {
         deadline,
         config_cache: NumberConfigCache::new(Duration::from_secs(30)),
         default_message: "Sorry.".into(),
+        fallback: None,
     };
     let retell = retell_inbound::Deps {
         store: store.clone(),

@@ -75,6 +75,13 @@ impl NumberConfigCache {
             .map(|entry| entry.config.clone())
     }
 
+    /// The configuration last read for `number`, however long ago: what a
+    /// live call is answered from when the table cannot be read now.
+    pub fn get_stale(&self, number: &PhoneNumber) -> Option<Option<NumberConfig>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(number).map(|entry| entry.config.clone())
+    }
+
     /// Keeps what was read for `number` at `read_at`.
     pub fn put(&self, number: &PhoneNumber, config: Option<NumberConfig>, read_at: Instant) {
         if self.ttl.is_zero() {

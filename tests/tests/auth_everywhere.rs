@@ -113,6 +113,7 @@ impl Functions {
                     std::time::Duration::from_secs(30),
                 ),
                 default_message: "Sorry.".into(),
+                fallback: None,
             },
             retell: retell_inbound::Deps {
                 store: stack.store(),

@@ -1,6 +1,10 @@
-//! Hostile and malformed requests on every route: each gets its 4xx with a
-//! JSON error whose message names the problem, nothing is written, and
-//! nothing panics (a panic fails the test).
+//! Hostile and malformed requests on every route. What the contract
+//! refuses (method 405, credentials 401, size 413, an unknown hook 404)
+//! gets its 4xx with a JSON error whose message names the problem and
+//! writes nothing. Everything else came from a sender that authenticated:
+//! it is answered 200 and kept (as its event, or raw as an unrecognized
+//! delivery), bounded by DynamoDB's limits, never a 5xx. Nothing panics (a
+//! panic fails the test).
 
 use callhooks::auth::SharedSecret;
 use callhooks::runtime::Deadline;
@@ -75,6 +79,7 @@ impl Functions {
                     std::time::Duration::from_secs(30),
                 ),
                 default_message: "Sorry.".into(),
+                fallback: None,
             },
             retell: retell_inbound::Deps {
                 store: stack.store(),
@@ -693,12 +698,21 @@ fn cases() -> Vec<Case> {
     cases
 }
 
+/// What the contract still refuses: a sender that did not prove who it is,
+/// a method or hook the route does not serve, a body over the limit.
+fn is_refusal(status: u16) -> bool {
+    matches!(status, 401 | 404 | 405 | 413)
+}
+
 #[tokio::test]
-async fn every_hostile_request_gets_its_4xx_names_the_problem_and_writes_nothing() {
+async fn every_refused_request_gets_its_4xx_names_the_problem_and_writes_nothing() {
     let stack = TestStack::new().await;
     let functions = Functions::new(&stack);
-    let cases = cases();
-    assert!(cases.len() >= 40, "{} cases", cases.len());
+    let cases: Vec<Case> = cases()
+        .into_iter()
+        .filter(|c| is_refusal(c.status))
+        .collect();
+    assert!(cases.len() >= 30, "{} cases", cases.len());
     let mut failures = Vec::new();
     for case in cases {
         let response = functions.call(case.route, case.request).await;
@@ -730,7 +744,62 @@ async fn every_hostile_request_gets_its_4xx_names_the_problem_and_writes_nothing
         failures.join("\n")
     );
     let items = stack.all_items().await;
-    assert!(items.is_empty(), "hostile requests wrote {items:?}");
+    assert!(items.is_empty(), "refused requests wrote {items:?}");
+}
+
+#[tokio::test]
+async fn every_authenticated_hostile_body_is_answered_200_and_kept() {
+    let stack = TestStack::new().await;
+    let functions = Functions::new(&stack);
+    let cases: Vec<Case> = cases()
+        .into_iter()
+        .filter(|c| !is_refusal(c.status) && !matches!(c.route, Route::Retell))
+        .collect();
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+    let mut failures = Vec::new();
+    for case in cases {
+        let response = functions.call(case.route, case.request).await;
+        let status = response.status().as_u16();
+        let text = String::from_utf8_lossy(response.body().as_ref()).to_string();
+        let kept = match case.route {
+            // VoXML: the call is answered whatever came.
+            Route::Voxtelesys(_) => status == 200,
+            _ => {
+                let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                status == 200
+                    && ["recorded", "duplicate", "unrecognized"]
+                        .contains(&body["status"].as_str().unwrap_or(""))
+            }
+        };
+        if !kept {
+            let shown: String = text.chars().take(300).collect();
+            failures.push(format!("{}: got {status} {shown}", case.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    let counts = stack.count_by_type().await;
+    assert!(
+        counts.get("unrecognized").copied().unwrap_or(0) >= 10,
+        "unreadable bodies kept raw: {counts:?}"
+    );
+    for item in stack.all_items().await {
+        if callhooks_tests::attr(&item, "item_type") == Some("unrecognized") {
+            assert!(callhooks_tests::attr(&item, "reason").is_some_and(|r| !r.is_empty()));
+            let empty = item.get("body_bytes").and_then(|v| v.as_n().ok()) == Some(&"0".into());
+            assert!(
+                empty
+                    || ["raw", "raw_parts", "raw_bytes"]
+                        .iter()
+                        .any(|a| item.contains_key(*a)),
+                "the body is kept: {item:?}"
+            );
+        }
+    }
 }
 
 /// The valid bodies the cases above are mutations of are accepted, so each

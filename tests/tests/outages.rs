@@ -1,10 +1,15 @@
 //! DynamoDB outages: with the endpoint refusing connections, accepting and
-//! never answering, or answering late, every webhook answers 503 (Retell:
-//! its degraded 200) within its storage budget, well inside its provider's
-//! deadline; once the endpoint is back, the provider's retries leave the
-//! table exactly as one clean delivery of each event would.
+//! never answering, or answering late, a webhook without a spillway answers
+//! 503 (Retell: its degraded 200) within its storage budget, well inside its
+//! provider's deadline; once the endpoint is back, the provider's retries
+//! leave the table exactly as one clean delivery of each event would. With
+//! the spillway queue behind the table, the same outages are answered 200,
+//! and the spillway later leaves the table as the clean deliveries would,
+//! also when the provider retried meanwhile; with the queue down too, 503
+//! (a live Voxtelesys call: its VoXML).
 
 use callhooks::auth::SharedSecret;
+use callhooks::ingest::spill::Spillway;
 use callhooks::runtime::Deadline;
 use callhooks::signature::SigningKey;
 use callhooks::store::Store;
@@ -99,11 +104,20 @@ struct Functions {
 
 impl Functions {
     async fn at(endpoint: &str, table: &str) -> Self {
+        Self::spilling_to(endpoint, table, None).await
+    }
+
+    /// The functions with their table at `endpoint` and, when given, a
+    /// spillway queue behind it.
+    async fn spilling_to(endpoint: &str, table: &str, spillway: Option<Spillway>) -> Self {
         let five = Deadline::FIVE_SECOND_PROVIDER;
-        let five_store = Store::new(
+        let mut five_store = Store::new(
             aws_sdk_dynamodb::Client::new(&sdk_config_for(endpoint, five).await),
             table,
         );
+        if let Some(spillway) = spillway {
+            five_store = five_store.with_spillway(spillway);
+        }
         let retell_store = Store::new(
             aws_sdk_dynamodb::Client::new(
                 &sdk_config_for(endpoint, Deadline::CALLER_WAITING).await,
@@ -138,6 +152,7 @@ impl Functions {
                     std::time::Duration::from_secs(30),
                 ),
                 default_message: "Sorry.".into(),
+                fallback: None,
             },
             retell: retell_inbound::Deps {
                 store: retell_store,
@@ -295,4 +310,204 @@ async fn storage_answering_too_late_gets_503_and_the_late_write_is_not_doubled()
         "the late writes landed, each once, though every answer was 503"
     );
     retry_until_clean(&stack, at(T0 + 8_000), "slow").await;
+}
+
+/// The routes whose deliveries the spillway keeps (Retell's inbound route
+/// answers from its own degraded path).
+const SPILLED_ROUTES: [Route; 4] = [
+    Route::ZonitelCall,
+    Route::ZonitelSms,
+    Route::Salpre,
+    Route::Voxtelesys,
+];
+
+/// What one delivery of each of `routes` writes, on a table of its own.
+async fn clean_counts_of(routes: &[Route], now: Timestamp) -> HashMap<String, usize> {
+    let clean = TestStack::new().await;
+    let functions = Functions::at(&clean.endpoint, &clean.table_name).await;
+    for route in routes {
+        let (status, body) = answer(&functions.call(*route, now).await);
+        assert_eq!(status, 200, "{route:?}: {body}");
+    }
+    clean.count_by_type().await
+}
+
+/// Each spilled route answers 200 within its provider's deadline while the
+/// table at `table_endpoint` is out, and nothing reaches the table.
+async fn spill_during_outage(stack: &TestStack, table_endpoint: &str, now: Timestamp) {
+    let functions = Functions::spilling_to(
+        table_endpoint,
+        &stack.table_name,
+        Some(stack.spillway().await),
+    )
+    .await;
+    for route in SPILLED_ROUTES {
+        let started = Instant::now();
+        let response = functions.call(route, now).await;
+        let elapsed = started.elapsed();
+        let (status, body) = answer(&response);
+        assert_eq!(status, 200, "{route:?}: {body}");
+        if route != Route::Voxtelesys {
+            assert_eq!(body["status"], "spilled", "{route:?}: {body}");
+        }
+        assert!(
+            elapsed < Duration::from_secs(5),
+            "{route:?} answered after {elapsed:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn table_refusing_connections_spills_and_the_spillway_stores_each_delivery_once() {
+    let stack = TestStack::new().await;
+    let refused = format!("http://127.0.0.1:{}", free_port());
+    spill_during_outage(&stack, &refused, at(T0)).await;
+    assert_eq!(stack.all_items().await, vec![], "nothing reached the table");
+    assert_eq!(stack.drain_spillway().await, SPILLED_ROUTES.len());
+    let clean = clean_counts_of(&SPILLED_ROUTES, at(T0)).await;
+    assert_eq!(
+        stack.count_by_type().await,
+        clean,
+        "as one clean delivery each"
+    );
+    // The same messages again (SQS delivers at least once): kept, and
+    // nothing new written.
+    spill_during_outage(&stack, &refused, at(T0)).await;
+    assert_eq!(stack.drain_spillway().await, SPILLED_ROUTES.len());
+    assert_eq!(stack.count_by_type().await, clean);
+}
+
+#[tokio::test]
+async fn table_never_answering_spills_in_time_and_the_providers_retry_is_not_doubled() {
+    let stack = TestStack::new().await;
+    spill_during_outage(&stack, &callhooks_tests::black_hole(), at(T0)).await;
+    assert_eq!(stack.all_items().await, vec![], "nothing reached the table");
+    // The table is back and the providers retried before the spillway ran
+    // (their answer was lost): both the retries and the spilled copies
+    // arrive, in that order; each event is stored once.
+    let functions = Functions::at(&stack.endpoint, &stack.table_name).await;
+    for route in SPILLED_ROUTES {
+        let (status, body) = answer(&functions.call(route, at(T0 + 3_000)).await);
+        assert_eq!(status, 200, "retry {route:?}: {body}");
+    }
+    assert_eq!(stack.drain_spillway().await, SPILLED_ROUTES.len());
+    assert_eq!(
+        stack.count_by_type().await,
+        clean_counts_of(&SPILLED_ROUTES, at(T0)).await
+    );
+}
+
+#[tokio::test]
+async fn table_and_queue_both_down_answers_503_and_a_live_call_still_hears_voxml() {
+    let stack = TestStack::new().await;
+    let refused = format!("http://127.0.0.1:{}", free_port());
+    let dead_queue = Spillway::new(
+        Some(format!("{refused}/000000000000/spillway")),
+        sdk_config_for(&refused, Deadline::SPILL).await,
+    );
+    let functions = Functions::spilling_to(&refused, &stack.table_name, Some(dead_queue)).await;
+    for route in [
+        Route::ZonitelCall,
+        Route::ZonitelSms,
+        Route::Salpre,
+        Route::Voxtelesys,
+    ] {
+        let started = Instant::now();
+        let response = functions.call(route, at(T0)).await;
+        let (status, body) = answer(&response);
+        assert_eq!(status, 503, "{route:?}: {body}");
+        assert_eq!(body["error"]["code"], "storage_unavailable");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    // A caller on the line: answered, never an error.
+    let voice = api_request(
+        "POST",
+        "/voxtelesys/voice",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some("CallSid=CA-live-1&From=%2B14155552671&To=%2B18339664835&Direction=inbound"),
+        false,
+    );
+    let started = Instant::now();
+    let response = voxtelesys_voice::handle(&functions.voxtelesys, voice, at(T0)).await;
+    assert_eq!(response.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let xml = String::from_utf8(response.body().to_vec()).unwrap();
+    assert!(xml.contains("<Say>Sorry.</Say>"), "{xml}");
+}
+
+#[tokio::test]
+async fn a_live_call_is_forwarded_from_the_fallback_when_the_table_is_down() {
+    let stack = TestStack::new().await;
+    let refused = format!("http://127.0.0.1:{}", free_port());
+    let mut functions =
+        Functions::spilling_to(&refused, &stack.table_name, Some(stack.spillway().await)).await;
+    functions.voxtelesys.fallback = voxtelesys_voice::fallback("+15550001111", true).unwrap();
+    let voice = api_request(
+        "POST",
+        "/voxtelesys/voice?token=x",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some("CallSid=CA-live-2&From=%2B14155552671&To=%2B18339664835&Direction=inbound"),
+        false,
+    );
+    let response = voxtelesys_voice::handle(&functions.voxtelesys, voice, at(T0)).await;
+    assert_eq!(response.status(), 200);
+    let xml = String::from_utf8(response.body().to_vec()).unwrap();
+    assert!(
+        xml.contains("+15550001111") && xml.contains("<Dial"),
+        "{xml}"
+    );
+    // And the call itself is kept, through the spillway.
+    assert_eq!(stack.drain_spillway().await, 1);
+    assert_eq!(stack.count_by_type().await.get("call"), Some(&1));
+}
+
+#[tokio::test]
+async fn a_two_mebibyte_transcript_is_spilled_and_recovered_byte_for_byte() {
+    let stack = TestStack::new().await;
+    let refused = format!("http://127.0.0.1:{}", free_port());
+    let mut functions =
+        Functions::spilling_to(&refused, &stack.table_name, Some(stack.spillway().await)).await;
+    // Sending 14 messages to moto takes longer than a real queue would.
+    functions.salpre.deadline.total = Duration::from_millis(500);
+    let turn = r#"{"type":"customer","message":"%s","utc_timestamp":"1795449080"},"#;
+    let mut turns = String::new();
+    let mut n = 0;
+    while turns.len() < 2 * 1024 * 1024 - 400 {
+        turns.push_str(&turn.replace("%s", &format!("line {n} {}", "é".repeat(40))));
+        n += 1;
+    }
+    turns.pop();
+    let mut body = format!(
+        r#"{{"event_type":"call_ended","timestamp_utc":1795449080,"payload":{{"call_id":91,"from":"+14155552671","to":"+18339664835","direction":"inbound","transcript":[{turns}]}}}}"#
+    );
+    while body.len() < 2 * 1024 * 1024 {
+        body.insert(body.len() - 1, ' ');
+    }
+    assert_eq!(body.len(), 2 * 1024 * 1024);
+    let request = api_request(
+        "POST",
+        "/salpre/events",
+        &[("content-type", "application/json")],
+        Some(&body),
+        false,
+    );
+    let (status, answer_body) =
+        answer(&salpre_events::handle(&functions.salpre, request, at(T0)).await);
+    assert_eq!(status, 200, "{answer_body}");
+    assert_eq!(answer_body["status"], "spilled");
+    assert_eq!(stack.drain_spillway().await, 14);
+    let events = stack
+        .store()
+        .conversation_events(
+            callhooks::event::Channel::Call,
+            callhooks::event::Provider::Salpre,
+            "91",
+        )
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        callhooks_tests::attr(&events[0], "raw"),
+        Some(body.as_str())
+    );
 }

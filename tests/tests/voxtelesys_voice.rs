@@ -8,7 +8,7 @@ use callhooks::runtime::Deadline;
 use callhooks::store::CallSummary;
 use callhooks::time::Timestamp;
 use callhooks_tests::{
-    answer, api_request, assert_error, attr, base64_request, event_request, project_root,
+    answer, api_request, assert_refused_or_kept, attr, base64_request, event_request, project_root,
     sdk_config_for, TestStack,
 };
 use lambda_http::{Body, Request, Response};
@@ -36,6 +36,7 @@ fn deps(stack: &TestStack, token: Option<&str>) -> Deps {
             std::time::Duration::from_secs(30),
         ),
         default_message: "Sorry, nobody can take your call.".into(),
+        fallback: None,
     }
 }
 
@@ -616,7 +617,7 @@ async fn base64_form_body_from_api_gateway_is_read() {
 }
 
 #[tokio::test]
-async fn bad_input_gets_the_design_error_and_writes_nothing() {
+async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
     let stack = TestStack::new().await;
     let deps = deps(&stack, None);
     let ok = params("CA1200", "");
@@ -791,11 +792,12 @@ async fn bad_input_gets_the_design_error_and_writes_nothing() {
         ),
     ];
     for (request, status, code, needle) in cases {
-        assert_error(&handle(&deps, request, at(T0)).await, status, code, needle);
+        assert_refused_or_kept(&handle(&deps, request, at(T0)).await, status, code, needle);
     }
     assert!(
-        stack.all_items().await.is_empty(),
-        "bad input wrote nothing"
+        callhooks_tests::holds_only_kept_deliveries(&stack).await,
+        "kept: {:?}",
+        stack.count_by_type().await
     );
 }
 
@@ -824,10 +826,11 @@ async fn sample_event_files_are_accepted() {
     );
 }
 
-/// With DynamoDB unreachable, the answer is a 503 well inside the deadline,
-/// so Voxtelesys retries.
+/// With DynamoDB unreachable and no spillway, a live call is still answered
+/// (VoXML) and a status callback gets a 503 well inside the deadline, so
+/// Voxtelesys retries it.
 #[tokio::test]
-async fn storage_stopped_answers_503_in_time() {
+async fn storage_stopped_answers_a_live_call_and_503_for_a_status_in_time() {
     let port = callhooks_tests::free_port();
     let config = sdk_config_for(
         &format!("http://127.0.0.1:{port}"),
@@ -843,10 +846,26 @@ async fn storage_stopped_answers_503_in_time() {
             std::time::Duration::from_secs(30),
         ),
         default_message: "x".into(),
+        fallback: None,
     };
     let started = Instant::now();
-    let (status, body) =
-        answer(&handle(&deps, post_form("voice", &params("CA1300", "")), at(T0)).await);
+    // A caller is on the line: answered (here with the default message, as
+    // nothing was ever read and no fallback is set), never an error.
+    let response = handle(&deps, post_form("voice", &params("CA1300", "")), at(T0)).await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        voxml(&response).iter().any(|text| text == "x"),
+        "{:?}",
+        voxml(&response)
+    );
+    let (status, body) = answer(
+        &handle(
+            &deps,
+            post_form("status", &params("CA1300", "&CallStatus=completed")),
+            at(T0),
+        )
+        .await,
+    );
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "storage_unavailable");
     assert!(

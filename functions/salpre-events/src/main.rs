@@ -1,14 +1,6 @@
-use callhooks::runtime::{run_http, Deadline};
-use callhooks::time::Timestamp;
-use lambda_http::{service_fn, Error, Request};
-use salpre_events::{handle, Deps};
+use callhooks::ingest::{edge::serve_json, Route};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
-    let deps = Deps::from_env("SALPRE_WEBHOOK_TOKEN", Deadline::FIVE_SECOND_PROVIDER).await?;
-    run_http(service_fn(|req: Request| async {
-        Ok::<_, Error>(handle(&deps, req, Timestamp::now()).await)
-    }))
-    .await
+async fn main() -> Result<(), lambda_http::Error> {
+    serve_json(Route::SalpreEvents).await
 }

@@ -1,23 +1,30 @@
-//! GET or POST /voxtelesys/{hook}: authenticate, parse, record, answer VoXML.
+//! GET or POST /voxtelesys/{hook}: authenticate, read, keep, answer VoXML.
 //!
-//! The call is recorded and the number's configuration read at the same
+//! The callback is kept and the number's configuration read at the same
 //! time (one transaction, one GetItem; none when the configuration was read
-//! less than `NUMBER_CONFIG_CACHE_SECONDS` ago), both within the deadline. Any
-//! storage failure, of the write or of the read, is a 503: Voxtelesys
-//! retries, the retry is recognised as a duplicate and gets the answer the
-//! configuration gives. A guessed default answer could hang up on a caller
-//! who should have been forwarded.
+//! less than `NUMBER_CONFIG_CACHE_SECONDS` ago), both within the deadline.
+//! A live call (`voice`, `dial`) is never answered with an error: when the
+//! configuration cannot be read it is answered from the last configuration
+//! this function read, else from the fallback (`VOXTELESYS_FALLBACK_FORWARD_NUMBER`,
+//! `VOXTELESYS_FALLBACK_VOICEMAIL`), else with the default message; when the
+//! table cannot take the callback it goes to the spillway. `status` and
+//! `recording` answer 503 only when neither the table nor the spillway kept
+//! the callback (Voxtelesys retries them; nobody is listening).
 
-use callhooks::auth::{SharedSecret, TOKEN_QUERY_PARAM};
-use callhooks::config::NumberConfig;
+use callhooks::auth::SharedSecret;
+use callhooks::config::{NumberConfig, VoicemailConfig, VoxtelesysConfig};
 use callhooks::config_cache::NumberConfigCache;
-use callhooks::http::{query_param, require_method, respond, ApiError};
+use callhooks::http::{respond, ApiError};
+use callhooks::ingest::edge::{accept, log_delivery};
+use callhooks::ingest::keep::keep;
+use callhooks::ingest::read::read_voxtelesys;
+use callhooks::ingest::Route;
+use callhooks::phone::PhoneNumber;
 use callhooks::providers::voxtelesys::{self, CallbackLinks, Hook};
 use callhooks::runtime::Deadline;
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
 use callhooks::voxml;
-use callhooks::webhook::{log_outcome, record};
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::time::Instant;
@@ -33,6 +40,9 @@ pub struct Deps {
     /// Said, before hanging up, to callers of a number without a Voxtelesys
     /// configuration (`VOXTELESYS_DEFAULT_MESSAGE`).
     pub default_message: String,
+    /// How a live call is answered when its number's configuration cannot
+    /// be read and was never read by this function.
+    pub fallback: Option<VoxtelesysConfig>,
 }
 
 impl Deps {
@@ -43,6 +53,38 @@ impl Deps {
             .filter(|m| !m.trim().is_empty())
             .unwrap_or_else(|| voxtelesys::DEFAULT_MESSAGE.to_string())
     }
+
+    /// The fallback from `VOXTELESYS_FALLBACK_FORWARD_NUMBER` (one E.164
+    /// number to forward to) and `VOXTELESYS_FALLBACK_VOICEMAIL` (`true`:
+    /// voicemail when nobody answers). Neither set: no fallback.
+    pub fn fallback_from_env() -> Result<Option<VoxtelesysConfig>, String> {
+        let forward = std::env::var("VOXTELESYS_FALLBACK_FORWARD_NUMBER").unwrap_or_default();
+        let voicemail = std::env::var("VOXTELESYS_FALLBACK_VOICEMAIL")
+            .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        fallback(&forward, voicemail)
+    }
+}
+
+/// The fallback configuration for a forward number (may be empty) and a
+/// voicemail switch.
+pub fn fallback(forward: &str, voicemail: bool) -> Result<Option<VoxtelesysConfig>, String> {
+    let forward_to = match forward.trim() {
+        "" => Vec::new(),
+        number => vec![PhoneNumber::parse(number)
+            .map_err(|e| format!("VOXTELESYS_FALLBACK_FORWARD_NUMBER: {e}"))?],
+    };
+    if forward_to.is_empty() && !voicemail {
+        return Ok(None);
+    }
+    Ok(Some(VoxtelesysConfig {
+        forward_to,
+        voicemail: voicemail.then(|| VoicemailConfig {
+            enabled: true,
+            prompt: None,
+            max_length_s: callhooks::config::default_voicemail_max_length_s(),
+        }),
+        ..VoxtelesysConfig::default()
+    }))
 }
 
 pub async fn handle(deps: &Deps, req: Request, now: Timestamp) -> Response<Body> {
@@ -55,53 +97,86 @@ async fn handle_hook(
     now: Timestamp,
 ) -> Result<Response<Body>, ApiError> {
     let started = Instant::now();
-    require_method(req, &[Method::GET, Method::POST])?;
+    let methods = [Method::GET, Method::POST];
+    callhooks::http::require_method(req, &methods)?;
     let hook = Hook::of_path(req.raw_http_path())?;
-    let credential = deps.secret.verify(
-        req.headers(),
-        query_param(req, TOKEN_QUERY_PARAM).as_deref(),
-    )?;
-    let (params, raw) = voxtelesys::read_request(req)?;
-    let callback = voxtelesys::parse_callback(hook, params, &raw, now)?;
-    let plan = callback.plan(deps.retention_days);
-    let our_number = callback.event.to.clone();
+    let (delivery, credential) = accept(req, Route::Voxtelesys(hook), &deps.secret, &methods, now)?;
+    let reading = read_voxtelesys(&delivery, hook);
+    let plan = reading
+        .as_ref()
+        .map(|callback| callback.plan(deps.retention_days));
+    let our_number = reading.as_ref().ok().and_then(|c| c.event.to.clone());
     let read_config = async {
         match our_number {
-            Some(number) if hook.needs_config() => number_config(deps, &number).await,
-            _ => Ok(None),
+            Some(number) if hook.needs_config() => Some(number_config(deps, &number).await),
+            _ => None,
         }
     };
-    let (outcome, config) =
-        tokio::join!(record(&deps.store, &plan, deps.deadline.total), read_config);
-    let outcome = outcome?;
-    log_outcome(&callback.event, outcome, started);
-    let config = config?;
+    let (kept, config) = tokio::join!(
+        keep(
+            &deps.store,
+            &delivery,
+            plan.as_ref().map_err(|e| *e),
+            deps.retention_days,
+            deps.deadline.total,
+        ),
+        read_config
+    );
+    log_delivery(
+        &delivery,
+        reading.as_ref().ok().map(|c| &c.event),
+        kept.as_ref().map(|o| *o).map_err(|e| e.0.as_str()),
+        started,
+    );
+    if kept.is_err() && !hook.needs_config() {
+        // Nobody is listening: Voxtelesys retries, the retry is kept once.
+        return Err(ApiError::storage_unavailable());
+    }
     let links = CallbackLinks::for_request(req, &credential);
-    let verbs = callback.answer(config.as_ref(), &links, &deps.default_message);
+    let verbs = match &reading {
+        Ok(callback) => {
+            let config = config.flatten();
+            callback.answer(config.as_ref(), &links, &deps.default_message)
+        }
+        // A live call we cannot read still gets the fallback's answer.
+        Err(_) if hook == Hook::Voice => {
+            voxtelesys::answer_voice(deps.fallback.as_ref(), &links, &deps.default_message)
+        }
+        Err(_) if hook == Hook::Dial => vec![voxml::Verb::Hangup],
+        Err(_) => Vec::new(),
+    };
     Ok(xml_response(voxml::render(&verbs)))
 }
 
-/// Access pattern 5 within the deadline; a failure is a 503.
-async fn number_config(
-    deps: &Deps,
-    number: &callhooks::phone::PhoneNumber,
-) -> Result<Option<NumberConfig>, ApiError> {
-    match tokio::time::timeout(
+/// Access pattern 5 within the deadline. When the table cannot answer, the
+/// configuration this function read last (however old), else the
+/// fallback's, so a live call is still forwarded.
+async fn number_config(deps: &Deps, number: &PhoneNumber) -> Option<NumberConfig> {
+    let read = tokio::time::timeout(
         deps.deadline.total,
         deps.store.number_config_cached(&deps.config_cache, number),
     )
-    .await
-    {
-        Ok(Ok(config)) => Ok(config),
-        Ok(Err(error)) => {
-            tracing::error!(%error, "number configuration not read");
-            Err(ApiError::storage_unavailable())
-        }
-        Err(_) => {
-            tracing::error!("number configuration not read: storage deadline passed");
-            Err(ApiError::storage_unavailable())
-        }
+    .await;
+    let error = match read {
+        Ok(Ok(config)) => return config,
+        Ok(Err(error)) => error.to_string(),
+        Err(_) => "storage deadline passed".to_string(),
+    };
+    if let Some(stale) = deps.config_cache.get_stale(number) {
+        tracing::warn!(%error, "number configuration not read: answered from the last one read");
+        return stale;
     }
+    tracing::error!(
+        %error,
+        fallback = deps.fallback.is_some(),
+        "number configuration not read: answered from the fallback"
+    );
+    deps.fallback.as_ref().map(|vox| NumberConfig {
+        number: number.clone(),
+        label: None,
+        voxtelesys: Some(vox.clone()),
+        retell: None,
+    })
 }
 
 fn xml_response(xml: String) -> Response<Body> {
@@ -112,4 +187,20 @@ fn xml_response(xml: String) -> Response<Body> {
         HeaderValue::from_static(voxml::CONTENT_TYPE),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fallback_forwards_and_or_takes_voicemail_or_is_absent() {
+        assert_eq!(fallback("", false), Ok(None));
+        let forward = fallback("+14155552671", false).unwrap().unwrap();
+        assert_eq!(forward.forward_to.len(), 1);
+        assert!(forward.voicemail.is_none());
+        let voicemail = fallback(" ", true).unwrap().unwrap();
+        assert!(voicemail.forward_to.is_empty() && voicemail.voicemail.unwrap().enabled);
+        assert!(fallback("not a number", false).is_err());
+    }
 }

@@ -1,5 +1,6 @@
 use callhooks::auth::SharedSecret;
 use callhooks::config_cache::NumberConfigCache;
+use callhooks::ingest::spill::Spillway;
 use callhooks::runtime::{lambda_sdk_config, run_http, Deadline, Settings};
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
@@ -14,12 +15,14 @@ async fn main() -> Result<(), Error> {
     let deadline = Deadline::FIVE_SECOND_PROVIDER;
     let config = lambda_sdk_config(deadline);
     let deps = Deps {
-        store: Store::new(aws_sdk_dynamodb::Client::new(&config), settings.table_name),
+        store: Store::new(aws_sdk_dynamodb::Client::new(&config), settings.table_name)
+            .with_spillway(Spillway::from_env()),
         secret: SharedSecret::from_env("VOXTELESYS_WEBHOOK_TOKEN"),
         retention_days: settings.retention_days,
         deadline,
         config_cache: NumberConfigCache::from_env()?,
         default_message: Deps::default_message_from_env(),
+        fallback: Deps::fallback_from_env()?,
     };
     run_http(service_fn(|req: Request| async {
         Ok::<_, Error>(handle(&deps, req, Timestamp::now()).await)

@@ -26,7 +26,7 @@
 //! the same.
 
 use crate::auth::{Credential, TOKEN_QUERY_PARAM};
-use crate::config::{NumberConfig, VoicemailConfig};
+use crate::config::{NumberConfig, VoicemailConfig, VoxtelesysConfig};
 use crate::event::{Channel, Direction, Event, Provider};
 use crate::http::{body_bytes, media_type, ApiError};
 use crate::phone::PhoneNumber;
@@ -627,27 +627,7 @@ impl Callback {
     ) -> Vec<Verb> {
         let vox = config.and_then(|c| c.voxtelesys.as_ref());
         match self.hook {
-            Hook::Voice => {
-                let Some(vox) = vox else {
-                    return vec![Verb::Say(default_message.to_string()), Verb::Hangup];
-                };
-                let mut verbs = Vec::new();
-                if let Some(greeting) = vox.greeting.as_deref().filter(|g| !g.trim().is_empty()) {
-                    verbs.push(Verb::Say(greeting.to_string()));
-                }
-                if !vox.forward_to.is_empty() {
-                    verbs.push(Verb::Dial {
-                        numbers: vox.forward_to.iter().map(|n| n.to_string()).collect(),
-                        timeout_s: vox.ring_timeout_s,
-                        action: links.url(Hook::Dial),
-                        method: links.method.clone(),
-                    });
-                } else {
-                    // Nobody to forward to: straight to voicemail, if on.
-                    verbs.extend(voicemail(vox.voicemail.as_ref(), links));
-                }
-                verbs
-            }
+            Hook::Voice => answer_voice(vox, links, default_message),
             Hook::Dial => match dial_outcome(&self.params) {
                 DialOutcome::NotAnswered => {
                     voicemail(vox.and_then(|v| v.voicemail.as_ref()), links)
@@ -660,6 +640,34 @@ impl Callback {
             Hook::Status => Vec::new(),
         }
     }
+}
+
+/// The answer to an incoming call: greet, forward, else voicemail; the
+/// default message when the number has no Voxtelesys configuration.
+pub fn answer_voice(
+    vox: Option<&VoxtelesysConfig>,
+    links: &CallbackLinks,
+    default_message: &str,
+) -> Vec<Verb> {
+    let Some(vox) = vox else {
+        return vec![Verb::Say(default_message.to_string()), Verb::Hangup];
+    };
+    let mut verbs = Vec::new();
+    if let Some(greeting) = vox.greeting.as_deref().filter(|g| !g.trim().is_empty()) {
+        verbs.push(Verb::Say(greeting.to_string()));
+    }
+    if !vox.forward_to.is_empty() {
+        verbs.push(Verb::Dial {
+            numbers: vox.forward_to.iter().map(|n| n.to_string()).collect(),
+            timeout_s: vox.ring_timeout_s,
+            action: links.url(Hook::Dial),
+            method: links.method.clone(),
+        });
+    } else {
+        // Nobody to forward to: straight to voicemail, if on.
+        verbs.extend(voicemail(vox.voicemail.as_ref(), links));
+    }
+    verbs
 }
 
 /// The prompt and `<Record>` when voicemail is on, else a hang-up.

@@ -13,6 +13,7 @@
 //! | 6 and 3 together, for Retell (the caller's contact, then the calls from the caller) | `GSI1PK = PHONE#<e164>`, newest first | GSI1 |
 //! | 3 from a moment on (`callhooks calls list --since`) | pattern 3 and `GSI1SK >= <since>` / `GSI2SK >= <since>` | GSI1, GSI2 |
 //! | every number configuration (`callhooks numbers list`) | Scan, `item_type = number_config` | table |
+//! | unrecognized deliveries, newest first (`callhooks unrecognized list`) | `GSI1PK = UNRECOGNIZED` | GSI1 |
 
 use crate::event::{Channel, Provider};
 use crate::phone::PhoneNumber;
@@ -135,6 +136,26 @@ pub fn retry_guard_pk(function: &str, parts: &[&str]) -> String {
 }
 
 pub const GUARD_SK: &str = "GUARD";
+
+/// An unrecognized delivery (one no provider module could read): its own
+/// partition, named by a digest of the route and the bytes, so a provider's
+/// retry of the same bytes finds it and writes nothing new.
+pub fn unrecognized_pk(digest: &str) -> String {
+    format!("UNRECOGNIZED#{digest}")
+}
+
+pub const UNRECOGNIZED_SK: &str = "DELIVERY";
+/// The GSI1 partition listing every unrecognized delivery, newest first by
+/// `GSI1SK = <received_at>#<digest>` (`callhooks unrecognized list`).
+pub const UNRECOGNIZED_INDEX_PK: &str = "UNRECOGNIZED";
+/// `item_type` of an unrecognized delivery.
+pub const UNRECOGNIZED_ITEM_TYPE: &str = "unrecognized";
+
+/// A part of a delivery too large for one spillway message, kept in the
+/// table until every part has arrived (see `ingest::spill`).
+pub fn spilled_part_pk(delivery_id: &str) -> String {
+    format!("SPILL#{delivery_id}")
+}
 
 /// `item_type` of a number configuration item (pattern 5). `numbers list`
 /// finds them with a filtered Scan: they are few, read now and then by an

@@ -50,6 +50,17 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+impl StoreError {
+    /// DynamoDB refused the request itself (an item over 400 KB, an invalid
+    /// attribute): sending it again can only fail again, so the delivery
+    /// must be kept in another shape rather than retried.
+    pub fn is_refusal(&self) -> bool {
+        self.0.starts_with("ValidationException")
+            || self.0.contains("ValidationError")
+            || self.0.contains("ItemCollectionSizeLimitExceeded")
+    }
+}
+
 fn store_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: fmt::Debug + 'static>(
     error: SdkError<E, R>,
 ) -> StoreError {
@@ -74,6 +85,8 @@ const CONFLICT_ATTEMPTS: u32 = 4;
 pub struct Store {
     client: Client,
     table: String,
+    /// Where deliveries go when the table cannot take them.
+    spillway: Option<std::sync::Arc<crate::ingest::spill::Spillway>>,
 }
 
 impl Store {
@@ -81,7 +94,18 @@ impl Store {
         Store {
             client,
             table: table.into(),
+            spillway: None,
         }
+    }
+
+    /// The same store, spilling to `spillway` when the table fails.
+    pub fn with_spillway(mut self, spillway: crate::ingest::spill::Spillway) -> Self {
+        self.spillway = Some(std::sync::Arc::new(spillway));
+        self
+    }
+
+    pub fn spillway(&self) -> Option<&crate::ingest::spill::Spillway> {
+        self.spillway.as_deref()
     }
 
     pub fn table(&self) -> &str {

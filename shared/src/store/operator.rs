@@ -233,3 +233,80 @@ impl Store {
         }
     }
 }
+
+/// One unrecognized delivery as `callhooks unrecognized list` shows it: what
+/// came, where, when and why it was not understood (the body stays in the
+/// table; its size is shown).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct UnrecognizedDelivery {
+    /// The digest naming it (`UNRECOGNIZED#<id>` in the table).
+    pub id: String,
+    pub route: String,
+    pub provider: String,
+    pub reason: String,
+    pub received_at: String,
+    pub body_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+impl UnrecognizedDelivery {
+    pub fn from_item(item: &Item) -> Self {
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        UnrecognizedDelivery {
+            id: text(keys::PK)
+                .and_then(|pk| pk.strip_prefix("UNRECOGNIZED#").map(str::to_string))
+                .unwrap_or_default(),
+            route: text("route").unwrap_or_default(),
+            provider: text("provider").unwrap_or_default(),
+            reason: text("reason").unwrap_or_default(),
+            received_at: text("received_at").unwrap_or_default(),
+            body_bytes: item
+                .get("body_bytes")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+            content_type: text("content_type"),
+            user_agent: text("user_agent"),
+        }
+    }
+}
+
+impl Store {
+    /// Unrecognized deliveries received at or after `since_key` (any time
+    /// when `None`), newest first, at most `limit` (GSI1, one partition).
+    pub async fn unrecognized_deliveries(
+        &self,
+        since_key: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<UnrecognizedDelivery>, StoreError> {
+        let mut query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(keys::GSI1)
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 1000) as i32)
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(keys::UNRECOGNIZED_INDEX_PK.into()),
+            );
+        query = match since_key {
+            Some(since) => query
+                .key_condition_expression("#pk = :pk AND #sk >= :since")
+                .expression_attribute_names("#sk", keys::GSI1SK)
+                .expression_attribute_values(":since", AttributeValue::S(since.into())),
+            None => query.key_condition_expression("#pk = :pk"),
+        };
+        let output = query.send().await.map_err(store_error)?;
+        Ok(output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(UnrecognizedDelivery::from_item)
+            .collect())
+    }
+}

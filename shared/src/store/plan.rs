@@ -287,6 +287,24 @@ impl WritePlan {
         self
     }
 
+    /// Replaces the anomalies listed on the plan's event item (the put
+    /// whose `item_type` ends in `_event`) with `anomalies`.
+    pub fn note_anomalies(&mut self, anomalies: &[String]) {
+        let event_item = self.puts.iter_mut().map(|put| &mut put.item).find(|item| {
+            matches!(item.get(keys::ITEM_TYPE), Some(AttributeValue::S(t)) if t.ends_with("_event"))
+        });
+        if let Some(item) = event_item {
+            if anomalies.is_empty() {
+                item.remove(ANOMALIES);
+            } else {
+                item.insert(
+                    ANOMALIES.into(),
+                    AttributeValue::L(anomalies.iter().map(s).collect()),
+                );
+            }
+        }
+    }
+
     pub fn action_count(&self) -> usize {
         self.puts.len() + self.updates.len()
     }

@@ -1,0 +1,24 @@
+use aws_lambda_events::event::sqs::SqsEvent;
+use callhooks::runtime::{lambda_sdk_config, Deadline, Settings};
+use callhooks::store::Store;
+use callhooks::time::Timestamp;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use spillway::{handle, Deps};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = Settings::from_env()?;
+    // Nobody waits on the queue: the alerts function's patient deadline.
+    let deadline = Deadline::ALERTS;
+    let config = lambda_sdk_config(deadline);
+    let deps = Deps {
+        store: Store::new(aws_sdk_dynamodb::Client::new(&config), settings.table_name),
+        retention_days: settings.retention_days,
+        budget: deadline.total,
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async {
+        Ok::<_, Error>(handle(&deps, event.payload, Timestamp::now()).await)
+    }))
+    .await
+}

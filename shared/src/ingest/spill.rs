@@ -1,0 +1,258 @@
+//! The spillway: when the table cannot take a delivery (down, throttled, too
+//! slow for the provider's deadline), the delivery goes to an SQS queue
+//! instead and the provider gets its normal answer; the `spillway` function
+//! writes it into the table later through the same reader, once.
+//!
+//! A message holds the delivery as it came (route, query without token,
+//! body in base64, when it arrived), so the spillway reads it exactly as
+//! the webhook would have. A body too large for one message (the queue
+//! takes 256 KiB; bodies go up to 2 MiB) is cut into numbered parts of one
+//! delivery id, which the spillway gathers in the table until all are in.
+
+use super::delivery::{Delivery, Route};
+use crate::runtime::{lambda_sdk_config, Deadline};
+use crate::time::Timestamp;
+use aws_config::SdkConfig;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+/// The environment variable naming the queue (its URL).
+pub const QUEUE_URL_ENV: &str = "SPILLWAY_QUEUE_URL";
+
+/// Body bytes per message: 160,000 bytes are 213,336 in base64, which
+/// leaves room in SQS's 262,144-byte message for the envelope and a query
+/// string of up to API Gateway's URL limit.
+pub const PART_BODY_BYTES: usize = 160_000;
+
+/// One spillway message: one delivery, or one part of a large one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpilledMessage {
+    /// Shared by every part of one delivery (the digest of its bytes and
+    /// its arrival time).
+    pub delivery_id: String,
+    /// The route's path (`/zonitel/calls`).
+    pub route: String,
+    pub post: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub query: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    pub received_at_ms: i64,
+    /// 1-based.
+    pub part: u32,
+    pub parts: u32,
+    pub body_b64: String,
+}
+
+/// The messages that carry `delivery`: one, or one per [`PART_BODY_BYTES`].
+pub fn messages(delivery: &Delivery) -> Vec<SpilledMessage> {
+    let received_at_ms = delivery.received_at.as_millisecond();
+    let delivery_id = format!("{}-{received_at_ms}", super::unrecognized::digest(delivery));
+    let chunks: Vec<&[u8]> = if delivery.body.is_empty() {
+        vec![&[]]
+    } else {
+        delivery.body.chunks(PART_BODY_BYTES).collect()
+    };
+    let parts = chunks.len() as u32;
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(index, chunk)| SpilledMessage {
+            delivery_id: delivery_id.clone(),
+            route: delivery.route.path().to_string(),
+            post: delivery.is_post,
+            content_type: delivery.content_type.clone(),
+            query: delivery.query.clone(),
+            user_agent: delivery.user_agent.clone(),
+            received_at_ms,
+            part: index as u32 + 1,
+            parts,
+            body_b64: base64::engine::general_purpose::STANDARD.encode(chunk),
+        })
+        .collect()
+}
+
+/// A spillway message from the queue's text; the error says why not.
+pub fn parse_message(text: &str) -> Result<SpilledMessage, String> {
+    let message: SpilledMessage =
+        serde_json::from_str(text).map_err(|e| format!("not a spillway message: {e}"))?;
+    if message.parts == 0 || message.part == 0 || message.part > message.parts {
+        return Err(format!(
+            "part {} of {} is not a part",
+            message.part, message.parts
+        ));
+    }
+    Ok(message)
+}
+
+/// The delivery that `parts` (every part of one delivery, in any order)
+/// carry; an error names what is missing or inconsistent.
+pub fn assemble(mut parts: Vec<SpilledMessage>) -> Result<Delivery, String> {
+    parts.sort_by_key(|p| p.part);
+    parts.dedup_by_key(|p| p.part);
+    let first = parts.first().ok_or("no parts")?;
+    let count = first.parts;
+    if parts.len() as u32 != count
+        || parts.iter().enumerate().any(|(i, p)| {
+            p.part != i as u32 + 1 || p.parts != count || p.delivery_id != first.delivery_id
+        })
+    {
+        return Err(format!(
+            "delivery {} has {} of its {count} parts",
+            first.delivery_id,
+            parts.len()
+        ));
+    }
+    let route =
+        Route::of_path(&first.route).ok_or_else(|| format!("unknown route {:?}", first.route))?;
+    let received_at = Timestamp::from_millisecond(first.received_at_ms)
+        .map_err(|e| format!("received_at_ms: {e}"))?;
+    let mut body = Vec::new();
+    for part in &parts {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&part.body_b64)
+            .map_err(|e| format!("part {}: {e}", part.part))?;
+        body.extend_from_slice(&bytes);
+    }
+    Ok(Delivery {
+        route,
+        is_post: first.post,
+        content_type: first.content_type.clone(),
+        query: first.query.clone(),
+        body,
+        user_agent: first.user_agent.clone(),
+        received_at,
+    })
+}
+
+/// The queue a webhook spills to. The SQS client is built on the first
+/// spill only: the hot path and the cold start never pay for it.
+#[derive(Debug)]
+pub struct Spillway {
+    queue_url: Option<String>,
+    config: SdkConfig,
+    client: OnceLock<aws_sdk_sqs::Client>,
+}
+
+impl Spillway {
+    pub fn new(queue_url: Option<String>, config: SdkConfig) -> Self {
+        Spillway {
+            queue_url: queue_url.filter(|u| !u.is_empty()),
+            config,
+            client: OnceLock::new(),
+        }
+    }
+
+    /// From `SPILLWAY_QUEUE_URL`, with the Lambda SDK configuration and
+    /// [`Deadline::SPILL`]. No queue configured: spilling fails, and the
+    /// webhook answers as it would without a spillway.
+    pub fn from_env() -> Self {
+        let queue_url = std::env::var(QUEUE_URL_ENV).ok();
+        if queue_url.as_deref().is_none_or(str::is_empty) {
+            tracing::warn!(
+                variable = QUEUE_URL_ENV,
+                "no spillway queue: a delivery the table cannot take gets a 503"
+            );
+        }
+        Self::new(queue_url, lambda_sdk_config(Deadline::SPILL))
+    }
+
+    pub fn is_configured(&self) -> bool {
+        self.queue_url.is_some()
+    }
+
+    /// Sends every message of `delivery`; an error when any did not go (the
+    /// parts that went are harmless: the spillway keeps them until their
+    /// expiry and writes nothing without all of them).
+    pub async fn send(&self, delivery: &Delivery) -> Result<usize, String> {
+        let queue_url = self.queue_url.as_deref().ok_or("no spillway queue")?;
+        let client = self
+            .client
+            .get_or_init(|| aws_sdk_sqs::Client::new(&self.config));
+        let messages = messages(delivery);
+        for message in &messages {
+            let body = serde_json::to_string(message).map_err(|e| e.to_string())?;
+            client
+                .send_message()
+                .queue_url(queue_url)
+                .message_body(body)
+                .send()
+                .await
+                .map_err(|e| {
+                    aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()
+                })?;
+        }
+        Ok(messages.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(body: Vec<u8>) -> Delivery {
+        Delivery {
+            route: Route::SalpreEvents,
+            is_post: true,
+            content_type: Some("application/json".into()),
+            query: String::new(),
+            body,
+            user_agent: None,
+            received_at: Timestamp::from_millisecond(1_795_449_082_123).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_small_delivery_is_one_message_and_comes_back_whole() {
+        let original = delivery(br#"{"event_type":"call_ended"}"#.to_vec());
+        let sent = messages(&original);
+        assert_eq!(sent.len(), 1);
+        let text = serde_json::to_string(&sent[0]).unwrap();
+        let back = assemble(vec![parse_message(&text).unwrap()]).unwrap();
+        assert_eq!(back, original);
+    }
+
+    #[test]
+    fn two_mebibytes_travel_in_parts_that_fit_a_message_and_reassemble_in_any_order() {
+        let body: Vec<u8> = (0..2 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+        let original = delivery(body);
+        let mut sent = messages(&original);
+        assert_eq!(sent.len(), 14);
+        for message in &sent {
+            assert!(serde_json::to_string(message).unwrap().len() < 262_144);
+        }
+        sent.reverse();
+        sent.push(sent[3].clone()); // a part delivered twice
+        assert_eq!(assemble(sent.clone()).unwrap(), original);
+        sent.retain(|m| m.part != 7);
+        assert!(assemble(sent).unwrap_err().contains("13 of its 14"));
+    }
+
+    #[test]
+    fn an_empty_body_and_a_get_travel_too() {
+        let mut get = delivery(Vec::new());
+        get.is_post = false;
+        get.route = Route::Voxtelesys(crate::providers::voxtelesys::Hook::Status);
+        get.query = "CallSid=CA1&CallStatus=completed".into();
+        let sent = messages(&get);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(assemble(sent).unwrap(), get);
+    }
+
+    #[test]
+    fn foreign_messages_are_refused_with_a_reason() {
+        assert!(parse_message("{}").is_err());
+        assert!(parse_message("not json").is_err());
+        let mut message = messages(&delivery(b"x".to_vec())).remove(0);
+        message.part = 2;
+        assert!(parse_message(&serde_json::to_string(&message).unwrap()).is_err());
+        let mut message = messages(&delivery(b"x".to_vec())).remove(0);
+        message.route = "/nowhere".into();
+        assert!(assemble(vec![message])
+            .unwrap_err()
+            .contains("unknown route"));
+    }
+}
