@@ -878,3 +878,57 @@ async fn register_zonitel_refuses_before_any_request() {
         "no request was made"
     );
 }
+
+/// Deliveries that authenticated but could not be read are answered 200,
+/// kept raw, and `unrecognized list` shows them newest first (text and
+/// JSON), `--since` bounding them; a retry of the same bytes is one entry.
+#[tokio::test(flavor = "multi_thread")]
+async fn unrecognized_list_shows_what_could_not_be_read() {
+    let stack = TestStack::new().await;
+    let salpre = salpre_events::Deps {
+        store: stack.store(),
+        secret: SharedSecret::new(None),
+        retention_days: 30,
+        deadline: Deadline::FIVE_SECOND_PROVIDER,
+    };
+    let post = |body: &str| {
+        callhooks_tests::api_request(
+            "POST",
+            "/salpre/events",
+            &[("content-type", "text/plain"), ("user-agent", "Salpre/2")],
+            Some(body),
+            false,
+        )
+    };
+    for (body, ms) in [
+        ("not json, first", T0),
+        ("not json, first", T0 + 1_000), // the provider's retry
+        ("<xml>second</xml>", T0 + 60_000),
+    ] {
+        let (status, answer_body) =
+            answer(&salpre_events::handle(&salpre, post(body), at(ms)).await);
+        assert_eq!(status, 200, "{answer_body}");
+        assert!(
+            ["unrecognized", "duplicate"].contains(&answer_body["status"].as_str().unwrap()),
+            "{answer_body}"
+        );
+    }
+    let listed = ok_json(&stack, &["unrecognized", "list"]).await;
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed[0]["body_bytes"], 17, "newest first: {listed:?}");
+    assert_eq!(listed[1]["route"], "/salpre/events");
+    assert_eq!(listed[1]["user_agent"], "Salpre/2");
+    assert!(
+        listed[1]["reason"].as_str().unwrap().contains("JSON"),
+        "{listed:?}"
+    );
+    let text = ok_text(&stack, &["unrecognized", "list"]).await;
+    assert!(line_with(&text, "/salpre/events").contains("17"), "{text}");
+    let since = ok_json(
+        &stack,
+        &["unrecognized", "list", "--since", "2026-11-23T15:52:00Z"],
+    )
+    .await;
+    assert_eq!(since.as_array().unwrap().len(), 1, "{since}");
+}
