@@ -22,6 +22,15 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// The one list of providers: every other list (routes, the CLI's
+    /// choices, tests) is derived from it or checked against it.
+    pub const ALL: [Provider; 4] = [
+        Provider::Zonitel,
+        Provider::Salpre,
+        Provider::Voxtelesys,
+        Provider::Retell,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::Zonitel => "zonitel",
@@ -32,14 +41,7 @@ impl Provider {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [
-            Provider::Zonitel,
-            Provider::Salpre,
-            Provider::Voxtelesys,
-            Provider::Retell,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == value)
+        Self::ALL.into_iter().find(|p| p.as_str() == value)
     }
 }
 
@@ -317,12 +319,7 @@ mod tests {
 
     #[test]
     fn providers_round_trip_through_their_names() {
-        for p in [
-            Provider::Zonitel,
-            Provider::Salpre,
-            Provider::Voxtelesys,
-            Provider::Retell,
-        ] {
+        for p in Provider::ALL {
             assert_eq!(Provider::parse(p.as_str()), Some(p));
         }
         assert_eq!(Provider::parse("twilio"), None);

@@ -128,6 +128,16 @@ mod tests {
     }
 
     #[test]
+    fn every_provider_has_a_route() {
+        for provider in crate::event::Provider::ALL {
+            assert!(
+                Route::ALL.iter().any(|r| r.provider() == provider),
+                "{provider}"
+            );
+        }
+    }
+
+    #[test]
     fn payload_drops_a_byte_order_mark_and_reads_a_get_from_its_query() {
         let mut delivery = Delivery {
             route: Route::ZonitelCall,
