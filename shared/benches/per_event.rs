@@ -5,14 +5,17 @@
 //! estimates; a plain loop of single timed events gives the median and p99,
 //! written to bench-results/per-event.md.
 
-use callhooks::auth::{SharedSecret, TOKEN_QUERY_PARAM};
-use callhooks::http::query_param;
-use callhooks::providers::{retell, salpre, voxtelesys, zonitel, zonitel_sms};
+use callhooks::auth::SharedSecret;
+use callhooks::ingest::edge::accept;
+use callhooks::ingest::read::read;
+use callhooks::ingest::Route;
+use callhooks::providers::retell;
 use callhooks::signature::{self, SigningKey};
 use callhooks::time::Timestamp;
-use callhooks::webhook::{accept_json_post, body_text};
+use callhooks::webhook::body_text;
 use criterion::Criterion;
 use lambda_http::request::LambdaRequest;
+use lambda_http::http::Method;
 use lambda_http::{Request, RequestExt};
 use serde_json::Value;
 use std::hint::black_box;
@@ -55,39 +58,15 @@ struct Keys {
     retell: SigningKey,
 }
 
-fn zonitel_call(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
+/// The shared pipeline, as the Zonitel, Salpre and Voxtelesys functions
+/// run it: accept (method, credential, size) into a plain delivery, then
+/// the route's reader normalizes it and plans the write.
+fn pipeline(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
     let req = request(event);
-    let (body, _) = accept_json_post(&req, &keys.secret).unwrap();
-    let call = zonitel::parse_incoming_call(body).unwrap();
-    let event = zonitel::incoming_call_event(&call, body_text(body).unwrap(), now).unwrap();
-    zonitel::incoming_call_plan(&event, RETENTION_DAYS).action_count()
-}
-
-fn zonitel_sms(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
-    let req = request(event);
-    let (body, _) = accept_json_post(&req, &keys.secret).unwrap();
-    let notification = zonitel_sms::parse_notification(body).unwrap();
-    let delivery = zonitel_sms::sms_delivery(&notification, body_text(body).unwrap(), now).unwrap();
-    zonitel_sms::sms_plan(&delivery, RETENTION_DAYS).action_count()
-}
-
-fn salpre(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
-    let req = request(event);
-    let (body, _) = accept_json_post(&req, &keys.secret).unwrap();
-    let delivery = salpre::parse_delivery(body).unwrap();
-    let mapped =
-        salpre::map_delivery(&delivery, body_text(body).unwrap(), now, RETENTION_DAYS).unwrap();
-    mapped.plan.action_count()
-}
-
-fn voxtelesys(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
-    let req = request(event);
-    let hook = voxtelesys::Hook::of_path(req.raw_http_path()).unwrap();
-    let token = query_param(&req, TOKEN_QUERY_PARAM);
-    keys.secret.verify(req.headers(), token.as_deref()).unwrap();
-    let (params, raw) = voxtelesys::read_request(&req).unwrap();
-    let callback = voxtelesys::parse_callback(hook, params, &raw, now).unwrap();
-    callback.plan(RETENTION_DAYS).action_count()
+    let route = Route::of_path(req.raw_http_path()).unwrap();
+    let methods = [Method::GET, Method::POST];
+    let (delivery, _) = accept(&req, route, &keys.secret, &methods, now).unwrap();
+    read(&delivery, RETENTION_DAYS).unwrap().plan.action_count()
 }
 
 fn retell(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
@@ -102,21 +81,21 @@ fn retell(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
 }
 
 const CASES: &[(&str, Work)] = &[
-    ("zonitel-call.json", zonitel_call),
-    ("zonitel-sms-inbound.json", zonitel_sms),
-    ("zonitel-sms-delivered.json", zonitel_sms),
-    ("zonitel-sms-failed.json", zonitel_sms),
-    ("salpre-call_initiated.json", salpre),
-    ("salpre-call_ringing.json", salpre),
-    ("salpre-call_answered.json", salpre),
-    ("salpre-call_ended.json", salpre),
-    ("salpre-transcript.json", salpre),
-    ("salpre-error.json", salpre),
-    ("voxtelesys-voice-post.json", voxtelesys),
-    ("voxtelesys-voice-get.json", voxtelesys),
-    ("voxtelesys-status-post.json", voxtelesys),
-    ("voxtelesys-recording-post.json", voxtelesys),
-    ("voxtelesys-dial-post.json", voxtelesys),
+    ("zonitel-call.json", pipeline),
+    ("zonitel-sms-inbound.json", pipeline),
+    ("zonitel-sms-delivered.json", pipeline),
+    ("zonitel-sms-failed.json", pipeline),
+    ("salpre-call_initiated.json", pipeline),
+    ("salpre-call_ringing.json", pipeline),
+    ("salpre-call_answered.json", pipeline),
+    ("salpre-call_ended.json", pipeline),
+    ("salpre-transcript.json", pipeline),
+    ("salpre-error.json", pipeline),
+    ("voxtelesys-voice-post.json", pipeline),
+    ("voxtelesys-voice-get.json", pipeline),
+    ("voxtelesys-status-post.json", pipeline),
+    ("voxtelesys-recording-post.json", pipeline),
+    ("voxtelesys-dial-post.json", pipeline),
     ("retell-inbound.json", retell),
 ];
 
