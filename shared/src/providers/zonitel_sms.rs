@@ -407,20 +407,25 @@ fn read_medias(value: Option<&Value>, anomalies: &mut Vec<String>) -> Option<Vec
             return None;
         }
     };
-    let url_of = |entry: &Value| match entry {
-        Value::String(url) => Some(url.clone()),
-        Value::Object(fields) => fields
-            .get("url")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        _ => None,
-    };
     let mut medias = Vec::with_capacity(entries.len().min(MAX_MEDIAS));
-    let (mut bytes, mut dropped, mut cut) = (0, 0, false);
+    let (mut bytes, mut dropped, mut objects, mut cut) = (0, 0, 0, false);
     for entry in entries {
-        let Some(url) = url_of(entry) else {
-            dropped += 1;
-            continue;
+        let url = match entry {
+            Value::String(url) => url.clone(),
+            Value::Object(fields) => match fields.get("url").and_then(Value::as_str) {
+                Some(url) => {
+                    objects += 1;
+                    url.to_string()
+                }
+                None => {
+                    dropped += 1;
+                    continue;
+                }
+            },
+            _ => {
+                dropped += 1;
+                continue;
+            }
         };
         if medias.len() == MAX_MEDIAS || bytes + url.len() > MAX_MEDIAS_BYTES {
             cut = true;
@@ -428,6 +433,11 @@ fn read_medias(value: Option<&Value>, anomalies: &mut Vec<String>) -> Option<Vec
         }
         bytes += url.len();
         medias.push(url);
+    }
+    if objects > 0 {
+        anomalies.push(format!(
+            "data.medias: {objects} entries as {{\"url\": ...}} objects, read as their URLs"
+        ));
     }
     if dropped > 0 {
         anomalies.push(format!(
