@@ -532,7 +532,7 @@ async fn withheld_callers_are_recorded_as_calls_from_nobody() {
             "{body}: {answer_body}"
         );
         let call_id = answer_body["call_id"].as_str().unwrap();
-        assert!(call_id.ends_with("-anonymous"), "{call_id}");
+        assert!(call_id.ends_with("-anonymous-18339664835"), "{call_id}");
         let (event, summary) = stored_call(&stack, call_id).await;
         assert_eq!(attr(&event, "raw"), Some(body.as_str()));
         assert_eq!(attr(&event, "from"), None);

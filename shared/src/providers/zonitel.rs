@@ -5,7 +5,9 @@
 //! no call id and no time, so:
 //!
 //! * the call id is derived from the moment the first delivery arrived and
-//!   the caller's number (`20261123T155122123Z-14155552671`);
+//!   the caller's number (`20261123T155122123Z-14155552671`), or for a
+//!   withheld caller `anonymous` and the destination's digits
+//!   (`20261123T155122123Z-anonymous-18339664835`);
 //! * a delivery with the same caller number, caller name and destination as
 //!   one accepted less than [`RETRY_WINDOW`] earlier is a retry of it and is
 //!   not recorded again; after the window it is a new call. Zonitel retries
@@ -102,12 +104,17 @@ pub fn incoming_call_event(
         &mut anomalies,
     );
     let caller_name = caller_name(call.caller_id_name.as_ref(), &mut anomalies);
-    let caller = from.as_ref().map_or("anonymous", PhoneNumber::digits);
     let stamp = time::to_id_stamp(received_at);
+    // A withheld caller names no one, so the destination tells two such
+    // calls arriving in the same millisecond apart.
+    let provider_id = match &from {
+        Some(caller) => format!("{stamp}-{}", caller.digits()),
+        None => format!("{stamp}-anonymous-{}", to.digits()),
+    };
     Ok(Event {
         provider: Provider::Zonitel,
         channel: Channel::Call,
-        provider_id: format!("{stamp}-{caller}"),
+        provider_id,
         direction: Some(Direction::Inbound),
         from,
         to: Some(to),
@@ -276,7 +283,10 @@ mod tests {
             let body = call_with(caller);
             let event = event_of(&body).unwrap();
             assert_eq!(event.from, None, "{body}");
-            assert!(event.provider_id.ends_with("-anonymous"), "{body}");
+            assert!(
+                event.provider_id.ends_with("-anonymous-18339664835"),
+                "{body}"
+            );
             assert_eq!(event.anomalies, vec![note.to_string()], "{body}");
             assert_eq!(event.raw, body);
         }
