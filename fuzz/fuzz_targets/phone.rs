@@ -1,14 +1,35 @@
 //! Phone numbers as providers write them: parsed to E.164 or refused with
-//! a message; the E.164 form parses to itself; masks keep four digits.
+//! a message; the E.164 form parses to itself; masks keep four digits. The
+//! tolerant reader reads anything but empty or withheld text, its key form
+//! carries no `#` or control character, and its E.164 form is valid.
 #![no_main]
 
 use callhooks::http::ApiError;
-use callhooks::phone::{redact, PhoneNumber};
+use callhooks::phone::{is_unsafe_char, is_withheld_marker, redact, PhoneNumber, MAX_KEY_CHARS};
 use callhooks_fuzz::check_refusal;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let input = String::from_utf8_lossy(data);
+    match PhoneNumber::read(&input) {
+        None => {
+            let trimmed = input.trim_matches(|c: char| c.is_whitespace() || is_unsafe_char(c));
+            assert!(trimmed.is_empty() || is_withheld_marker(trimmed), "{input:?}");
+        }
+        Some(number) => {
+            let key = number.as_str();
+            assert!(!key.is_empty() && !key.contains('#'), "{key:?}");
+            assert!(!key.chars().any(is_unsafe_char), "{key:?}");
+            assert!(key.chars().count() <= MAX_KEY_CHARS, "{key:?}");
+            assert!(input.starts_with(number.original()));
+            if let Some(e164) = number.e164() {
+                assert_eq!(PhoneNumber::parse(e164).as_ref(), Ok(&number));
+            }
+            let masked = number.masked();
+            assert!(masked.chars().count() >= number.digits().chars().count());
+            let _ = redact(&input, &[Some(&number)]);
+        }
+    }
     match PhoneNumber::parse(&input) {
         Ok(number) => {
             let text = number.as_str();

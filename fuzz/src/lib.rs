@@ -79,7 +79,16 @@ pub fn check_event(event: &Event, raw: &str) {
     assert_eq!(event.raw, raw, "the raw payload is kept as it came");
     let numbers = [event.from.as_ref(), event.to.as_ref()];
     let id = redact(&event.provider_id, &numbers);
-    assert_eq!(id.len(), event.provider_id.len());
+    // Masks keep the character count (a sender id may not be ASCII).
+    assert_eq!(id.chars().count(), event.provider_id.chars().count());
+    for number in numbers.into_iter().flatten() {
+        let key = number.as_str();
+        assert!(!key.is_empty() && !key.contains('#'), "{key:?}");
+        assert!(!key.chars().any(callhooks::phone::is_unsafe_char), "{key:?}");
+        if let Some(e164) = number.e164() {
+            assert_eq!(callhooks::phone::PhoneNumber::parse(e164).as_ref(), Ok(number));
+        }
+    }
     let _ = (mask(event.from.as_ref()), mask(event.to.as_ref()));
 }
 

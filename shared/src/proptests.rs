@@ -6,7 +6,7 @@
 
 use crate::auth::SharedSecret;
 use crate::http::ApiError;
-use crate::phone::PhoneNumber;
+use crate::phone::{self, PhoneNumber};
 use crate::providers::voxtelesys::{self, CallParams, Hook};
 use crate::providers::{retell, salpre, zonitel, zonitel_sms};
 use crate::signature::{self, SignatureError, MAX_SKEW_MS};
@@ -430,6 +430,88 @@ proptest! {
             prop_assert!(masked.ends_with(&digits[digits.len() - 4..]));
             prop_assert_eq!(masked.chars().filter(char::is_ascii_digit).count(), 4);
         }
+    }
+
+    #[test]
+    fn the_tolerant_phone_reader_keeps_keys_safe_and_e164_valid(
+        input in prop_oneof![
+            ".{0,60}",
+            "[ +0-9#%().-]{0,20}",
+            "(sip|SIP|tel):[+0-9a-z@.#;=]{0,30}",
+            "[A-Za-z0-9 #\u{0}-\u{1f}\u{202a}-\u{202e}]{0,12}",
+        ],
+    ) {
+        let Some(number) = PhoneNumber::read(&input) else {
+            let trimmed = input.trim_matches(|c: char| c.is_whitespace() || phone::is_unsafe_char(c));
+            prop_assert!(trimmed.is_empty() || phone::is_withheld_marker(trimmed), "{:?}", input);
+            return Ok(());
+        };
+        let key = number.as_str();
+        prop_assert!(!key.is_empty());
+        prop_assert!(!key.contains('#'), "{:?}", key);
+        prop_assert!(!key.chars().any(phone::is_unsafe_char), "{:?}", key);
+        prop_assert!(key.chars().count() <= phone::MAX_KEY_CHARS);
+        prop_assert!(input.starts_with(number.original()));
+        match number.e164() {
+            Some(e164) => {
+                prop_assert_eq!(e164, key);
+                prop_assert_eq!(PhoneNumber::parse(e164).map(|n| n.to_string()), Ok(e164.to_string()));
+                prop_assert_eq!(PhoneNumber::read(e164), Some(number.clone()));
+            }
+            None => prop_assert!(PhoneNumber::parse(&input).is_err(), "{:?}", input),
+        }
+        let masked = number.masked();
+        let digits: Vec<char> = number.digits().chars().collect();
+        let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
+        prop_assert!(masked.ends_with(&tail));
+        prop_assert_eq!(masked.chars().count(), digits.len() + usize::from(number.is_e164()));
+    }
+
+    #[test]
+    fn a_zonitel_call_is_read_whatever_its_caller_and_name(
+        caller in any_json(),
+        name in any_json(),
+        missing in any::<bool>(),
+    ) {
+        let mut body = json!({"caller_id_name": name, "destination_number": "+18339664835"});
+        if !missing {
+            body["caller_id_number"] = caller;
+        }
+        let body = body.to_string();
+        let call = zonitel::parse_incoming_call(body.as_bytes()).unwrap();
+        let event = zonitel::incoming_call_event(&call, &body, now()).unwrap();
+        prop_assert_eq!(event.to.as_ref().map(|n| n.as_str()), Some("+18339664835"));
+        if let Some(from) = &event.from {
+            prop_assert!(!from.as_str().contains('#'));
+        } else {
+            prop_assert!(!event.anomalies.is_empty(), "a withheld caller is named");
+        }
+        if let Some(name) = &event.caller_name {
+            prop_assert!(name.chars().count() <= zonitel::MAX_CALLER_NAME_CHARS);
+            prop_assert!(!name.chars().any(phone::is_unsafe_char));
+        }
+        zonitel::incoming_call_plan(&event, 30);
+    }
+
+    #[test]
+    fn a_zonitel_sms_naming_its_message_and_status_is_read(
+        fields in prop::collection::vec((
+            prop::sample::select(vec!["segments", "direction", "messageText", "from", "to", "medias"]),
+            any_json(),
+        ), 0..6),
+        message in any_json(),
+    ) {
+        let mut data = json!({"id": "m-1"});
+        for (name, value) in fields {
+            data[name] = value;
+        }
+        let body = json!({"status": "delivered", "data": data, "message": message}).to_string();
+        let notification = zonitel_sms::parse_notification(body.as_bytes()).unwrap();
+        let delivery = zonitel_sms::sms_delivery(&notification, &body, now()).unwrap();
+        prop_assert_eq!(delivery.event.provider_id.as_str(), "m-1");
+        prop_assert_eq!(delivery.status_name(), "delivered");
+        prop_assert!(delivery.segments != Some(0));
+        zonitel_sms::sms_plan(&delivery, 30);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! zonitel-call against DynamoDB served by moto.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use callhooks::auth::SharedSecret;
 use callhooks::event::{CallStatus, Channel, Provider};
 use callhooks::phone::PhoneNumber;
@@ -253,26 +254,9 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
             "must be a JSON object",
         ),
         (post_json(PATH, ""), 400, "invalid_request", "empty"),
+        // No destination: nothing names the call (the only content refused).
         (
-            post_json(PATH, r#"{"destination_number":"+18339664835"}"#),
-            400,
-            "invalid_request",
-            "caller_id_number",
-        ),
-        (
-            post_json(
-                PATH,
-                r#"{"caller_id_number":null,"destination_number":"+18339664835"}"#,
-            ),
-            400,
-            "invalid_field",
-            "caller_id_number",
-        ),
-        (
-            post_json(
-                PATH,
-                r#"{"caller_id_number":"+14155552671","destination_number":"not a number"}"#,
-            ),
+            post_json(PATH, r#"{"caller_id_number":"+14155552671"}"#),
             400,
             "invalid_field",
             "destination_number",
@@ -280,11 +264,11 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
         (
             post_json(
                 PATH,
-                r#"{"caller_id_number":"+1415","destination_number":"+18339664835"}"#,
+                r#"{"caller_id_number":"+14155552671","destination_number":null}"#,
             ),
             400,
             "invalid_field",
-            "caller_id_number",
+            "destination_number",
         ),
         (post_json(PATH, &too_big), 413, "payload_too_large", "limit"),
         (
@@ -463,4 +447,209 @@ async fn a_contact_shares_the_callers_partition_but_not_the_timeline() {
     let records = store.caller_contact_and_calls(&caller, 2).await.unwrap();
     assert_eq!((records.calls.len(), records.more), (2, true));
     assert_eq!(records.contact, None);
+}
+
+const MAX_NAME: usize = callhooks::providers::zonitel::MAX_CALLER_NAME_CHARS;
+
+/// A list-of-strings attribute (`anomalies`) of an item.
+fn strings(item: &callhooks::store::plan::Item, name: &str) -> Vec<String> {
+    match item.get(name) {
+        Some(AttributeValue::L(values)) => values
+            .iter()
+            .filter_map(|v| v.as_s().ok().cloned())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The call's one event item and its summary item, as stored.
+async fn stored_call(
+    stack: &TestStack,
+    call_id: &str,
+) -> (callhooks::store::plan::Item, callhooks::store::plan::Item) {
+    let events = stack
+        .store()
+        .conversation_events(Channel::Call, Provider::Zonitel, call_id)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "{call_id}");
+    let summary = stack
+        .dynamodb()
+        .get_item()
+        .table_name(&stack.table_name)
+        .key("PK", AttributeValue::S(format!("CALL#zonitel#{call_id}")))
+        .key("SK", AttributeValue::S("SUMMARY".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("summary stored");
+    (events[0].clone(), summary)
+}
+
+/// Real senders' calls that the documents do not show are recorded (200),
+/// read around, with what was odd named on the event item.
+#[tokio::test]
+async fn withheld_callers_are_recorded_as_calls_from_nobody() {
+    let stack = TestStack::new().await;
+    let deps = deps(&stack, None);
+    for (minute, (caller, anomaly)) in [
+        (
+            r#""caller_id_number":null,"#,
+            "caller_id_number: null, read as withheld",
+        ),
+        ("", "caller_id_number: missing, read as withheld"),
+        (
+            r#""caller_id_number":"","#,
+            "caller_id_number: empty, read as withheld",
+        ),
+        (
+            r#""caller_id_number":"anonymous","#,
+            r#"caller_id_number: withheld ("anonymous")"#,
+        ),
+        (
+            r#""caller_id_number":"Restricted","#,
+            r#"caller_id_number: withheld ("Restricted")"#,
+        ),
+        (
+            r#""caller_id_number":"Unavailable","#,
+            r#"caller_id_number: withheld ("Unavailable")"#,
+        ),
+        (
+            r#""caller_id_number":"private","#,
+            r#"caller_id_number: withheld ("private")"#,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body =
+            format!(r#"{{"caller_id_name":"",{caller}"destination_number":"+18339664835"}}"#);
+        let ms = T0 + minute as i64 * 60_000;
+        let (status, answer_body) = answer(&handle(&deps, post_json(PATH, &body), at(ms)).await);
+        assert_eq!(
+            (status, answer_body["status"].as_str()),
+            (200, Some("recorded")),
+            "{body}: {answer_body}"
+        );
+        let call_id = answer_body["call_id"].as_str().unwrap();
+        assert!(call_id.ends_with("-anonymous-18339664835"), "{call_id}");
+        let (event, summary) = stored_call(&stack, call_id).await;
+        assert_eq!(attr(&event, "raw"), Some(body.as_str()));
+        assert_eq!(attr(&event, "from"), None);
+        assert_eq!(strings(&event, "anomalies"), vec![anomaly.to_string()]);
+        assert_eq!(attr(&summary, "from"), None);
+        assert!(!summary.contains_key("GSI1PK"), "no caller timeline");
+        assert_eq!(attr(&summary, "to"), Some("+18339664835"));
+        // Zonitel's retry of the same delivery: the same call, stored once.
+        let (status, retry) = answer(&handle(&deps, post_json(PATH, &body), at(ms + 4_000)).await);
+        assert_eq!((status, retry["status"].as_str()), (200, Some("duplicate")));
+    }
+    let counts = stack.count_by_type().await;
+    assert_eq!(counts.get("call"), Some(&7));
+    assert_eq!(counts.get("call_event"), Some(&7));
+    let ours = PhoneNumber::parse("+18339664835").unwrap();
+    assert_eq!(stack.store().timeline(&ours, 20).await.unwrap().len(), 7);
+}
+
+#[tokio::test]
+async fn a_uk_number_without_plus_is_kept_as_sent_and_keyed_on_its_e164_form() {
+    let stack = TestStack::new().await;
+    let deps = deps(&stack, None);
+    let body = r#"{"caller_id_name":"Ann","caller_id_number":"447700900123","destination_number":"+18339664835"}"#;
+    let (status, first) = answer(&handle(&deps, post_json(PATH, body), at(T0)).await);
+    assert_eq!((status, first["status"].as_str()), (200, Some("recorded")));
+    let call_id = first["call_id"].as_str().unwrap();
+    assert!(call_id.ends_with("-447700900123"), "{call_id}");
+    let (status, retry) = answer(&handle(&deps, post_json(PATH, body), at(T0 + 3_000)).await);
+    assert_eq!((status, retry["status"].as_str()), (200, Some("duplicate")));
+
+    let (event, summary) = stored_call(&stack, call_id).await;
+    for item in [&event, &summary] {
+        assert_eq!(attr(item, "from"), Some("+447700900123"));
+        assert_eq!(attr(item, "from_text"), Some("447700900123"));
+        assert_eq!(attr(item, "to"), Some("+18339664835"));
+        assert_eq!(attr(item, "to_text"), None, "the same as the key form");
+    }
+    assert_eq!(
+        strings(&event, "anomalies"),
+        vec![r#"caller_id_number: "447700900123" read as +447700900123"#.to_string()]
+    );
+    // The caller's timeline, by the number as sent or as E.164.
+    for number in [
+        PhoneNumber::read("447700900123").unwrap(),
+        PhoneNumber::parse("+447700900123").unwrap(),
+    ] {
+        let timeline = stack.store().timeline(&number, 10).await.unwrap();
+        let ids: Vec<&str> = timeline.iter().filter_map(|i| attr(i, "call_id")).collect();
+        assert_eq!(ids, vec![call_id]);
+    }
+    let counts = stack.count_by_type().await;
+    assert_eq!(counts.get("call_event"), Some(&1));
+}
+
+#[tokio::test]
+async fn odd_numbers_and_names_are_recorded_not_refused() {
+    let stack = TestStack::new().await;
+    let deps = deps(&stack, None);
+    let long_name = "Ä".repeat(MAX_NAME + 10);
+    let cases = [
+        (
+            r#"{"caller_id_number":"+14155552671","destination_number":"not a number"}"#
+                .to_string(),
+            "+14155552671",
+            "not a number",
+            "destination_number: not E.164, kept as sent",
+        ),
+        (
+            r#"{"caller_id_number":"+1415","destination_number":"+18339664835"}"#.to_string(),
+            "+1415",
+            "+18339664835",
+            "caller_id_number: not E.164, kept as sent",
+        ),
+        (
+            r#"{"caller_id_number":14155552671,"destination_number":"+18339664835"}"#
+                .to_string(),
+            "+14155552671",
+            "+18339664835",
+            "caller_id_number: a JSON number, read as its digits",
+        ),
+        (
+            r#"{"caller_id_number":"sip:+14155550000@pbx.example.com","destination_number":" +18339664835 "}"#
+                .to_string(),
+            "+14155550000",
+            "+18339664835",
+            r#"destination_number: " +18339664835 " read as +18339664835"#,
+        ),
+        (
+            format!(
+                r#"{{"caller_id_name":"{long_name}\u0007","caller_id_number":"+14155550001","destination_number":"+18339664835"}}"#
+            ),
+            "+14155550001",
+            "+18339664835",
+            "caller_id_name: control or bidi characters removed (as sent in raw)",
+        ),
+    ];
+    for (second, (body, from, to, anomaly)) in cases.into_iter().enumerate() {
+        let ms = T0 + second as i64 * 1_000;
+        let (status, answer_body) = answer(&handle(&deps, post_json(PATH, &body), at(ms)).await);
+        assert_eq!(
+            (status, answer_body["status"].as_str()),
+            (200, Some("recorded")),
+            "{body}: {answer_body}"
+        );
+        let (event, summary) = stored_call(&stack, answer_body["call_id"].as_str().unwrap()).await;
+        assert_eq!(attr(&event, "raw"), Some(body.as_str()));
+        assert_eq!(attr(&summary, "from"), Some(from), "{body}");
+        assert_eq!(attr(&summary, "to"), Some(to), "{body}");
+        assert!(
+            strings(&event, "anomalies").contains(&anomaly.to_string()),
+            "{body}: {:?}",
+            strings(&event, "anomalies")
+        );
+        if let Some(name) = attr(&summary, "caller_name") {
+            assert_eq!(name.chars().count(), MAX_NAME);
+            assert!(!name.contains('\u{7}'));
+        }
+    }
 }

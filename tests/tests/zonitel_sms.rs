@@ -490,10 +490,6 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
         r#"{{"x":"{}"}}"#,
         "a".repeat(callhooks::http::MAX_BODY_BYTES)
     );
-    let text_too_long = INBOUND.replace(
-        "Hello, this is a test SMS",
-        &"a".repeat(MAX_MESSAGE_TEXT_BYTES + 1),
-    );
     let with = |from: &str, to: &str| INBOUND.replacen(from, to, 1);
     let id = r#""11111111-aaaa-2222-bbbb-333333333333""#;
     let posts: Vec<(String, u16, &str, &str)> = vec![
@@ -511,11 +507,11 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
             "must be a JSON object",
         ),
         ("".into(), 400, "invalid_request", "empty"),
-        // Missing or null required fields.
+        // No status: nothing tells this delivery from another.
         (
             with(r#""status": "received", "#, ""),
             400,
-            "invalid_request",
+            "invalid_field",
             "status",
         ),
         (
@@ -530,29 +526,17 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
             "invalid_field",
             "status",
         ),
+        // No message: data missing or not an object, no id.
         (
             with(r#""id": "11111111-aaaa-2222-bbbb-333333333333", "#, ""),
             400,
             "invalid_field",
-            "id",
+            "data.id",
         ),
-        (
-            with(r#""+10000000010""#, "null"),
-            400,
-            "invalid_field",
-            "data.from",
-        ),
-        (
-            with(r#""to": "+10000000020", "#, ""),
-            400,
-            "invalid_field",
-            "to",
-        ),
-        // data missing or not an object.
         (
             r#"{"status": "received", "message": "x"}"#.into(),
             400,
-            "invalid_request",
+            "invalid_field",
             "data",
         ),
         (
@@ -573,112 +557,8 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
             "invalid_field",
             "data",
         ),
-        // An empty message id.
         (with(id, r#""""#), 400, "invalid_field", "data.id"),
         (with(id, r#""   ""#), 400, "invalid_field", "data.id"),
-        (with(id, "42"), 400, "invalid_field", "data.id"),
-        // segments not a positive integer.
-        (
-            with(r#""segments": 1"#, r#""segments": 0"#),
-            400,
-            "invalid_field",
-            "data.segments",
-        ),
-        (
-            with(r#""segments": 1"#, r#""segments": -2"#),
-            400,
-            "invalid_field",
-            "data.segments",
-        ),
-        (
-            with(r#""segments": 1"#, r#""segments": 1.5"#),
-            400,
-            "invalid_field",
-            "data.segments",
-        ),
-        (
-            with(r#""segments": 1"#, r#""segments": "1""#),
-            400,
-            "invalid_field",
-            "data.segments",
-        ),
-        (
-            with(r#""segments": 1"#, r#""segments": true"#),
-            400,
-            "invalid_field",
-            "data.segments",
-        ),
-        // medias not a list of strings.
-        (
-            with(
-                r#""medias": []"#,
-                r#""medias": "https://example.com/a.jpg""#,
-            ),
-            400,
-            "invalid_field",
-            "data.medias",
-        ),
-        (
-            with(r#""medias": []"#, r#""medias": [null]"#),
-            400,
-            "invalid_field",
-            "data.medias",
-        ),
-        (
-            with(
-                r#""medias": []"#,
-                r#""medias": [{"url": "https://example.com/a.jpg"}]"#,
-            ),
-            400,
-            "invalid_field",
-            "data.medias",
-        ),
-        // direction other than inbound or outbound.
-        (
-            with(r#""inbound""#, r#""sideways""#),
-            400,
-            "invalid_field",
-            "data.direction",
-        ),
-        (
-            with(r#""inbound""#, r#""""#),
-            400,
-            "invalid_field",
-            "data.direction",
-        ),
-        (
-            with(r#""direction": "inbound", "#, ""),
-            400,
-            "invalid_field",
-            "direction",
-        ),
-        // Numbers that are not phone numbers.
-        (
-            with(r#""+10000000010""#, r#""not a number""#),
-            400,
-            "invalid_field",
-            "data.from",
-        ),
-        (
-            with(r#""+10000000020""#, r#""+1415""#),
-            400,
-            "invalid_field",
-            "data.to",
-        ),
-        // Other wrong types and sizes.
-        (
-            with(r#""Hello, this is a test SMS""#, "[\"Hello\"]"),
-            400,
-            "invalid_field",
-            "data.messageText",
-        ),
-        (text_too_long, 400, "invalid_field", "data.messageText"),
-        (
-            with(r#""SMS message received successfully""#, "{}"),
-            400,
-            "invalid_field",
-            "message",
-        ),
         (too_big, 413, "payload_too_large", "limit"),
     ];
     let mut cases: Vec<(lambda_http::Request, u16, &str, &str)> = posts
@@ -808,4 +688,272 @@ async fn storage_hanging_answers_503_in_time() {
     let (status, body, elapsed) = answer_with_storage_at(&endpoint).await;
     assert_eq!(status, 503, "{body}");
     assert!(elapsed < Duration::from_millis(4500), "took {elapsed:?}");
+}
+
+/// A list-of-strings attribute (`anomalies`) of an item.
+fn strings(item: &callhooks::store::plan::Item, name: &str) -> Vec<String> {
+    match item.get(name) {
+        Some(aws_sdk_dynamodb::types::AttributeValue::L(values)) => values
+            .iter()
+            .filter_map(|v| v.as_s().ok().cloned())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The message's summary item, as stored.
+async fn summary_item(stack: &TestStack, id: &str) -> callhooks::store::plan::Item {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    stack
+        .dynamodb()
+        .get_item()
+        .table_name(&stack.table_name)
+        .key("PK", AttributeValue::S(format!("SMS#zonitel#{id}")))
+        .key("SK", AttributeValue::S("SUMMARY".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("summary stored")
+}
+
+/// An inbound message from a short code or a sender id (one-time codes,
+/// bank alerts): recorded with the sender as sent, found by it, and a
+/// retry stored once.
+#[tokio::test]
+async fn short_code_and_sender_id_messages_are_recorded_once() {
+    let stack = TestStack::new().await;
+    let deps = deps(&stack, None);
+    for (n, (sender, key)) in [
+        ("72345", "72345"),
+        ("ACMEBANK", "ACMEBANK"),
+        ("ACME#BANK", "ACME%23BANK"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = format!("sender-{n}");
+        let body = json!({
+            "status": "received",
+            "data": {"id": id, "segments": 1, "direction": "inbound",
+                "messageText": "Your code is 123456", "from": sender, "to": "+10000000020",
+                "medias": []},
+            "message": "SMS message received successfully"
+        })
+        .to_string();
+        let (status, answer_body) = post(&deps, &body, n as i64 * 1_000).await;
+        assert_eq!(
+            (status, answer_body["status"].as_str()),
+            (200, Some("recorded")),
+            "{sender}: {answer_body}"
+        );
+        let (status, retry) = post(&deps, &body, n as i64 * 1_000 + 5_000).await;
+        assert_eq!((status, retry["status"].as_str()), (200, Some("duplicate")));
+
+        let record = record_of(&stack, &id).await;
+        assert_eq!(record.summary.from.as_deref(), Some(key));
+        assert_eq!(
+            record.summary.message_text.as_deref(),
+            Some("Your code is 123456")
+        );
+        let summary = summary_item(&stack, &id).await;
+        let text_as_sent = (sender != key).then_some(sender);
+        assert_eq!(attr(&summary, "from_text"), text_as_sent, "{sender}");
+        assert_eq!(
+            attr(&summary, "GSI1PK"),
+            Some(format!("PHONE#{key}").as_str())
+        );
+        let events = stack
+            .store()
+            .conversation_events(Channel::Sms, Provider::Zonitel, &id)
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(attr(&events[0], "raw"), Some(body.as_str()));
+        assert_eq!(
+            strings(&events[0], "anomalies"),
+            vec!["data.from: not E.164, kept as sent".to_string()]
+        );
+        // The sender's timeline, by the text as sent.
+        let timeline = stack
+            .store()
+            .timeline(&PhoneNumber::read(sender).unwrap(), 10)
+            .await
+            .unwrap();
+        let ids: Vec<&str> = timeline
+            .iter()
+            .filter_map(|i| attr(i, "message_id"))
+            .collect();
+        assert_eq!(ids, vec![id.as_str()], "{sender}");
+    }
+    let counts = stack.count_by_type().await;
+    assert_eq!(counts.get("sms"), Some(&3));
+    assert_eq!(counts.get("sms_event"), Some(&3));
+}
+
+/// An outbound message to a UK number written without its `+`: keyed on
+/// the E.164 form, the text as sent kept beside it.
+#[tokio::test]
+async fn a_uk_number_without_plus_is_keyed_on_its_e164_form() {
+    let stack = TestStack::new().await;
+    let deps = deps(&stack, None);
+    let body = DELIVERED.replace("+10000000030", "447700900123");
+    assert_eq!(post(&deps, &body, 0).await.1["status"], "recorded");
+    assert_eq!(post(&deps, &body, 2_000).await.1["status"], "duplicate");
+    let summary = summary_item(&stack, OUTBOUND_ID).await;
+    assert_eq!(attr(&summary, "to"), Some("+447700900123"));
+    assert_eq!(attr(&summary, "to_text"), Some("447700900123"));
+    for number in ["447700900123", "+447700900123", "0044 7700 900123"] {
+        let timeline = stack
+            .store()
+            .timeline(&PhoneNumber::read(number).unwrap(), 10)
+            .await
+            .unwrap();
+        assert_eq!(timeline.len(), 1, "{number}");
+    }
+}
+
+/// Deliveries that differ from the documents in one field each: recorded
+/// (200), what was understood stored, the oddity named on the event.
+#[tokio::test]
+async fn odd_fields_are_read_around_and_named() {
+    let stack = TestStack::new().await;
+    let deps = stack.roomy_deps().await;
+    let id = r#""11111111-aaaa-2222-bbbb-333333333333""#;
+    let text_too_long = "a".repeat(MAX_MESSAGE_TEXT_BYTES + 1);
+    let cases: Vec<(&str, String, &str)> = vec![
+        (r#""+10000000010""#, "null".into(), "data.from: null"),
+        (
+            r#""to": "+10000000020", "#,
+            String::new(),
+            "data.to: missing",
+        ),
+        (id, "42".into(), "data.id: a JSON number"),
+        (
+            r#""segments": 1"#,
+            r#""segments": 0"#.into(),
+            "data.segments",
+        ),
+        (
+            r#""segments": 1"#,
+            r#""segments": -2"#.into(),
+            "data.segments",
+        ),
+        (
+            r#""segments": 1"#,
+            r#""segments": 1.5"#.into(),
+            "data.segments",
+        ),
+        (
+            r#""segments": 1"#,
+            r#""segments": "2""#.into(),
+            "data.segments",
+        ),
+        (
+            r#""segments": 1"#,
+            r#""segments": true"#.into(),
+            "data.segments",
+        ),
+        (
+            r#""medias": []"#,
+            r#""medias": "https://example.com/a.jpg""#.into(),
+            "data.medias",
+        ),
+        (
+            r#""medias": []"#,
+            r#""medias": [null]"#.into(),
+            "data.medias",
+        ),
+        (r#""medias": []"#, r#""medias": null"#.into(), ""),
+        (r#""medias": [], "#, String::new(), ""),
+        (
+            r#""medias": []"#,
+            r#""medias": [{"url": "https://example.com/a.jpg"}]"#.into(),
+            "data.medias: 1 entries as",
+        ),
+        (r#""inbound""#, r#""sideways""#.into(), "data.direction"),
+        (r#""inbound""#, r#""""#.into(), "data.direction"),
+        (
+            r#""direction": "inbound", "#,
+            String::new(),
+            "data.direction",
+        ),
+        (
+            r#""+10000000010""#,
+            r#""not a number""#.into(),
+            "data.from: not E.164",
+        ),
+        (
+            r#""+10000000020""#,
+            r#""+1415""#.into(),
+            "data.to: not E.164",
+        ),
+        (
+            r#""Hello, this is a test SMS""#,
+            "[\"Hello\"]".into(),
+            "data.messageText",
+        ),
+        (
+            r#""messageText": "Hello, this is a test SMS", "#,
+            String::new(),
+            "",
+        ),
+        (
+            r#""Hello, this is a test SMS""#,
+            format!("\"{text_too_long}\""),
+            "data.messageText",
+        ),
+        (
+            r#""SMS message received successfully""#,
+            "{}".into(),
+            "message",
+        ),
+        (
+            r#""received""#,
+            r#""undelivered""#.into(),
+            "status: \"undelivered\"",
+        ),
+        (r#""received""#, "true".into(), "status: a JSON boolean"),
+        (
+            r#""medias": []"#,
+            r#""medias": [], "carrier": {"x": [1]}"#.into(),
+            "",
+        ),
+    ];
+    for (n, (from, to, anomaly)) in cases.into_iter().enumerate() {
+        let body = INBOUND
+            .replacen(from, &to, 1)
+            .replacen(INBOUND_ID, &format!("odd-{n}"), 1);
+        let (status, answer_body) = post(&deps, &body, 0).await;
+        assert_eq!(
+            (status, answer_body["status"].as_str()),
+            (200, Some("recorded")),
+            "{body}: {answer_body}"
+        );
+        let message_id = answer_body["message_id"].as_str().unwrap();
+        let events = stack
+            .store()
+            .conversation_events(Channel::Sms, Provider::Zonitel, message_id)
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1, "{body}");
+        assert_eq!(attr(&events[0], "raw"), Some(body.as_str()));
+        let anomalies = strings(&events[0], "anomalies");
+        if anomaly.is_empty() {
+            assert!(anomalies.is_empty(), "{body}: {anomalies:?}");
+        } else {
+            assert!(
+                anomalies.iter().any(|a| a.starts_with(anomaly)),
+                "{body}: {anomalies:?}"
+            );
+        }
+    }
+    let record = record_of(&stack, "odd-6").await;
+    assert_eq!(record.summary.segments, Some(2), "\"2\" read as 2");
+    let record = record_of(&stack, "odd-20").await;
+    assert_eq!(
+        record.summary.message_text.as_ref().map(String::len),
+        Some(MAX_MESSAGE_TEXT_BYTES),
+        "a text over the limit is kept cut on the summary"
+    );
 }

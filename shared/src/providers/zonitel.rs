@@ -5,7 +5,9 @@
 //! no call id and no time, so:
 //!
 //! * the call id is derived from the moment the first delivery arrived and
-//!   the caller's number (`20261123T155122123Z-14155552671`);
+//!   the caller's number (`20261123T155122123Z-14155552671`), or for a
+//!   withheld caller `anonymous` and the destination's digits
+//!   (`20261123T155122123Z-anonymous-18339664835`);
 //! * a delivery with the same caller number, caller name and destination as
 //!   one accepted less than [`RETRY_WINDOW`] earlier is a retry of it and is
 //!   not recorded again; after the window it is a new call. Zonitel retries
@@ -16,11 +18,12 @@
 
 use crate::event::{Channel, Direction, Event, Provider};
 use crate::http::{parse_json, ApiError};
-use crate::phone::PhoneNumber;
+use crate::phone::{self, PhoneNumber};
 use crate::store::keys;
 use crate::store::plan::{self, s, GuardedPut, WritePlan};
 use crate::time::{self, Timestamp};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
 /// Deliveries of the same call within this long of the first are retries.
 pub const RETRY_WINDOW_MS: i64 = 30_000;
@@ -29,51 +32,89 @@ pub const RETRY_WINDOW: std::time::Duration =
     std::time::Duration::from_millis(RETRY_WINDOW_MS as u64);
 
 /// Caller-ID names are 15 characters in North America and rarely over 50
-/// anywhere; anything beyond this is not a caller name.
+/// anywhere; a longer one is stored cut to this (whole in the raw body).
 pub const MAX_CALLER_NAME_CHARS: usize = 256;
 
-/// The incoming-call payload as Zonitel documents it. Fields Zonitel may add
-/// later are ignored, not refused.
+/// The incoming-call payload: each documented field as whatever JSON value
+/// came (`None` when missing), so a delivery that differs from the
+/// documents is read around rather than refused. Fields Zonitel may add
+/// later are ignored (and kept in the raw body).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct IncomingCall {
     /// The caller's name if available: missing, null, empty or any Unicode.
-    #[serde(default)]
-    pub caller_id_name: Option<String>,
-    pub caller_id_number: String,
-    pub destination_number: String,
+    #[serde(default, deserialize_with = "present")]
+    pub caller_id_name: Option<Value>,
+    /// The caller's number; missing, null, empty or a marker such as
+    /// `anonymous` when withheld.
+    #[serde(default, deserialize_with = "present")]
+    pub caller_id_number: Option<Value>,
+    /// Our number that was called: the one field a call cannot do without.
+    #[serde(default, deserialize_with = "present")]
+    pub destination_number: Option<Value>,
 }
 
-/// Parses and validates the body; every error names its field.
+/// A field that is present, even as `null` (`Some(Value::Null)`); with
+/// `#[serde(default)]` a missing one is `None`, so the two can be told apart.
+pub fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// Parses the body: refused only when it is not a JSON object.
 pub fn parse_incoming_call(body: &[u8]) -> Result<IncomingCall, ApiError> {
     parse_json(body)
 }
 
-/// The normalized event of one incoming-call delivery.
+/// The normalized event of one incoming-call delivery. Whatever was odd
+/// (a withheld caller, a number not in E.164, a name cut or cleaned) is
+/// named in `anomalies`; the only refusal is a delivery without a
+/// destination number, which names no call of ours.
 pub fn incoming_call_event(
     call: &IncomingCall,
     raw: &str,
     received_at: Timestamp,
 ) -> Result<Event, ApiError> {
-    let from = PhoneNumber::parse_caller_id(&call.caller_id_number)
-        .map_err(|e| ApiError::invalid_field("caller_id_number", e))?;
-    let to = PhoneNumber::parse(&call.destination_number)
-        .map_err(|e| ApiError::invalid_field("destination_number", e))?;
-    let caller_name = match call.caller_id_name.as_deref().map(str::trim) {
-        Some(name) if name.chars().count() > MAX_CALLER_NAME_CHARS => {
+    let mut anomalies = Vec::new();
+    let to = match &call.destination_number {
+        None => {
             return Err(ApiError::invalid_field(
-                "caller_id_name",
-                format!("is longer than {MAX_CALLER_NAME_CHARS} characters"),
+                "destination_number",
+                "is missing: the call names no number it was made to",
             ))
         }
-        Some(name) if !name.is_empty() => Some(name.to_string()),
-        _ => None,
+        Some(value @ (Value::String(_) | Value::Number(_))) => {
+            phone::read_json_number("destination_number", Some(value), &mut anomalies).ok_or_else(
+                || {
+                    ApiError::invalid_field(
+                        "destination_number",
+                        "is empty or withheld: the call names no number it was made to",
+                    )
+                },
+            )?
+        }
+        Some(other) => {
+            return Err(ApiError::invalid_field(
+                "destination_number",
+                format!("is a JSON {}, not a phone number", phone::json_type(other)),
+            ))
+        }
     };
-    let caller = from.as_ref().map_or("anonymous", PhoneNumber::digits);
+    let from = phone::read_json_number(
+        "caller_id_number",
+        call.caller_id_number.as_ref(),
+        &mut anomalies,
+    );
+    let caller_name = caller_name(call.caller_id_name.as_ref(), &mut anomalies);
     let stamp = time::to_id_stamp(received_at);
+    // A withheld caller names no one, so the destination tells two such
+    // calls arriving in the same millisecond apart.
+    let provider_id = match &from {
+        Some(caller) => format!("{stamp}-{}", caller.digits()),
+        None => format!("{stamp}-anonymous-{}", to.digits()),
+    };
     Ok(Event {
         provider: Provider::Zonitel,
         channel: Channel::Call,
-        provider_id: format!("{stamp}-{caller}"),
+        provider_id,
         direction: Some(Direction::Inbound),
         from,
         to: Some(to),
@@ -84,8 +125,41 @@ pub fn incoming_call_event(
         is_test: false,
         delivery_key: "1".into(),
         raw: raw.to_string(),
-        anomalies: Vec::new(),
+        anomalies,
     })
+}
+
+/// The caller's name safe to store and show (controls and bidi overrides
+/// removed, at most [`MAX_CALLER_NAME_CHARS`]); the raw body keeps it whole.
+fn caller_name(value: Option<&Value>, anomalies: &mut Vec<String>) -> Option<String> {
+    const FIELD: &str = "caller_id_name";
+    let text = match value? {
+        Value::Null => return None,
+        Value::String(text) => text.clone(),
+        Value::Number(number) => {
+            anomalies.push(format!("{FIELD}: a JSON number, read as text"));
+            number.to_string()
+        }
+        other => {
+            anomalies.push(format!(
+                "{FIELD}: a JSON {}, ignored",
+                phone::json_type(other)
+            ));
+            return None;
+        }
+    };
+    let safe = phone::safe_display_text(&text, MAX_CALLER_NAME_CHARS);
+    if safe.cleaned {
+        anomalies.push(format!(
+            "{FIELD}: control or bidi characters removed (as sent in raw)"
+        ));
+    }
+    if safe.cut {
+        anomalies.push(format!(
+            "{FIELD}: longer than {MAX_CALLER_NAME_CHARS} characters, cut (whole in raw)"
+        ));
+    }
+    safe.text
 }
 
 /// What one delivery writes: the retry guard, the event, and the call's
@@ -164,64 +238,191 @@ mod tests {
         }
     }
 
-    #[test]
-    fn withheld_caller_is_a_call_from_nobody() {
-        let event =
-            event_of(r#"{"caller_id_number":"anonymous","destination_number":"+18339664835"}"#)
-                .unwrap();
-        assert_eq!(event.from, None);
-        assert!(event.provider_id.ends_with("-anonymous"));
+    fn call_with(caller: &str) -> String {
+        format!(r#"{{"caller_id_name":"Ann",{caller}"destination_number":"+18339664835"}}"#)
     }
 
     #[test]
-    fn bad_fields_are_named() {
-        let cases = [
+    fn seed_has_no_anomalies() {
+        assert_eq!(event_of(SEED).unwrap().anomalies, Vec::<String>::new());
+    }
+
+    #[test]
+    fn withheld_caller_is_a_call_from_nobody_with_the_oddity_named() {
+        for (caller, note) in [
+            ("", "caller_id_number: missing, read as withheld"),
             (
-                r#"{"destination_number":"+18339664835"}"#,
-                "caller_id_number",
+                r#""caller_id_number":null,"#,
+                "caller_id_number: null, read as withheld",
             ),
             (
-                r#"{"caller_id_number":"+14155552671"}"#,
-                "destination_number",
+                r#""caller_id_number":"","#,
+                "caller_id_number: empty, read as withheld",
             ),
             (
-                r#"{"caller_id_number":null,"destination_number":"+18339664835"}"#,
-                "caller_id_number",
+                r#""caller_id_number":"anonymous","#,
+                r#"caller_id_number: withheld ("anonymous")"#,
             ),
             (
-                r#"{"caller_id_number":14155552671,"destination_number":"+18339664835"}"#,
-                "caller_id_number",
+                r#""caller_id_number":"Restricted","#,
+                r#"caller_id_number: withheld ("Restricted")"#,
             ),
             (
-                r#"{"caller_id_number":"+14155552671","destination_number":"call me"}"#,
-                "destination_number",
+                r#""caller_id_number":"Unavailable","#,
+                r#"caller_id_number: withheld ("Unavailable")"#,
             ),
             (
-                r#"{"caller_id_number":"12","destination_number":"+18339664835"}"#,
-                "caller_id_number",
+                r#""caller_id_number":"private","#,
+                r#"caller_id_number: withheld ("private")"#,
             ),
             (
-                r#"{"caller_id_number":"+14155552671","destination_number":"anonymous"}"#,
-                "destination_number",
+                r#""caller_id_number":["+14155552671"],"#,
+                "caller_id_number: a JSON array, read as withheld",
             ),
-            (
-                r#"{"caller_id_name":5,"caller_id_number":"+14155552671","destination_number":"+18339664835"}"#,
-                "caller_id_name",
-            ),
-        ];
-        for (body, field) in cases {
-            let err = event_of(body).unwrap_err();
-            assert_eq!(err.status.as_u16(), 400, "{body}");
-            assert!(err.message.contains(field), "{body}: {}", err.message);
+        ] {
+            let body = call_with(caller);
+            let event = event_of(&body).unwrap();
+            assert_eq!(event.from, None, "{body}");
+            assert!(
+                event.provider_id.ends_with("-anonymous-18339664835"),
+                "{body}"
+            );
+            assert_eq!(event.anomalies, vec![note.to_string()], "{body}");
+            assert_eq!(event.raw, body);
         }
-        let long = format!(
-            r#"{{"caller_id_name":"{}","caller_id_number":"+14155552671","destination_number":"+18339664835"}}"#,
-            "x".repeat(MAX_CALLER_NAME_CHARS + 1)
+    }
+
+    #[test]
+    fn callers_are_kept_as_sent_with_e164_where_unambiguous() {
+        for (caller, key, e164, note) in [
+            (
+                r#""447700900123""#,
+                "+447700900123",
+                true,
+                Some(r#"caller_id_number: "447700900123" read as +447700900123"#),
+            ),
+            (
+                r#"" +14155552671 ""#,
+                "+14155552671",
+                true,
+                Some(r#"caller_id_number: " +14155552671 " read as +14155552671"#),
+            ),
+            (
+                "14155552671",
+                "+14155552671",
+                true,
+                Some("caller_id_number: a JSON number, read as its digits"),
+            ),
+            (
+                r#""sip:+14155552671@pbx.example.com""#,
+                "+14155552671",
+                true,
+                Some(
+                    r#"caller_id_number: "sip:+14155552671@pbx.example.com" read as +14155552671"#,
+                ),
+            ),
+            (
+                r#""07700 900123""#,
+                "07700 900123",
+                false,
+                Some("caller_id_number: not E.164, kept as sent"),
+            ),
+            (
+                r#""72345""#,
+                "72345",
+                false,
+                Some("caller_id_number: not E.164, kept as sent"),
+            ),
+            (
+                r#""ACMEBANK""#,
+                "ACMEBANK",
+                false,
+                Some("caller_id_number: not E.164, kept as sent"),
+            ),
+            (r#""+14155552671""#, "+14155552671", true, None),
+        ] {
+            let body = call_with(&format!(r#""caller_id_number":{caller},"#));
+            let event = event_of(&body).unwrap();
+            let from = event.from.as_ref().unwrap();
+            assert_eq!(from.as_str(), key, "{body}");
+            assert_eq!(from.is_e164(), e164, "{body}");
+            assert_eq!(event.anomalies.first().map(String::as_str), note, "{body}");
+            assert!(event.provider_id.ends_with(from.digits()), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_call_without_a_destination_is_not_read() {
+        for body in [
+            r#"{"caller_id_number":"+14155552671"}"#,
+            r#"{"caller_id_number":"+14155552671","destination_number":null}"#,
+            r#"{"caller_id_number":"+14155552671","destination_number":""}"#,
+            r#"{"caller_id_number":"+14155552671","destination_number":"anonymous"}"#,
+            r#"{"caller_id_number":"+14155552671","destination_number":true}"#,
+            r#"{"caller_id_number":"+14155552671","destination_number":{"n":"+18339664835"}}"#,
+            r#"{"surprise": {"deep": [1, 2]}}"#,
+        ] {
+            let err = event_of(body).unwrap_err();
+            assert!(err.status.is_client_error(), "{body}");
+            assert!(
+                err.message.starts_with("destination_number: "),
+                "{body}: {}",
+                err.message
+            );
+        }
+        for body in ["", "{", "[1, 2]", "\"+18339664835\"", "null"] {
+            assert!(event_of(body).is_err(), "{body}");
+        }
+    }
+
+    #[test]
+    fn an_odd_destination_is_kept_as_sent() {
+        let event =
+            event_of(r#"{"caller_id_number":"+14155552671","destination_number":"not a number"}"#)
+                .unwrap();
+        assert_eq!(event.to.as_ref().unwrap().as_str(), "not a number");
+        assert_eq!(
+            event.anomalies,
+            vec!["destination_number: not E.164, kept as sent".to_string()]
         );
-        assert!(event_of(&long)
-            .unwrap_err()
-            .message
-            .starts_with("caller_id_name: "));
+        let event =
+            event_of(r#"{"caller_id_number":"+14155552671","destination_number":18339664835}"#)
+                .unwrap();
+        assert_eq!(event.to.as_ref().unwrap().as_str(), "+18339664835");
+    }
+
+    #[test]
+    fn long_or_unsafe_names_are_stored_cut_and_clean() {
+        let long = "x".repeat(MAX_CALLER_NAME_CHARS + 50);
+        let body = format!(
+            r#"{{"caller_id_name":"{long}","caller_id_number":"+14155552671","destination_number":"+18339664835"}}"#
+        );
+        let event = event_of(&body).unwrap();
+        assert_eq!(
+            event.caller_name.as_deref(),
+            Some(&long[..MAX_CALLER_NAME_CHARS])
+        );
+        assert_eq!(
+            event.anomalies,
+            vec!["caller_id_name: longer than 256 characters, cut (whole in raw)".to_string()]
+        );
+        assert_eq!(event.raw, body);
+
+        let body = r#"{"caller_id_name":"Eve\u202e\u0000\nMallory\u0007","caller_id_number":"+14155552671","destination_number":"+18339664835"}"#;
+        let event = event_of(body).unwrap();
+        assert_eq!(event.caller_name.as_deref(), Some("Eve Mallory"));
+        assert_eq!(
+            event.anomalies,
+            vec!["caller_id_name: control or bidi characters removed (as sent in raw)".to_string()]
+        );
+        for (name, stored) in [("5", Some("5")), ("true", None), ("[\"Ann\"]", None)] {
+            let body = format!(
+                r#"{{"caller_id_name":{name},"caller_id_number":"+14155552671","destination_number":"+18339664835"}}"#
+            );
+            let event = event_of(&body).unwrap();
+            assert_eq!(event.caller_name.as_deref(), stored, "{body}");
+            assert_eq!(event.anomalies.len(), 1, "{body}");
+        }
     }
 
     #[test]

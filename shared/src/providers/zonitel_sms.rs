@@ -18,19 +18,29 @@
 //!
 //! Sizes: the text is kept whole on the summary up to [`INLINE_TEXT_BYTES`]
 //! and split across `SUMMARY#PART#nnnn` items beyond (each part set once).
-//! A text over [`MAX_MESSAGE_TEXT_BYTES`] is refused: far beyond any SMS or
-//! MMS, and what keeps the transaction (raw body plus split text) inside
-//! DynamoDB's 4 MB. Media URLs and the provider's `message` are bounded so
-//! the summary stays under the 400 KB item limit.
+//! A text over [`MAX_MESSAGE_TEXT_BYTES`] is stored cut to that on the
+//! summary (whole in the raw body): far beyond any SMS or MMS, and what
+//! keeps the transaction (raw body plus split text) inside DynamoDB's 4 MB.
+//! Media URLs and the provider's `message` are bounded the same way so the
+//! summary stays under the 400 KB item limit.
+//!
+//! Real senders differ from the documents: numbers without `+`, short codes
+//! and sender ids, `segments` as a string, `medias` as one string, ids as
+//! numbers, statuses nobody documented. Each is read around and named in
+//! the event's `anomalies`; only a body that names no message (no `data`
+//! object, no `data.id`) or no status is refused, for the pipeline to keep
+//! as an unrecognized delivery.
 
 use crate::event::{Channel, Direction, Event, Provider, SmsStatus};
 use crate::http::{parse_json, ApiError};
-use crate::phone::PhoneNumber;
+use crate::phone::{self, json_type, shown};
+use crate::providers::zonitel::present;
 use crate::store::keys::{self, PK, SK};
 use crate::store::plan::{n, s, split_utf8, Condition, GuardedPut, Item, SummaryUpdate, WritePlan};
 use crate::time::{self, Timestamp};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
+use serde_json::Value;
 
 /// A message text up to this many bytes is kept on the summary item itself.
 /// Every delivery re-sends the text in its `if_not_exists` update: DynamoDB
@@ -40,10 +50,10 @@ use serde::Deserialize;
 pub const INLINE_TEXT_BYTES: usize = 100_000;
 /// Each part of a longer text holds at most this many bytes.
 pub const TEXT_PART_BYTES: usize = 150_000;
-/// The longest text accepted: 1 MiB of UTF-8. An SMS joins at most 255
-/// segments (under 40,000 characters); this leaves room for any MMS text
-/// while the raw body (up to 2 MiB) and the text's split copy stay inside
-/// DynamoDB's 4 MB transaction limit.
+/// The longest text stored on the summary: 1 MiB of UTF-8. An SMS joins at
+/// most 255 segments (under 40,000 characters); this leaves room for any
+/// MMS text while the raw body (up to 2 MiB) and the text's split copy stay
+/// inside DynamoDB's 4 MB transaction limit. A longer text is cut here.
 pub const MAX_MESSAGE_TEXT_BYTES: usize = 1024 * 1024;
 /// Media URLs: at most this many, and this many bytes in all.
 pub const MAX_MEDIAS: usize = 100;
@@ -55,34 +65,23 @@ pub const MAX_PROVIDER_MESSAGE_BYTES: usize = 16 * 1024;
 pub const MAX_ID_CHARS: usize = 256;
 pub const MAX_STATUS_CHARS: usize = 64;
 
-/// The notification as Zonitel documents it. Fields Zonitel may add later
-/// are ignored (and kept in the raw payload), not refused.
+/// The notification: each documented field as whatever JSON value came
+/// (`None` when missing), read tolerantly by [`sms_delivery`]. Fields
+/// Zonitel may add later are ignored (and kept in the raw payload).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct SmsNotification {
-    pub status: String,
-    pub data: SmsData,
+    #[serde(default, deserialize_with = "present")]
+    pub status: Option<Value>,
+    /// `{id, segments, direction, messageText, from, to, medias}`.
+    #[serde(default, deserialize_with = "present")]
+    pub data: Option<Value>,
     /// A human sentence about the status; for `failed`, why.
-    #[serde(default)]
-    pub message: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub message: Option<Value>,
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct SmsData {
-    pub id: String,
-    /// How many SMS segments the text took; a positive integer when given.
-    #[serde(default)]
-    pub segments: Option<u32>,
-    pub direction: String,
-    #[serde(default, rename = "messageText")]
-    pub message_text: Option<String>,
-    pub from: String,
-    pub to: String,
-    #[serde(default)]
-    pub medias: Option<Vec<String>>,
-}
-
-/// One validated delivery: the normalized event plus what the message
-/// summary and status history keep.
+/// One read delivery: the normalized event plus what the message summary
+/// and status history keep.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SmsDelivery {
     pub event: Event,
@@ -114,100 +113,78 @@ impl SmsDelivery {
     }
 }
 
-/// Parses and validates the body; every error names its field.
+/// Parses the body: refused only when it is not a JSON object.
 pub fn parse_notification(body: &[u8]) -> Result<SmsNotification, ApiError> {
     parse_json(body)
 }
 
-/// Validates a notification and normalizes it into a delivery.
+/// Reads a notification into a delivery. Refused only when it names no
+/// message (`data` not an object, no usable `data.id`) or no status; every
+/// other oddity is read around and named in `event.anomalies`.
 pub fn sms_delivery(
     notification: &SmsNotification,
     raw: &str,
     received_at: Timestamp,
 ) -> Result<SmsDelivery, ApiError> {
-    let status_text = notification.status.trim();
-    if status_text.is_empty() {
-        return Err(ApiError::invalid_field("status", "is empty"));
-    }
-    if status_text.chars().count() > MAX_STATUS_CHARS {
-        return Err(ApiError::invalid_field(
-            "status",
-            format!("is longer than {MAX_STATUS_CHARS} characters"),
-        ));
-    }
-    let status = SmsStatus::parse(status_text);
+    let mut anomalies = Vec::new();
+    let kind_text = read_status(notification.status.as_ref(), &mut anomalies)?;
+    let status = SmsStatus::parse(&kind_text);
     let kind = match status {
         Some(known) => known.as_str().to_string(),
-        None => status_text.to_string(),
+        None => {
+            anomalies.push(format!(
+                "status: {} is not in Zonitel's documents, kept as sent",
+                shown(&kind_text)
+            ));
+            kind_text
+        }
     };
 
-    let data = &notification.data;
-    let id = data.id.trim();
-    if id.is_empty() {
-        return Err(ApiError::invalid_field("data.id", "is empty"));
-    }
-    if id.chars().count() > MAX_ID_CHARS {
-        return Err(ApiError::invalid_field(
-            "data.id",
-            format!("is longer than {MAX_ID_CHARS} characters"),
-        ));
-    }
-    if data.segments == Some(0) {
-        return Err(ApiError::invalid_field(
-            "data.segments",
-            "must be a positive integer",
-        ));
-    }
-    let direction = parse_direction(&data.direction)?;
-    let from =
-        PhoneNumber::parse(&data.from).map_err(|e| ApiError::invalid_field("data.from", e))?;
-    let to = PhoneNumber::parse(&data.to).map_err(|e| ApiError::invalid_field("data.to", e))?;
-    if let Some(text) = &data.message_text {
-        if text.len() > MAX_MESSAGE_TEXT_BYTES {
+    let data = match &notification.data {
+        Some(Value::Object(data)) => data,
+        Some(other) => {
             return Err(ApiError::invalid_field(
-                "data.messageText",
+                "data",
                 format!(
-                    "is {} bytes; the limit is {MAX_MESSAGE_TEXT_BYTES} bytes",
-                    text.len()
+                    "is a JSON {}; expected an object naming the message",
+                    json_type(other)
                 ),
-            ));
+            ))
         }
-    }
-    if let Some(medias) = &data.medias {
-        let bytes: usize = medias.iter().map(String::len).sum();
-        if medias.len() > MAX_MEDIAS || bytes > MAX_MEDIAS_BYTES {
+        None => {
             return Err(ApiError::invalid_field(
-                "data.medias",
-                format!(
-                    "has {} URLs in {bytes} bytes; the limit is {MAX_MEDIAS} URLs in {MAX_MEDIAS_BYTES} bytes",
-                    medias.len()
-                ),
-            ));
+                "data",
+                "is missing: the delivery names no message",
+            ))
         }
-    }
-    let provider_message = notification
-        .message
-        .as_deref()
-        .filter(|m| !m.trim().is_empty());
-    if let Some(message) = provider_message {
-        if message.len() > MAX_PROVIDER_MESSAGE_BYTES {
-            return Err(ApiError::invalid_field(
-                "message",
-                format!(
-                    "is {} bytes; the limit is {MAX_PROVIDER_MESSAGE_BYTES} bytes",
-                    message.len()
-                ),
-            ));
-        }
-    }
+    };
+    let id = read_id(data.get("id"), &mut anomalies)?;
+    let segments = read_segments(data.get("segments"), &mut anomalies);
+    let direction = read_direction(data.get("direction"), status, &mut anomalies);
+    let from = phone::read_json_number("data.from", data.get("from"), &mut anomalies);
+    let to = phone::read_json_number("data.to", data.get("to"), &mut anomalies);
+    let message_text = read_text(
+        "data.messageText",
+        data.get("messageText"),
+        MAX_MESSAGE_TEXT_BYTES,
+        &mut anomalies,
+    );
+    let medias = read_medias(data.get("medias"), &mut anomalies);
+    let provider_message = read_text(
+        "message",
+        notification.message.as_ref(),
+        MAX_PROVIDER_MESSAGE_BYTES,
+        &mut anomalies,
+    )
+    .filter(|m| !m.trim().is_empty());
 
     let event = Event {
         provider: Provider::Zonitel,
         channel: Channel::Sms,
-        provider_id: id.to_string(),
-        direction: Some(direction),
-        from: Some(from),
-        to: Some(to),
+        provider_id: id,
+        direction,
+        from,
+        to,
         caller_name: None,
         // Zonitel sends no time: the status happened when it reached us.
         occurred_at: received_at,
@@ -217,25 +194,263 @@ pub fn sms_delivery(
         delivery_key: kind.clone(),
         kind,
         raw: raw.to_string(),
-        anomalies: Vec::new(),
+        anomalies,
     };
     Ok(SmsDelivery {
         event,
         status,
-        segments: data.segments,
-        message_text: data.message_text.clone(),
-        medias: data.medias.clone(),
-        provider_message: provider_message.map(str::to_string),
+        segments,
+        message_text,
+        medias,
+        provider_message,
     })
 }
 
-/// `inbound` or `outbound`, in any letter case.
-fn parse_direction(value: &str) -> Result<Direction, ApiError> {
-    let value = value.trim();
-    [Direction::Inbound, Direction::Outbound]
-        .into_iter()
-        .find(|d| d.as_str().eq_ignore_ascii_case(value))
-        .ok_or_else(|| ApiError::invalid_field("data.direction", "must be inbound or outbound"))
+/// The status as text: a string (or a number or boolean, as text), cleaned
+/// of control characters and bounded. Refused when missing or empty: the
+/// status is what tells one delivery of a message from another.
+fn read_status(value: Option<&Value>, anomalies: &mut Vec<String>) -> Result<String, ApiError> {
+    let text = match value {
+        Some(Value::String(text)) => text.clone(),
+        Some(value @ (Value::Number(_) | Value::Bool(_))) => {
+            anomalies.push(format!("status: a JSON {}, read as text", json_type(value)));
+            value.to_string()
+        }
+        Some(Value::Null) | None => {
+            return Err(ApiError::invalid_field(
+                "status",
+                "is missing: the delivery names no status",
+            ))
+        }
+        Some(other) => {
+            return Err(ApiError::invalid_field(
+                "status",
+                format!("is a JSON {}; expected a status name", json_type(other)),
+            ))
+        }
+    };
+    let safe = phone::safe_display_text(&text, MAX_STATUS_CHARS);
+    note_cleaning("status", &safe, MAX_STATUS_CHARS, anomalies);
+    safe.text
+        .ok_or_else(|| ApiError::invalid_field("status", "is empty"))
+}
+
+/// The message id: a string, or a number as its digits; cleaned of control
+/// characters and bounded. Refused when missing or empty.
+fn read_id(value: Option<&Value>, anomalies: &mut Vec<String>) -> Result<String, ApiError> {
+    let text = match value {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Number(number)) => {
+            anomalies.push("data.id: a JSON number, read as text".to_string());
+            number.to_string()
+        }
+        Some(Value::Null) | None => {
+            return Err(ApiError::invalid_field(
+                "data.id",
+                "is missing: the delivery names no message",
+            ))
+        }
+        Some(other) => {
+            return Err(ApiError::invalid_field(
+                "data.id",
+                format!("is a JSON {}; expected the message id", json_type(other)),
+            ))
+        }
+    };
+    let safe = phone::safe_display_text(&text, MAX_ID_CHARS);
+    note_cleaning("data.id", &safe, MAX_ID_CHARS, anomalies);
+    safe.text
+        .ok_or_else(|| ApiError::invalid_field("data.id", "is empty"))
+}
+
+fn note_cleaning(
+    field: &str,
+    safe: &phone::SafeText,
+    max_chars: usize,
+    anomalies: &mut Vec<String>,
+) {
+    if safe.cleaned {
+        anomalies.push(format!(
+            "{field}: control characters removed (as sent in raw)"
+        ));
+    }
+    if safe.cut {
+        anomalies.push(format!(
+            "{field}: longer than {max_chars} characters, cut (whole in raw)"
+        ));
+    }
+}
+
+/// A positive integer, also when sent as a string (`"2"`) or a float with
+/// no fraction; anything else is ignored and named.
+fn read_segments(value: Option<&Value>, anomalies: &mut Vec<String>) -> Option<u32> {
+    let positive = |n: u64| u32::try_from(n).ok().filter(|n| *n > 0);
+    let (read, note) = match value? {
+        Value::Null => return None,
+        Value::Number(number) => match number.as_u64() {
+            Some(n) => (positive(n), None),
+            None => match number.as_f64() {
+                Some(f) if f.fract() == 0.0 && f > 0.0 && f <= f64::from(u32::MAX) => {
+                    (positive(f as u64), Some("a float, read as an integer"))
+                }
+                _ => (None, None),
+            },
+        },
+        Value::String(text) => (
+            text.trim().parse::<u64>().ok().and_then(positive),
+            Some("a string, read as a number"),
+        ),
+        _ => (None, None),
+    };
+    match (read, note) {
+        (Some(_), Some(note)) => anomalies.push(format!("data.segments: {note}")),
+        (Some(_), None) => {}
+        (None, _) => anomalies.push(format!(
+            "data.segments: {} is not a positive integer, ignored",
+            shown(&value?.to_string())
+        )),
+    }
+    read
+}
+
+/// `inbound` or `outbound` in any letter case; otherwise what the status
+/// implies (`received` is inbound, the others outbound), named.
+fn read_direction(
+    value: Option<&Value>,
+    status: Option<SmsStatus>,
+    anomalies: &mut Vec<String>,
+) -> Option<Direction> {
+    if let Some(Value::String(text)) = value {
+        let text = text.trim();
+        if let Some(direction) = [Direction::Inbound, Direction::Outbound]
+            .into_iter()
+            .find(|d| d.as_str().eq_ignore_ascii_case(text))
+        {
+            return Some(direction);
+        }
+    }
+    let what = match value {
+        None => "missing".to_string(),
+        Some(Value::String(text)) => format!("{} is not inbound or outbound", shown(text)),
+        Some(other) => format!("a JSON {}", json_type(other)),
+    };
+    let implied = status.map(|s| match s {
+        SmsStatus::Received => Direction::Inbound,
+        _ => Direction::Outbound,
+    });
+    match implied {
+        Some(d) => anomalies.push(format!(
+            "data.direction: {what}, read as {} from the status",
+            d.as_str()
+        )),
+        None => anomalies.push(format!("data.direction: {what}, left unknown")),
+    }
+    implied
+}
+
+/// A text field: a string (a number or boolean as text), cut at `max_bytes`
+/// on a character boundary; a list or object is ignored. Each named.
+fn read_text(
+    field: &str,
+    value: Option<&Value>,
+    max_bytes: usize,
+    anomalies: &mut Vec<String>,
+) -> Option<String> {
+    let text = match value? {
+        Value::Null => return None,
+        Value::String(text) => text.clone(),
+        value @ (Value::Number(_) | Value::Bool(_)) => {
+            anomalies.push(format!(
+                "{field}: a JSON {}, read as text",
+                json_type(value)
+            ));
+            value.to_string()
+        }
+        other => {
+            anomalies.push(format!(
+                "{field}: a JSON {}, ignored (kept in raw)",
+                json_type(other)
+            ));
+            return None;
+        }
+    };
+    if text.len() <= max_bytes {
+        return Some(text);
+    }
+    anomalies.push(format!(
+        "{field}: {} bytes, the first {max_bytes} kept (whole in raw)",
+        text.len()
+    ));
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(text[..end].to_string())
+}
+
+/// Media URLs: a list of strings as documented; also one string, and list
+/// entries `{"url": ...}`. Other entries are dropped, and the list is cut
+/// at [`MAX_MEDIAS`] URLs and [`MAX_MEDIAS_BYTES`]; each named.
+fn read_medias(value: Option<&Value>, anomalies: &mut Vec<String>) -> Option<Vec<String>> {
+    let entries: Vec<&Value> = match value? {
+        Value::Null => return None,
+        Value::Array(entries) => entries.iter().collect(),
+        one @ Value::String(_) => {
+            anomalies.push("data.medias: one string, read as a list of one".to_string());
+            vec![one]
+        }
+        other => {
+            anomalies.push(format!(
+                "data.medias: a JSON {}, ignored (kept in raw)",
+                json_type(other)
+            ));
+            return None;
+        }
+    };
+    let mut medias = Vec::with_capacity(entries.len().min(MAX_MEDIAS));
+    let (mut bytes, mut dropped, mut objects, mut cut) = (0, 0, 0, false);
+    for entry in entries {
+        let url = match entry {
+            Value::String(url) => url.clone(),
+            Value::Object(fields) => match fields.get("url").and_then(Value::as_str) {
+                Some(url) => {
+                    objects += 1;
+                    url.to_string()
+                }
+                None => {
+                    dropped += 1;
+                    continue;
+                }
+            },
+            _ => {
+                dropped += 1;
+                continue;
+            }
+        };
+        if medias.len() == MAX_MEDIAS || bytes + url.len() > MAX_MEDIAS_BYTES {
+            cut = true;
+            break;
+        }
+        bytes += url.len();
+        medias.push(url);
+    }
+    if objects > 0 {
+        anomalies.push(format!(
+            "data.medias: {objects} entries as {{\"url\": ...}} objects, read as their URLs"
+        ));
+    }
+    if dropped > 0 {
+        anomalies.push(format!(
+            "data.medias: {dropped} entries not URLs, dropped (kept in raw)"
+        ));
+    }
+    if cut {
+        anomalies.push(format!(
+            "data.medias: more than {MAX_MEDIAS} URLs or {MAX_MEDIAS_BYTES} bytes, the first {} kept (all in raw)",
+            medias.len()
+        ));
+    }
+    Some(medias)
 }
 
 /// What one delivery writes, in one request: the event (and raw parts), the
@@ -403,114 +618,219 @@ mod tests {
     }
 
     #[test]
-    fn bad_fields_are_named() {
+    fn seeds_have_no_anomalies() {
+        for body in [INBOUND, DELIVERED] {
+            assert_eq!(
+                delivery_of(body).unwrap().event.anomalies,
+                Vec::<String>::new()
+            );
+        }
+    }
+
+    #[test]
+    fn what_names_no_message_or_status_is_not_read() {
         let cases: Vec<(String, &str)> = vec![
             (r#"{"status":"received"}"#.into(), "data"),
             (r#"{"status":"received","data":null}"#.into(), "data"),
             (r#"{"status":"received","data":"x"}"#.into(), "data"),
             (r#"{"status":"received","data":[1]}"#.into(), "data"),
             (with(INBOUND, r#""status": "received", "#, ""), "status"),
-            (with(INBOUND, r#""received""#, "5"), "status"),
+            (with(INBOUND, r#""received""#, "null"), "status"),
+            (with(INBOUND, r#""received""#, "[]"), "status"),
             (with(INBOUND, r#""received""#, r#""  ""#), "status"),
+            (
+                with(
+                    INBOUND,
+                    r#""id": "11111111-aaaa-2222-bbbb-333333333333", "#,
+                    "",
+                ),
+                "data.id",
+            ),
             (
                 with(INBOUND, "11111111-aaaa-2222-bbbb-333333333333", ""),
                 "data.id",
             ),
             (
-                with(
-                    INBOUND,
-                    r#""11111111-aaaa-2222-bbbb-333333333333""#,
-                    r#"" ""#,
-                ),
+                with(INBOUND, r#""11111111-aaaa-2222-bbbb-333333333333""#, "{}"),
                 "data.id",
             ),
-            (
-                with(INBOUND, r#""11111111-aaaa-2222-bbbb-333333333333""#, "7"),
-                "data.id",
-            ),
-            (
-                with(INBOUND, r#""segments": 1"#, r#""segments": 0"#),
-                "data.segments",
-            ),
-            (
-                with(INBOUND, r#""segments": 1"#, r#""segments": -1"#),
-                "data.segments",
-            ),
-            (
-                with(INBOUND, r#""segments": 1"#, r#""segments": 1.5"#),
-                "data.segments",
-            ),
-            (
-                with(INBOUND, r#""segments": 1"#, r#""segments": "1""#),
-                "data.segments",
-            ),
-            (
-                with(INBOUND, r#""medias": []"#, r#""medias": "x""#),
-                "data.medias",
-            ),
-            (
-                with(INBOUND, r#""medias": []"#, r#""medias": [1]"#),
-                "data.medias",
-            ),
-            (
-                with(INBOUND, r#""medias": []"#, r#""medias": {"a":"b"}"#),
-                "data.medias",
-            ),
-            (
-                with(INBOUND, r#""inbound""#, r#""sideways""#),
-                "data.direction",
-            ),
-            (with(INBOUND, r#""inbound""#, "null"), "data.direction"),
-            (with(INBOUND, r#""from": "+10000000010", "#, ""), "from"),
-            (with(INBOUND, r#""+10000000010""#, "null"), "data.from"),
-            (
-                with(INBOUND, r#""+10000000010""#, r#""call me""#),
-                "data.from",
-            ),
-            (with(INBOUND, r#""+10000000020""#, r#""+1415""#), "data.to"),
-            (
-                with(INBOUND, r#""Hello, this is a test SMS""#, "42"),
-                "data.messageText",
-            ),
-            (
-                with(INBOUND, r#""SMS message received successfully""#, "[]"),
-                "message",
-            ),
+            (r#"{"x": 1}"#.into(), "status"),
         ];
         for (body, field) in cases {
             let err = delivery_of(&body).unwrap_err();
-            assert_eq!(err.status.as_u16(), 400, "{body}");
-            assert!(err.message.contains(field), "{body}: {}", err.message);
+            assert!(err.status.is_client_error(), "{body}");
+            assert!(
+                err.message.starts_with(&format!("{field}: ")),
+                "{body}: {}",
+                err.message
+            );
         }
+        for body in ["", "{", "[1]", "\"received\""] {
+            assert!(delivery_of(body).is_err(), "{body}");
+        }
+    }
+
+    /// `INBOUND` with `from` replaced, read: the delivery and its notes.
+    fn read_with(from: &str, to: &str) -> SmsDelivery {
+        delivery_of(&with(INBOUND, from, to)).unwrap()
+    }
+
+    #[test]
+    fn short_codes_and_sender_ids_are_kept_as_sent() {
+        for (from, key) in [
+            (r#""72345""#, "72345"),
+            (r#""ACMEBANK""#, "ACMEBANK"),
+            (r#""Acme #1""#, "Acme %231"),
+        ] {
+            let delivery = read_with(r#""+10000000010""#, from);
+            let number = delivery.event.from.as_ref().unwrap();
+            assert_eq!(number.as_str(), key);
+            assert!(!number.is_e164());
+            assert_eq!(
+                delivery.event.anomalies,
+                vec!["data.from: not E.164, kept as sent".to_string()]
+            );
+        }
+        let delivery = read_with(r#""+10000000020""#, r#""447700900123""#);
+        assert_eq!(
+            delivery.event.to.as_ref().unwrap().as_str(),
+            "+447700900123"
+        );
+        assert_eq!(
+            delivery.event.to.as_ref().unwrap().original(),
+            "447700900123"
+        );
+        let delivery = read_with(r#""+10000000020""#, "14155552671");
+        assert_eq!(delivery.event.to.as_ref().unwrap().as_str(), "+14155552671");
+        let delivery = read_with(r#""from": "+10000000010", "#, "");
+        assert_eq!(delivery.event.from, None);
+        assert_eq!(
+            delivery.event.anomalies,
+            vec!["data.from: missing, read as withheld".to_string()]
+        );
+    }
+
+    #[test]
+    fn odd_fields_are_read_around_and_named() {
+        let id = r#""11111111-aaaa-2222-bbbb-333333333333""#;
+        for (from, to, check) in [
+            (
+                r#""segments": 1"#,
+                r#""segments": "2""#,
+                (|d: &SmsDelivery| d.segments == Some(2)) as fn(&SmsDelivery) -> bool,
+            ),
+            (r#""segments": 1"#, r#""segments": 3.0"#, |d| {
+                d.segments == Some(3)
+            }),
+            (r#""segments": 1"#, r#""segments": 0"#, |d| {
+                d.segments.is_none()
+            }),
+            (r#""segments": 1"#, r#""segments": -1"#, |d| {
+                d.segments.is_none()
+            }),
+            (r#""segments": 1"#, r#""segments": "one""#, |d| {
+                d.segments.is_none()
+            }),
+            (r#""segments": 1"#, r#""segments": true"#, |d| {
+                d.segments.is_none()
+            }),
+            (r#""medias": []"#, r#""medias": "https://x/a.jpg""#, |d| {
+                d.medias == Some(vec!["https://x/a.jpg".to_string()])
+            }),
+            (
+                r#""medias": []"#,
+                r#""medias": ["https://x/a.jpg", 1, null, {"url": "https://x/b.jpg"}]"#,
+                |d| d.medias == Some(vec!["https://x/a.jpg".into(), "https://x/b.jpg".into()]),
+            ),
+            (r#""medias": []"#, r#""medias": {"a": "b"}"#, |d| {
+                d.medias.is_none()
+            }),
+            (id, "7", |d| d.event.provider_id == "7"),
+            (id, r#"" m\u0000 1 ""#, |d| d.event.provider_id == "m 1"),
+            (r#""inbound""#, r#""sideways""#, |d| {
+                d.event.direction == Some(Direction::Inbound)
+            }),
+            (r#""direction": "inbound", "#, "", |d| {
+                d.event.direction == Some(Direction::Inbound)
+            }),
+            (r#""Hello, this is a test SMS""#, "42", |d| {
+                d.message_text.as_deref() == Some("42")
+            }),
+            (r#""Hello, this is a test SMS""#, r#"["Hello"]"#, |d| {
+                d.message_text.is_none()
+            }),
+            (r#""SMS message received successfully""#, "[]", |d| {
+                d.provider_message.is_none()
+            }),
+            (r#""received""#, "7", |d| {
+                d.event.kind == "7" && d.status.is_none()
+            }),
+        ] {
+            let body = with(INBOUND, from, to);
+            let delivery = delivery_of(&body).unwrap();
+            assert!(check(&delivery), "{body}: {delivery:?}");
+            assert!(
+                !delivery.event.anomalies.is_empty(),
+                "{body}: nothing named"
+            );
+            assert_eq!(delivery.event.raw, body);
+            sms_plan(&delivery, 30);
+        }
+        // Missing optional fields and extra ones are not anomalies.
+        let body = r#"{"status":"sent","data":{"id":"m1","direction":"outbound","from":"+10000000020","to":"+10000000030","carrier":{"name":"x"}},"extra":[1]}"#;
+        let delivery = delivery_of(body).unwrap();
+        assert_eq!(delivery.event.anomalies, Vec::<String>::new());
+        assert_eq!(delivery.message_text, None);
+    }
+
+    #[test]
+    fn unknown_statuses_are_kept_and_named() {
+        let delivery = delivery_of(&with(DELIVERED, "\"delivered\"", "\"undelivered\"")).unwrap();
+        assert_eq!(delivery.status, None);
+        assert_eq!(delivery.status_name(), "undelivered");
+        assert_eq!(
+            delivery.event.anomalies,
+            vec![
+                r#"status: "undelivered" is not in Zonitel's documents, kept as sent"#.to_string()
+            ]
+        );
+        let long = "q".repeat(MAX_STATUS_CHARS + 10);
+        let delivery = delivery_of(&with(DELIVERED, "delivered", &long)).unwrap();
+        assert_eq!(delivery.status_name().len(), MAX_STATUS_CHARS);
     }
 
     #[test]
     fn sizes_are_bounded_by_field() {
         let text = "é".repeat(MAX_MESSAGE_TEXT_BYTES / 2 + 1);
         let body = with(INBOUND, "Hello, this is a test SMS", &text);
-        assert!(delivery_of(&body)
-            .unwrap_err()
-            .message
-            .starts_with("data.messageText: "));
+        let delivery = delivery_of(&body).unwrap();
+        let kept = delivery.message_text.as_deref().unwrap();
+        assert_eq!(kept.len(), MAX_MESSAGE_TEXT_BYTES);
+        assert!(text.starts_with(kept));
+        assert!(delivery.event.anomalies[0].starts_with("data.messageText: "));
         let urls = vec![format!("\"https://example.com/{}\"", "a".repeat(1000)); 70].join(",");
         let body = with(
             INBOUND,
             r#""medias": []"#,
             &format!(r#""medias": [{urls}]"#),
         );
-        assert!(delivery_of(&body)
-            .unwrap_err()
-            .message
-            .starts_with("data.medias: "));
+        let delivery = delivery_of(&body).unwrap();
+        let medias = delivery.medias.as_ref().unwrap();
+        assert!(
+            medias.len() < 70 && medias.iter().map(String::len).sum::<usize>() <= MAX_MEDIAS_BYTES
+        );
+        assert!(delivery.event.anomalies[0].starts_with("data.medias: "));
         let body = with(
             INBOUND,
             "SMS message received successfully",
             &"m".repeat(MAX_PROVIDER_MESSAGE_BYTES + 1),
         );
-        assert!(delivery_of(&body)
-            .unwrap_err()
-            .message
-            .starts_with("message: "));
+        let delivery = delivery_of(&body).unwrap();
+        assert_eq!(
+            delivery.provider_message.unwrap().len(),
+            MAX_PROVIDER_MESSAGE_BYTES
+        );
+        assert!(delivery.event.anomalies[0].starts_with("message: "));
     }
 
     #[test]

@@ -202,6 +202,9 @@ impl WritePlan {
         if let Some(to) = &event.to {
             item.insert("to".into(), s(to.as_str()));
         }
+        for (name, text) in number_texts(event) {
+            item.insert(name.into(), s(text));
+        }
         if let Some(name) = &event.caller_name {
             item.insert("caller_name".into(), s(name));
         }
@@ -269,6 +272,9 @@ impl WritePlan {
             .filter(|n| !n.trim().is_empty())
         {
             summary.set_once("caller_name", s(name));
+        }
+        for (name, text) in number_texts(event) {
+            summary.set_once(name, s(text));
         }
         WritePlan {
             puts,
@@ -341,6 +347,18 @@ pub fn retry_guard(
             values: HashMap::from([(":cutoff".to_string(), n(received_ms - window_ms))]),
         }),
     }
+}
+
+/// `from_text`/`to_text`: a number's text as the provider sent it, where
+/// that differs from the key form stored as `from`/`to` (a UK number sent
+/// without its `+`, a number with spaces, a sender id with a `#`).
+fn number_texts(event: &Event) -> impl Iterator<Item = (&'static str, &str)> {
+    [("from_text", &event.from), ("to_text", &event.to)]
+        .into_iter()
+        .filter_map(|(name, number)| {
+            let number = number.as_ref()?;
+            (number.original() != number.as_str()).then_some((name, number.original()))
+        })
 }
 
 /// The summary attribute naming the provider's id: `call_id` or `message_id`.
@@ -565,6 +583,25 @@ mod tests {
         ] {
             assert!(names.contains(&expected), "{expected} missing");
         }
+    }
+
+    #[test]
+    fn numbers_keep_their_text_as_sent_where_it_differs_from_the_key() {
+        let plan = WritePlan::for_event(&event("{}"), 30);
+        assert!(!plan.puts[0].item.contains_key("from_text"));
+        let mut odd = event("{}");
+        odd.from = PhoneNumber::read("447700900123");
+        odd.to = PhoneNumber::read("ACMEBANK");
+        let plan = WritePlan::for_event(&odd, 30);
+        let item = &plan.puts[0].item;
+        assert_eq!(item["from"], s("+447700900123"));
+        assert_eq!(item["from_text"], s("447700900123"));
+        assert_eq!(item["to"], s("ACMEBANK"));
+        assert!(!item.contains_key("to_text"));
+        let summary = &plan.updates[0].set_once;
+        assert!(summary.contains(&("from_text".to_string(), s("447700900123"))));
+        assert!(summary.contains(&("GSI1PK".to_string(), s("PHONE#+447700900123"))));
+        assert!(summary.contains(&("GSI2PK".to_string(), s("PHONE#ACMEBANK"))));
     }
 
     #[test]
