@@ -379,6 +379,12 @@ async fn the_right_credential_is_accepted_and_logs_reveal_no_secret_number_or_pa
         .await;
     assert_eq!(response.status().as_u16(), 200);
 
+    // A token that came in a query string or a header is never stored.
+    let stored = format!("{:?}", stack.all_items().await);
+    for secret in SECRETS {
+        assert!(!stored.contains(secret), "{secret} is stored: {stored}");
+    }
+
     let text = logs.text();
     assert_clean("the log", &text);
     for payload in ["John Doe", "My PIN", "card number", "agent_1"] {
