@@ -271,8 +271,11 @@ fn provider(input: &str) -> Result<Provider, CliError> {
     })
 }
 
+/// A stored document as JSON, also in text mode: unsafe characters as
+/// `\uXXXX` escapes (not the text view's `\u{..}`), so it stays valid JSON
+/// that `numbers put` / `contacts put` take back as it was.
 fn pretty<T: serde::Serialize>(document: &T) -> String {
-    serde_json::to_string_pretty(document).unwrap_or_default()
+    safe::json_output(&serde_json::to_string_pretty(document).unwrap_or_default())
 }
 
 /// Runs the command. Returns what to print on success. What is printed,
