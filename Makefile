@@ -14,7 +14,7 @@ export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export AWS_EC2_METADATA_DISABLED := true
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test lint unit integration validate deploy build-arm64 release-arm64 clean load bench bench-coldstart bench-per-event bench-sizes fuzz
+.PHONY: dev test lint unit integration validate deploy deploy-guided build-arm64 release-arm64 clean load bench bench-coldstart bench-per-event bench-sizes fuzz
 
 ## Python tools (moto server, cargo-lambda, SAM CLI, cfn-lint) in .venv.
 $(BIN)/.installed: requirements-dev.txt
@@ -62,7 +62,17 @@ release-arm64: $(BIN)/.installed
 	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
 	@for f in $(FUNCTIONS); do printf '%-18s %9s bytes\n' $$f $$(stat -c %s target/lambda/$$f/bootstrap); done
 
+## Updates: samconfig.toml's settings, and every parameter not given keeps
+## its previous value (sam deploy passes UsePreviousValue), so a NoEcho
+## secret is never blanked. The first deploy of a stack: deploy-guided.
 deploy: build-arm64
+	sam deploy
+
+## The first deploy (asks for the parameters, saves the rest in
+## samconfig.toml; NoEcho values are not saved, and an update with
+## `make deploy` keeps them). Answer "generate" for a webhook token to let
+## the stack make one (docs/security.md).
+deploy-guided: build-arm64
 	sam deploy --guided
 
 ## Fuzzing (README "Security and reliability"; not part of `make test`):

@@ -355,6 +355,13 @@ def main():
             "AWS_EC2_METADATA_DISABLED": "true",
             "TABLE_NAME": table,
             "RUST_LOG": "info",
+            # The events carry the documented local token (docs/security.md),
+            # so each start checks it like a deployed function; Retell's
+            # samples are opened explicitly (functions fail closed).
+            "ZONITEL_WEBHOOK_TOKEN": "callhooks-local-token-not-a-secret",
+            "SALPRE_WEBHOOK_TOKEN": "callhooks-local-token-not-a-secret",
+            "VOXTELESYS_WEBHOOK_TOKEN": "callhooks-local-token-not-a-secret",
+            "ALLOW_UNAUTHENTICATED": "true",
         }
         zonitel_event = ROOT / "events/zonitel-call.json"
         candidates = [(FLOOR, [str(bin_dir / "bench-floor")], None, zonitel_event, [])]

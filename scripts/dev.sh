@@ -62,8 +62,24 @@ echo "table $TABLE_NAME and topic $ALERTS_TOPIC_ARN are ready"
 cargo run --quiet -p callhooks -- numbers put examples/number.json
 cargo run --quiet -p callhooks -- contacts put examples/contact.json
 
+# Closed locally too: each webhook secret from the environment, else a
+# random one made for this run. They are printed, and written to
+# .local/dev-secrets.env, where `make load` finds them.
+mkdir -p .local
+secrets_file=.local/dev-secrets.env
+: >"$secrets_file"
+chmod 600 "$secrets_file"
+echo "webhook secrets (every request must carry its provider's):"
 for secret in ZONITEL_WEBHOOK_TOKEN SALPRE_WEBHOOK_TOKEN VOXTELESYS_WEBHOOK_TOKEN RETELL_API_KEY; do
-  if [[ -n "${!secret:-}" ]]; then echo "$secret is set: that provider's requests must carry it"; fi
+  if [[ -n "${!secret:-}" ]]; then
+    origin="from your environment"
+  else
+    printf -v "$secret" '%s' "$($PY -c 'import secrets; print(secrets.token_hex(16))')"
+    origin="made for this run"
+  fi
+  export "${secret?}"
+  echo "$secret=${!secret}" >>"$secrets_file"
+  echo "  $secret=${!secret}  ($origin)"
 done
 
 cat <<TXT
@@ -79,14 +95,17 @@ Routes on http://127.0.0.1:$PORT (functions compile on first use):
   POST http://127.0.0.1:$PORT/zonitel/sms
 
 Try:
-  curl -s -X POST http://127.0.0.1:$PORT/zonitel/calls -H 'content-type: application/json' \\
+  curl -s -X POST "http://127.0.0.1:$PORT/zonitel/calls?token=$ZONITEL_WEBHOOK_TOKEN" -H 'content-type: application/json' \\
     -d '{ "caller_id_name": "John Doe", "caller_id_number": "+14155552671", "destination_number": "+18339664835" }'
-  curl -s "http://127.0.0.1:$PORT/voxtelesys/voice?CallSid=CA1&From=%2B14155552671&To=%2B18339664835&Direction=inbound"
+  curl -s "http://127.0.0.1:$PORT/voxtelesys/voice?CallSid=CA1&From=%2B14155552671&To=%2B18339664835&Direction=inbound&token=$VOXTELESYS_WEBHOOK_TOKEN"
+  curl -s -X POST http://127.0.0.1:$PORT/salpre/events -H "authorization: Bearer $SALPRE_WEBHOOK_TOKEN" -H 'content-type: application/json' \\
+    -d '{"event_type":"call_ringing","timestamp_utc":1795449000,"payload":{"from":"+14155552671","to":"+18339664835","direction":"inbound","call_id":1}}'
 
+  body='{"event": "call_inbound", "call_inbound": {"from_number": "+12137771234", "to_number": "+12137771235"}}'
   curl -s -X POST http://127.0.0.1:$PORT/retell/inbound -H 'content-type: application/json' \\
-    -d '{"event": "call_inbound", "call_inbound": {"from_number": "+12137771234", "to_number": "+12137771235"}}'
-  (the example configuration answers with agent_vip and Jane Roe's variables; with
-  RETELL_API_KEY set, sign the request as the README shows)
+    -H "x-retell-signature: \$(RETELL_API_KEY=$RETELL_API_KEY .venv/bin/python scripts/retell_sign.py "\$body")" -d "\$body"
+  (the example configuration answers with agent_vip and Jane Roe's variables)
+  Without its credential, every route answers 401 (docs/security.md).
 
 Ctrl-C stops everything.
 TXT

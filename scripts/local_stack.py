@@ -46,6 +46,12 @@ def template_resources(path):
         return yaml.load(handle, Loader=CfnLoader)["Resources"]
 
 
+def print_template(args):
+    """The whole template as JSON, for the tests that check it."""
+    with open(args.template, encoding="utf-8") as handle:
+        print(json.dumps(yaml.load(handle, Loader=CfnLoader)))
+
+
 def one_resource(resources, kind):
     found = [r["Properties"] for r in resources.values() if r["Type"] == kind]
     if len(found) != 1:
@@ -307,6 +313,9 @@ def main():
     serve_cmd.add_argument("--port", type=int, default=4566)
     serve_cmd.add_argument("--until-stdin-closes", action="store_true")
     serve_cmd.set_defaults(run=serve)
+    template_cmd = sub.add_parser("template", help="print template.yaml as JSON (short-form tags as {Tag: value})")
+    template_cmd.add_argument("--template", default=str(ROOT / "template.yaml"))
+    template_cmd.set_defaults(run=print_template)
     create_cmd = sub.add_parser("create", help="create the table and topic from template.yaml")
     create_cmd.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"))
     create_cmd.add_argument("--template", default=str(ROOT / "template.yaml"))

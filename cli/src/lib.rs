@@ -2,7 +2,7 @@
 //! callhooks.
 //!
 //! ```text
-//! callhooks urls --stack NAME                      # each provider's webhook URL and where it goes
+//! callhooks urls --stack NAME [--show-secrets]     # each provider's webhook URL with its token, and where it goes
 //! callhooks register zonitel --calls-url URL --sms-url URL
 //! callhooks numbers put FILE | get N | list | delete N   # our numbers' configuration (pattern 5)
 //! callhooks contacts put FILE | get N | delete N         # callers' contact records (pattern 6)
@@ -19,6 +19,7 @@
 //! 2 bad input or usage.
 
 pub mod history;
+pub mod safe;
 pub mod table;
 pub mod urls;
 pub mod zonitel;
@@ -63,6 +64,10 @@ pub enum Command {
         /// The stack name given to `sam deploy`.
         #[arg(long)]
         stack: String,
+        /// Print the tokens the stack generated (read from Secrets Manager)
+        /// instead of masking them.
+        #[arg(long)]
+        show_secrets: bool,
     },
     /// Register our webhook URLs with a provider's API.
     Register {
@@ -232,6 +237,17 @@ impl CliError {
         }
     }
 
+    /// The same error with its message safe for a terminal: messages may
+    /// quote stored text or a provider's answer.
+    pub fn made_safe(self) -> Self {
+        let safe = |m: String| safe::visible(&m).into_owned();
+        match self {
+            CliError::Invalid(m) => CliError::Invalid(safe(m)),
+            CliError::Storage(m) => CliError::Storage(safe(m)),
+            CliError::Failure(m) => CliError::Failure(safe(m)),
+        }
+    }
+
     pub fn message(&self) -> &str {
         match self {
             CliError::Invalid(m) | CliError::Storage(m) | CliError::Failure(m) => m,
@@ -275,12 +291,28 @@ fn provider(input: &str) -> Result<Provider, CliError> {
     })
 }
 
+/// A stored document as JSON, also in text mode: unsafe characters as
+/// `\uXXXX` escapes (not the text view's `\u{..}`), so it stays valid JSON
+/// that `numbers put` / `contacts put` take back as it was.
 fn pretty<T: serde::Serialize>(document: &T) -> String {
-    serde_json::to_string_pretty(document).unwrap_or_default()
+    safe::json_output(&serde_json::to_string_pretty(document).unwrap_or_default())
 }
 
-/// Runs the command. Returns what to print on success.
+/// Runs the command. Returns what to print on success. What is printed,
+/// success or failure, is made safe for a terminal ([`safe`]).
 pub async fn run(
+    cli: Cli,
+    sdk: &aws_config::SdkConfig,
+    context: &Context,
+) -> Result<String, CliError> {
+    match run_command(cli, sdk, context).await {
+        Ok(out) if context.json => Ok(safe::json_output(&out)),
+        Ok(out) => Ok(safe::text_output(&out)),
+        Err(error) => Err(error.made_safe()),
+    }
+}
+
+async fn run_command(
     cli: Cli,
     sdk: &aws_config::SdkConfig,
     context: &Context,
@@ -301,12 +333,23 @@ pub async fn run(
     let invalid = |file: &Path, e: String| CliError::Invalid(format!("{}: {e}", file.display()));
     let storage = |e: callhooks::store::StoreError| CliError::Storage(e.to_string());
     match cli.command {
-        Command::Urls { stack } => {
+        Command::Urls {
+            stack,
+            show_secrets,
+        } => {
             let client = aws_sdk_cloudformation::Client::new(sdk);
             let outputs = urls::stack_outputs(&client, &stack).await?;
-            let (found, missing) = urls::provider_urls(&outputs);
+            let (mut found, missing) = urls::provider_urls(&outputs);
+            let values = if show_secrets {
+                let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+                urls::token_values(&secrets, &urls::secret_outputs(&outputs)).await?
+            } else {
+                Default::default()
+            };
+            urls::with_tokens(&mut found, &outputs, &values);
             let table = outputs.get("EventsTableName").map(String::as_str);
-            urls::render(&stack, &found, &missing, table, context)
+            let open = outputs.contains_key(urls::OPEN_ROUTES_OUTPUT);
+            urls::render(&stack, &found, &missing, table, open, context)
         }
         Command::Register {
             provider: RegisterProvider::Zonitel(args),

@@ -58,8 +58,17 @@ impl Table {
         }
     }
 
+    /// Cells are stored text: made visible and harmless ([`crate::safe`]).
     pub fn row(&mut self, cells: Vec<(String, Tone)>) {
-        self.rows.push(cells);
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|(text, tone)| match crate::safe::visible(&text) {
+                    std::borrow::Cow::Borrowed(_) => (text, tone),
+                    std::borrow::Cow::Owned(safe) => (safe, tone),
+                })
+                .collect(),
+        );
     }
 
     pub fn is_empty(&self) -> bool {
@@ -99,7 +108,8 @@ impl Table {
     }
 }
 
-/// `label: value` lines, labels aligned.
+/// `label: value` lines, labels aligned; values made visible and harmless
+/// ([`crate::safe`]).
 pub fn fields(pairs: &[(&str, String, Tone)], color: bool) -> String {
     let width = pairs.iter().map(|(l, _, _)| l.width()).max().unwrap_or(0);
     let mut out = String::new();
@@ -108,7 +118,7 @@ pub fn fields(pairs: &[(&str, String, Tone)], color: bool) -> String {
         out.push_str(&format!(
             "{}{pad}  {}\n",
             paint(&format!("{label}:"), Tone::Dim, color),
-            paint(value, *tone, color)
+            paint(&crate::safe::visible(value), *tone, color)
         ));
     }
     out
@@ -137,6 +147,25 @@ mod tests {
             .map(|part| part.split_once('m').map_or(part, |(_, rest)| rest))
             .collect();
         assert_eq!(stripped, table.render(false));
+    }
+
+    #[test]
+    fn hostile_cells_are_shown_not_obeyed_and_stay_aligned() {
+        let mut table = Table::new(&["NAME", "N"]);
+        table.row(vec![
+            ("\u{1b}]52;c;eA==\u{7}\u{202e}x".into(), Tone::Plain),
+            ("1".into(), Tone::Plain),
+        ]);
+        table.row(vec![("ok".into(), Tone::Plain), ("2".into(), Tone::Plain)]);
+        let text = table.render(false);
+        let shown = "\\u{1b}]52;c;eA==\\u{7}\\u{202e}x";
+        let pad = |s: &str| format!("{s}{}", " ".repeat(shown.len() - s.len() + 2));
+        assert_eq!(
+            text,
+            format!("{}N\n{}1\n{}2\n", pad("NAME"), pad(shown), pad("ok"))
+        );
+        let shown = fields(&[("name", "a\u{9b}b\nc".into(), Tone::Plain)], false);
+        assert_eq!(shown, "name:  a\\u{9b}b\\nc\n");
     }
 
     #[test]

@@ -1,6 +1,10 @@
-//! `callhooks urls --stack NAME`: each provider's webhook URL from the
-//! deployed stack's Outputs (CloudFormation DescribeStacks), with the field
-//! it goes into at the provider and how that provider authenticates.
+//! `callhooks urls --stack NAME [--show-secrets]`: each provider's webhook
+//! URL from the deployed stack's Outputs (CloudFormation DescribeStacks),
+//! ready to paste with its token, with the field it goes into at the
+//! provider and how that provider authenticates. Tokens the stack generated
+//! are read from Secrets Manager only with `--show-secrets`; otherwise they
+//! are masked. A stack deployed with `AllowUnauthenticated=true` is said
+//! first, as a warning.
 
 use crate::table::{Table, Tone};
 use crate::{CliError, Context};
@@ -21,7 +25,49 @@ pub struct Destination {
     pub hook: Option<&'static str>,
     /// How the provider proves itself to us.
     pub auth: &'static str,
+    /// The token it sends, and where.
+    pub token: Option<Token>,
 }
+
+/// A webhook token: the template parameter an operator may set, and the
+/// output naming the secret the stack generated when they did not.
+#[derive(Clone, Copy, Debug)]
+pub struct Token {
+    pub parameter: &'static str,
+    pub secret_output: &'static str,
+    pub placement: Placement,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// `?token=` in the URL: the provider only takes a URL.
+    Query,
+    /// `Authorization: Bearer` in a header field of the provider's.
+    Header,
+}
+
+const ZONITEL_TOKEN: Token = Token {
+    parameter: "ZonitelWebhookToken",
+    secret_output: "ZonitelTokenSecretArn",
+    placement: Placement::Query,
+};
+const SALPRE_TOKEN: Token = Token {
+    parameter: "SalpreWebhookToken",
+    secret_output: "SalpreTokenSecretArn",
+    placement: Placement::Header,
+};
+const VOXTELESYS_TOKEN: Token = Token {
+    parameter: "VoxtelesysWebhookToken",
+    secret_output: "VoxtelesysTokenSecretArn",
+    placement: Placement::Query,
+};
+
+/// The stack output present when the stack accepts unauthenticated
+/// requests on routes without a secret.
+pub const OPEN_ROUTES_OUTPUT: &str = "UnauthenticatedRoutesWarning";
+
+/// Shown instead of a token without `--show-secrets`.
+pub const MASK: &str = "********";
 
 /// Every webhook URL an operator gives a provider, in template.yaml's
 /// output names.
@@ -31,35 +77,40 @@ pub const DESTINATIONS: &[Destination] = &[
         provider: "zonitel",
         field: "incoming-call webhook (`callhooks register zonitel --calls-url`)",
         hook: None,
-        auth: "append ?token=<ZonitelWebhookToken>",
+        auth: "token in the URL (?token=)",
+        token: Some(ZONITEL_TOKEN),
     },
     Destination {
         output: "ZonitelSmsUrl",
         provider: "zonitel",
         field: "SMS webhook (`callhooks register zonitel --sms-url`)",
         hook: None,
-        auth: "append ?token=<ZonitelWebhookToken>",
+        auth: "token in the URL (?token=)",
+        token: Some(ZONITEL_TOKEN),
     },
     Destination {
         output: "SalpreEventsUrl",
         provider: "salpre",
         field: "Settings > Integrations > Custom Webhook > Webhook URL",
         hook: None,
-        auth: "Additional Headers: Authorization: Bearer <SalpreWebhookToken>",
+        auth: "Additional Headers: Authorization: Bearer",
+        token: Some(SALPRE_TOKEN),
     },
     Destination {
         output: "VoxtelesysVoiceUrl",
         provider: "voxtelesys",
         field: "the number's voice URL",
         hook: None,
-        auth: "append ?token=<VoxtelesysWebhookToken>",
+        auth: "token in the URL (?token=)",
+        token: Some(VOXTELESYS_TOKEN),
     },
     Destination {
         output: "VoxtelesysVoiceUrl",
         provider: "voxtelesys",
         field: "the number's status callback URL",
         hook: Some("status"),
-        auth: "append ?token=<VoxtelesysWebhookToken>",
+        auth: "token in the URL (?token=)",
+        token: Some(VOXTELESYS_TOKEN),
     },
     Destination {
         output: "RetellInboundUrl",
@@ -67,6 +118,7 @@ pub const DESTINATIONS: &[Destination] = &[
         field: "phone number > inbound call webhook URL",
         hook: None,
         auth: "signed with the Retell API key (RetellApiKey)",
+        token: None,
     },
 ];
 
@@ -74,9 +126,89 @@ pub const DESTINATIONS: &[Destination] = &[
 pub struct ProviderUrl {
     pub provider: String,
     pub field: String,
+    /// Ready to paste: with `?token=` where the provider sends it there.
     pub url: String,
+    /// How it authenticates, with the header to set where it sends one.
     pub auth: String,
     pub output: String,
+    /// The token as shown: the value (`--show-secrets`), [`MASK`], or
+    /// `<Parameter>` when the operator passed their own (the stack cannot
+    /// tell it). Absent for Retell (signed requests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Set when this route may accept unauthenticated requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+/// The warning for a stack deployed with `AllowUnauthenticated=true`.
+pub const OPEN_ROUTES_WARNING: &str = "WARNING: this stack was deployed with AllowUnauthenticated=true: a route whose secret is empty accepts requests without authentication (anyone can read contacts and forwarding numbers, forge calls and alerts). Redeploy with AllowUnauthenticated=false.";
+
+/// Where each token comes from: the secret the stack generated (by its
+/// output name, for [`token_values`]), else the operator's parameter.
+pub fn secret_outputs(outputs: &HashMap<String, String>) -> Vec<(&'static str, String)> {
+    let mut seen = Vec::new();
+    for d in DESTINATIONS {
+        if let Some(token) = d.token {
+            if let Some(arn) = outputs.get(token.secret_output) {
+                if !seen.iter().any(|(o, _)| *o == token.secret_output) {
+                    seen.push((token.secret_output, arn.clone()));
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// Puts each token into its URL or header: `values` holds the generated
+/// ones read from Secrets Manager (by secret output name), only with
+/// `--show-secrets`; without, generated tokens are masked.
+pub fn with_tokens(
+    urls: &mut [ProviderUrl],
+    outputs: &HashMap<String, String>,
+    values: &HashMap<&str, String>,
+) {
+    let open = outputs.contains_key(OPEN_ROUTES_OUTPUT);
+    for u in urls.iter_mut() {
+        let Some(d) = DESTINATIONS
+            .iter()
+            .find(|d| d.output == u.output && d.field == u.field)
+        else {
+            continue;
+        };
+        let Some(token) = d.token else {
+            // Retell: signed with the API key the operator passed.
+            if open {
+                u.warning =
+                    Some("RetellApiKey may be empty: then this route accepts anything".into());
+            }
+            continue;
+        };
+        let shown = match (
+            outputs.contains_key(token.secret_output),
+            values.get(token.secret_output),
+        ) {
+            (true, Some(value)) => value.clone(),
+            (true, None) => MASK.to_string(),
+            (false, _) => format!("<{}>", token.parameter),
+        };
+        match token.placement {
+            Placement::Query => {
+                let separator = if u.url.contains('?') { '&' } else { '?' };
+                u.url = format!("{}{separator}token={shown}", u.url);
+            }
+            Placement::Header => {
+                u.auth = format!("{}: Bearer {shown}", d.auth.trim_end_matches(": Bearer"))
+            }
+        }
+        if !outputs.contains_key(token.secret_output) && open {
+            u.warning = Some(format!(
+                "{} may be empty: then this route accepts anything",
+                token.parameter
+            ));
+        }
+        u.token = Some(shown);
+    }
 }
 
 /// The URLs of `outputs` (output name to value), in [`DESTINATIONS`]
@@ -104,6 +236,8 @@ pub fn provider_urls(outputs: &HashMap<String, String>) -> (Vec<ProviderUrl>, Ve
             url,
             auth: d.auth.into(),
             output: d.output.into(),
+            token: None,
+            warning: None,
         });
     }
     (found, missing)
@@ -144,13 +278,45 @@ pub async fn stack_outputs(
         .collect())
 }
 
+/// The generated tokens, read from Secrets Manager (`--show-secrets`), by
+/// their secret output name.
+pub async fn token_values(
+    client: &aws_sdk_secretsmanager::Client,
+    secrets: &[(&'static str, String)],
+) -> Result<HashMap<&'static str, String>, CliError> {
+    let mut values = HashMap::new();
+    for (output, arn) in secrets {
+        let value = client
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .map_err(|e| {
+                CliError::Failure(format!(
+                    "cannot read the generated token {output} ({arn}) from Secrets Manager: {}",
+                    e.as_service_error()
+                        .and_then(|s| s.message())
+                        .map(str::to_string)
+                        .unwrap_or_else(|| e.to_string())
+                ))
+            })?;
+        let Some(text) = value.secret_string() else {
+            return Err(CliError::Failure(format!("the secret {arn} holds no text")));
+        };
+        values.insert(*output, text.to_string());
+    }
+    Ok(values)
+}
+
 /// The table (or JSON list) of URLs; `table_name` (the EventsTableName
-/// output) is said under the table, for `TABLE_NAME`.
+/// output) is said under the table, for `TABLE_NAME`. `open` puts the
+/// open-routes warning first.
 pub fn render(
     stack: &str,
     urls: &[ProviderUrl],
     missing: &[&str],
     table_name: Option<&str>,
+    open: bool,
     context: &Context,
 ) -> Result<String, CliError> {
     if urls.is_empty() {
@@ -168,10 +334,27 @@ pub fn render(
             (u.provider.clone(), Tone::Plain),
             (u.field.clone(), Tone::Plain),
             (u.url.clone(), Tone::Good),
-            (u.auth.clone(), Tone::Dim),
+            match &u.warning {
+                Some(warning) => (format!("{} ({warning})", u.auth), Tone::Bad),
+                None => (u.auth.clone(), Tone::Dim),
+            },
         ]);
     }
-    let mut out = table.render(context.color);
+    let mut out = String::new();
+    if open {
+        out.push_str(&crate::table::paint(
+            OPEN_ROUTES_WARNING,
+            Tone::Bad,
+            context.color,
+        ));
+        out.push_str("\n\n");
+    }
+    out.push_str(&table.render(context.color));
+    if urls.iter().any(|u| u.token.as_deref() == Some(MASK)) {
+        out.push_str(&format!(
+            "\ntokens the stack generated are shown as {MASK}: add --show-secrets to print them (read from Secrets Manager)\n"
+        ));
+    }
     if let Some(name) = table_name {
         out.push_str(&format!(
             "\nthe table: export TABLE_NAME={name}  (for numbers, contacts, calls, sms)\n"
@@ -208,6 +391,94 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    fn outputs(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const BASE: &str = "https://a.example";
+
+    fn all_urls() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("ZonitelCallsUrl", "https://a.example/zonitel/calls"),
+            ("ZonitelSmsUrl", "https://a.example/zonitel/sms"),
+            ("SalpreEventsUrl", "https://a.example/salpre/events"),
+            ("VoxtelesysVoiceUrl", "https://a.example/voxtelesys/voice"),
+            ("RetellInboundUrl", "https://a.example/retell/inbound"),
+        ]
+    }
+
+    #[test]
+    fn generated_tokens_are_masked_or_shown_and_own_tokens_named() {
+        let mut pairs = all_urls();
+        pairs.push(("ZonitelTokenSecretArn", "arn:zon"));
+        pairs.push(("SalpreTokenSecretArn", "arn:sal"));
+        let outputs = outputs(&pairs);
+        assert_eq!(
+            secret_outputs(&outputs),
+            vec![
+                ("ZonitelTokenSecretArn", "arn:zon".to_string()),
+                ("SalpreTokenSecretArn", "arn:sal".to_string())
+            ]
+        );
+        let (mut masked, _) = provider_urls(&outputs);
+        with_tokens(&mut masked, &outputs, &HashMap::new());
+        assert_eq!(masked[0].url, format!("{BASE}/zonitel/calls?token={MASK}"));
+        assert_eq!(masked[2].url, format!("{BASE}/salpre/events"));
+        assert_eq!(
+            masked[2].auth,
+            format!("Additional Headers: Authorization: Bearer {MASK}")
+        );
+        // Voxtelesys's token was the operator's: named, never guessed.
+        assert_eq!(
+            masked[3].url,
+            format!("{BASE}/voxtelesys/voice?token=<VoxtelesysWebhookToken>")
+        );
+        assert_eq!(masked[5].token, None);
+        assert!(masked.iter().all(|u| u.warning.is_none()));
+
+        let values = HashMap::from([
+            ("ZonitelTokenSecretArn", "Zt0k".to_string()),
+            ("SalpreTokenSecretArn", "St0k".to_string()),
+        ]);
+        let (mut shown, _) = provider_urls(&outputs);
+        with_tokens(&mut shown, &outputs, &values);
+        assert_eq!(shown[0].url, format!("{BASE}/zonitel/calls?token=Zt0k"));
+        assert_eq!(shown[1].url, format!("{BASE}/zonitel/sms?token=Zt0k"));
+        assert_eq!(
+            shown[2].auth,
+            "Additional Headers: Authorization: Bearer St0k"
+        );
+        assert_eq!(shown[2].token.as_deref(), Some("St0k"));
+    }
+
+    #[test]
+    fn an_open_stack_is_said_first_and_on_each_route_without_a_secret() {
+        let mut pairs = all_urls();
+        pairs.push(("ZonitelTokenSecretArn", "arn:zon"));
+        pairs.push((OPEN_ROUTES_OUTPUT, "AllowUnauthenticated=true"));
+        let outputs = outputs(&pairs);
+        let (mut urls, missing) = provider_urls(&outputs);
+        with_tokens(&mut urls, &outputs, &HashMap::new());
+        assert!(urls[0].warning.is_none());
+        assert!(urls[2]
+            .warning
+            .as_deref()
+            .unwrap()
+            .contains("SalpreWebhookToken"));
+        let context = crate::Context {
+            color: false,
+            json: false,
+            tz: jiff::tz::TimeZone::UTC,
+            now: jiff::Timestamp::UNIX_EPOCH,
+        };
+        let text = render("s", &urls, &missing, None, true, &context).unwrap();
+        assert!(text.starts_with("WARNING: "), "{text}");
+        assert!(text.contains("--show-secrets"), "{text}");
     }
 
     #[test]

@@ -529,25 +529,25 @@ fn deployed_outputs() -> Vec<(String, String)> {
     found
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn urls_come_from_the_stack_outputs() {
-    let stack = TestStack::new().await;
-    let outputs = deployed_outputs();
-    assert!(outputs.len() >= 6, "{outputs:?}");
-    let template = json!({
-        "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-        "Outputs": outputs.iter().map(|(k, v)| (k.clone(), json!({"Value": v}))).collect::<serde_json::Map<_, _>>(),
-    });
-    // moto loads its CloudFormation backend on first use: more than the
-    // functions' 3.5 s deadline.
-    let patient = Deadline {
+/// moto loads its CloudFormation and Secrets Manager backends on first
+/// use: more than the functions' 3.5 s deadline.
+fn patient() -> Deadline {
+    Deadline {
         total: std::time::Duration::from_secs(60),
         attempt: std::time::Duration::from_secs(60),
         connect: std::time::Duration::from_secs(5),
         max_attempts: 1,
-    };
-    let cloudformation = CloudFormation::new(&sdk_config_for(&stack.endpoint, patient).await);
-    let name = format!("{}-stack", stack.table_name);
+    }
+}
+
+/// A stack in moto with these outputs; returns its name.
+async fn stack_with_outputs(stack: &TestStack, outputs: &[(String, String)], name: &str) -> String {
+    let template = json!({
+        "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": outputs.iter().map(|(k, v)| (k.clone(), json!({"Value": v}))).collect::<serde_json::Map<_, _>>(),
+    });
+    let cloudformation = CloudFormation::new(&sdk_config_for(&stack.endpoint, patient()).await);
+    let name = format!("{}-{name}", stack.table_name);
     cloudformation
         .create_stack()
         .stack_name(&name)
@@ -555,6 +555,19 @@ async fn urls_come_from_the_stack_outputs() {
         .send()
         .await
         .unwrap();
+    name
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn urls_come_from_the_stack_outputs() {
+    let stack = TestStack::new().await;
+    // A stack deployed with the defaults: generated tokens, routes closed.
+    let outputs: Vec<(String, String)> = deployed_outputs()
+        .into_iter()
+        .filter(|(k, _)| k != callhooks_cli::urls::OPEN_ROUTES_OUTPUT)
+        .collect();
+    assert!(outputs.len() >= 6, "{outputs:?}");
+    let name = stack_with_outputs(&stack, &outputs, "stack").await;
 
     let urls = ok_json(&stack, &["urls", "--stack", &name]).await;
     let get = |output: &str, field: &str| -> Value {
@@ -566,9 +579,10 @@ async fn urls_come_from_the_stack_outputs() {
             .unwrap_or_else(|| panic!("{output} {field}: {urls}"))
     };
     let base = "https://abc123.execute-api.us-east-1.amazonaws.com";
+    let masked = callhooks_cli::urls::MASK;
     assert_eq!(
         get("ZonitelCallsUrl", "incoming-call")["url"],
-        format!("{base}/zonitel/calls")
+        format!("{base}/zonitel/calls?token={masked}")
     );
     assert!(get("ZonitelCallsUrl", "")["auth"]
         .as_str()
@@ -576,7 +590,7 @@ async fn urls_come_from_the_stack_outputs() {
         .contains("?token="));
     assert_eq!(
         get("ZonitelSmsUrl", "SMS")["url"],
-        format!("{base}/zonitel/sms")
+        format!("{base}/zonitel/sms?token={masked}")
     );
     assert_eq!(
         get("SalpreEventsUrl", "")["url"],
@@ -588,11 +602,11 @@ async fn urls_come_from_the_stack_outputs() {
         .contains("Authorization: Bearer"));
     assert_eq!(
         get("VoxtelesysVoiceUrl", "voice URL")["url"],
-        format!("{base}/voxtelesys/voice")
+        format!("{base}/voxtelesys/voice?token={masked}")
     );
     assert_eq!(
         get("VoxtelesysVoiceUrl", "status")["url"],
-        format!("{base}/voxtelesys/status")
+        format!("{base}/voxtelesys/status?token={masked}")
     );
     assert!(get("VoxtelesysVoiceUrl", "status")["auth"]
         .as_str()
@@ -606,9 +620,11 @@ async fn urls_come_from_the_stack_outputs() {
     let table = ok_text(&stack, &["urls", "--stack", &name]).await;
     assert!(table.starts_with("PROVIDER"), "{table}");
     assert!(
-        line_with(&table, "/zonitel/calls").contains("append ?token=<ZonitelWebhookToken>"),
+        line_with(&table, "/zonitel/calls").contains(&format!("?token={masked}")),
         "{table}"
     );
+    assert!(table.contains("--show-secrets"), "{table}");
+    assert!(!table.contains("WARNING"), "{table}");
     assert!(!table.contains("no output"), "{table}");
     assert!(
         table.contains("export TABLE_NAME=EventsTableName-value"),
@@ -622,6 +638,83 @@ async fn urls_come_from_the_stack_outputs() {
         "{}",
         stderr(&out)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn urls_show_generated_tokens_only_when_asked_and_warn_of_open_routes() {
+    let stack = TestStack::new().await;
+    let secrets =
+        aws_sdk_secretsmanager::Client::new(&sdk_config_for(&stack.endpoint, patient()).await);
+    let mut arn = HashMap::new();
+    for (output, value) in [
+        (
+            "ZonitelTokenSecretArn",
+            "ZonGenerated0123456789abcdefABCDEF",
+        ),
+        ("SalpreTokenSecretArn", "SalGenerated0123456789abcdefABCDEF"),
+    ] {
+        let created = secrets
+            .create_secret()
+            .name(format!("{}-{output}", stack.table_name))
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap();
+        arn.insert(output, created.arn.unwrap());
+    }
+    // Voxtelesys's token was the operator's own, and the stack was
+    // deployed with AllowUnauthenticated=true.
+    let outputs: Vec<(String, String)> = deployed_outputs()
+        .into_iter()
+        .filter(|(k, _)| k != "VoxtelesysTokenSecretArn")
+        .map(|(k, v)| match arn.get(k.as_str()) {
+            Some(arn) => (k, arn.clone()),
+            None => (k, v),
+        })
+        .collect();
+    assert!(outputs
+        .iter()
+        .any(|(k, _)| k == callhooks_cli::urls::OPEN_ROUTES_OUTPUT));
+    let name = stack_with_outputs(&stack, &outputs, "generated").await;
+
+    let masked = ok_text(&stack, &["urls", "--stack", &name]).await;
+    assert!(masked.starts_with("WARNING: "), "{masked}");
+    assert!(!masked.contains("Generated0123"), "{masked}");
+    assert!(
+        line_with(&masked, "/voxtelesys/voice").contains("?token=<VoxtelesysWebhookToken>"),
+        "{masked}"
+    );
+    assert!(
+        line_with(&masked, "/voxtelesys/voice").contains("accepts anything"),
+        "{masked}"
+    );
+
+    let shown = ok_json(&stack, &["urls", "--stack", &name, "--show-secrets"]).await;
+    let entry = |output: &str| -> &Value {
+        shown
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["output"] == output)
+            .unwrap_or_else(|| panic!("{output}: {shown}"))
+    };
+    assert!(entry("ZonitelCallsUrl")["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/zonitel/calls?token=ZonGenerated0123456789abcdefABCDEF"));
+    assert_eq!(
+        entry("SalpreEventsUrl")["auth"],
+        "Additional Headers: Authorization: Bearer SalGenerated0123456789abcdefABCDEF"
+    );
+    assert!(entry("SalpreEventsUrl")["warning"].is_null());
+    assert!(entry("VoxtelesysVoiceUrl")["warning"]
+        .as_str()
+        .unwrap()
+        .contains("VoxtelesysWebhookToken"));
+    assert!(entry("RetellInboundUrl")["token"].is_null());
+
+    let text = ok_text(&stack, &["urls", "--stack", &name, "--show-secrets"]).await;
+    assert!(!text.contains(callhooks_cli::urls::MASK), "{text}");
 }
 
 /// The fake Zonitel API: answers every request with `fail` if set, else
@@ -877,6 +970,121 @@ async fn register_zonitel_refuses_before_any_request() {
         state.lock().unwrap().requests.is_empty(),
         "no request was made"
     );
+}
+
+/// A caller-ID name and an SMS as an attacker would set them: a clipboard
+/// write (`ESC ] 52`), a screen clear, a C1 CSI, bidi overrides and
+/// isolates, a zero-width space, a line break.
+const HOSTILE: &str = "Jo\u{1b}]52;c;ZXZpbA==\u{7}hn\u{1b}[2J\u{202e}eoD\u{202c}\u{9b}31m\u{2066}x\u{2069}\u{200b}\nfake line";
+
+/// Nothing that acts on a terminal: no control but the line breaks the
+/// command writes itself, no bidi or invisible character.
+fn assert_harmless(what: &str, text: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|c| callhooks_cli::safe::is_unsafe(*c) && *c != '\n')
+        .collect();
+    assert!(bad.is_empty(), "{what} prints {bad:?}:\n{text}");
+    assert!(!text.contains("\nfake line"), "{what}: a stored line break");
+}
+
+/// Sets `name` to `value` on every item of the table `matches` picks.
+async fn overwrite(
+    stack: &TestStack,
+    matches: impl Fn(&callhooks::store::plan::Item) -> bool,
+    name: &str,
+) -> usize {
+    let client = stack.dynamodb();
+    let mut count = 0;
+    for item in stack.all_items().await.into_iter().filter(|i| matches(i)) {
+        client
+            .update_item()
+            .table_name(&stack.table_name)
+            .key("PK", item["PK"].clone())
+            .key("SK", item["SK"].clone())
+            .update_expression("SET #n = :v")
+            .expression_attribute_names("#n", name)
+            .expression_attribute_values(
+                ":v",
+                aws_sdk_dynamodb::types::AttributeValue::S(HOSTILE.into()),
+            )
+            .send()
+            .await
+            .unwrap();
+        count += 1;
+    }
+    count
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stored_escape_sequences_and_bidi_overrides_print_harmlessly() {
+    let stack = TestStack::new().await;
+    let deps = zonitel_call::Deps {
+        store: stack.store(),
+        secret: SharedSecret::new(None),
+        retention_days: 30,
+        deadline: Deadline::FIVE_SECOND_PROVIDER,
+    };
+    deliver!(zonitel_call, &deps, "zonitel-call.json", T0);
+    deliver!(zonitel_sms, &deps, "zonitel-sms-failed.json", T0);
+    // Stored as the outside world could have sent it, whatever the readers
+    // of today keep of it.
+    let text_of = |i: &callhooks::store::plan::Item, n: &str| {
+        i.get(n)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let calls = |i: &callhooks::store::plan::Item| text_of(i, "PK").starts_with("CALL#");
+    assert!(overwrite(&stack, calls, "caller_name").await >= 2);
+    assert!(overwrite(&stack, |i| text_of(i, "item_type") == "call_event", "kind").await >= 1);
+    let sms = |i: &callhooks::store::plan::Item| text_of(i, "item_type") == "sms";
+    assert_eq!(overwrite(&stack, sms, "message_text").await, 1);
+    assert_eq!(overwrite(&stack, sms, "failure_message").await, 1);
+    let status = |i: &callhooks::store::plan::Item| text_of(i, "item_type") == "sms_status";
+    assert_eq!(overwrite(&stack, status, "message").await, 1);
+    let call_id = stack
+        .all_items()
+        .await
+        .iter()
+        .find(|i| text_of(i, "SK") == "SUMMARY" && calls(i))
+        .map(|i| text_of(i, "call_id"))
+        .unwrap();
+    let sms_id = "77777777-eeee-8888-ffff-999999999999";
+
+    let list = ok_text(&stack, &["calls", "list", "--number", CALLER]).await;
+    assert_harmless("calls list", &list);
+    assert!(
+        list.contains("Jo\\u{1b}]52;c;ZXZpbA==\\u{7}hn\\u{1b}[2J\\u{202e}eoD"),
+        "{list}"
+    );
+    let show = ok_text(&stack, &["calls", "show", "zonitel", &call_id]).await;
+    assert_harmless("calls show", &show);
+    assert!(show.contains("\\u{202e}eoD\\u{202c}\\u{9b}31m"), "{show}");
+    let sms_show = ok_text(&stack, &["sms", "show", sms_id]).await;
+    assert_harmless("sms show", &sms_show);
+    assert_eq!(sms_show.matches("\\u{1b}]52").count(), 3, "{sms_show}");
+
+    // JSON keeps the stored text exactly, escaped: C0 by serde_json, the
+    // rest (C1, bidi, invisible) by the command.
+    for (args, pointer) in [
+        (vec!["calls", "list", "--number", CALLER], "/0/caller_name"),
+        (
+            vec!["calls", "show", "zonitel", &call_id],
+            "/summary/caller_name",
+        ),
+        (vec!["sms", "show", sms_id], "/summary/message_text"),
+        (vec!["sms", "show", sms_id], "/history/0/message"),
+    ] {
+        let mut with_json = args.clone();
+        with_json.push("--json");
+        let out = on_stack(&stack, &with_json).await;
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let printed = stdout(&out);
+        assert_harmless(&format!("{args:?} --json"), &printed);
+        let value: Value = serde_json::from_str(&printed).unwrap();
+        assert_eq!(value.pointer(pointer), Some(&json!(HOSTILE)), "{args:?}");
+    }
 }
 
 /// Deliveries that authenticated but could not be read are answered 200,

@@ -5,6 +5,11 @@
 //! send headers, or a `token` query parameter where it only takes a URL.
 //! Secrets are compared in constant time over their SHA-256 digests, so
 //! neither the content nor the length of the secret leaks through timing.
+//!
+//! Fail closed: a deployed function whose secret variable is unset or empty
+//! refuses every request with 401 (and says so in its log at start-up and
+//! once per refused request) unless the operator explicitly chose an open
+//! route with `ALLOW_UNAUTHENTICATED=true`.
 
 use crate::http::{header_str, ApiError};
 use lambda_http::http::{header, HeaderMap};
@@ -14,17 +19,38 @@ use subtle::ConstantTimeEq;
 /// The name of the query parameter that may carry the shared secret.
 pub const TOKEN_QUERY_PARAM: &str = "token";
 
-/// A provider's shared secret; `None` when it is not configured, which turns
-/// the check off (the function logs a warning once at start-up).
+/// The environment variable by which an operator explicitly accepts
+/// unauthenticated requests on a function whose secret is not set
+/// (template parameter `AllowUnauthenticated`). Only `true` opts in.
+pub const ALLOW_UNAUTHENTICATED_VAR: &str = "ALLOW_UNAUTHENTICATED";
+
+/// Whether the operator opted into open routes: `true` (any case), nothing
+/// else, so a typo or an empty value keeps the routes closed.
+pub fn unauthenticated_allowed(get: &impl Fn(&str) -> Option<String>) -> bool {
+    get(ALLOW_UNAUTHENTICATED_VAR).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// A provider's shared secret, or what stands in for it: nothing to check
+/// (the operator chose an open route), or a secret that should be set and
+/// is not, which refuses every request (fail closed).
 #[derive(Clone)]
 pub struct SharedSecret {
-    digest: Option<[u8; 32]>,
+    state: SecretState,
+}
+
+#[derive(Clone)]
+enum SecretState {
+    Required([u8; 32]),
+    /// Explicitly open: `new(None)` in code, or `ALLOW_UNAUTHENTICATED=true`.
+    Open,
+    /// The variable that should hold the secret is unset or empty.
+    Missing(String),
 }
 
 /// How a request proved itself, so callbacks we hand out can do the same.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credential {
-    /// No secret is configured; nothing was checked.
+    /// The route is explicitly open; nothing was checked.
     NotRequired,
     BearerHeader,
     /// The token came in the query string; callback URLs must carry it too.
@@ -34,37 +60,71 @@ pub enum Credential {
 impl std::fmt::Debug for SharedSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secret, not even its digest.
-        f.write_str(if self.digest.is_some() {
-            "SharedSecret(configured)"
-        } else {
-            "SharedSecret(disabled)"
-        })
+        match &self.state {
+            SecretState::Required(_) => f.write_str("SharedSecret(configured)"),
+            SecretState::Open => f.write_str("SharedSecret(open)"),
+            SecretState::Missing(variable) => write!(f, "SharedSecret(missing {variable})"),
+        }
     }
 }
 
+/// The answer to every request of a function whose secret is missing: it
+/// names nothing (the log line names the variable).
+pub const NOT_CONFIGURED: &str =
+    "authentication is not configured on this route: every request is refused";
+
 impl SharedSecret {
-    /// An empty or missing value disables the check.
+    /// A secret to require; `None` or an empty value is an explicitly open
+    /// route (tests, tools). Deployed functions use [`Self::from_env`],
+    /// which never opens a route unless the operator asked for it.
     pub fn new(token: Option<&str>) -> Self {
         SharedSecret {
-            digest: token.filter(|t| !t.is_empty()).map(digest),
+            state: match token.filter(|t| !t.is_empty()) {
+                Some(token) => SecretState::Required(digest(token)),
+                None => SecretState::Open,
+            },
         }
     }
 
-    /// Reads the secret from the environment variable `name`, warning once
-    /// when it is not set.
+    /// A secret that should be in `variable` and is not: refuses everything.
+    pub fn missing(variable: &str) -> Self {
+        SharedSecret {
+            state: SecretState::Missing(variable.to_string()),
+        }
+    }
+
+    /// Reads the secret from the environment variable `name`. Unset or
+    /// empty, it refuses every request unless `ALLOW_UNAUTHENTICATED=true`;
+    /// either way it says so once, at start-up.
     pub fn from_env(name: &str) -> Self {
-        let secret = Self::new(std::env::var(name).ok().as_deref());
-        if !secret.is_enabled() {
-            tracing::warn!(
-                variable = name,
-                "secret not set: requests are accepted without authentication"
-            );
-        }
-        secret
+        Self::from_vars(name, |var| std::env::var(var).ok())
     }
 
+    /// [`Self::from_env`] over any source of variables.
+    pub fn from_vars(name: &str, get: impl Fn(&str) -> Option<String>) -> Self {
+        match get(name).filter(|t| !t.is_empty()) {
+            Some(token) => Self::new(Some(&token)),
+            None if unauthenticated_allowed(&get) => {
+                tracing::warn!(
+                    variable = name,
+                    "secret not set and ALLOW_UNAUTHENTICATED=true: requests are accepted without authentication"
+                );
+                Self::new(None)
+            }
+            None => {
+                tracing::error!(
+                    variable = name,
+                    "secret not set: every request is refused with 401; set {name}, or ALLOW_UNAUTHENTICATED=true to accept requests without authentication"
+                );
+                Self::missing(name)
+            }
+        }
+    }
+
+    /// Whether requests must prove themselves (also when the secret is
+    /// missing: then none can).
     pub fn is_enabled(&self) -> bool {
-        self.digest.is_some()
+        !matches!(self.state, SecretState::Open)
     }
 
     /// Checks the Authorization header, else the `token` query parameter.
@@ -74,8 +134,13 @@ impl SharedSecret {
         headers: &HeaderMap,
         query_token: Option<&str>,
     ) -> Result<Credential, ApiError> {
-        let Some(expected) = &self.digest else {
-            return Ok(Credential::NotRequired);
+        let expected = match &self.state {
+            SecretState::Required(digest) => digest,
+            SecretState::Open => return Ok(Credential::NotRequired),
+            SecretState::Missing(variable) => {
+                tracing::warn!(variable = %variable, "refused: secret not set");
+                return Err(ApiError::unauthorized(NOT_CONFIGURED));
+            }
         };
         if headers.contains_key(header::AUTHORIZATION) {
             let value = header_str(headers, header::AUTHORIZATION.as_str()).unwrap_or("");
@@ -124,8 +189,94 @@ mod tests {
         headers
     }
 
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    fn refuses_everything(secret: &SharedSecret) {
+        for (headers, query) in [
+            (HeaderMap::new(), None),
+            (with_auth("Bearer anything"), None),
+            (with_auth("Bearer "), None),
+            (HeaderMap::new(), Some("")),
+            (HeaderMap::new(), Some("anything")),
+        ] {
+            let err = secret.verify(&headers, query).unwrap_err();
+            assert_eq!(err.status.as_u16(), 401, "{headers:?} {query:?}");
+            assert_eq!(err.message, NOT_CONFIGURED);
+        }
+    }
+
     #[test]
-    fn disabled_secret_accepts_anything() {
+    fn an_unset_secret_refuses_every_request() {
+        let secret = SharedSecret::from_vars("ZONITEL_WEBHOOK_TOKEN", vars(&[]));
+        assert!(secret.is_enabled());
+        refuses_everything(&secret);
+        assert_eq!(
+            format!("{secret:?}"),
+            "SharedSecret(missing ZONITEL_WEBHOOK_TOKEN)"
+        );
+    }
+
+    #[test]
+    fn an_empty_secret_refuses_every_request() {
+        let secret = SharedSecret::from_vars(
+            "SALPRE_WEBHOOK_TOKEN",
+            vars(&[("SALPRE_WEBHOOK_TOKEN", "")]),
+        );
+        refuses_everything(&secret);
+    }
+
+    #[test]
+    fn only_an_explicit_true_opens_a_route_without_secret() {
+        for value in ["true", "TRUE", " True "] {
+            let secret = SharedSecret::from_vars(
+                "VOXTELESYS_WEBHOOK_TOKEN",
+                vars(&[(ALLOW_UNAUTHENTICATED_VAR, value)]),
+            );
+            assert!(!secret.is_enabled(), "{value:?}");
+            assert_eq!(
+                secret.verify(&HeaderMap::new(), None),
+                Ok(Credential::NotRequired)
+            );
+        }
+        for value in ["", "1", "yes", "false", "ture"] {
+            let secret = SharedSecret::from_vars(
+                "VOXTELESYS_WEBHOOK_TOKEN",
+                vars(&[(ALLOW_UNAUTHENTICATED_VAR, value)]),
+            );
+            refuses_everything(&secret);
+        }
+    }
+
+    #[test]
+    fn a_set_secret_is_required_whatever_the_opt_in_says() {
+        let secret = SharedSecret::from_vars(
+            "ZONITEL_WEBHOOK_TOKEN",
+            vars(&[
+                ("ZONITEL_WEBHOOK_TOKEN", "s3cret"),
+                (ALLOW_UNAUTHENTICATED_VAR, "true"),
+            ]),
+        );
+        assert!(secret.verify(&HeaderMap::new(), None).is_err());
+        assert_eq!(
+            secret.verify(&with_auth("Bearer s3cret"), None),
+            Ok(Credential::BearerHeader)
+        );
+        assert!(!format!("{secret:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn explicitly_open_secret_accepts_anything() {
         let secret = SharedSecret::new(None);
         assert_eq!(
             secret.verify(&HeaderMap::new(), None),

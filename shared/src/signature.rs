@@ -31,6 +31,9 @@ pub enum SignatureError {
     Stale,
     /// The digest is not the body's (wrong key, or body or time altered).
     Mismatch,
+    /// The function has no key to check with (and no explicit opt-in to
+    /// unsigned requests): every request is refused.
+    NotConfigured,
 }
 
 impl fmt::Display for SignatureError {
@@ -42,6 +45,7 @@ impl fmt::Display for SignatureError {
             }
             SignatureError::Stale => "x-retell-signature is more than 5 minutes from now",
             SignatureError::Mismatch => "x-retell-signature does not match the body",
+            SignatureError::NotConfigured => crate::auth::NOT_CONFIGURED,
         })
     }
 }
@@ -52,44 +56,84 @@ impl From<SignatureError> for ApiError {
     }
 }
 
-/// The Retell API key; `None` (unset or empty) turns the check off.
+/// The Retell API key, or what stands in for it: nothing to check (an
+/// explicitly open route) or a key that should be set and is not, which
+/// refuses every request (fail closed).
 #[derive(Clone)]
 pub struct SigningKey {
-    key: Option<Vec<u8>>,
+    state: KeyState,
+}
+
+#[derive(Clone)]
+enum KeyState {
+    Configured(Vec<u8>),
+    /// Explicitly open: `new(None)` in code, or `ALLOW_UNAUTHENTICATED=true`.
+    Open,
+    /// The variable that should hold the key is unset or empty.
+    Missing(String),
 }
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.key.is_some() {
-            "SigningKey(configured)"
-        } else {
-            "SigningKey(disabled)"
-        })
+        match &self.state {
+            KeyState::Configured(_) => f.write_str("SigningKey(configured)"),
+            KeyState::Open => f.write_str("SigningKey(open)"),
+            KeyState::Missing(variable) => write!(f, "SigningKey(missing {variable})"),
+        }
     }
 }
 
 impl SigningKey {
+    /// A key to check with; `None` or an empty value is an explicitly open
+    /// route (tests, tools). Deployed functions use [`Self::from_env`].
     pub fn new(key: Option<&str>) -> Self {
         SigningKey {
-            key: key.filter(|k| !k.is_empty()).map(|k| k.as_bytes().to_vec()),
+            state: match key.filter(|k| !k.is_empty()) {
+                Some(key) => KeyState::Configured(key.as_bytes().to_vec()),
+                None => KeyState::Open,
+            },
         }
     }
 
-    /// Reads the key from the environment variable `name`, warning once
-    /// when it is not set.
+    /// A key that should be in `variable` and is not: refuses everything.
+    pub fn missing(variable: &str) -> Self {
+        SigningKey {
+            state: KeyState::Missing(variable.to_string()),
+        }
+    }
+
+    /// Reads the key from the environment variable `name`. Unset or empty,
+    /// every request is refused unless `ALLOW_UNAUTHENTICATED=true`; either
+    /// way it says so once, at start-up.
     pub fn from_env(name: &str) -> Self {
-        let key = Self::new(std::env::var(name).ok().as_deref());
-        if !key.is_enabled() {
-            tracing::warn!(
-                variable = name,
-                "key not set: requests are accepted without a signature check"
-            );
-        }
-        key
+        Self::from_vars(name, |var| std::env::var(var).ok())
     }
 
+    /// [`Self::from_env`] over any source of variables.
+    pub fn from_vars(name: &str, get: impl Fn(&str) -> Option<String>) -> Self {
+        match get(name).filter(|k| !k.is_empty()) {
+            Some(key) => Self::new(Some(&key)),
+            None if crate::auth::unauthenticated_allowed(&get) => {
+                tracing::warn!(
+                    variable = name,
+                    "key not set and ALLOW_UNAUTHENTICATED=true: requests are accepted without a signature check"
+                );
+                Self::new(None)
+            }
+            None => {
+                tracing::error!(
+                    variable = name,
+                    "key not set: every request is refused with 401; set {name}, or ALLOW_UNAUTHENTICATED=true to accept unsigned requests"
+                );
+                Self::missing(name)
+            }
+        }
+    }
+
+    /// Whether requests must be signed (also when the key is missing: then
+    /// none can be).
     pub fn is_enabled(&self) -> bool {
-        self.key.is_some()
+        !matches!(self.state, KeyState::Open)
     }
 
     /// Checks the request's signature header against its raw body.
@@ -99,8 +143,13 @@ impl SigningKey {
         body: &[u8],
         now: Timestamp,
     ) -> Result<(), SignatureError> {
-        let Some(key) = &self.key else {
-            return Ok(());
+        let key = match &self.state {
+            KeyState::Configured(key) => key,
+            KeyState::Open => return Ok(()),
+            KeyState::Missing(variable) => {
+                tracing::warn!(variable = %variable, "refused: key not set");
+                return Err(SignatureError::NotConfigured);
+            }
         };
         if !headers.contains_key(SIGNATURE_HEADER) {
             return Err(SignatureError::Missing);
@@ -299,7 +348,59 @@ mod tests {
     }
 
     #[test]
-    fn disabled_key_accepts_anything_and_errors_are_401() {
+    fn a_missing_key_refuses_every_request_unless_explicitly_opened() {
+        let signed = {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                SIGNATURE_HEADER,
+                HeaderValue::from_str(&format!("v={TS},d={DIGEST}")).unwrap(),
+            );
+            headers
+        };
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        for key in [
+            SigningKey::from_vars("RETELL_API_KEY", env(&[])),
+            SigningKey::from_vars("RETELL_API_KEY", env(&[("RETELL_API_KEY", "")])),
+            SigningKey::from_vars("RETELL_API_KEY", env(&[("ALLOW_UNAUTHENTICATED", "yes")])),
+        ] {
+            assert!(key.is_enabled());
+            for headers in [HeaderMap::new(), signed.clone()] {
+                assert_eq!(
+                    key.verify_request(&headers, BODY, at(TS)),
+                    Err(SignatureError::NotConfigured)
+                );
+            }
+            assert_eq!(format!("{key:?}"), "SigningKey(missing RETELL_API_KEY)");
+        }
+        let error: ApiError = SignatureError::NotConfigured.into();
+        assert_eq!(error.status.as_u16(), 401);
+        let open =
+            SigningKey::from_vars("RETELL_API_KEY", env(&[("ALLOW_UNAUTHENTICATED", "true")]));
+        assert!(!open.is_enabled());
+        assert_eq!(open.verify_request(&HeaderMap::new(), BODY, at(TS)), Ok(()));
+        let set = SigningKey::from_vars(
+            "RETELL_API_KEY",
+            env(&[
+                ("RETELL_API_KEY", "test-api-key"),
+                ("ALLOW_UNAUTHENTICATED", "true"),
+            ]),
+        );
+        assert_eq!(set.verify_request(&signed, BODY, at(TS)), Ok(()));
+        assert_eq!(
+            set.verify_request(&HeaderMap::new(), BODY, at(TS)),
+            Err(SignatureError::Missing)
+        );
+    }
+
+    #[test]
+    fn open_key_accepts_anything_and_errors_are_401() {
         let disabled = SigningKey::new(Some(""));
         assert!(!disabled.is_enabled());
         assert_eq!(

@@ -84,29 +84,62 @@ enum Route {
 
 impl Functions {
     fn new(stack: &TestStack) -> Self {
+        Self::with(
+            stack,
+            SharedSecret::new(Some(ZONITEL_TOKEN)),
+            SharedSecret::new(Some(SALPRE_TOKEN)),
+            SharedSecret::new(Some(VOX_TOKEN)),
+            SigningKey::new(Some(RETELL_KEY)),
+        )
+    }
+
+    /// Every function as its `main.rs` builds it from `env` (variable name
+    /// to value): the secrets read with `from_env`'s rules.
+    fn from_vars(stack: &TestStack, env: &[(&str, &str)]) -> Self {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        Self::with(
+            stack,
+            SharedSecret::from_vars("ZONITEL_WEBHOOK_TOKEN", get),
+            SharedSecret::from_vars("SALPRE_WEBHOOK_TOKEN", get),
+            SharedSecret::from_vars("VOXTELESYS_WEBHOOK_TOKEN", get),
+            SigningKey::from_vars("RETELL_API_KEY", get),
+        )
+    }
+
+    fn with(
+        stack: &TestStack,
+        zonitel: SharedSecret,
+        salpre: SharedSecret,
+        voxtelesys: SharedSecret,
+        retell: SigningKey,
+    ) -> Self {
         let five = Deadline::FIVE_SECOND_PROVIDER;
         Functions {
             zonitel_call: zonitel_call::Deps {
                 store: stack.store(),
-                secret: SharedSecret::new(Some(ZONITEL_TOKEN)),
+                secret: zonitel.clone(),
                 retention_days: 30,
                 deadline: five,
             },
             zonitel_sms: zonitel_sms::Deps {
                 store: stack.store(),
-                secret: SharedSecret::new(Some(ZONITEL_TOKEN)),
+                secret: zonitel,
                 retention_days: 30,
                 deadline: five,
             },
             salpre: salpre_events::Deps {
                 store: stack.store(),
-                secret: SharedSecret::new(Some(SALPRE_TOKEN)),
+                secret: salpre,
                 retention_days: 30,
                 deadline: five,
             },
             voxtelesys: voxtelesys_voice::Deps {
                 store: stack.store(),
-                secret: SharedSecret::new(Some(VOX_TOKEN)),
+                secret: voxtelesys,
                 retention_days: 30,
                 deadline: five,
                 config_cache: callhooks::config_cache::NumberConfigCache::new(
@@ -117,7 +150,7 @@ impl Functions {
             },
             retell: retell_inbound::Deps {
                 store: stack.store(),
-                key: SigningKey::new(Some(RETELL_KEY)),
+                key: retell,
                 retention_days: 30,
                 deadline: Deadline::CALLER_WAITING,
                 config_cache: callhooks::config_cache::NumberConfigCache::new(
@@ -347,6 +380,12 @@ async fn the_right_credential_is_accepted_and_logs_reveal_no_secret_number_or_pa
         .await;
     assert_eq!(response.status().as_u16(), 200);
 
+    // A token that came in a query string or a header is never stored.
+    let stored = format!("{:?}", stack.all_items().await);
+    for secret in SECRETS {
+        assert!(!stored.contains(secret), "{secret} is stored: {stored}");
+    }
+
     let text = logs.text();
     assert_clean("the log", &text);
     for payload in ["John Doe", "My PIN", "card number", "agent_1"] {
@@ -373,4 +412,132 @@ async fn the_right_credential_is_accepted_and_logs_reveal_no_secret_number_or_pa
         }
         assert!(fields["from"].as_str().unwrap().ends_with("2671"), "{line}");
     }
+}
+
+/// Every request a provider could send, with and without credentials: a
+/// function with no secret must refuse them all.
+fn every_kind_of_request() -> Vec<(String, Route, Request)> {
+    let mut cases = refusals();
+    for (route, path, content_type, body, token) in token_routes() {
+        let header = format!("Bearer {token}");
+        cases.push((
+            format!("{route:?} bearer"),
+            route,
+            post(path, content_type, &[("authorization", &header)], body),
+        ));
+        cases.push((
+            format!("{route:?} query token"),
+            route,
+            post(&format!("{path}?token={token}"), content_type, &[], body),
+        ));
+    }
+    let signature = sign(RETELL_KEY.as_bytes(), RETELL.as_bytes(), T0);
+    cases.push((
+        "Retell signed".into(),
+        Route::Retell,
+        post(
+            "/retell/inbound",
+            "application/json",
+            &[(SIGNATURE_HEADER, &signature)],
+            RETELL,
+        ),
+    ));
+    cases
+}
+
+const SECRET_VARIABLES: [&str; 4] = [
+    "ZONITEL_WEBHOOK_TOKEN",
+    "SALPRE_WEBHOOK_TOKEN",
+    "VOXTELESYS_WEBHOOK_TOKEN",
+    "RETELL_API_KEY",
+];
+
+#[tokio::test]
+async fn with_no_secret_and_no_opt_in_every_route_refuses_everything_and_says_why() {
+    let stack = TestStack::new().await;
+    let (logs, _guard) = capture_logs();
+    for env in [
+        vec![],
+        SECRET_VARIABLES.iter().map(|v| (*v, "")).collect(),
+        vec![("ALLOW_UNAUTHENTICATED", "false")],
+        vec![("ALLOW_UNAUTHENTICATED", "1")],
+    ] {
+        let functions = Functions::from_vars(&stack, &env);
+        let cases = every_kind_of_request();
+        assert!(cases.len() >= 60, "{}", cases.len());
+        for (name, route, request) in cases {
+            let response = functions.call(route, request).await;
+            let (status, body) = answer(&response);
+            assert_eq!(status, 401, "{env:?} {name}: {body}");
+            assert_eq!(body["error"]["code"], "unauthorized", "{name}");
+            assert_clean(&name, &body.to_string());
+        }
+    }
+    assert_eq!(stack.all_items().await, vec![], "a refused request wrote");
+    let text = logs.text();
+    assert_clean("the log", &text);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON log lines"))
+        .collect();
+    for variable in SECRET_VARIABLES {
+        let named = |level: &str| {
+            lines
+                .iter()
+                .filter(|l| l["level"] == level && l["fields"]["variable"] == variable)
+                .count()
+        };
+        // At start-up, once per function built (Zonitel's two functions
+        // share a variable), then once per refused request.
+        assert!(
+            named("ERROR") >= 4,
+            "no start-up line for {variable}: {text}"
+        );
+        assert!(named("WARN") >= 4, "no refusal line for {variable}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn allow_unauthenticated_true_is_the_only_way_to_an_open_route() {
+    let stack = TestStack::new().await;
+    let (logs, _guard) = capture_logs();
+    let functions = Functions::from_vars(&stack, &[("ALLOW_UNAUTHENTICATED", "true")]);
+    for (route, path, content_type, body, _) in token_routes() {
+        let response = functions
+            .call(route, post(path, content_type, &[], body))
+            .await;
+        assert_eq!(response.status().as_u16(), 200, "{route:?}");
+    }
+    let response = functions
+        .call(
+            Route::Retell,
+            post("/retell/inbound", "application/json", &[], RETELL),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(!stack.all_items().await.is_empty());
+    let text = logs.text();
+    for variable in SECRET_VARIABLES {
+        assert!(
+            text.lines().any(|l| l.contains("\"WARN\"")
+                && l.contains(variable)
+                && l.contains("ALLOW_UNAUTHENTICATED=true")),
+            "no warning for {variable}: {text}"
+        );
+    }
+    // A set secret still wins over the opt-in.
+    let functions = Functions::from_vars(
+        &stack,
+        &[
+            ("ALLOW_UNAUTHENTICATED", "true"),
+            ("SALPRE_WEBHOOK_TOKEN", SALPRE_TOKEN),
+        ],
+    );
+    let response = functions
+        .call(
+            Route::Salpre,
+            post("/salpre/events", "application/json", &[], SALPRE),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 401);
 }

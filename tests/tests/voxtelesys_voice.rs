@@ -852,12 +852,18 @@ async fn storage_stopped_answers_a_live_call_and_503_for_a_status_in_time() {
     // A caller is on the line: answered (here with the default message, as
     // nothing was ever read and no fallback is set), never an error.
     let response = handle(&deps, post_form("voice", &params("CA1300", "")), at(T0)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(response.status(), 200);
     assert!(
         voxml(&response).iter().any(|text| text == "x"),
         "{:?}",
         voxml(&response)
     );
+    let started = Instant::now();
     let (status, body) = answer(
         &handle(
             &deps,

@@ -475,6 +475,8 @@ pub fn sms_plan(delivery: &SmsDelivery, retention_days: u32) -> WritePlan {
         AttributeValue::Bool(delivery.status.is_some()),
     );
     entry.insert("at".into(), s(&at));
+    let expires = n(time::expires_at(event.received_at, retention_days));
+    entry.insert(keys::TTL.into(), expires.clone());
     entry.insert(
         "event_sk".into(),
         s(keys::event_sk(&occurred, &event.kind, &event.delivery_key)),
@@ -516,7 +518,8 @@ pub fn sms_plan(delivery: &SmsDelivery, retention_days: u32) -> WritePlan {
                     SummaryUpdate::new(&pk, keys::part_sk(keys::SUMMARY_SK, index + 1));
                 update
                     .set_once(keys::ITEM_TYPE, s("sms_text_part"))
-                    .set_once("text", s(part));
+                    .set_once("text", s(part))
+                    .set(keys::TTL, expires.clone());
                 text_parts.push(update);
             }
         }

@@ -18,6 +18,48 @@
 use crate::event::{Channel, Provider};
 use crate::phone::PhoneNumber;
 use crate::store::plan::Item;
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// A key part that came from outside (a provider's call or message id, a
+/// status, an event type, a token), made safe to put between `#`
+/// separators: `#`, `%` and control characters (C0, DEL, C1) are
+/// percent-encoded as their UTF-8 bytes, so no id can end one key part and
+/// begin another, and two different ids never give the same key. Anything
+/// else is kept as is, so the ids providers really send (letters, digits,
+/// `-`, `_`, `.`) make the same keys as before. Every key builder below
+/// passes its outside parts through here.
+pub fn key_part(raw: &str) -> Cow<'_, str> {
+    let needs = |c: char| c == '#' || c == '%' || c.is_control();
+    if !raw.chars().any(needs) {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len() + 8);
+    for c in raw.chars() {
+        if needs(c) {
+            let mut bytes = [0u8; 4];
+            for byte in c.encode_utf8(&mut bytes).bytes() {
+                // Writing to a String cannot fail.
+                let _ = write!(out, "%{byte:02X}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Each part through [`key_part`], joined with `#`.
+fn joined(parts: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push('#');
+        }
+        out.push_str(&key_part(part));
+    }
+    out
+}
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -45,8 +87,8 @@ pub const DELIVERY_SK_PREFIX: &str = "DELIVERY#";
 /// The partition of one call or one message: its summary, events and parts.
 pub fn conversation_pk(channel: Channel, provider: Provider, id: &str) -> String {
     match channel {
-        Channel::Call => format!("CALL#{provider}#{id}"),
-        Channel::Sms => format!("SMS#{provider}#{id}"),
+        Channel::Call => format!("CALL#{provider}#{}", key_part(id)),
+        Channel::Sms => format!("SMS#{provider}#{}", key_part(id)),
     }
 }
 
@@ -54,12 +96,16 @@ pub fn conversation_pk(channel: Channel, provider: Provider, id: &str) -> String
 /// kind and delivery key make two different deliveries at one instant
 /// distinct and a retried delivery identical.
 pub fn event_sk(occurred_at_key: &str, kind: &str, delivery_key: &str) -> String {
-    format!("{EVENT_SK_PREFIX}{occurred_at_key}#{kind}#{delivery_key}")
+    format!(
+        "{EVENT_SK_PREFIX}{occurred_at_key}#{}#{}",
+        key_part(kind),
+        key_part(delivery_key)
+    )
 }
 
 /// An SMS status-history entry: one per status, so a repeated status collides.
 pub fn status_sk(status: &str) -> String {
-    format!("{STATUS_SK_PREFIX}{status}")
+    format!("{STATUS_SK_PREFIX}{}", key_part(status))
 }
 
 /// The sort key of the `index`-th (from 1) part of a value split across items.
@@ -69,7 +115,7 @@ pub fn part_sk(owner_sk: &str, index: usize) -> String {
 
 /// The guard of one distinct delivery: `DELIVERY#<what>#<outcome>...`.
 pub fn delivery_sk(parts: &[&str]) -> String {
-    format!("{DELIVERY_SK_PREFIX}{}", parts.join("#"))
+    format!("{DELIVERY_SK_PREFIX}{}", joined(parts))
 }
 
 /// Events of a provider that name no call or message (an event type added
@@ -89,7 +135,11 @@ pub fn phone_pk(number: &PhoneNumber) -> String {
 
 /// Timeline order: when the call or message was first seen, then identity.
 pub fn timeline_sk(first_seen_key: &str, channel: Channel, provider: Provider, id: &str) -> String {
-    format!("{first_seen_key}#{}#{provider}#{id}", channel.as_str())
+    format!(
+        "{first_seen_key}#{}#{provider}#{}",
+        channel.as_str(),
+        key_part(id)
+    )
 }
 
 pub fn number_config_pk(number: &PhoneNumber) -> String {
@@ -132,7 +182,7 @@ pub fn is_contact(item: &Item) -> bool {
 /// A retry guard: one item per (function, identity of a delivery) holding
 /// when the last accepted delivery arrived (see each provider's module).
 pub fn retry_guard_pk(function: &str, parts: &[&str]) -> String {
-    format!("GUARD#{function}#{}", parts.join("#"))
+    format!("GUARD#{function}#{}", joined(parts))
 }
 
 pub const GUARD_SK: &str = "GUARD";
@@ -256,6 +306,54 @@ mod tests {
         assert!(is_call(&item("CALL#zonitel#c1")));
         assert!(!is_call(&item("SMS#zonitel#m1")));
         assert!(!is_conversation(&Item::new()));
+    }
+
+    #[test]
+    fn outside_parts_cannot_smuggle_a_separator() {
+        assert_eq!(key_part("CA-1_x.y"), "CA-1_x.y");
+        assert!(matches!(key_part("CA1"), Cow::Borrowed(_)));
+        assert_eq!(key_part("a#b"), "a%23b");
+        assert_eq!(key_part("100%"), "100%25");
+        assert_eq!(key_part("a\nb\u{1b}]52"), "a%0Ab%1B]52");
+        assert_eq!(key_part("\u{85}\u{7f}"), "%C2%85%7F");
+        assert_eq!(key_part("Zoë"), "Zoë");
+        // Two ids that would meet once `#` joined them stay apart.
+        let pairs = [
+            (vec!["a#b", "c"], vec!["a", "b#c"]),
+            (vec!["a%23b", "c"], vec!["a#b", "c"]),
+            (vec!["dial", "busy#CA2"], vec!["dial", "busy", "CA2"]),
+            (vec!["x", ""], vec!["x#", ""]),
+        ];
+        for (one, other) in pairs {
+            assert_ne!(delivery_sk(&one), delivery_sk(&other), "{one:?} {other:?}");
+            assert_ne!(
+                retry_guard_pk("f", &one),
+                retry_guard_pk("f", &other),
+                "{one:?} {other:?}"
+            );
+            assert_ne!(joined(&one), joined(&other));
+        }
+        for (a, b) in [("a#b", "a%23b"), ("a#", "a%"), ("1#EVENT", "1")] {
+            for channel in [Channel::Call, Channel::Sms] {
+                assert_ne!(
+                    conversation_pk(channel, Provider::Voxtelesys, a),
+                    conversation_pk(channel, Provider::Voxtelesys, b)
+                );
+            }
+            assert_ne!(status_sk(a), status_sk(b));
+            assert_ne!(event_sk("t", a, "1"), event_sk("t", b, "1"));
+            assert_ne!(event_sk("t", "k", a), event_sk("t", "k", b));
+            assert_ne!(
+                timeline_sk("t", Channel::Call, Provider::Salpre, a),
+                timeline_sk("t", Channel::Call, Provider::Salpre, b)
+            );
+        }
+        // An id cannot reach into another call's partition or its parts.
+        let pk = conversation_pk(Channel::Call, Provider::Salpre, "7#PART#0001");
+        assert_eq!(pk, "CALL#salpre#7%23PART%230001");
+        assert_eq!(pk.matches('#').count(), 2);
+        let sk = event_sk("t", "call_ended#PART#0001", "1");
+        assert!(!sk.contains("#PART#"), "{sk}");
     }
 
     #[test]

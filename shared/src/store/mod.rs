@@ -614,42 +614,80 @@ fn document_of<T: serde::de::DeserializeOwned>(mut item: Item) -> Result<T, Stor
         .map_err(|e| StoreError(format!("unreadable document: {e}")))
 }
 
-/// Puts each split value back together: an item with `raw_parts` gets its
-/// `raw` from the `#PART#` items that follow it; the parts are dropped.
+/// Puts each split value back together: an item with `raw_parts` (N) gets
+/// its `raw` from the N `raw_part` items that follow it, whose sort keys
+/// are exactly its own followed by `#PART#0001`... in order; the parts are
+/// dropped. A part of another type, out of order, beyond N, or of another
+/// owner is never spliced in; a value whose parts are not all there is left
+/// without `raw` (and says so in `raw_incomplete`) rather than shown cut.
 pub fn assemble_parts(items: Vec<Item>) -> Vec<Item> {
+    struct Pending {
+        owner_sk: String,
+        expected: usize,
+        text: String,
+        found: usize,
+    }
+    fn finish(out: &mut [Item], pending: Pending) {
+        let Some(owner) = out.last_mut() else {
+            return;
+        };
+        if pending.found == pending.expected {
+            owner.insert("raw".into(), AttributeValue::S(pending.text));
+        } else {
+            owner.insert(
+                "raw_incomplete".into(),
+                AttributeValue::S(format!("{} of {} parts", pending.found, pending.expected)),
+            );
+        }
+    }
     let mut out: Vec<Item> = Vec::with_capacity(items.len());
-    let mut pending: Option<(String, String)> = None; // (owner SK, text so far)
+    let mut pending: Option<Pending> = None;
     for item in items {
         let sk = item
             .get(keys::SK)
             .and_then(|v| v.as_s().ok())
             .cloned()
             .unwrap_or_default();
-        if let Some((owner, text)) = pending.as_mut() {
-            if sk.starts_with(&format!("{owner}#PART#")) {
-                if let Some(AttributeValue::S(part)) = item.get("raw") {
-                    text.push_str(part);
+        if let Some(p) = pending.as_mut() {
+            if sk.starts_with(&keys::parts_prefix(&p.owner_sk)) {
+                let is_part = item
+                    .get(keys::ITEM_TYPE)
+                    .is_some_and(|v| v.as_s().is_ok_and(|t| t == RAW_PART_ITEM_TYPE));
+                if is_part && p.found < p.expected && sk == keys::part_sk(&p.owner_sk, p.found + 1)
+                {
+                    if let Some(AttributeValue::S(part)) = item.get("raw") {
+                        p.text.push_str(part);
+                        p.found += 1;
+                    }
                 }
                 continue;
             }
         }
-        if let Some((_, text)) = pending.take() {
-            if let Some(last) = out.last_mut() {
-                last.insert("raw".into(), AttributeValue::S(text));
-            }
+        if let Some(p) = pending.take() {
+            finish(&mut out, p);
         }
-        if item.contains_key("raw_parts") {
-            pending = Some((sk, String::new()));
+        let expected = item
+            .get("raw_parts")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<usize>().ok());
+        if let Some(expected) = expected {
+            pending = Some(Pending {
+                owner_sk: sk,
+                expected,
+                text: String::new(),
+                found: 0,
+            });
         }
         out.push(item);
     }
-    if let Some((_, text)) = pending {
-        if let Some(last) = out.last_mut() {
-            last.insert("raw".into(), AttributeValue::S(text));
-        }
+    if let Some(p) = pending {
+        finish(&mut out, p);
     }
     out
 }
+
+/// `item_type` of the items a long raw body is split into.
+pub const RAW_PART_ITEM_TYPE: &str = "raw_part";
 
 /// The event attribute naming where a final transcript sits in the raw body.
 pub const TRANSCRIPT_POINTER: &str = "transcript_pointer";
@@ -839,21 +877,56 @@ mod tests {
         item
     }
 
+    fn part(sk: &str, raw: &str) -> Item {
+        item(
+            sk,
+            &[("raw", s(raw)), (keys::ITEM_TYPE, s(RAW_PART_ITEM_TYPE))],
+        )
+    }
+
     #[test]
     fn parts_are_reassembled_onto_their_event() {
         let items = vec![
             item("EVENT#1", &[("raw", s("small"))]),
             item("EVENT#2", &[("raw_parts", plan::n(2))]),
-            item("EVENT#2#PART#0001", &[("raw", s("ab"))]),
-            item("EVENT#2#PART#0002", &[("raw", s("cd"))]),
+            part("EVENT#2#PART#0001", "ab"),
+            part("EVENT#2#PART#0002", "cd"),
             item("EVENT#3", &[("raw_parts", plan::n(1))]),
-            item("EVENT#3#PART#0001", &[("raw", s("z"))]),
+            part("EVENT#3#PART#0001", "z"),
         ];
         let out = assemble_parts(items);
         assert_eq!(out.len(), 3);
         assert_eq!(out[0]["raw"], s("small"));
         assert_eq!(out[1]["raw"], s("abcd"));
         assert_eq!(out[2]["raw"], s("z"));
+    }
+
+    #[test]
+    fn only_the_owners_own_parts_in_order_are_spliced() {
+        let items = vec![
+            item("EVENT#2", &[("raw_parts", plan::n(2))]),
+            part("EVENT#2#PART#0001", "ab"),
+            // Not a raw part, though its key looks like one.
+            item(
+                "EVENT#2#PART#0002",
+                &[("raw", s("EVIL")), (keys::ITEM_TYPE, s("call_event"))],
+            ),
+            part("EVENT#2#PART#0002", "cd"),
+            // Beyond the count the owner gave.
+            part("EVENT#2#PART#0003", "EVIL"),
+            // Another event's part that sorts after the owner.
+            part("EVENT#2#x#PART#0001", "EVIL"),
+            item("EVENT#4", &[("raw_parts", plan::n(3))]),
+            part("EVENT#4#PART#0001", "a"),
+            part("EVENT#4#PART#0003", "c"),
+        ];
+        let out = assemble_parts(items);
+        assert_eq!(out.len(), 3, "{out:?}");
+        assert_eq!(out[0]["raw"], s("abcd"));
+        // A part with a key of its own is an item of its own, not spliced.
+        assert_eq!(out[1][keys::SK], s("EVENT#2#x#PART#0001"));
+        assert!(!out[2].contains_key("raw"), "{:?}", out[2]);
+        assert_eq!(out[2]["raw_incomplete"], s("1 of 3 parts"));
     }
 
     #[test]

@@ -248,6 +248,8 @@ impl WritePlan {
             .set_once(id_attribute(event.channel), s(&event.provider_id))
             .set_once("first_seen_at", s(&received))
             .set_once("is_test", AttributeValue::Bool(event.is_test))
+            // Kept RetentionDays after the conversation's latest delivery.
+            .set(TTL, expires.clone())
             .increment("event_count", 1);
         if let Some(direction) = event.direction {
             summary.set_once("direction", s(direction.as_str()));
