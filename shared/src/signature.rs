@@ -9,7 +9,7 @@
 
 use crate::http::{header_str, ApiError};
 use crate::time::Timestamp;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use lambda_http::http::HeaderMap;
 use sha2::Sha256;
 use std::fmt;
