@@ -11,6 +11,7 @@ pub mod config;
 pub mod config_cache;
 pub mod event;
 pub mod http;
+pub mod metrics;
 pub mod phone;
 pub mod providers;
 pub mod runtime;
