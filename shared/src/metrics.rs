@@ -363,7 +363,10 @@ mod tests {
     /// has a timestamp and directives, each directive's dimension keys and
     /// metric names present at the root, counters numbers. Returns the
     /// metric names with their dimension sets.
-    fn parse_emf(line: &str) -> (Value, Vec<(String, Vec<Vec<String>>)>) {
+    /// A metric name with its dimension sets.
+    type Found = Vec<(String, Vec<Vec<String>>)>;
+
+    fn parse_emf(line: &str) -> (Value, Found) {
         assert!(!line.contains('\n'), "one line: {line}");
         let root: Value = serde_json::from_str(line).expect("JSON");
         let aws = &root["_aws"];
@@ -389,7 +392,7 @@ mod tests {
         (root, found)
     }
 
-    fn names(found: &[(String, Vec<Vec<String>>)]) -> Vec<&str> {
+    fn names(found: &Found) -> Vec<&str> {
         found.iter().map(|(n, _)| n.as_str()).collect()
     }
 
