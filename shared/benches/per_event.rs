@@ -162,6 +162,7 @@ fn main() {
             outcome: callhooks::metrics::Outcome::Recorded,
             latency_ms: 12.3,
             source_ip: None,
+            code: None,
         };
         b.iter(|| callhooks::metrics::delivery_line(black_box(&delivery), now.as_millisecond()))
     });
@@ -169,12 +170,10 @@ fn main() {
         let delivery = callhooks::metrics::Delivery {
             provider: "zonitel",
             route: "POST /zonitel/calls",
-            outcome: callhooks::metrics::Outcome::Refused {
-                status: 401,
-                code: "unauthorized",
-            },
+            outcome: callhooks::metrics::Outcome::Refused { status: 401 },
             latency_ms: 0.4,
             source_ip: Some("203.0.113.9"),
+            code: Some("unauthorized"),
         };
         b.iter(|| callhooks::metrics::delivery_line(black_box(&delivery), now.as_millisecond()))
     });

@@ -73,10 +73,9 @@ pub enum Outcome {
     /// A 2xx whose handler noted nothing more specific (an answer that
     /// records nothing, such as a lookup).
     Answered,
-    /// Refused with this status (4xx, or 500) and error code.
+    /// Refused with this status (4xx, or 500).
     Refused {
         status: u16,
-        code: &'static str,
     },
     /// 503: the delivery could not be kept; the provider retries.
     Unavailable,
@@ -109,12 +108,11 @@ impl Outcome {
         }
     }
 
-    /// The outcome of an answer a handler did not describe, from its status
-    /// and (for a refusal) the `error.code` of its body.
-    pub fn of_status(status: u16, code: &'static str) -> Outcome {
+    /// The outcome of an answer a handler did not describe, from its status.
+    pub fn of_status(status: u16) -> Outcome {
         match status {
             503 => Outcome::Unavailable,
-            s if s >= 400 => Outcome::Refused { status: s, code },
+            s if s >= 400 => Outcome::Refused { status: s },
             _ => Outcome::Answered,
         }
     }
@@ -143,6 +141,9 @@ pub struct Delivery<'a> {
     pub latency_ms: f64,
     /// The caller's address, logged only for refusals.
     pub source_ip: Option<&'a str>,
+    /// A refusal's `error.code` ([`refusal_code`]), logged only for
+    /// refusals.
+    pub code: Option<&'a str>,
 }
 
 fn metric(name: &str, unit: &str) -> Value {
@@ -176,10 +177,9 @@ pub fn delivery_line(delivery: &Delivery, timestamp_ms: i64) -> String {
     root.insert(RECEIVED.into(), 1.into());
     root.insert(ANSWER_LATENCY.into(), json!(round_ms(delivery.latency_ms)));
     match outcome {
-        Outcome::Refused { status, code } => {
+        Outcome::Refused { status } => {
             root.insert(REFUSED.into(), 1.into());
             root.insert(STATUS.into(), status.to_string().into());
-            root.insert("code".into(), code.into());
             directives.push(directive(
                 json!([[PROVIDER, ROUTE, STATUS], [STATUS]]),
                 vec![metric(REFUSED, "Count")],
@@ -203,6 +203,10 @@ pub fn delivery_line(delivery: &Delivery, timestamp_ms: i64) -> String {
     directives.insert(0, directive(json!([[PROVIDER, ROUTE]]), main_metrics));
     let refused = matches!(outcome, Outcome::Refused { .. } | Outcome::Unavailable);
     if refused {
+        root.insert(
+            "code".into(),
+            delivery.code.map_or(Value::Null, |code| code.into()),
+        );
         root.insert(
             "source_ip".into(),
             delivery.source_ip.map_or(Value::Null, |ip| ip.into()),
@@ -272,10 +276,10 @@ pub fn route_dimension(route_key: Option<&str>) -> &str {
     }
 }
 
-/// The `error.code` of a refusal body (`{"error": {"code": ...}}`), as one
-/// of the codes this crate answers with, or `unknown`. Refusal bodies are
-/// ours and small; only codes we know become a `&'static str`.
-pub fn refusal_code(body: &[u8]) -> &'static str {
+/// The `error.code` of a refusal body (`{"error": {"code": ...}}`), if it
+/// looks like one of ours: lower-case letters, digits and `_`, at most 48
+/// characters (nothing else from a body reaches the log).
+pub fn refusal_code(body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Refusal<'a> {
         #[serde(borrow)]
@@ -285,21 +289,9 @@ pub fn refusal_code(body: &[u8]) -> &'static str {
     struct Inner<'a> {
         code: &'a str,
     }
-    const KNOWN: &[&str] = &[
-        "unauthorized",
-        "method_not_allowed",
-        "payload_too_large",
-        "unsupported_media_type",
-        "invalid_request",
-        "invalid_field",
-        "not_found",
-        "storage_unavailable",
-        "internal_error",
-    ];
-    serde_json::from_slice::<Refusal>(body)
-        .ok()
-        .and_then(|r| KNOWN.iter().find(|k| **k == r.error.code).copied())
-        .unwrap_or("unknown")
+    let code = serde_json::from_slice::<Refusal>(body).ok()?.error.code;
+    let plain = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+    (!code.is_empty() && code.len() <= 48 && code.chars().all(plain)).then(|| code.to_string())
 }
 
 /// Prints the [`alert_line`] of an alert just published.
@@ -356,6 +348,7 @@ mod tests {
             outcome,
             latency_ms: 12.34,
             source_ip: Some("203.0.113.9"),
+            code: None,
         }
     }
 
@@ -418,13 +411,7 @@ mod tests {
             (Outcome::Spilled, Some(SPILLED)),
             (Outcome::Answered, None),
             (Outcome::Unavailable, Some(UNAVAILABLE)),
-            (
-                Outcome::Refused {
-                    status: 413,
-                    code: "payload_too_large",
-                },
-                Some(REFUSED),
-            ),
+            (Outcome::Refused { status: 413 }, Some(REFUSED)),
         ] {
             let (root, found) = parse_emf(&delivery_line(&delivery(outcome), AT));
             let mut expected = vec![RECEIVED, ANSWER_LATENCY];
@@ -452,10 +439,10 @@ mod tests {
     #[test]
     fn a_refusal_is_one_warn_line_with_route_status_code_and_source_ip() {
         let line = delivery_line(
-            &delivery(Outcome::Refused {
-                status: 401,
-                code: "unauthorized",
-            }),
+            &Delivery {
+                code: Some("unauthorized"),
+                ..delivery(Outcome::Refused { status: 401 })
+            },
             AT,
         );
         let (root, found) = parse_emf(&line);
@@ -506,22 +493,10 @@ mod tests {
 
     #[test]
     fn statuses_map_to_outcomes() {
-        assert_eq!(Outcome::of_status(200, "unknown"), Outcome::Answered);
-        assert_eq!(
-            Outcome::of_status(503, "storage_unavailable"),
-            Outcome::Unavailable
-        );
-        assert_eq!(
-            Outcome::of_status(401, "unauthorized"),
-            Outcome::Refused {
-                status: 401,
-                code: "unauthorized"
-            }
-        );
-        assert!(matches!(
-            Outcome::of_status(500, "x"),
-            Outcome::Refused { status: 500, .. }
-        ));
+        assert_eq!(Outcome::of_status(200), Outcome::Answered);
+        assert_eq!(Outcome::of_status(503), Outcome::Unavailable);
+        assert_eq!(Outcome::of_status(401), Outcome::Refused { status: 401 });
+        assert_eq!(Outcome::of_status(500), Outcome::Refused { status: 500 });
     }
 
     #[test]
@@ -572,11 +547,20 @@ mod tests {
     #[test]
     fn refusal_codes_are_read_from_our_error_bodies_only() {
         let body = crate::http::ApiError::unauthorized("no").to_response();
-        assert_eq!(refusal_code(body.body().as_ref()), "unauthorized");
         assert_eq!(
-            refusal_code(br#"{"error": {"code": "made_up", "message": "x"}}"#),
-            "unknown"
+            refusal_code(body.body().as_ref()).as_deref(),
+            Some("unauthorized")
         );
-        assert_eq!(refusal_code(b"<Response/>"), "unknown");
+        assert_eq!(
+            refusal_code(br#"{"error": {"code": "secret_missing", "message": "x"}}"#).as_deref(),
+            Some("secret_missing")
+        );
+        for body in [
+            &br#"{"error": {"code": "Bearer abc", "message": "x"}}"#[..],
+            br#"{"error": {"code": "\u001b[2J", "message": "x"}}"#,
+            b"<Response/>",
+        ] {
+            assert_eq!(refusal_code(body), None);
+        }
     }
 }

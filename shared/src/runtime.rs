@@ -238,15 +238,11 @@ where
             let status = response.status().as_u16();
             let outcome = match noted {
                 Some(noted) if status < 400 => noted,
-                _ => crate::metrics::Outcome::of_status(
-                    status,
-                    if status >= 400 {
-                        crate::metrics::refusal_code(response.body().as_ref())
-                    } else {
-                        "none"
-                    },
-                ),
+                _ => crate::metrics::Outcome::of_status(status),
             };
+            let code = (status >= 400)
+                .then(|| crate::metrics::refusal_code(response.body().as_ref()))
+                .flatten();
             let route = crate::metrics::route_dimension(route_key.as_deref());
             let delivery = crate::metrics::Delivery {
                 provider: crate::metrics::provider_of_route(route),
@@ -254,6 +250,7 @@ where
                 outcome,
                 latency_ms,
                 source_ip: source_ip.as_deref(),
+                code: code.as_deref(),
             };
             let now_ms = crate::time::Timestamp::now().as_millisecond();
             sink(&crate::metrics::delivery_line(&delivery, now_ms));
