@@ -120,6 +120,24 @@ pub async fn list(
         .timeline_since(number, since_key.as_deref(), limit)
         .await
         .map_err(storage)?;
+    render_list(
+        &entries,
+        &format!("calls or messages from or to {number}"),
+        since_key,
+        limit,
+        context,
+    )
+}
+
+/// A list of calls and messages as `calls list` shows it; `subject` says
+/// what was asked for (`calls or messages from or to +1...`).
+pub fn render_list(
+    entries: &[TimelineEntry],
+    subject: &str,
+    since_key: Option<String>,
+    limit: usize,
+    context: &Context,
+) -> Result<String, CliError> {
     if context.json {
         let list: Vec<Value> = entries
             .iter()
@@ -143,7 +161,7 @@ pub async fn list(
             .map(|k| format!(" since {}", local_time(&k, &context.tz)))
             .unwrap_or_default();
         return Ok(format!(
-            "no calls or messages from or to {number}{since} (webhooks record them as they come: see `callhooks urls`)"
+            "no {subject}{since} (webhooks record them as they come: see `callhooks urls`)"
         ));
     }
     let mut table = Table::new(&[
@@ -157,7 +175,7 @@ pub async fn list(
         "STATUS",
         "ID",
     ]);
-    for entry in &entries {
+    for entry in entries {
         let row = match entry {
             TimelineEntry::Call(c) => {
                 let status = call_status(c);

@@ -2,14 +2,23 @@
 //! callhooks.
 //!
 //! ```text
-//! callhooks urls --stack NAME [--show-secrets]     # each provider's webhook URL with its token, and where it goes
+//! callhooks urls [--stack NAME] [--show-secrets]  # each provider's webhook URL with its token, and where it goes
 //! callhooks register zonitel --calls-url URL --sms-url URL
+//! callhooks register zonitel --stack NAME          # the stack's URLs with ZONITEL_WEBHOOK_TOKEN
 //! callhooks numbers put FILE | get N | list | delete N   # our numbers' configuration (pattern 5)
 //! callhooks contacts put FILE | get N | delete N         # callers' contact records (pattern 6)
 //! callhooks calls list --number N [--since S] [--limit L] # a number's calls and messages (pattern 3)
 //! callhooks calls show PROVIDER CALL_ID            # summary, events, transcript (patterns 1, 2)
 //! callhooks sms show MESSAGE_ID [--provider P]     # status history (pattern 4)
+//! callhooks calls list [--since S] [--missed]      # every number's calls and messages (day index)
+//! callhooks stats [--since 7d]                     # calls, missed, errors, SMS failed per provider per day
+//! callhooks completions bash|zsh|fish|powershell|elvish
 //! ```
+//!
+//! `--stack` (or `CALLHOOKS_STACK`; by default samconfig.toml's
+//! `stack_name`) names the deployed stack once: commands that read the
+//! table find it there when `--table`/`TABLE_NAME` is not given (see
+//! docs/cli.md).
 //!
 //! It talks to whichever AWS the SDK is configured for (profile, region,
 //! `AWS_ENDPOINT_URL` for `make dev`'s moto); the table is `--table` or
@@ -19,6 +28,7 @@
 //! 2 bad input or usage.
 
 pub mod history;
+pub mod ops;
 pub mod safe;
 pub mod table;
 pub mod urls;
@@ -53,17 +63,19 @@ pub struct Cli {
     /// Print JSON for scripts instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The stack given to `sam deploy` (default: samconfig.toml's
+    /// stack_name): its outputs give the table and the webhook URLs.
+    #[arg(long, env = "CALLHOOKS_STACK", global = true)]
+    pub stack: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Each provider's webhook URL from the deployed stack, and where it goes.
+    /// Each provider's webhook URL from the deployed stack (--stack), with
+    /// its token, and where it goes.
     Urls {
-        /// The stack name given to `sam deploy`.
-        #[arg(long)]
-        stack: String,
         /// Print the tokens the stack generated (read from Secrets Manager)
         /// instead of masking them.
         #[arg(long)]
@@ -100,6 +112,17 @@ pub enum Command {
         #[command(subcommand)]
         action: UnrecognizedAction,
     },
+    /// Calls, missed calls, errors and failed SMS per provider per day.
+    Stats {
+        /// From when: 7d (the default), 2026-11-23, or an RFC 3339 moment.
+        #[arg(long, default_value = "7d")]
+        since: String,
+    },
+    /// Print a shell's completion script (e.g. `callhooks completions bash > ~/.local/share/bash-completion/completions/callhooks`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +139,26 @@ pub enum UnrecognizedAction {
     },
 }
 
+/// The providers, as the command line names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProviderArg {
+    Zonitel,
+    Salpre,
+    Voxtelesys,
+    Retell,
+}
+
+impl From<ProviderArg> for Provider {
+    fn from(provider: ProviderArg) -> Self {
+        match provider {
+            ProviderArg::Zonitel => Provider::Zonitel,
+            ProviderArg::Salpre => Provider::Salpre,
+            ProviderArg::Voxtelesys => Provider::Voxtelesys,
+            ProviderArg::Retell => Provider::Retell,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum RegisterProvider {
     /// Zonitel: set the incoming-call and SMS webhook URLs, then read them back.
@@ -124,7 +167,6 @@ pub enum RegisterProvider {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("urls").required(true).multiple(true).args(["calls_url", "sms_url"])))]
 pub struct ZonitelArgs {
     /// The incoming-call URL (the ZonitelCallsUrl output, with ?token=...).
     #[arg(long)]
@@ -135,6 +177,10 @@ pub struct ZonitelArgs {
     /// Zonitel's API.
     #[arg(long, env = "ZONITEL_API_BASE", default_value = zonitel::DEFAULT_API_BASE)]
     pub api_base: String,
+    /// With --stack and no URL: the token the stack's Zonitel functions
+    /// expect, appended to both of its URLs.
+    #[arg(long, env = "ZONITEL_WEBHOOK_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,11 +207,14 @@ pub enum ContactAction {
 
 #[derive(Debug, Subcommand)]
 pub enum CallsAction {
-    /// Recent calls and messages from or to a number, newest first, all providers.
+    /// Recent calls and messages from or to a number (or of every number), newest first, all providers.
     List {
-        /// The number (E.164, e.g. +14155552671).
+        /// The number (E.164, e.g. +14155552671); without it, every number's (the last 7 days unless --since).
         #[arg(long)]
-        number: String,
+        number: Option<String>,
+        /// Missed calls only.
+        #[arg(long)]
+        missed: bool,
         /// From when: 2026-11-23T09:00:00Z, 2026-11-23 (local midnight), or 90m, 2h, 7d ago.
         #[arg(long)]
         since: Option<String>,
@@ -175,8 +224,8 @@ pub enum CallsAction {
     },
     /// One call: summary, events in order, transcript.
     Show {
-        /// zonitel, salpre, voxtelesys or retell.
-        provider: String,
+        #[arg(value_enum)]
+        provider: ProviderArg,
         call_id: String,
     },
 }
@@ -186,8 +235,8 @@ pub enum SmsAction {
     /// One message: summary and status history.
     Show {
         message_id: String,
-        #[arg(long, default_value = "zonitel")]
-        provider: String,
+        #[arg(long, value_enum, default_value = "zonitel")]
+        provider: ProviderArg,
     },
 }
 
@@ -201,16 +250,12 @@ pub struct Context {
 }
 
 impl Context {
-    /// Colour when stdout is a terminal and NO_COLOR is unset; the system
+    /// Colour by the anstream conventions ([`ops::color_on_stdout`]:
+    /// `NO_COLOR`, `CLICOLOR_FORCE`, `TERM=dumb`, a terminal); the system
     /// time zone (`TZ` first), UTC if it cannot be found.
     pub fn from_env(json: bool) -> Self {
-        use std::io::IsTerminal;
         Context {
-            color: !json
-                && table::color_wanted(
-                    std::io::stdout().is_terminal(),
-                    std::env::var_os("NO_COLOR").as_deref(),
-                ),
+            color: !json && ops::color_on_stdout(),
             json,
             tz: TimeZone::try_system().unwrap_or(TimeZone::UTC),
             now: Timestamp::now(),
@@ -283,14 +328,6 @@ fn phone(input: &str) -> Result<PhoneNumber, CliError> {
     })
 }
 
-fn provider(input: &str) -> Result<Provider, CliError> {
-    Provider::parse(&input.to_ascii_lowercase()).ok_or_else(|| {
-        CliError::Invalid(format!(
-            "unknown provider {input:?}: one of zonitel, salpre, voxtelesys, retell"
-        ))
-    })
-}
-
 /// A stored document as JSON, also in text mode: unsafe characters as
 /// `\uXXXX` escapes (not the text view's `\u{..}`), so it stays valid JSON
 /// that `numbers put` / `contacts put` take back as it was.
@@ -317,14 +354,25 @@ async fn run_command(
     sdk: &aws_config::SdkConfig,
     context: &Context,
 ) -> Result<String, CliError> {
-    let table_name = cli.table;
+    // The table: --table/TABLE_NAME, else the stack's output (a stack named
+    // by --stack, else samconfig.toml's), asked only by commands that read it.
+    let reads_table = !matches!(
+        cli.command,
+        Command::Urls { .. } | Command::Register { .. } | Command::Completions { .. }
+    );
+    let default_stack = ops::stack_name(cli.stack.clone(), Path::new("."));
+    let table_name = if reads_table {
+        ops::resolve_table(cli.table, default_stack.as_deref(), sdk).await?
+    } else {
+        cli.table
+    };
     let store = || -> Result<Store, CliError> {
         let table = table_name
             .clone()
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 CliError::Invalid(
-                "no table: pass --table NAME or set TABLE_NAME (the stack's EventsTableName output)"
+                "no table: pass --stack NAME (the stack given to `sam deploy`), --table NAME or set TABLE_NAME (the stack's EventsTableName output)"
                     .into(),
             )
             })?;
@@ -333,10 +381,12 @@ async fn run_command(
     let invalid = |file: &Path, e: String| CliError::Invalid(format!("{}: {e}", file.display()));
     let storage = |e: callhooks::store::StoreError| CliError::Storage(e.to_string());
     match cli.command {
-        Command::Urls {
-            stack,
-            show_secrets,
-        } => {
+        Command::Urls { show_secrets } => {
+            let stack = default_stack.ok_or_else(|| {
+                CliError::Invalid(
+                    "no stack: pass --stack NAME (the stack given to `sam deploy`)".into(),
+                )
+            })?;
             let client = aws_sdk_cloudformation::Client::new(sdk);
             let outputs = urls::stack_outputs(&client, &stack).await?;
             let (mut found, missing) = urls::provider_urls(&outputs);
@@ -353,7 +403,19 @@ async fn run_command(
         }
         Command::Register {
             provider: RegisterProvider::Zonitel(args),
-        } => register_zonitel(args, |name| std::env::var(name).ok(), context).await,
+        } => {
+            // Only an explicit --stack: registering URLs is never guessed
+            // from samconfig.toml.
+            let args = match (&cli.stack, &args.calls_url, &args.sms_url) {
+                (Some(stack), None, None) => {
+                    let client = aws_sdk_cloudformation::Client::new(sdk);
+                    let outputs = urls::stack_outputs(&client, stack).await?;
+                    zonitel_args_of_stack(args, stack, &outputs)?
+                }
+                _ => args,
+            };
+            register_zonitel(args, |name| std::env::var(name).ok(), context).await
+        }
         Command::Numbers { action } => match action {
             NumberAction::Put { file } => {
                 let config = number_document(&read(&file)?).map_err(|e| invalid(&file, e))?;
@@ -468,10 +530,11 @@ async fn run_command(
         Command::Calls { action } => match action {
             CallsAction::List {
                 number,
+                missed,
                 since,
                 limit,
             } => {
-                let number = phone(&number)?;
+                let number = number.as_deref().map(phone).transpose()?;
                 if limit == 0 {
                     return Err(CliError::Invalid("--limit must be at least 1".into()));
                 }
@@ -479,12 +542,20 @@ async fn run_command(
                     .map(|s| history::parse_since(&s, context.now, &context.tz))
                     .transpose()
                     .map_err(CliError::Invalid)?;
-                history::list(&store()?, &number, since, limit, context).await
+                match number {
+                    Some(number) if !missed => {
+                        history::list(&store()?, &number, since, limit, context).await
+                    }
+                    Some(_) => Err(CliError::Invalid(
+                        "--missed lists every number's missed calls: leave out --number".into(),
+                    )),
+                    None => ops::recent(&store()?, since, limit, missed, context).await,
+                }
             }
             CallsAction::Show {
                 provider: p,
                 call_id,
-            } => history::show_call(&store()?, provider(&p)?, &call_id, context).await,
+            } => history::show_call(&store()?, p.into(), &call_id, context).await,
         },
         Command::Sms {
             action:
@@ -492,7 +563,7 @@ async fn run_command(
                     message_id,
                     provider: p,
                 },
-        } => history::show_sms(&store()?, provider(&p)?, &message_id, context).await,
+        } => history::show_sms(&store()?, p.into(), &message_id, context).await,
         Command::Unrecognized {
             action: UnrecognizedAction::List { since, limit },
         } => {
@@ -510,7 +581,38 @@ async fn run_command(
                 .map_err(storage)?;
             Ok(history::render_unrecognized(&found, context))
         }
+        Command::Stats { since } => {
+            let since = history::parse_since(&since, context.now, &context.tz)
+                .map_err(CliError::Invalid)?;
+            ops::stats(&store()?, since, context).await
+        }
+        Command::Completions { shell } => Ok(ops::completions(shell)),
     }
+}
+
+/// `register zonitel --stack NAME`: the stack's Zonitel URLs, each with the
+/// token (`--token` or `ZONITEL_WEBHOOK_TOKEN`) its functions expect.
+pub fn zonitel_args_of_stack(
+    args: ZonitelArgs,
+    stack: &str,
+    outputs: &std::collections::HashMap<String, String>,
+) -> Result<ZonitelArgs, CliError> {
+    let token = args.token.clone().filter(|t| !t.is_empty()).ok_or_else(|| {
+        CliError::Invalid(
+            "--stack without --calls-url/--sms-url needs the Zonitel token: pass --token or set ZONITEL_WEBHOOK_TOKEN (the stack's ZonitelWebhookToken)".into(),
+        )
+    })?;
+    let url = |output: &str| -> Result<String, CliError> {
+        let url = outputs
+            .get(output)
+            .ok_or_else(|| CliError::Failure(format!("stack {stack:?} has no {output} output")))?;
+        ops::with_token(url, &token)
+    };
+    Ok(ZonitelArgs {
+        calls_url: Some(url("ZonitelCallsUrl")?),
+        sms_url: Some(url("ZonitelSmsUrl")?),
+        ..args
+    })
 }
 
 /// `register zonitel`: checks every URL and the credentials before any
@@ -530,6 +632,12 @@ pub async fn register_zonitel(
     if let Some(url) = &args.sms_url {
         zonitel::check_webhook_url("--sms-url", url)?;
         wanted.push((Webhook::Sms, url.clone()));
+    }
+    if wanted.is_empty() {
+        return Err(CliError::Invalid(
+            "give --calls-url and/or --sms-url, or --stack NAME with the token (--token or ZONITEL_WEBHOOK_TOKEN)"
+                .into(),
+        ));
     }
     let credentials = zonitel::Credentials::from_env(env)?;
     let api = zonitel::Zonitel::new(&args.api_base, credentials)?;
@@ -603,6 +711,40 @@ mod tests {
     }
 
     #[test]
+    fn register_zonitel_with_a_stack_builds_the_token_urls() {
+        let outputs = std::collections::HashMap::from([
+            (
+                "ZonitelCallsUrl".to_string(),
+                "https://abc.execute-api.us-east-1.amazonaws.com/zonitel/calls".to_string(),
+            ),
+            (
+                "ZonitelSmsUrl".to_string(),
+                "https://abc.execute-api.us-east-1.amazonaws.com/zonitel/sms".to_string(),
+            ),
+        ]);
+        let args = |token: Option<&str>| ZonitelArgs {
+            calls_url: None,
+            sms_url: None,
+            api_base: "https://api.example".into(),
+            token: token.map(str::to_string),
+        };
+        let built = zonitel_args_of_stack(args(Some("s3cret")), "hooks", &outputs).unwrap();
+        assert_eq!(
+            built.calls_url.as_deref(),
+            Some("https://abc.execute-api.us-east-1.amazonaws.com/zonitel/calls?token=s3cret")
+        );
+        assert_eq!(
+            built.sms_url.as_deref(),
+            Some("https://abc.execute-api.us-east-1.amazonaws.com/zonitel/sms?token=s3cret")
+        );
+        let err = zonitel_args_of_stack(args(None), "hooks", &outputs).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.message().contains("ZONITEL_WEBHOOK_TOKEN"));
+        let err = zonitel_args_of_stack(args(Some("t")), "hooks", &Default::default()).unwrap_err();
+        assert!(err.message().contains("no ZonitelCallsUrl output"));
+    }
+
+    #[test]
     fn command_line_parses() {
         let cli =
             Cli::try_parse_from(["callhooks", "numbers", "put", "n.json", "--table", "t"]).unwrap();
@@ -614,7 +756,25 @@ mod tests {
             }
         ));
         assert!(Cli::try_parse_from(["callhooks", "numbers", "remove", "n.json"]).is_err());
-        assert!(Cli::try_parse_from(["callhooks", "register", "zonitel"]).is_err());
+        // Without URLs it parses; run() asks for them or for --stack.
+        let cli =
+            Cli::try_parse_from(["callhooks", "register", "zonitel", "--stack", "s"]).unwrap();
+        assert_eq!(cli.stack.as_deref(), Some("s"));
+        // Providers are a value enum: --help lists them, typos are usage errors.
+        let err = Cli::try_parse_from(["callhooks", "calls", "show", "skype", "1"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+        assert!(err.to_string().contains("zonitel"), "{err}");
+        let cli = Cli::try_parse_from(["callhooks", "calls", "list", "--missed"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Calls {
+                action: CallsAction::List {
+                    number: None,
+                    missed: true,
+                    ..
+                }
+            }
+        ));
         let cli = Cli::try_parse_from([
             "callhooks",
             "calls",

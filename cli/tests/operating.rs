@@ -410,7 +410,7 @@ async fn seed_payloads_of_every_provider_show_in_calls_list_and_show() {
     let out = on_stack(&stack, &["calls", "show", "skype", "1"]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("unknown provider"),
+        stderr(&out).contains("invalid value 'skype'") && stderr(&out).contains("retell"),
         "{}",
         stderr(&out)
     );

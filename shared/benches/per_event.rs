@@ -133,6 +133,29 @@ fn main() {
         let name = file.trim_end_matches(".json");
         group.bench_function(name, |b| b.iter(|| work(black_box(event), now, &keys)));
     }
+    // The metrics line every answered request prints (callhooks::metrics).
+    group.bench_function("metrics-line", |b| {
+        let delivery = callhooks::metrics::Delivery {
+            provider: "zonitel",
+            route: "POST /zonitel/calls",
+            outcome: callhooks::metrics::Outcome::Recorded,
+            latency_ms: 12.3,
+            source_ip: None,
+            code: None,
+        };
+        b.iter(|| callhooks::metrics::delivery_line(black_box(&delivery), now.as_millisecond()))
+    });
+    group.bench_function("metrics-line-refused", |b| {
+        let delivery = callhooks::metrics::Delivery {
+            provider: "zonitel",
+            route: "POST /zonitel/calls",
+            outcome: callhooks::metrics::Outcome::Refused { status: 401 },
+            latency_ms: 0.4,
+            source_ip: Some("203.0.113.9"),
+            code: Some("unauthorized"),
+        };
+        b.iter(|| callhooks::metrics::delivery_line(black_box(&delivery), now.as_millisecond()))
+    });
     group.finish();
     criterion.final_summary();
 

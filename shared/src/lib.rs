@@ -12,6 +12,7 @@ pub mod config_cache;
 pub mod event;
 pub mod http;
 pub mod ingest;
+pub mod metrics;
 pub mod phone;
 pub mod providers;
 pub mod runtime;

@@ -169,16 +169,104 @@ pub async fn run_http<'a, S, R, E>(handler: S) -> Result<(), lambda_http::Error>
 where
     S: Service<Request, Response = R, Error = E> + Send,
     S::Future: Send + 'a,
-    R: IntoResponse,
-    E: std::fmt::Debug + Into<lambda_http::lambda_runtime::Diagnostic>,
+    R: IntoResponse + Send + 'a,
+    E: std::fmt::Debug + Into<lambda_http::lambda_runtime::Diagnostic> + Send + 'a,
 {
-    let guarded = Adapter::from(handler).map_request(|mut event: LambdaEvent<LambdaRequest>| {
-        if let LambdaRequest::ApiGatewayV2(request) = &mut event.payload {
-            guard_base64_body(request);
-        }
-        event
-    });
+    let guarded = Adapter::from(Measured::new(handler)).map_request(
+        |mut event: LambdaEvent<LambdaRequest>| {
+            if let LambdaRequest::ApiGatewayV2(request) = &mut event.payload {
+                guard_base64_body(request);
+            }
+            event
+        },
+    );
     lambda_http::lambda_runtime::run(guarded).await
+}
+
+/// A handler that prints one metrics line ([`crate::metrics::delivery_line`])
+/// per request it answers: route key and provider from API Gateway's
+/// request context, latency from the call to the answer, outcome from what
+/// the handler noted ([`crate::metrics::note`]) or, for a refusal, from the
+/// answer's status and error code. Refusals carry the source IP.
+pub struct Measured<'a, S> {
+    inner: S,
+    /// Where the line goes: [`crate::metrics::emit`] (stdout) but in tests.
+    sink: fn(&str),
+    _future: std::marker::PhantomData<&'a ()>,
+}
+
+impl<S> Measured<'_, S> {
+    pub fn new(inner: S) -> Self {
+        Self::with_sink(inner, crate::metrics::emit)
+    }
+
+    pub fn with_sink(inner: S, sink: fn(&str)) -> Self {
+        Measured {
+            inner,
+            sink,
+            _future: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<'a, S, R> Service<Request> for Measured<'a, S>
+where
+    S: Service<Request, Response = R>,
+    S::Future: Send + 'a,
+    S::Error: Send + 'a,
+    R: IntoResponse + Send + 'a,
+{
+    type Response = lambda_http::Response<lambda_http::Body>;
+    type Error = S::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, S::Error>> + Send + 'a>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        use lambda_http::request::RequestContext;
+        use lambda_http::RequestExt;
+        let (route_key, source_ip) = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => {
+                (context.route_key.clone(), context.http.source_ip.clone())
+            }
+            _ => (None, None),
+        };
+        let started = std::time::Instant::now();
+        let sink = self.sink;
+        let answer = self.inner.call(req);
+        Box::pin(async move {
+            let (result, noted) = crate::metrics::noting(answer).await;
+            let response = result?.into_response().await;
+            let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+            let status = response.status().as_u16();
+            let outcome = match noted {
+                Some(noted) if status < 400 => noted,
+                _ => crate::metrics::Outcome::of_status(status),
+            };
+            let code = (status >= 400)
+                .then(|| crate::metrics::refusal_code(response.body().as_ref()))
+                .flatten();
+            let route = crate::metrics::route_dimension(route_key.as_deref());
+            let delivery = crate::metrics::Delivery {
+                provider: crate::metrics::provider_of_route(route),
+                route,
+                outcome,
+                latency_ms,
+                source_ip: source_ip.as_deref(),
+                code: code.as_deref(),
+            };
+            let now_ms = crate::time::Timestamp::now().as_millisecond();
+            sink(&crate::metrics::delivery_line(&delivery, now_ms));
+            Ok(response)
+        })
+    }
 }
 
 /// Drops a body flagged as base64 that does not decode, and marks the
@@ -220,6 +308,84 @@ mod tests {
         // lambda_http can now build the request without panicking.
         let built: Request = LambdaRequest::ApiGatewayV2(request).into();
         assert!(crate::http::body_bytes(&built).is_err());
+    }
+
+    thread_local! {
+        static LINES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    fn keep(line: &str) {
+        LINES.with(|lines| lines.borrow_mut().push(line.to_string()));
+    }
+
+    /// One request through [`Measured`] around `answer`, with this route
+    /// key and source IP; returns the line it printed.
+    async fn measured_line(
+        answer: fn() -> Result<lambda_http::Response<lambda_http::Body>, crate::http::ApiError>,
+        noted: Option<crate::metrics::Outcome>,
+    ) -> serde_json::Value {
+        let mut request = ApiGatewayV2httpRequest::default();
+        request.request_context.route_key = Some("POST /zonitel/calls".into());
+        request.request_context.http.source_ip = Some("198.51.100.7".into());
+        request.raw_path = Some("/zonitel/calls".into());
+        request.headers.insert(
+            "authorization",
+            lambda_http::http::HeaderValue::from_static("Bearer secret-token"),
+        );
+        request.body = Some("{\"caller\": \"secret body\"}".into());
+        let built: Request = LambdaRequest::ApiGatewayV2(request).into();
+        let mut service = Measured::with_sink(
+            lambda_http::service_fn(move |_req: Request| async move {
+                if let Some(outcome) = noted {
+                    crate::metrics::note(outcome);
+                }
+                Ok::<_, lambda_http::Error>(crate::http::respond(answer()))
+            }),
+            keep,
+        );
+        LINES.with(|lines| lines.borrow_mut().clear());
+        let response = service.call(built).await.unwrap();
+        let lines = LINES.with(|lines| lines.borrow().clone());
+        assert_eq!(lines.len(), 1, "one line per request: {lines:?}");
+        assert!(!lines[0].contains("secret"), "{}", lines[0]);
+        let line: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(line["Received"], 1);
+        assert_eq!(line["Route"], "POST /zonitel/calls");
+        assert_eq!(line["Provider"], "zonitel");
+        let _ = response;
+        line
+    }
+
+    #[tokio::test]
+    async fn every_request_gets_one_metrics_line_and_refusals_say_who() {
+        let refused = measured_line(
+            || Err(crate::http::ApiError::unauthorized("wrong token")),
+            None,
+        )
+        .await;
+        assert_eq!(refused["Refused"], 1);
+        assert_eq!(refused["Status"], "401");
+        assert_eq!(refused["code"], "unauthorized");
+        assert_eq!(refused["source_ip"], "198.51.100.7");
+        assert_eq!(refused["level"], "WARN");
+
+        let unavailable =
+            measured_line(|| Err(crate::http::ApiError::storage_unavailable()), None).await;
+        assert_eq!(unavailable["Unavailable503"], 1);
+
+        let ok = || {
+            Ok(crate::http::json_response(
+                lambda_http::http::StatusCode::OK,
+                &serde_json::json!({}),
+            ))
+        };
+        let duplicate = measured_line(ok, Some(crate::metrics::Outcome::Duplicate)).await;
+        assert_eq!(duplicate["Duplicate"], 1);
+        assert_eq!(duplicate["outcome"], "duplicate");
+        assert!(duplicate.get("source_ip").is_none());
+        let answered = measured_line(ok, None).await;
+        assert_eq!(answered["outcome"], "answered");
+        assert!(answered["AnswerLatency"].is_number());
     }
 
     #[test]

@@ -60,6 +60,7 @@ pub async fn record(
 
 /// One structured log line per delivery; numbers masked, no payloads.
 pub fn log_outcome(event: &Event, outcome: WriteOutcome, started: Instant) {
+    crate::metrics::note(outcome.into());
     tracing::info!(
         provider = event.provider.as_str(),
         kind = %event.kind,

@@ -76,6 +76,7 @@ pub async fn handle_record(
     };
     alert.line_label = line_label(deps, &alert).await;
     publish(deps, &alert).await?;
+    callhooks::metrics::emit_alert(alert.alert_type.as_str(), &alert.provider);
     tracing::info!(
         alert_type = %alert.alert_type,
         provider = %alert.provider,

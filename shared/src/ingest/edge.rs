@@ -61,7 +61,8 @@ pub fn accept(
 }
 
 /// One structured log line per delivery: route, outcome, what it was,
-/// numbers masked, never a payload.
+/// numbers masked, never a payload; the outcome is also noted for the
+/// request's metrics line ([`crate::metrics`]).
 pub fn log_delivery(
     delivery: &Delivery,
     event: Option<&Event>,
@@ -69,7 +70,10 @@ pub fn log_delivery(
     started: Instant,
 ) {
     let outcome_name = match outcome {
-        Ok(outcome) => outcome.as_str(),
+        Ok(outcome) => {
+            crate::metrics::note(outcome.into());
+            outcome.as_str()
+        }
         Err(_) => "not_kept",
     };
     let duration_ms = started.elapsed().as_millis() as u64;

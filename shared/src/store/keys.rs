@@ -14,6 +14,7 @@
 //! | 3 from a moment on (`callhooks calls list --since`) | pattern 3 and `GSI1SK >= <since>` / `GSI2SK >= <since>` | GSI1, GSI2 |
 //! | every number configuration (`callhooks numbers list`) | Scan, `item_type = number_config` | table |
 //! | unrecognized deliveries, newest first (`callhooks unrecognized list`) | `GSI1PK = UNRECOGNIZED` | GSI1 |
+//! | recent calls and messages of every number, newest first (`callhooks calls list` without `--number`, `callhooks stats`) | `GSI3PK = DAY#<yyyy-mm-dd>` (UTC day first seen), one query per day, newest day first | GSI3 |
 
 use crate::event::{Channel, Provider};
 use crate::phone::PhoneNumber;
@@ -69,6 +70,13 @@ pub const GSI1SK: &str = "GSI1SK";
 pub const GSI2: &str = "GSI2";
 pub const GSI2PK: &str = "GSI2PK";
 pub const GSI2SK: &str = "GSI2SK";
+/// The recent-activity index: every call and message summary, by the UTC
+/// day it was first seen (sparse: only summaries carry `GSI3PK`). One
+/// partition per day; its sort key is the timeline key, so a day reads
+/// newest first.
+pub const GSI3: &str = "GSI3";
+pub const GSI3PK: &str = "GSI3PK";
+pub const GSI3SK: &str = "GSI3SK";
 /// The table's TTL attribute (Unix seconds).
 pub const TTL: &str = "expires_at";
 /// What an item is: `call`, `call_event`, `sms`, `sms_status`, `raw_part`...
@@ -140,6 +148,17 @@ pub fn timeline_sk(first_seen_key: &str, channel: Channel, provider: Provider, i
         channel.as_str(),
         key_part(id)
     )
+}
+
+/// The recent-activity partition of anything first seen at `first_seen_key`
+/// (a [`crate::time::to_key`] string): `DAY#2026-11-23`.
+pub fn day_pk(first_seen_key: &str) -> String {
+    format!("DAY#{}", first_seen_key.get(..10).unwrap_or(first_seen_key))
+}
+
+/// The recent-activity partition of a UTC date.
+pub fn day_pk_of(date: jiff::civil::Date) -> String {
+    format!("DAY#{date}")
 }
 
 pub fn number_config_pk(number: &PhoneNumber) -> String {
@@ -244,6 +263,11 @@ mod tests {
         assert_eq!(part_sk("EVENT#x", 2), "EVENT#x#PART#0002");
         assert!(part_sk(SUMMARY_SK, 1).starts_with(&parts_prefix(SUMMARY_SK)));
         assert_eq!(phone_pk(&n), "PHONE#+14155552671");
+        assert_eq!(day_pk("2026-11-23T15:51:22.123Z"), "DAY#2026-11-23");
+        assert_eq!(
+            day_pk_of(jiff::civil::date(2026, 11, 3)),
+            day_pk("2026-11-03T00:00:00.000Z")
+        );
         assert_eq!(unmatched_events_pk(Provider::Salpre), "UNMATCHED#salpre");
         assert_eq!(number_config_pk(&n), "NUMBER#+14155552671");
         assert_eq!(contact_pk(&n), "CONTACT#+14155552671");

@@ -87,6 +87,88 @@ impl Store {
             .collect()
     }
 
+    /// The recent-activity pattern for one UTC day (GSI3): the calls and
+    /// messages first seen that day, at or after `since_key` if given,
+    /// newest first; pages followed until `limit` (`None`: the whole day).
+    pub async fn day_activity(
+        &self,
+        day: jiff::civil::Date,
+        since_key: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
+        let mut entries = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page_limit = limit.map(|l| i32::try_from(l - entries.len()).unwrap_or(i32::MAX));
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::GSI3)
+                .expression_attribute_names("#pk", keys::GSI3PK)
+                .expression_attribute_values(":pk", AttributeValue::S(keys::day_pk_of(day)))
+                .scan_index_forward(false)
+                .set_limit(page_limit)
+                .set_exclusive_start_key(start.take());
+            request = match since_key {
+                Some(since) => request
+                    .key_condition_expression("#pk = :pk AND #sk >= :since")
+                    .expression_attribute_names("#sk", keys::GSI3SK)
+                    .expression_attribute_values(
+                        ":since",
+                        AttributeValue::S(keys::timeline_lower_bound(since)),
+                    ),
+                None => request.key_condition_expression("#pk = :pk"),
+            };
+            let output = request.send().await.map_err(store_error)?;
+            for item in output.items.unwrap_or_default() {
+                entries.push(TimelineEntry::from_item(&item)?);
+            }
+            let full = limit.is_some_and(|l| entries.len() >= l);
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() && !full => start = Some(key),
+                _ => return Ok(entries),
+            }
+        }
+    }
+
+    /// The calls and messages of every number, newest first (the recent-
+    /// activity pattern): day partitions from `today` back to `since_key`'s
+    /// day (UTC), one query each, until `limit` entries that `keep` (if
+    /// any) accepts.
+    /// No scan: each day is one partition of GSI3.
+    pub async fn recent_activity(
+        &self,
+        today: jiff::civil::Date,
+        since_key: &str,
+        limit: usize,
+        keep: Option<&dyn Fn(&TimelineEntry) -> bool>,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
+        let first_day = since_key
+            .get(..10)
+            .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+            .unwrap_or(today);
+        let mut found = Vec::new();
+        let mut day = today;
+        while day >= first_day && found.len() < limit {
+            // Without a filter a day needs no more than what is still
+            // missing; with one, the whole day is read.
+            let wanted = keep.is_none().then(|| limit - found.len());
+            let entries = self.day_activity(day, Some(since_key), wanted).await?;
+            found.extend(
+                entries
+                    .into_iter()
+                    .filter(|e| keep.is_none_or(|keep| keep(e))),
+            );
+            day = match day.yesterday() {
+                Ok(d) => d,
+                Err(_) => break,
+            };
+        }
+        found.truncate(limit);
+        Ok(found)
+    }
+
     async fn query_timeline(
         &self,
         index: &str,

@@ -256,6 +256,9 @@ impl WritePlan {
         }
         let timeline =
             keys::timeline_sk(&received, event.channel, event.provider, &event.provider_id);
+        summary
+            .set_once(keys::GSI3PK, s(keys::day_pk(&received)))
+            .set_once(keys::GSI3SK, s(&timeline));
         if let Some(from) = &event.from {
             summary
                 .set_once("from", s(from.as_str()))
@@ -581,6 +584,8 @@ mod tests {
             "GSI1SK",
             "GSI2PK",
             "GSI2SK",
+            "GSI3PK",
+            "GSI3SK",
             "direction",
         ] {
             assert!(names.contains(&expected), "{expected} missing");
