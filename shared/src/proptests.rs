@@ -257,10 +257,6 @@ proptest! {
         let body = format!("{space}{{{}}}{space}", fields.join(", "));
         same_as_checked::<zonitel::IncomingCall>(&body)?;
         same_as_checked::<zonitel_sms::SmsNotification>(&body)?;
-        same_as_checked::<salpre::LifecyclePayload>(&body)?;
-        same_as_checked::<salpre::CallEndedPayload>(&body)?;
-        same_as_checked::<salpre::TranscriptPayload>(&body)?;
-        same_as_checked::<salpre::ErrorPayload>(&body)?;
         same_as_checked::<SalpreEnvelope>(&body)?;
         same_as_checked::<RetellEnvelope>(&body)?;
         same_as_checked::<Value>(&body)?;
