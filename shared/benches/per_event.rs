@@ -82,11 +82,21 @@ fn salpre(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
 
 fn voxtelesys(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
     let req = request(event);
-    let hook = voxtelesys::Hook::of_path(req.raw_http_path()).unwrap();
+    voxtelesys::Hook::of_path(req.raw_http_path()).unwrap();
     let token = query_param(&req, TOKEN_QUERY_PARAM);
     keys.secret.verify(req.headers(), token.as_deref()).unwrap();
-    let (params, raw) = voxtelesys::read_request(&req).unwrap();
-    let callback = voxtelesys::parse_callback(hook, params, &raw, now).unwrap();
+    let inbound = voxtelesys::Inbound {
+        method: if req.method() == lambda_http::http::Method::GET {
+            voxtelesys::Method::Get
+        } else {
+            voxtelesys::Method::Post
+        },
+        path: req.raw_http_path(),
+        query: req.uri().query().unwrap_or(""),
+        body: callhooks::http::body_bytes(&req).unwrap(),
+        content_type: callhooks::http::header_str(req.headers(), "content-type"),
+    };
+    let callback = voxtelesys::read(&inbound, now).unwrap();
     callback.plan(RETENTION_DAYS).action_count()
 }
 

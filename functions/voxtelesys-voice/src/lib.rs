@@ -8,17 +8,18 @@
 //! configuration gives. A guessed default answer could hang up on a caller
 //! who should have been forwarded.
 
-use callhooks::auth::{SharedSecret, TOKEN_QUERY_PARAM};
+use callhooks::auth::{Credential, SharedSecret, TOKEN_QUERY_PARAM};
 use callhooks::config::NumberConfig;
 use callhooks::config_cache::NumberConfigCache;
-use callhooks::http::{query_param, require_method, respond, ApiError};
-use callhooks::providers::voxtelesys::{self, CallbackLinks, Hook};
+use callhooks::http::{body_bytes, header_str, query_param, require_method, respond, ApiError};
+use callhooks::providers::voxtelesys::{self, CallbackLinks, Hook, Inbound, Origin};
 use callhooks::runtime::Deadline;
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
 use callhooks::voxml;
 use callhooks::webhook::{log_outcome, record};
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::time::Instant;
 
@@ -61,8 +62,7 @@ async fn handle_hook(
         req.headers(),
         query_param(req, TOKEN_QUERY_PARAM).as_deref(),
     )?;
-    let (params, raw) = voxtelesys::read_request(req)?;
-    let callback = voxtelesys::parse_callback(hook, params, &raw, now)?;
+    let callback = voxtelesys::read(&inbound(req)?, now)?;
     let plan = callback.plan(deps.retention_days);
     let our_number = callback.event.to.clone();
     let read_config = async {
@@ -76,7 +76,7 @@ async fn handle_hook(
     let outcome = outcome?;
     log_outcome(&callback.event, outcome, started);
     let config = config?;
-    let links = CallbackLinks::for_request(req, &credential);
+    let links = callback_links(req, &credential);
     let verbs = callback.answer(config.as_ref(), &links, &deps.default_message);
     Ok(xml_response(voxml::render(&verbs)))
 }
@@ -112,4 +112,46 @@ fn xml_response(xml: String) -> Response<Body> {
         HeaderValue::from_static(voxml::CONTENT_TYPE),
     );
     response
+}
+
+/// The request as the provider module reads it: plain parts.
+fn inbound(req: &Request) -> Result<Inbound<'_>, ApiError> {
+    Ok(Inbound {
+        method: if req.method() == Method::GET {
+            voxtelesys::Method::Get
+        } else {
+            voxtelesys::Method::Post
+        },
+        path: req.raw_http_path(),
+        query: req.uri().query().unwrap_or(""),
+        body: body_bytes(req)?,
+        content_type: header_str(req.headers(), header::CONTENT_TYPE.as_str()),
+    })
+}
+
+/// Where the answer's callbacks point: read off the request's headers and
+/// API Gateway's context.
+fn callback_links(req: &Request, credential: &Credential) -> CallbackLinks {
+    let (domain_name, stage) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            (ctx.domain_name.as_deref(), ctx.stage.as_deref())
+        }
+        _ => (None, None),
+    };
+    let origin = Origin {
+        host: header_str(req.headers(), header::HOST.as_str()),
+        domain_name,
+        stage,
+        forwarded_proto: header_str(req.headers(), "x-forwarded-proto"),
+    };
+    let token = match credential {
+        Credential::QueryToken(token) => Some(token.as_str()),
+        _ => None,
+    };
+    let method = if req.method() == Method::GET {
+        voxtelesys::Method::Get
+    } else {
+        voxtelesys::Method::Post
+    };
+    CallbackLinks::new(&origin, method, token)
 }
