@@ -769,6 +769,134 @@ mod tests {
             .ends_with("#PART#0001"));
     }
 
+    /// Every item within DynamoDB's item limit, the plan within its
+    /// transaction limit, every value storable.
+    fn assert_fits(plan: &WritePlan, case: &str) {
+        for put in &plan.puts {
+            let size = item_bytes(&put.item);
+            assert!(size <= MAX_ITEM_BYTES, "{case}: an item of {size} bytes");
+            assert!(put.item.values().all(is_storable), "{case}");
+        }
+        for update in &plan.updates {
+            assert!(update.bytes() <= MAX_ITEM_BYTES, "{case}: a summary update");
+        }
+        assert!(
+            plan.bytes() < MAX_TRANSACTION_BYTES,
+            "{case}: {}",
+            plan.bytes()
+        );
+    }
+
+    #[test]
+    fn the_largest_deliveries_fit_dynamodbs_limits() {
+        use crate::providers::{salpre, voxtelesys};
+        let at = Timestamp::from_second(1_795_449_082).unwrap();
+        // A 250 KB SpeechResult on a status callback.
+        let speech = "a".repeat(250 * 1024);
+        let status = format!(
+            "CallSid=CA1&From=%2B14155552671&To=%2B18339664835&CallStatus=completed&SpeechResult={speech}"
+        );
+        // A 300-parameter form, every documented parameter near the cap.
+        let mut form = "CallSid=CA2&From=%2B14155552671&To=%2B18339664835".to_string();
+        for i in 0..300 {
+            form.push_str(&format!("&P{i}={}", "p".repeat(2_000)));
+        }
+        for name in voxtelesys::CallParams::NAMES.iter().skip(3) {
+            form.push_str(&format!("&{name}={}", "v".repeat(MAX_ATTRIBUTE_BYTES - 1)));
+        }
+        for (case, body) in [("speech", &status), ("300 parameters", &form)] {
+            let params = voxtelesys::CallParams::from_form(body.as_bytes());
+            let callback =
+                voxtelesys::parse_callback(voxtelesys::Hook::Status, params, body, at).unwrap();
+            assert_fits(&callback.plan(30), case);
+        }
+        // A 2 MiB Salpre transcript (the body limit), and a 2 MiB live line.
+        let message = "m".repeat(2 * 1024 * 1024 - 200);
+        let ended = format!(
+            r#"{{"event_type":"call_ended","timestamp_utc":1795449000,"payload":{{"call_id":1,"transcript":[{{"type":"customer","message":"{message}"}}]}}}}"#
+        );
+        let line = format!(
+            r#"{{"event_type":"transcript","timestamp_utc":1795449000,"payload":{{"call":{{"id":1}},"type":"customer","transcript":"{message}"}}}}"#
+        );
+        for (case, body) in [("final transcript", &ended), ("live line", &line)] {
+            let mapped = salpre::read(body.as_bytes(), at, 30).unwrap();
+            assert_fits(&mapped.plan, case);
+        }
+    }
+
+    #[test]
+    fn bound_cuts_what_does_not_fit_and_names_it() {
+        let raw = "r".repeat(RAW_PART_BYTES - 10);
+        let mut plan = WritePlan::for_event(&event(&raw), 30);
+        assert!(plan.puts[0].item.contains_key("raw"));
+        let big = "x".repeat(MAX_ATTRIBUTE_BYTES + 1);
+        plan.puts[0].item.insert("speech_result".into(), s(&big));
+        plan.puts[0].item.insert("digits".into(), s("12"));
+        for i in 0..3 {
+            plan.puts[0].item.insert(
+                format!("field{i}"),
+                s("y".repeat(MAX_ATTRIBUTE_BYTES - 100)),
+            );
+        }
+        plan.summary_mut()
+            .set_once("error_message", s("é".repeat(MAX_ATTRIBUTE_BYTES)))
+            .set_once("vars", AttributeValue::L(vec![s(&big)]));
+        let named = plan.bound();
+        let item = &plan.puts[0].item;
+        // Over the cap: out, named. The rest no longer fits beside the raw
+        // body: the raw body moves to a part item, the attributes stay.
+        assert!(!item.contains_key("speech_result"));
+        assert_eq!(item["digits"], s("12"));
+        assert!(item.contains_key("field2"));
+        assert_eq!(item["raw_parts"], n(1));
+        assert_eq!(plan.puts[1].item["raw"], s(&raw));
+        assert!(named[0].starts_with("speech_result: 65537 bytes"));
+        assert_eq!(item[ANOMALIES], AttributeValue::L(vec![s(&named[0])]));
+        // The summary: text cut (and marked), anything else left off.
+        let summary = &plan.updates[0].set_once;
+        let message = summary.iter().find(|(n, _)| n == "error_message").unwrap();
+        assert!(message.1.as_s().unwrap().len() <= MAX_ATTRIBUTE_BYTES);
+        assert!(summary.contains(&("error_message_truncated".into(), AttributeValue::Bool(true))));
+        assert!(!summary.iter().any(|(n, _)| n == "vars"));
+        assert_eq!(named.len(), 3);
+        assert_fits(&plan, "bounded");
+        // A plan already within bounds is left as it was.
+        let mut small = WritePlan::for_event(&event("{}"), 30);
+        let before = small.clone();
+        assert!(small.bound().is_empty());
+        assert_eq!(small, before);
+    }
+
+    #[test]
+    fn anomalies_are_listed_short() {
+        let mut e = event("{}");
+        e.anomalies = (0..40)
+            .map(|i| format!("f{i}: {}", "z".repeat(300)))
+            .collect();
+        let plan = WritePlan::for_event(&e, 30);
+        let list = plan.puts[0].item[ANOMALIES].as_l().unwrap();
+        assert_eq!(list.len(), MAX_ANOMALIES + 1);
+        assert!(list[..MAX_ANOMALIES]
+            .iter()
+            .all(|a| a.as_s().unwrap().chars().count() == MAX_ANOMALY_CHARS));
+        assert_eq!(list[MAX_ANOMALIES], s("anomalies: 8 more not listed"));
+    }
+
+    #[test]
+    fn sizes_follow_dynamodbs_rules() {
+        assert_eq!(attribute_bytes(&s("héllo")), 6);
+        assert_eq!(attribute_bytes(&AttributeValue::Bool(true)), 1);
+        assert_eq!(
+            attribute_bytes(&AttributeValue::L(vec![s("ab"), s("c")])),
+            3 + 3 + 2
+        );
+        let map = AttributeValue::M([("k".to_string(), s("v"))].into());
+        assert_eq!(attribute_bytes(&map), 3 + 1 + 1 + 1);
+        let item: Item = [("name".to_string(), s("value"))].into();
+        assert_eq!(item_bytes(&item), 9);
+        assert!(attribute_bytes(&n("12345")) >= 5);
+    }
+
     #[test]
     fn summary_sets_identity_once_and_indexes_both_numbers() {
         let plan = WritePlan::for_event(&event("{}"), 30);
