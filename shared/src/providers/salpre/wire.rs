@@ -180,7 +180,7 @@ fn timestamp(value: Option<&Value>, anomalies: &mut Vec<String>) -> Option<Times
         None => {
             anomalies.push(format!(
                 "timestamp_utc: {} is not a time; the received time stands in",
-                short(&value.map(Value::to_string).unwrap_or_default())
+                value.map(shown).unwrap_or_default()
             ));
             None
         }
@@ -206,7 +206,7 @@ fn is_test(value: Option<&Value>, anomalies: &mut Vec<String>) -> bool {
         },
         Some(_) => None,
     };
-    let shown = short(&value.map(Value::to_string).unwrap_or_default());
+    let shown = value.map(shown).unwrap_or_default();
     match read {
         Some(flag) => {
             anomalies.push(format!("is_test: {shown} read as {flag}"));
@@ -253,7 +253,7 @@ fn call_info(payload: &Map<String, Value>, anomalies: &mut Vec<String>) -> Optio
         other => {
             anomalies.push(format!(
                 "{prefix}.id: {} is not a call id",
-                short(&other.to_string())
+                shown(other)
             ));
             return None;
         }
@@ -269,7 +269,7 @@ fn call_info(payload: &Map<String, Value>, anomalies: &mut Vec<String>) -> Optio
                 anomalies.push(format!(
                     "{}: {} is neither inbound nor outbound",
                     field("direction"),
-                    short(&value.to_string())
+                    shown(value)
                 ));
             }
             read
@@ -351,7 +351,7 @@ fn label(value: Option<&Value>, field: &str, anomalies: &mut Vec<String>) -> Opt
         Some(other) => {
             anomalies.push(format!(
                 "{field}: {} is not text",
-                short(&other.to_string())
+                shown(other)
             ));
             None
         }
@@ -425,7 +425,16 @@ fn describe(value: Option<&Value>) -> String {
     }
 }
 
-/// A value quoted in an anomaly: at most 40 characters.
+/// A JSON value as written, in an anomaly: at most 40 characters.
+fn shown(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= 40 {
+        return text;
+    }
+    format!("{}...", text.chars().take(40).collect::<String>())
+}
+
+/// A text quoted in an anomaly: at most 40 characters.
 fn short(text: &str) -> String {
     if text.chars().count() <= 40 {
         return format!("{text:?}");
