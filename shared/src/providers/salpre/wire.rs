@@ -251,10 +251,7 @@ fn call_info(payload: &Map<String, Value>, anomalies: &mut Vec<String>) -> Optio
         }
         Value::Null => return None,
         other => {
-            anomalies.push(format!(
-                "{prefix}.id: {} is not a call id",
-                shown(other)
-            ));
+            anomalies.push(format!("{prefix}.id: {} is not a call id", shown(other)));
             return None;
         }
     };
@@ -349,10 +346,7 @@ fn label(value: Option<&Value>, field: &str, anomalies: &mut Vec<String>) -> Opt
             }
         }
         Some(other) => {
-            anomalies.push(format!(
-                "{field}: {} is not text",
-                shown(other)
-            ));
+            anomalies.push(format!("{field}: {} is not text", shown(other)));
             None
         }
     }
