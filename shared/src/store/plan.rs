@@ -23,6 +23,12 @@ pub const ANOMALIES: &str = "anomalies";
 /// only in the raw body (event items) or is cut (summaries), and the cut is
 /// named. See [`WritePlan::bound`].
 pub const MAX_ATTRIBUTE_BYTES: usize = 64 * 1024;
+/// A value from outside on a summary is at most this large: a summary
+/// gathers the values of every callback of its call (a message, a URL, a
+/// dial's ids, `Vars`...), so each must be small for the whole to stay far
+/// under the item limit whatever arrives. Longer text is cut, marked
+/// `<name>_truncated`; the event keeps more and the raw body all of it.
+pub const MAX_SUMMARY_ATTRIBUTE_BYTES: usize = 16 * 1024;
 /// What [`WritePlan::bound`] keeps every item under: DynamoDB refuses items
 /// over 400 KB (409,600 bytes); the size estimate rounds numbers up, and
 /// the slack covers what it does not count exactly.
@@ -300,8 +306,8 @@ impl WritePlan {
     ///   large) still holds it;
     /// * an event item still over [`MAX_ITEM_BYTES`] moves its raw body to
     ///   part items, then loses its largest attributes until it fits;
-    /// * a summary value over the cap is cut: text to its first
-    ///   [`MAX_ATTRIBUTE_BYTES`] (with `<name>_truncated` set), anything else
+    /// * a summary value over [`MAX_SUMMARY_ATTRIBUTE_BYTES`] is cut: text
+    ///   to that many bytes (with `<name>_truncated` set), anything else
     ///   left out.
     ///
     /// Every removal is named on the event item's `anomalies` and returned,
@@ -310,6 +316,38 @@ impl WritePlan {
     pub fn bound(&mut self) -> Vec<String> {
         let mut named = Vec::new();
         let mut extra_puts = Vec::new();
+        // Summaries first, so what they lose is named on the event too.
+        for update in &mut self.updates {
+            let mut truncated = Vec::new();
+            for (name, value) in update.set_once.iter_mut().chain(update.set.iter_mut()) {
+                if attribute_bytes(value) <= MAX_SUMMARY_ATTRIBUTE_BYTES {
+                    continue;
+                }
+                let size = attribute_bytes(value);
+                match value {
+                    AttributeValue::S(text) => {
+                        let cut = prefix_within(text, MAX_SUMMARY_ATTRIBUTE_BYTES).len();
+                        text.truncate(cut);
+                        truncated.push(format!("{name}_truncated"));
+                        named.push(format!("{name}: {size} bytes, cut on the summary"));
+                    }
+                    _ => {
+                        // Marked for removal below: not text, cannot be cut.
+                        *value = AttributeValue::Null(true);
+                        named.push(format!("{name}: {size} bytes, left off the summary"));
+                    }
+                }
+            }
+            update
+                .set_once
+                .retain(|(_, v)| !matches!(v, AttributeValue::Null(true)));
+            update
+                .set
+                .retain(|(_, v)| !matches!(v, AttributeValue::Null(true)));
+            for name in truncated {
+                update.set_once(&name, AttributeValue::Bool(true));
+            }
+        }
         if let Some(put) = self.puts.iter_mut().find(|p| is_event_item(&p.item)) {
             let item = &mut put.item;
             let mut over: Vec<String> = item
@@ -369,37 +407,6 @@ impl WritePlan {
             }
         }
         self.puts.extend(extra_puts);
-        for update in &mut self.updates {
-            let mut truncated = Vec::new();
-            for (name, value) in update.set_once.iter_mut().chain(update.set.iter_mut()) {
-                if attribute_bytes(value) <= MAX_ATTRIBUTE_BYTES {
-                    continue;
-                }
-                let size = attribute_bytes(value);
-                match value {
-                    AttributeValue::S(text) => {
-                        let cut = prefix_within(text, MAX_ATTRIBUTE_BYTES).len();
-                        text.truncate(cut);
-                        truncated.push(format!("{name}_truncated"));
-                        named.push(format!("{name}: {size} bytes, cut on the summary"));
-                    }
-                    _ => {
-                        // Marked for removal below: not text, cannot be cut.
-                        *value = AttributeValue::Null(true);
-                        named.push(format!("{name}: {size} bytes, left off the summary"));
-                    }
-                }
-            }
-            update
-                .set_once
-                .retain(|(_, v)| !matches!(v, AttributeValue::Null(true)));
-            update
-                .set
-                .retain(|(_, v)| !matches!(v, AttributeValue::Null(true)));
-            for name in truncated {
-                update.set_once(&name, AttributeValue::Bool(true));
-            }
-        }
         named
     }
 
@@ -850,12 +857,16 @@ mod tests {
         assert!(item.contains_key("field2"));
         assert_eq!(item["raw_parts"], n(1));
         assert_eq!(plan.puts[1].item["raw"], s(&raw));
-        assert!(named[0].starts_with("speech_result: 65537 bytes"));
-        assert_eq!(item[ANOMALIES], AttributeValue::L(vec![s(&named[0])]));
+        assert!(named[2].starts_with("speech_result: 65537 bytes"));
+        assert_eq!(
+            item[ANOMALIES],
+            AttributeValue::L(named.iter().map(s).collect())
+        );
         // The summary: text cut (and marked), anything else left off.
         let summary = &plan.updates[0].set_once;
         let message = summary.iter().find(|(n, _)| n == "error_message").unwrap();
-        assert!(message.1.as_s().unwrap().len() <= MAX_ATTRIBUTE_BYTES);
+        let kept = message.1.as_s().unwrap().len();
+        assert!(kept <= MAX_SUMMARY_ATTRIBUTE_BYTES && kept > MAX_SUMMARY_ATTRIBUTE_BYTES - 4);
         assert!(summary.contains(&("error_message_truncated".into(), AttributeValue::Bool(true))));
         assert!(!summary.iter().any(|(n, _)| n == "vars"));
         assert_eq!(named.len(), 3);
