@@ -6,8 +6,10 @@
 #![no_main]
 
 use callhooks::auth::{Credential, TOKEN_QUERY_PARAM};
-use callhooks::http::ApiError;
-use callhooks::providers::voxtelesys::{self, CallParams, CallbackLinks, Hook};
+use callhooks::http::{body_bytes, header_str, ApiError};
+use callhooks::providers::voxtelesys::{
+    self, CallParams, CallbackLinks, Hook, Inbound, Method as HookMethod, Origin,
+};
 use callhooks::voxml::{self, Verb};
 use callhooks_fuzz::{
     check, check_event, check_plan, now, post, sample_config, secret, RETENTION_DAYS,
@@ -33,8 +35,8 @@ fn handle(hook: Hook, get: bool, input: &[u8]) -> Result<(), ApiError> {
         let query = String::from_utf8_lossy(input);
         let Ok(uri) = format!("https://hooks.example.com{path}?{query}").parse::<Uri>() else {
             // Not a URL API Gateway could pass on; still read it the way
-            // read_request reads a query string.
-            let params = CallParams::from_form(query.as_bytes())?;
+            // read_inbound reads a query string.
+            let params = CallParams::from_form(query.as_bytes());
             let raw = voxtelesys::without_token(&query);
             let callback = voxtelesys::parse_callback(hook, params, &raw, now())?;
             check_plan(&callback.plan(RETENTION_DAYS));
@@ -57,7 +59,14 @@ fn handle(hook: Hook, get: bool, input: &[u8]) -> Result<(), ApiError> {
         (req, credential)
     };
 
-    let (params, raw) = voxtelesys::read_request(&req)?;
+    let inbound = Inbound {
+        method: if get { HookMethod::Get } else { HookMethod::Post },
+        path: &path,
+        query: req.uri().query().unwrap_or(""),
+        body: body_bytes(&req)?,
+        content_type: header_str(req.headers(), "content-type"),
+    };
+    let (params, raw, _anomalies) = voxtelesys::read_inbound(&inbound)?;
     if get {
         assert!(
             !form_urlencoded::parse(raw.as_bytes()).any(|(name, _)| name == TOKEN_QUERY_PARAM),
@@ -69,7 +78,19 @@ fn handle(hook: Hook, get: bool, input: &[u8]) -> Result<(), ApiError> {
     let _ = callback.delivery_parts();
     check_plan(&callback.plan(RETENTION_DAYS));
 
-    let links = CallbackLinks::for_request(&req, &credential);
+    let origin = Origin {
+        host: header_str(req.headers(), "host"),
+        ..Origin::default()
+    };
+    let token = match &credential {
+        Credential::QueryToken(token) => Some(token.as_str()),
+        _ => None,
+    };
+    let links = CallbackLinks::new(
+        &origin,
+        if get { HookMethod::Get } else { HookMethod::Post },
+        token,
+    );
     let config = sample_config();
     for config in [None, Some(&config)] {
         let verbs = callback.answer(config, &links, voxtelesys::DEFAULT_MESSAGE);

@@ -304,6 +304,10 @@ impl Alert {
         let to = name(self.to.as_deref(), "an unknown number");
         let subject = match self.alert_type {
             AlertType::MissedCall => format!("Missed call from {from} to {to}"),
+            // An error that names no call (a provider's configuration error).
+            AlertType::CallError if self.from.is_none() && self.to.is_none() => {
+                format!("{} error without a call", self.provider)
+            }
             AlertType::CallError => format!("Call failed: {from} to {to}"),
             AlertType::SmsFailed => format!("SMS from {from} to {to} failed"),
         };

@@ -151,6 +151,37 @@ impl PhoneNumber {
     }
 
     /// The key form: E.164 where there is one, else the cleaned text.
+    /// A number field of a form or payload, for the readers that name what
+    /// they leave out: an E.164-able number, a short code or a number
+    /// without its `+` (3 to 15 digits, no `+`), or a sender id (up to 11 letters
+    /// and digits) is read as [`PhoneNumber::read`] reads it; a withheld
+    /// caller is `None`; anything else (`call me`, `12`, a withheld *called*
+    /// number) is an error naming it, so the reader keeps the text aside.
+    pub fn read_field(text: &str, is_caller: bool) -> Result<Option<Self>, String> {
+        let trimmed = text.trim();
+        if is_withheld_marker(trimmed) || trimmed.is_empty() {
+            return if is_caller {
+                Ok(None)
+            } else {
+                Err("is not a number".into())
+            };
+        }
+        if Self::parse(trimmed).is_ok() {
+            return Ok(Self::read(trimmed));
+        }
+        // With a `+` it claims to be E.164, and is not.
+        let short_code =
+            (3..=15).contains(&trimmed.len()) && trimmed.bytes().all(|b| b.is_ascii_digit());
+        let sender_id = (1..=11).contains(&trimmed.len())
+            && trimmed.bytes().all(|b| b.is_ascii_alphanumeric())
+            && trimmed.bytes().any(|b| b.is_ascii_alphabetic());
+        if short_code || sender_id {
+            Ok(Self::read(trimmed))
+        } else {
+            Err("is not a number, short code or sender id".into())
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.key
     }
@@ -566,6 +597,36 @@ pub fn redact(text: &str, numbers: &[Option<&PhoneNumber>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fields_read_numbers_short_codes_and_sender_ids_and_name_the_rest() {
+        let read = |t: &str, caller: bool| PhoneNumber::read_field(t, caller);
+        assert_eq!(
+            read("+14155552671", true).unwrap().unwrap().as_str(),
+            "+14155552671"
+        );
+        assert_eq!(
+            read("447700900123", false).unwrap().unwrap().as_str(),
+            "+447700900123"
+        );
+        assert_eq!(read("72345", true).unwrap().unwrap().as_str(), "72345");
+        assert_eq!(
+            read("ACMEBANK", true).unwrap().unwrap().as_str(),
+            "ACMEBANK"
+        );
+        assert_eq!(read("anonymous", true), Ok(None));
+        assert_eq!(read("", true), Ok(None));
+        for odd in [
+            "+1415",
+            "call me",
+            "12",
+            "anonymous",
+            "ACME#BANK",
+            "averyveryverylongname",
+        ] {
+            assert!(read(odd, false).is_err(), "{odd}");
+        }
+    }
 
     #[test]
     fn redact_masks_embedded_numbers_only() {

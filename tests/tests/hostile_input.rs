@@ -246,15 +246,15 @@ fn cases() -> Vec<Case> {
             ));
         }
     }
-    for content_type in ["application/json", "text/plain", "text/xml"] {
-        cases.push(case(
-            format!("{content_type:?} on voxtelesys"),
-            vox,
-            with_type(vox, content_type, VOX),
-            415,
-            "content type",
-        ));
-    }
+    // A form labelled text/plain or text/xml is read as the form it is
+    // (see `kept_cases`); JSON is not Voxtelesys's.
+    cases.push(case(
+        "\"application/json\" on voxtelesys",
+        vox,
+        with_type(vox, "application/json", VOX),
+        415,
+        "content type",
+    ));
     // The same broken bodies on every JSON route.
     for route in json_routes {
         let name = format!("{route:?}");
@@ -390,53 +390,9 @@ fn cases() -> Vec<Case> {
         ));
     }
 
-    // Salpre: timestamps far in the past and the future, wrong types, names.
+    // Salpre: event types that name no event. (Odd times, ids, numbers and
+    // flags are read around: `kept_cases`.)
     for (path, value, field) in [
-        (
-            &["timestamp_utc"][..],
-            serde_json::json!(0),
-            "timestamp_utc",
-        ),
-        (
-            &["timestamp_utc"][..],
-            serde_json::json!(-1),
-            "timestamp_utc",
-        ),
-        (
-            &["timestamp_utc"][..],
-            serde_json::json!(i64::MIN),
-            "timestamp_utc",
-        ),
-        (
-            &["timestamp_utc"][..],
-            serde_json::json!(u64::MAX),
-            "timestamp_utc",
-        ),
-        (
-            &["timestamp_utc"][..],
-            serde_json::json!(1_795_449_000_000_i64),
-            "timestamp_utc",
-        ),
-        (
-            &["timestamp_utc"][..],
-            serde_json::json!(7_258_118_400_i64),
-            "timestamp_utc",
-        ),
-        (
-            &["timestamp_utc"][..],
-            serde_json::json!(86_400),
-            "timestamp_utc",
-        ),
-        (
-            &["timestamp_utc"][..],
-            serde_json::json!(1.5e300),
-            "timestamp_utc",
-        ),
-        (
-            &["timestamp_utc"][..],
-            serde_json::json!("yesterday"),
-            "timestamp_utc",
-        ),
         (&["event_type"][..], serde_json::json!(""), "event_type"),
         (
             &["event_type"][..],
@@ -449,19 +405,6 @@ fn cases() -> Vec<Case> {
             "event_type",
         ),
         (&["event_type"][..], serde_json::json!(5), "event_type"),
-        (&["payload"][..], serde_json::json!([1, 2]), "payload"),
-        (
-            &["payload", "call_id"][..],
-            serde_json::json!({"id": 1}),
-            "call_id",
-        ),
-        (
-            &["payload", "from"][..],
-            serde_json::json!("++14155552671"),
-            "from",
-        ),
-        (&["payload", "to"][..], serde_json::json!("call me"), "to"),
-        (&["is_test"][..], serde_json::json!("yes"), "is_test"),
     ] {
         let shown: String = value.to_string().chars().take(30).collect();
         cases.push(case(
@@ -478,29 +421,12 @@ fn cases() -> Vec<Case> {
         ("", "CallSid"),
         ("=&=&&&=x", "CallSid"),
         (
-            "CallSid=CA1&CallSid=CA2&From=%2B14155552671&To=%2B18339664835",
-            "CallSid",
-        ),
-        (
-            "CallSid=CA1&From=%2B14155552671&To=%2B18339664835&To=%2B18339664836",
-            "To",
-        ),
-        ("CallSid=CA1&From=%2B14155552671&To=", "To"),
-        ("CallSid=CA1&From=%2B14155552671", "To"),
-        ("CallSid=CA1&To=%2B18339664835", "From"),
-        ("CallSid=CA1&From=%2B1415555ABCD&To=%2B18339664835", "From"),
-        ("CallSid=CA1&From=%2B14155552671&To=%00", "To"),
-        (
             "CallSid=C%20A&From=%2B14155552671&To=%2B18339664835",
             "CallSid",
         ),
         (
             "CallSid=%0A&From=%2B14155552671&To=%2B18339664835",
             "CallSid",
-        ),
-        (
-            "CallSid=CA1&From=%2B14155552671&To=%2B18339664835&DialCallDuration=-5",
-            "DialCallDuration",
         ),
     ] {
         cases.push(case(
@@ -511,43 +437,12 @@ fn cases() -> Vec<Case> {
             field,
         ));
     }
-    let long_name = format!("{VOX}&CallerName={}", "N".repeat(100_000));
-    cases.push(case(
-        "voxtelesys huge CallerName",
-        vox,
-        form(vox, &long_name),
-        400,
-        "CallerName",
-    ));
     cases.push(case(
         "voxtelesys GET without parameters",
         vox,
         api_request("GET", "/voxtelesys/voice", &[], None, false),
         400,
         "CallSid",
-    ));
-    cases.push(case(
-        "voxtelesys GET with repeated To",
-        vox,
-        api_request(
-            "GET",
-            "/voxtelesys/voice?CallSid=CA1&From=%2B14155552671&To=%2B18339664835&To=%2B1",
-            &[],
-            None,
-            false,
-        ),
-        400,
-        "To",
-    ));
-    cases.push(case(
-        "voxtelesys status hook without CallStatus",
-        Route::Voxtelesys("status"),
-        form(
-            Route::Voxtelesys("status"),
-            "CallSid=CA1&From=%2B14155552671&To=%2B18339664835",
-        ),
-        400,
-        "CallStatus",
     ));
     cases.push(case(
         "voxtelesys unknown hook",
@@ -869,6 +764,155 @@ async fn zonitel_oddities_are_recorded_not_refused() {
     let counts = stack.count_by_type().await;
     let events = counts.get("call_event").unwrap_or(&0) + counts.get("sms_event").unwrap_or(&0);
     assert_eq!(events, count, "each delivery stored once: {counts:?}");
+}
+
+/// Authenticated deliveries that are odd but can be read (around): each is
+/// answered 200 and kept, with its oddities named on the stored event.
+fn kept_cases() -> Vec<(String, Route, Request)> {
+    let sal = Route::Salpre;
+    let vox = Route::Voxtelesys("voice");
+    let mut cases = Vec::new();
+    for content_type in ["text/plain", "text/xml"] {
+        let body = VOX.replace("CA1", &format!("CA-{}", content_type.len()));
+        cases.push((
+            format!("{content_type:?} on voxtelesys"),
+            vox,
+            with_type(vox, content_type, &body),
+        ));
+    }
+    // Salpre: times far in the past and the future or unreadable, odd
+    // payloads, numbers and flags.
+    for (path, value, _field) in [
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(0),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(-1),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(i64::MIN),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(u64::MAX),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(1_795_449_000_000_i64),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(7_258_118_400_i64),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(86_400),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!(1.5e300),
+            "timestamp_utc",
+        ),
+        (
+            &["timestamp_utc"][..],
+            serde_json::json!("yesterday"),
+            "timestamp_utc",
+        ),
+        (&["payload"][..], serde_json::json!([1, 2]), "payload"),
+        (
+            &["payload", "call_id"][..],
+            serde_json::json!({"id": 1}),
+            "call_id",
+        ),
+        (
+            &["payload", "from"][..],
+            serde_json::json!("++14155552671"),
+            "from",
+        ),
+        (&["payload", "to"][..], serde_json::json!("call me"), "to"),
+        (&["is_test"][..], serde_json::json!("yes"), "is_test"),
+    ] {
+        let shown: String = value.to_string().chars().take(30).collect();
+        cases.push((
+            format!("salpre {} = {shown}", path.join(".")),
+            sal,
+            json(sal, &salpre_with(path, value)),
+        ));
+    }
+    // Voxtelesys: repeated, missing and unreadable parameters (each its own
+    // call, so none is a retry of another).
+    for (index, body) in [
+        "CallSid=CA1&CallSid=CA2&From=%2B14155552671&To=%2B18339664835",
+        "CallSid=CA1&From=%2B14155552671&To=%2B18339664835&To=%2B18339664836",
+        "CallSid=CA1&From=%2B14155552671&To=",
+        "CallSid=CA1&From=%2B14155552671",
+        "CallSid=CA1&To=%2B18339664835",
+        "CallSid=CA1&From=%2B1415555ABCD&To=%2B18339664835",
+        "CallSid=CA1&From=%2B14155552671&To=%00",
+        "CallSid=CA1&From=%2B14155552671&To=%2B18339664835&DialCallDuration=-5",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = body.replacen("CallSid=CA1", &format!("CallSid=CA-form-{index}"), 1);
+        cases.push((format!("voxtelesys form {body:?}"), vox, form(vox, &body)));
+    }
+    let long_name = format!("{VOX}&CallerName={}", "N".repeat(100_000)).replace("CA1", "CA-name");
+    cases.push((
+        "voxtelesys huge CallerName".into(),
+        vox,
+        form(vox, &long_name),
+    ));
+    cases.push((
+        "voxtelesys GET with repeated To".into(),
+        vox,
+        api_request(
+            "GET",
+            "/voxtelesys/voice?CallSid=CA-get&From=%2B14155552671&To=%2B18339664835&To=%2B1",
+            &[],
+            None,
+            false,
+        ),
+    ));
+    let status = Route::Voxtelesys("status");
+    cases.push((
+        "voxtelesys status hook without CallStatus".into(),
+        status,
+        form(
+            status,
+            "CallSid=CA-status&From=%2B14155552671&To=%2B18339664835",
+        ),
+    ));
+    cases
+}
+
+#[tokio::test]
+async fn odd_but_readable_deliveries_are_answered_200_and_kept() {
+    let stack = TestStack::new().await;
+    let functions = Functions::new(&stack);
+    let mut failures = Vec::new();
+    for (name, route, request) in kept_cases() {
+        let response = functions.call(route, request).await;
+        if response.status().as_u16() != 200 {
+            failures.push(format!("{name}: {}", response.status()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let items = stack.all_items().await;
+    let flagged = items.iter().filter(|i| i.contains_key("anomalies")).count();
+    // Every Voxtelesys case is its own call; the Salpre ones share call 1
+    // (its later copies are duplicates of the same lifecycle event).
+    assert!(flagged >= 12, "{flagged} events with anomalies");
 }
 
 /// The valid bodies the cases above are mutations of are accepted, so each

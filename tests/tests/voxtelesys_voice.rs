@@ -633,48 +633,6 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
             "CallSid: is missing",
         ),
         (
-            post_form("voice", &format!("CallSid=CA1200&To={OURS}")),
-            400,
-            "invalid_field",
-            "From: is missing",
-        ),
-        (
-            post_form("voice", &format!("CallSid=CA1200&From={CALLER}")),
-            400,
-            "invalid_field",
-            "To: is missing",
-        ),
-        (
-            get_query("voice", &format!("CallSid=CA1200&From={CALLER}")),
-            400,
-            "invalid_field",
-            "To: is missing",
-        ),
-        (
-            post_form("voice", &format!("CallSid=CA1200&From=call+me&To={OURS}")),
-            400,
-            "invalid_field",
-            "From: ",
-        ),
-        (
-            post_form("voice", &format!("CallSid=CA1200&From={CALLER}&To=%2B1415")),
-            400,
-            "invalid_field",
-            "To: ",
-        ),
-        (
-            post_form("voice", &format!("CallSid=CA1200&From=%2B1415&To={OURS}")),
-            400,
-            "invalid_field",
-            "From: ",
-        ),
-        (
-            post_form("voice", &format!("{ok}&To={OURS}")),
-            400,
-            "invalid_field",
-            "To: is given more than once",
-        ),
-        (
             post_form(
                 "voice",
                 &format!("CallSid={}&From={CALLER}&To={OURS}", "C".repeat(200)),
@@ -682,33 +640,6 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
             400,
             "invalid_field",
             "CallSid: ",
-        ),
-        (
-            post_form("status", &ok),
-            400,
-            "invalid_field",
-            "CallStatus: is missing",
-        ),
-        (
-            post_form("dial", &ok),
-            400,
-            "invalid_field",
-            "DialCallStatus: is missing",
-        ),
-        (
-            post_form("recording", &ok),
-            400,
-            "invalid_field",
-            "RecordingUrl: is missing",
-        ),
-        (
-            post_form(
-                "dial",
-                &format!("{ok}&DialCallStatus=completed&DialCallDuration=soon"),
-            ),
-            400,
-            "invalid_field",
-            "DialCallDuration: ",
         ),
         (
             post_form("voice", ""),
@@ -799,6 +730,200 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
         "kept: {:?}",
         stack.count_by_type().await
     );
+}
+
+/// Every item the table holds for one call.
+async fn events_of(stack: &TestStack, sid: &str) -> Vec<callhooks::store::plan::Item> {
+    stack
+        .store()
+        .conversation_events(Channel::Call, Provider::Voxtelesys, sid)
+        .await
+        .unwrap()
+}
+
+fn anomalies(item: &callhooks::store::plan::Item) -> Vec<String> {
+    match item.get("anomalies") {
+        Some(aws_sdk_dynamodb::types::AttributeValue::L(list)) => {
+            list.iter().filter_map(|v| v.as_s().ok().cloned()).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Delivers a request twice (the retry a minute later): both answered 200
+/// with the same answer, the retry writing nothing. Returns the answer.
+async fn deliver_twice(
+    stack: &TestStack,
+    deps: &Deps,
+    request: impl Fn() -> Request,
+) -> Vec<String> {
+    let first = handle(deps, request(), at(T0)).await;
+    let answer = voxml(&first);
+    let items = stack.all_items().await.len();
+    let retry = handle(deps, request(), at(T0 + 60_000)).await;
+    assert_eq!(voxml(&retry), answer);
+    assert_eq!(
+        stack.all_items().await.len(),
+        items,
+        "the retry wrote nothing"
+    );
+    answer
+}
+
+#[tokio::test]
+async fn repeated_parameters_read_the_first_and_are_named() {
+    let stack = TestStack::new().await;
+    configure(&stack, FORWARDING).await;
+    let deps = deps(&stack, None);
+    // The first To is our configured number: forwarded as configured.
+    let body = format!(
+        "{}&To=%2B14155550999&CallStatus=ringing",
+        params("CA1300", "")
+    );
+    let answer = deliver_twice(&stack, &deps, || post_form("voice", &body)).await;
+    assert!(answer.iter().any(|a| a == "<Dial"), "{answer:?}");
+    let query = format!("{}&CallerName=A&CallerName=B", params("CA1301", ""));
+    deliver_twice(&stack, &deps, || get_query("voice", &query)).await;
+    for (sid, raw, named) in [("CA1300", &body, "To"), ("CA1301", &query, "CallerName")] {
+        let events = events_of(&stack, sid).await;
+        assert_eq!(events.len(), 1);
+        assert_eq!(attr(&events[0], "raw"), Some(raw.as_str()), "all kept raw");
+        assert_eq!(
+            anomalies(&events[0]),
+            [format!(
+                "{named}: sent more than once; the first value is read"
+            )]
+        );
+    }
+    assert_eq!(
+        summary(&stack, "CA1300").await.to.as_deref(),
+        Some("+18339664835")
+    );
+    assert_eq!(
+        summary_attr(&stack, "CA1301", "caller_name")
+            .await
+            .as_deref(),
+        Some("A")
+    );
+}
+
+#[tokio::test]
+async fn missing_or_unreadable_fields_are_kept_and_named() {
+    let stack = TestStack::new().await;
+    configure(&stack, FORWARDING).await;
+    let deps = deps(&stack, None);
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "voice",
+            format!("CallSid=CA1400&To={OURS}"),
+            "From: missing",
+        ),
+        (
+            "voice",
+            format!("CallSid=CA1401&From={CALLER}"),
+            "To: missing",
+        ),
+        (
+            "voice",
+            format!("CallSid=CA1402&From=call+me&To={OURS}"),
+            "From: \"call me\"",
+        ),
+        (
+            "voice",
+            format!("CallSid=CA1403&From={CALLER}&To=%2B1415"),
+            "To: \"+1415\"",
+        ),
+        ("status", params("CA1404", ""), "CallStatus: missing"),
+        (
+            "status",
+            params("CA1405", "&CallStatus=teleported"),
+            "CallStatus: \"teleported\"",
+        ),
+        (
+            "status",
+            format!("CallSid=CA1406&From={CALLER}&To={OURS}&Direction=sideways&CallStatus=ringing"),
+            "Direction: \"sideways\"",
+        ),
+        ("dial", params("CA1407", ""), "DialCallStatus: missing"),
+        (
+            "dial",
+            params("CA1408", "&DialCallStatus=completed&DialCallDuration=soon"),
+            "DialCallDuration: ",
+        ),
+        ("recording", params("CA1409", ""), "RecordingUrl: missing"),
+    ];
+    for (hook, body, needle) in &cases {
+        deliver_twice(&stack, &deps, || post_form(hook, body)).await;
+        let sid = &body[body.find("CA14").unwrap()..][..6];
+        let events = events_of(&stack, sid).await;
+        assert_eq!(events.len(), 1, "{body}");
+        assert!(
+            anomalies(&events[0]).iter().any(|a| a.starts_with(needle)),
+            "{body}: {:?}",
+            anomalies(&events[0])
+        );
+    }
+    // A voice callback without our number cannot read its configuration:
+    // the default message, and the call is kept.
+    let answer = voxml(&handle(&deps, post_form("voice", &cases[1].1), at(T0)).await);
+    assert_eq!(answer[1..3], ["<Say", "Sorry, nobody can take your call."]);
+    assert_eq!(summary(&stack, "CA1401").await.to, None);
+    let unreadable = events_of(&stack, "CA1402").await;
+    assert_eq!(attr(&unreadable[0], "from_text"), Some("call me"));
+    assert_eq!(
+        attr(&events_of(&stack, "CA1405").await[0], "kind"),
+        Some("status:teleported")
+    );
+}
+
+#[tokio::test]
+async fn a_250_kb_speech_result_and_a_300_parameter_form_are_stored_once() {
+    let stack = TestStack::new().await;
+    let deps = deps(&stack, None);
+    let speech = format!(
+        "{}&CallStatus=completed&SpeechResult={}",
+        params("CA1500", ""),
+        "s".repeat(250 * 1024)
+    );
+    let mut wide = params("CA1501", "&CallStatus=ringing");
+    for i in 0..300 {
+        wide.push_str(&format!("&Custom{i}={}", "c".repeat(1_000)));
+    }
+    let mislabelled = params("CA1502", "&CallStatus=ringing");
+    for (hook, body, content_type) in [
+        ("status", &speech, FORM),
+        ("status", &wide, FORM),
+        ("status", &mislabelled, "text/plain"),
+    ] {
+        let request = || {
+            api_request(
+                "POST",
+                &format!("/voxtelesys/{hook}"),
+                &[("content-type", content_type)],
+                Some(body),
+                false,
+            )
+        };
+        deliver_twice(&stack, &deps, request).await;
+    }
+    let stored = events_of(&stack, "CA1500").await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        attr(&stored[0], "raw"),
+        Some(speech.as_str()),
+        "byte for byte"
+    );
+    assert!(!stored[0].contains_key("speech_result"));
+    assert!(anomalies(&stored[0])[0].starts_with("speech_result: 256000 bytes"));
+    assert_eq!(summary(&stack, "CA1500").await.status(), CallStatus::Ended);
+    let stored = events_of(&stack, "CA1501").await;
+    assert_eq!(attr(&stored[0], "raw"), Some(wide.as_str()));
+    assert_eq!(
+        summary(&stack, "CA1501").await.status(),
+        CallStatus::Ringing
+    );
+    let stored = events_of(&stack, "CA1502").await;
+    assert!(anomalies(&stored[0])[0].starts_with("Content-Type: \"text/plain\""));
 }
 
 #[tokio::test]

@@ -11,21 +11,22 @@
 //! `recording` answer 503 only when neither the table nor the spillway kept
 //! the callback (Voxtelesys retries them; nobody is listening).
 
-use callhooks::auth::SharedSecret;
+use callhooks::auth::{Credential, SharedSecret};
 use callhooks::config::{NumberConfig, VoicemailConfig, VoxtelesysConfig};
 use callhooks::config_cache::NumberConfigCache;
-use callhooks::http::{respond, ApiError};
+use callhooks::http::{header_str, respond, ApiError};
 use callhooks::ingest::edge::{accept, log_delivery};
 use callhooks::ingest::keep::keep;
 use callhooks::ingest::read::read_voxtelesys;
 use callhooks::ingest::Route;
 use callhooks::phone::PhoneNumber;
-use callhooks::providers::voxtelesys::{self, CallbackLinks, Hook};
+use callhooks::providers::voxtelesys::{self, CallbackLinks, Hook, Origin};
 use callhooks::runtime::Deadline;
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
 use callhooks::voxml;
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::time::Instant;
 
@@ -132,7 +133,7 @@ async fn handle_hook(
         // Nobody is listening: Voxtelesys retries, the retry is kept once.
         return Err(ApiError::storage_unavailable());
     }
-    let links = CallbackLinks::for_request(req, &credential);
+    let links = callback_links(req, &credential);
     let verbs = match &reading {
         Ok(callback) => {
             let config = config.flatten();
@@ -187,6 +188,33 @@ fn xml_response(xml: String) -> Response<Body> {
         HeaderValue::from_static(voxml::CONTENT_TYPE),
     );
     response
+}
+
+/// Where the answer's callbacks point: read off the request's headers and
+/// API Gateway's context.
+fn callback_links(req: &Request, credential: &Credential) -> CallbackLinks {
+    let (domain_name, stage) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            (ctx.domain_name.as_deref(), ctx.stage.as_deref())
+        }
+        _ => (None, None),
+    };
+    let origin = Origin {
+        host: header_str(req.headers(), header::HOST.as_str()),
+        domain_name,
+        stage,
+        forwarded_proto: header_str(req.headers(), "x-forwarded-proto"),
+    };
+    let token = match credential {
+        Credential::QueryToken(token) => Some(token.as_str()),
+        _ => None,
+    };
+    let method = if req.method() == Method::GET {
+        voxtelesys::Method::Get
+    } else {
+        voxtelesys::Method::Post
+    };
+    CallbackLinks::new(&origin, method, token)
 }
 
 #[cfg(test)]

@@ -171,20 +171,25 @@ fn read_salpre(delivery: &Delivery, retention_days: u32) -> Result<Recording, Un
     ))
 }
 
-/// A Voxtelesys callback: its form body (POST) or query string (GET).
+/// A Voxtelesys callback: its form body (POST) or query string (GET), read
+/// by the provider's module from the delivery's plain parts.
 pub fn read_voxtelesys(
     delivery: &Delivery,
     hook: voxtelesys::Hook,
 ) -> Result<voxtelesys::Callback, Unreadable> {
-    // A GET's query string was stripped of its token at the edge.
-    let raw = raw_text(delivery)?;
-    let params = voxtelesys::CallParams::from_form(delivery.payload())?;
-    Ok(voxtelesys::parse_callback(
-        hook,
-        params,
-        raw,
-        delivery.received_at,
-    )?)
+    let inbound = voxtelesys::Inbound {
+        method: if delivery.is_post {
+            voxtelesys::Method::Post
+        } else {
+            voxtelesys::Method::Get
+        },
+        path: Route::Voxtelesys(hook).path(),
+        // Stripped of its token at the edge.
+        query: &delivery.query,
+        body: &delivery.body,
+        content_type: delivery.content_type.as_deref(),
+    };
+    Ok(voxtelesys::read(&inbound, delivery.received_at)?)
 }
 
 fn read_retell_inbound(delivery: &Delivery, retention_days: u32) -> Result<Recording, Unreadable> {

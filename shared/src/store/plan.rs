@@ -18,6 +18,27 @@ pub const RAW_PART_BYTES: usize = 300_000;
 /// delivery (see [`Event::anomalies`]).
 pub const ANOMALIES: &str = "anomalies";
 
+/// A value from outside stored as an attribute of its own (a parameter, a
+/// message, a parsed map) is at most this large; above it the value stays
+/// only in the raw body (event items) or is cut (summaries), and the cut is
+/// named. See [`WritePlan::bound`].
+pub const MAX_ATTRIBUTE_BYTES: usize = 64 * 1024;
+/// A value from outside on a summary is at most this large: a summary
+/// gathers the values of every callback of its call (a message, a URL, a
+/// dial's ids, `Vars`...), so each must be small for the whole to stay far
+/// under the item limit whatever arrives. Longer text is cut, marked
+/// `<name>_truncated`; the event keeps more and the raw body all of it.
+pub const MAX_SUMMARY_ATTRIBUTE_BYTES: usize = 16 * 1024;
+/// What [`WritePlan::bound`] keeps every item under: DynamoDB refuses items
+/// over 400 KB (409,600 bytes); the size estimate rounds numbers up, and
+/// the slack covers what it does not count exactly.
+pub const MAX_ITEM_BYTES: usize = 380_000;
+/// DynamoDB refuses a transaction whose items add up to more than 4 MB.
+pub const MAX_TRANSACTION_BYTES: usize = 4_000_000;
+/// The anomalies list stays short: the first ones, each one line.
+pub const MAX_ANOMALIES: usize = 32;
+pub const MAX_ANOMALY_CHARS: usize = 200;
+
 /// Room in a new event item for the attributes every provider sets and what
 /// they add (Voxtelesys the most: 15 shared, its hook, 24 parameters and
 /// `vars`), so the map is never rehashed as it fills: it is built on every
@@ -209,10 +230,7 @@ impl WritePlan {
             item.insert("caller_name".into(), s(name));
         }
         if !event.anomalies.is_empty() {
-            item.insert(
-                ANOMALIES.into(),
-                AttributeValue::L(event.anomalies.iter().map(s).collect()),
-            );
+            item.insert(ANOMALIES.into(), anomaly_list(&event.anomalies));
         }
 
         let mut puts = Vec::new();
@@ -227,18 +245,7 @@ impl WritePlan {
             condition: Some(Condition::item_absent()),
         });
         if parts.len() > 1 {
-            for (index, part) in parts.iter().enumerate() {
-                let mut part_item = Item::new();
-                part_item.insert(PK.into(), s(&pk));
-                part_item.insert(SK.into(), s(keys::part_sk(&event_sk, index + 1)));
-                part_item.insert(keys::ITEM_TYPE.into(), s("raw_part"));
-                part_item.insert("raw".into(), s(*part));
-                part_item.insert(TTL.into(), expires.clone());
-                puts.push(GuardedPut {
-                    item: part_item,
-                    condition: None,
-                });
-            }
+            puts.extend(raw_part_puts(&pk, &event_sk, &parts, &expires));
         }
 
         let mut summary = SummaryUpdate::new(&pk, keys::SUMMARY_SK);
@@ -319,6 +326,247 @@ impl WritePlan {
     pub fn action_count(&self) -> usize {
         self.puts.len() + self.updates.len()
     }
+
+    /// Keeps every item within what DynamoDB stores, whatever a sender put
+    /// in its delivery (a 250 KB `SpeechResult`, a 300-parameter form):
+    ///
+    /// * on the event item, an attribute over [`MAX_ATTRIBUTE_BYTES`] is
+    ///   removed: the raw body (kept whole, split across part items when
+    ///   large) still holds it;
+    /// * an event item still over [`MAX_ITEM_BYTES`] moves its raw body to
+    ///   part items, then loses its largest attributes until it fits;
+    /// * a summary value over [`MAX_SUMMARY_ATTRIBUTE_BYTES`] is cut: text
+    ///   to that many bytes (with `<name>_truncated` set), anything else
+    ///   left out.
+    ///
+    /// Every removal is named on the event item's `anomalies` and returned,
+    /// so the provider can add them to its [`Event::anomalies`]. Providers
+    /// call it last, once their attributes are in.
+    pub fn bound(&mut self) -> Vec<String> {
+        let mut named = Vec::new();
+        let mut extra_puts = Vec::new();
+        // Summaries first, so what they lose is named on the event too.
+        for update in &mut self.updates {
+            let mut truncated = Vec::new();
+            for (name, value) in update.set_once.iter_mut().chain(update.set.iter_mut()) {
+                if attribute_bytes(value) <= MAX_SUMMARY_ATTRIBUTE_BYTES {
+                    continue;
+                }
+                let size = attribute_bytes(value);
+                match value {
+                    AttributeValue::S(text) => {
+                        let cut = prefix_within(text, MAX_SUMMARY_ATTRIBUTE_BYTES).len();
+                        text.truncate(cut);
+                        truncated.push(format!("{name}_truncated"));
+                        named.push(format!("{name}: {size} bytes, cut on the summary"));
+                    }
+                    _ => {
+                        // Marked for removal below: not text, cannot be cut.
+                        *value = AttributeValue::Null(true);
+                        named.push(format!("{name}: {size} bytes, left off the summary"));
+                    }
+                }
+            }
+            update
+                .set_once
+                .retain(|(_, v)| !matches!(v, AttributeValue::Null(true)));
+            update
+                .set
+                .retain(|(_, v)| !matches!(v, AttributeValue::Null(true)));
+            for name in truncated {
+                update.set_once(&name, AttributeValue::Bool(true));
+            }
+        }
+        if let Some(put) = self.puts.iter_mut().find(|p| is_event_item(&p.item)) {
+            let item = &mut put.item;
+            let mut over: Vec<String> = item
+                .iter()
+                .filter(|(name, value)| {
+                    name.as_str() != "raw"
+                        && !is_structural(name)
+                        && attribute_bytes(value) > MAX_ATTRIBUTE_BYTES
+                })
+                .map(|(name, _)| name.clone())
+                .collect();
+            over.sort();
+            for name in over {
+                if let Some(value) = item.remove(&name) {
+                    named.push(format!(
+                        "{name}: {} bytes, kept in the raw body only",
+                        attribute_bytes(&value)
+                    ));
+                }
+            }
+            if item_bytes(item) > MAX_ITEM_BYTES {
+                if let Some(AttributeValue::S(raw)) = item.remove("raw") {
+                    let text = |name: &str| match item.get(name) {
+                        Some(AttributeValue::S(v)) => v.clone(),
+                        _ => String::new(),
+                    };
+                    let (pk, sk) = (text(PK), text(SK));
+                    let expires = item.get(TTL).cloned().unwrap_or_else(|| n(0));
+                    let parts = split_utf8(&raw, RAW_PART_BYTES);
+                    item.insert("raw_parts".into(), n(parts.len()));
+                    extra_puts = raw_part_puts(&pk, &sk, &parts, &expires);
+                }
+            }
+            while item_bytes(item) > MAX_ITEM_BYTES {
+                let Some((name, size)) = item
+                    .iter()
+                    .filter(|(name, _)| !is_structural(name))
+                    .map(|(name, value)| (name.clone(), attribute_bytes(value)))
+                    .max_by_key(|(_, size)| *size)
+                else {
+                    break;
+                };
+                item.remove(&name);
+                named.push(format!(
+                    "{name}: {size} bytes, left out to fit the item (kept in the raw body)"
+                ));
+            }
+            if !named.is_empty() {
+                let mut all: Vec<String> = match item.get(ANOMALIES) {
+                    Some(AttributeValue::L(list)) => {
+                        list.iter().filter_map(|v| v.as_s().ok().cloned()).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                all.extend(named.iter().cloned());
+                item.insert(ANOMALIES.into(), anomaly_list(&all));
+            }
+        }
+        self.puts.extend(extra_puts);
+        named
+    }
+
+    /// An upper estimate of what the plan's items weigh in DynamoDB's
+    /// transaction limit (each put whole; each update's key and values).
+    pub fn bytes(&self) -> usize {
+        let puts: usize = self.puts.iter().map(|p| item_bytes(&p.item)).sum();
+        let updates: usize = self.updates.iter().map(SummaryUpdate::bytes).sum();
+        puts + updates
+    }
+}
+
+impl SummaryUpdate {
+    /// What this update adds to its item at most: key and values.
+    pub fn bytes(&self) -> usize {
+        let values = self
+            .set_once
+            .iter()
+            .chain(self.set.iter())
+            .map(|(name, value)| name.len() + attribute_bytes(value));
+        let counters = self.increment.iter().map(|(name, _)| name.len() + 21);
+        PK.len()
+            + self.pk.len()
+            + SK.len()
+            + self.sk.len()
+            + values.sum::<usize>()
+            + counters.sum::<usize>()
+    }
+}
+
+/// Attributes that make an item what it is (keys, type, expiry, the parts
+/// count, the anomalies): never cut by [`WritePlan::bound`].
+fn is_structural(name: &str) -> bool {
+    matches!(
+        name,
+        PK | SK
+            | keys::ITEM_TYPE
+            | TTL
+            | keys::GSI1PK
+            | keys::GSI1SK
+            | keys::GSI2PK
+            | keys::GSI2SK
+            | "raw_parts"
+            | ANOMALIES
+    )
+}
+
+/// The event's own item (`call_event`, `sms_event`, `provider_event`...).
+fn is_event_item(item: &Item) -> bool {
+    matches!(item.get(keys::ITEM_TYPE), Some(AttributeValue::S(t)) if t.ends_with("_event"))
+}
+
+/// The anomalies as stored: the first [`MAX_ANOMALIES`], each cut to
+/// [`MAX_ANOMALY_CHARS`], and a last line counting the rest.
+fn anomaly_list(anomalies: &[String]) -> AttributeValue {
+    let mut list: Vec<AttributeValue> = anomalies
+        .iter()
+        .take(MAX_ANOMALIES)
+        .map(|a| s(a.chars().take(MAX_ANOMALY_CHARS).collect::<String>()))
+        .collect();
+    if anomalies.len() > MAX_ANOMALIES {
+        list.push(s(format!(
+            "anomalies: {} more not listed",
+            anomalies.len() - MAX_ANOMALIES
+        )));
+    }
+    AttributeValue::L(list)
+}
+
+/// The part items of a raw body split from the item `owner_sk`.
+fn raw_part_puts(
+    pk: &str,
+    owner_sk: &str,
+    parts: &[&str],
+    expires: &AttributeValue,
+) -> Vec<GuardedPut> {
+    parts
+        .iter()
+        .enumerate()
+        .map(|(index, part)| {
+            let mut part_item = Item::with_capacity(5);
+            part_item.insert(PK.into(), s(pk));
+            part_item.insert(SK.into(), s(keys::part_sk(owner_sk, index + 1)));
+            part_item.insert(keys::ITEM_TYPE.into(), s("raw_part"));
+            part_item.insert("raw".into(), s(*part));
+            part_item.insert(TTL.into(), expires.clone());
+            GuardedPut {
+                item: part_item,
+                condition: None,
+            }
+        })
+        .collect()
+}
+
+/// The longest prefix of `text` of at most `max_bytes`, cut on a character.
+pub fn prefix_within(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let mut cut = max_bytes;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &text[..cut]
+}
+
+/// DynamoDB's size of a value (Item sizes and formats), rounded up: text
+/// and binary by their bytes, a number by its digits, a list or map 3 bytes
+/// plus a byte and the size of each element (and name).
+pub fn attribute_bytes(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(text) => text.len(),
+        AttributeValue::N(number) => number.len().min(21) + 1,
+        AttributeValue::B(blob) => blob.as_ref().len(),
+        AttributeValue::Ss(texts) => texts.iter().map(String::len).sum(),
+        AttributeValue::Ns(numbers) => numbers.iter().map(|n| n.len().min(21) + 1).sum(),
+        AttributeValue::Bs(blobs) => blobs.iter().map(|b| b.as_ref().len()).sum(),
+        AttributeValue::L(list) => 3 + list.iter().map(|v| 1 + attribute_bytes(v)).sum::<usize>(),
+        AttributeValue::M(map) => {
+            3 + map
+                .iter()
+                .map(|(k, v)| 1 + k.len() + attribute_bytes(v))
+                .sum::<usize>()
+        }
+        _ => 1,
+    }
+}
+
+/// DynamoDB's size of an item: each attribute's name and value.
+pub fn item_bytes(item: &Item) -> usize {
+    item.iter().map(|(k, v)| k.len() + attribute_bytes(v)).sum()
 }
 
 /// A guard for providers that send no id of their own (Zonitel calls,
@@ -567,6 +815,138 @@ mod tests {
             .as_s()
             .unwrap()
             .ends_with("#PART#0001"));
+    }
+
+    /// Every item within DynamoDB's item limit, the plan within its
+    /// transaction limit, every value storable.
+    fn assert_fits(plan: &WritePlan, case: &str) {
+        for put in &plan.puts {
+            let size = item_bytes(&put.item);
+            assert!(size <= MAX_ITEM_BYTES, "{case}: an item of {size} bytes");
+            assert!(put.item.values().all(is_storable), "{case}");
+        }
+        for update in &plan.updates {
+            assert!(update.bytes() <= MAX_ITEM_BYTES, "{case}: a summary update");
+        }
+        assert!(
+            plan.bytes() < MAX_TRANSACTION_BYTES,
+            "{case}: {}",
+            plan.bytes()
+        );
+    }
+
+    #[test]
+    fn the_largest_deliveries_fit_dynamodbs_limits() {
+        use crate::providers::{salpre, voxtelesys};
+        let at = Timestamp::from_second(1_795_449_082).unwrap();
+        // A 250 KB SpeechResult on a status callback.
+        let speech = "a".repeat(250 * 1024);
+        let status = format!(
+            "CallSid=CA1&From=%2B14155552671&To=%2B18339664835&CallStatus=completed&SpeechResult={speech}"
+        );
+        // A 300-parameter form, every documented parameter near the cap.
+        let mut form = "CallSid=CA2&From=%2B14155552671&To=%2B18339664835".to_string();
+        for i in 0..300 {
+            form.push_str(&format!("&P{i}={}", "p".repeat(2_000)));
+        }
+        for name in voxtelesys::CallParams::NAMES.iter().skip(3) {
+            form.push_str(&format!("&{name}={}", "v".repeat(MAX_ATTRIBUTE_BYTES - 1)));
+        }
+        for (case, body) in [("speech", &status), ("300 parameters", &form)] {
+            let params = voxtelesys::CallParams::from_form(body.as_bytes());
+            let callback =
+                voxtelesys::parse_callback(voxtelesys::Hook::Status, params, body, at).unwrap();
+            assert_fits(&callback.plan(30), case);
+        }
+        // A 2 MiB Salpre transcript (the body limit), and a 2 MiB live line.
+        let message = "m".repeat(2 * 1024 * 1024 - 200);
+        let ended = format!(
+            r#"{{"event_type":"call_ended","timestamp_utc":1795449000,"payload":{{"call_id":1,"transcript":[{{"type":"customer","message":"{message}"}}]}}}}"#
+        );
+        let line = format!(
+            r#"{{"event_type":"transcript","timestamp_utc":1795449000,"payload":{{"call":{{"id":1}},"type":"customer","transcript":"{message}"}}}}"#
+        );
+        for (case, body) in [("final transcript", &ended), ("live line", &line)] {
+            let mapped = salpre::read(body.as_bytes(), at, 30).unwrap();
+            assert_fits(&mapped.plan, case);
+        }
+    }
+
+    #[test]
+    fn bound_cuts_what_does_not_fit_and_names_it() {
+        let raw = "r".repeat(RAW_PART_BYTES - 10);
+        let mut plan = WritePlan::for_event(&event(&raw), 30);
+        assert!(plan.puts[0].item.contains_key("raw"));
+        let big = "x".repeat(MAX_ATTRIBUTE_BYTES + 1);
+        plan.puts[0].item.insert("speech_result".into(), s(&big));
+        plan.puts[0].item.insert("digits".into(), s("12"));
+        for i in 0..3 {
+            plan.puts[0].item.insert(
+                format!("field{i}"),
+                s("y".repeat(MAX_ATTRIBUTE_BYTES - 100)),
+            );
+        }
+        plan.summary_mut()
+            .set_once("error_message", s("é".repeat(MAX_ATTRIBUTE_BYTES)))
+            .set_once("vars", AttributeValue::L(vec![s(&big)]));
+        let named = plan.bound();
+        let item = &plan.puts[0].item;
+        // Over the cap: out, named. The rest no longer fits beside the raw
+        // body: the raw body moves to a part item, the attributes stay.
+        assert!(!item.contains_key("speech_result"));
+        assert_eq!(item["digits"], s("12"));
+        assert!(item.contains_key("field2"));
+        assert_eq!(item["raw_parts"], n(1));
+        assert_eq!(plan.puts[1].item["raw"], s(&raw));
+        assert!(named[2].starts_with("speech_result: 65537 bytes"));
+        assert_eq!(
+            item[ANOMALIES],
+            AttributeValue::L(named.iter().map(s).collect())
+        );
+        // The summary: text cut (and marked), anything else left off.
+        let summary = &plan.updates[0].set_once;
+        let message = summary.iter().find(|(n, _)| n == "error_message").unwrap();
+        let kept = message.1.as_s().unwrap().len();
+        assert!(kept <= MAX_SUMMARY_ATTRIBUTE_BYTES && kept > MAX_SUMMARY_ATTRIBUTE_BYTES - 4);
+        assert!(summary.contains(&("error_message_truncated".into(), AttributeValue::Bool(true))));
+        assert!(!summary.iter().any(|(n, _)| n == "vars"));
+        assert_eq!(named.len(), 3);
+        assert_fits(&plan, "bounded");
+        // A plan already within bounds is left as it was.
+        let mut small = WritePlan::for_event(&event("{}"), 30);
+        let before = small.clone();
+        assert!(small.bound().is_empty());
+        assert_eq!(small, before);
+    }
+
+    #[test]
+    fn anomalies_are_listed_short() {
+        let mut e = event("{}");
+        e.anomalies = (0..40)
+            .map(|i| format!("f{i}: {}", "z".repeat(300)))
+            .collect();
+        let plan = WritePlan::for_event(&e, 30);
+        let list = plan.puts[0].item[ANOMALIES].as_l().unwrap();
+        assert_eq!(list.len(), MAX_ANOMALIES + 1);
+        assert!(list[..MAX_ANOMALIES]
+            .iter()
+            .all(|a| a.as_s().unwrap().chars().count() == MAX_ANOMALY_CHARS));
+        assert_eq!(list[MAX_ANOMALIES], s("anomalies: 8 more not listed"));
+    }
+
+    #[test]
+    fn sizes_follow_dynamodbs_rules() {
+        assert_eq!(attribute_bytes(&s("héllo")), 6);
+        assert_eq!(attribute_bytes(&AttributeValue::Bool(true)), 1);
+        assert_eq!(
+            attribute_bytes(&AttributeValue::L(vec![s("ab"), s("c")])),
+            3 + 3 + 2
+        );
+        let map = AttributeValue::M([("k".to_string(), s("v"))].into());
+        assert_eq!(attribute_bytes(&map), 3 + 1 + 1 + 1);
+        let item: Item = [("name".to_string(), s("value"))].into();
+        assert_eq!(item_bytes(&item), 9);
+        assert!(attribute_bytes(&n("12345")) >= 5);
     }
 
     #[test]
