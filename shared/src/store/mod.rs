@@ -50,7 +50,10 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-fn store_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: fmt::Debug + 'static>(
+pub(crate) fn store_error<
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug + 'static,
+>(
     error: SdkError<E, R>,
 ) -> StoreError {
     match error.as_service_error() {
