@@ -41,6 +41,9 @@ echo "local AWS endpoint: $AWS_ENDPOINT_URL"
 created=$($PY scripts/local_stack.py create --endpoint "$AWS_ENDPOINT_URL" --table "$TABLE_NAME")
 ALERTS_TOPIC_ARN=$($PY -c 'import json,sys; print(json.load(sys.stdin)["topic_arn"])' <<<"$created")
 export ALERTS_TOPIC_ARN
+# The alerts function's dead-letter queue (failed alerts, whole; docs/alerts.md).
+ALERTS_DEAD_LETTER_QUEUE_URL=$($PY -c 'import boto3, os; print(boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ.get("AWS_REGION", "us-east-1")).create_queue(QueueName="callhooks-local-alerts-dlq")["QueueUrl"])')
+export ALERTS_DEAD_LETTER_QUEUE_URL
 echo "table $TABLE_NAME and topic $ALERTS_TOPIC_ARN are ready"
 
 # Example configuration, loaded with the callhooks command line the way an
