@@ -49,19 +49,18 @@ fn alert(alert_type: AlertType, call_id: &str, minutes_ago: i64) -> Alert {
     let occurred = Timestamp::now()
         .checked_sub(jiff::SignedDuration::from_mins(minutes_ago))
         .unwrap();
-    Alert {
-        alert_type,
-        provider: "salpre".into(),
-        call_id: Some(call_id.into()),
-        message_id: None,
-        from: Some("+14155552671".into()),
-        to: Some("+18339664835".into()),
-        direction: Some("inbound".into()),
-        caller_name: Some("John Doe".into()),
-        occurred_at: time::to_key(occurred),
-        detail: None,
-        line_label: None,
-    }
+    // From JSON, so fields other alert rules add need no edit here.
+    serde_json::from_value(serde_json::json!({
+        "alert_type": alert_type,
+        "provider": "salpre",
+        "call_id": call_id,
+        "from": "+14155552671",
+        "to": "+18339664835",
+        "direction": "inbound",
+        "caller_name": "John Doe",
+        "occurred_at": time::to_key(occurred),
+    }))
+    .unwrap()
 }
 
 /// A queue subscribed to the topic, and a reader of what reached it.

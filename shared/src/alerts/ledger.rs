@@ -540,23 +540,16 @@ pub fn utc_days(since: Timestamp, until: Timestamp) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerts::AlertType;
 
     #[test]
     fn an_alert_is_filed_under_its_incidents_day_and_moment() {
-        let mut alert = Alert {
-            alert_type: AlertType::MissedCall,
-            provider: "salpre".into(),
-            call_id: Some("sal-1".into()),
-            message_id: None,
-            from: None,
-            to: None,
-            direction: None,
-            caller_name: None,
-            occurred_at: "2026-11-29T03:12:00.000Z".into(),
-            detail: None,
-            line_label: None,
-        };
+        let mut alert: Alert = serde_json::from_value(serde_json::json!({
+            "alert_type": "missed_call",
+            "provider": "salpre",
+            "call_id": "sal-1",
+            "occurred_at": "2026-11-29T03:12:00.000Z",
+        }))
+        .unwrap();
         let key = ledger_key(&alert);
         assert_eq!(key.pk, "ALERTS#2026-11-29");
         assert_eq!(

@@ -235,22 +235,21 @@ pub fn short(text: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerts::AlertType;
 
+    /// From JSON, so fields other rules add later need no edit here.
     fn alert(detail: Option<String>) -> Alert {
-        Alert {
-            alert_type: AlertType::CallError,
-            provider: "salpre".into(),
-            call_id: Some("sal-9".into()),
-            message_id: None,
-            from: Some("+14155552671".into()),
-            to: Some("+18339664835".into()),
-            direction: Some("inbound".into()),
-            caller_name: Some("John Doe".into()),
-            occurred_at: "2026-11-23T15:51:22.000Z".into(),
-            detail,
-            line_label: None,
-        }
+        serde_json::from_value(serde_json::json!({
+            "alert_type": "call_error",
+            "provider": "salpre",
+            "call_id": "sal-9",
+            "from": "+14155552671",
+            "to": "+18339664835",
+            "direction": "inbound",
+            "caller_name": "John Doe",
+            "occurred_at": "2026-11-23T15:51:22.000Z",
+            "detail": detail,
+        }))
+        .unwrap()
     }
 
     #[test]

@@ -228,19 +228,13 @@ fn the_alert_id_is_the_incidents_and_stays_what_it_is() {
     call.call_id = call.message_id.take();
     assert_ne!(call.alert_id(), id);
     // Pinned: a changed formula would send every recent alert again.
-    let pinned = Alert {
-        alert_type: AlertType::MissedCall,
-        provider: "salpre".into(),
-        call_id: Some("sal-1".into()),
-        message_id: None,
-        from: None,
-        to: None,
-        direction: None,
-        caller_name: None,
-        occurred_at: String::new(),
-        detail: None,
-        line_label: None,
-    };
+    let pinned: Alert = serde_json::from_value(serde_json::json!({
+        "alert_type": "missed_call",
+        "provider": "salpre",
+        "call_id": "sal-1",
+        "occurred_at": "",
+    }))
+    .unwrap();
     assert_eq!(pinned.alert_id(), PINNED_ALERT_ID);
 }
 
