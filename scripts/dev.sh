@@ -55,6 +55,9 @@ ALERTS_TOPIC_ARN=$($PY -c 'import json,sys; print(json.load(sys.stdin)["topic_ar
 export ALERTS_TOPIC_ARN
 SPILLWAY_QUEUE_URL=$($PY -c 'import json,sys; print(json.load(sys.stdin)["spillway_queue_url"])' <<<"$created")
 export SPILLWAY_QUEUE_URL
+# The alerts function's dead-letter queue (failed alerts, whole; docs/alerts.md).
+ALERTS_DEAD_LETTER_QUEUE_URL=$($PY -c 'import boto3, os; print(boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ.get("AWS_REGION", "us-east-1")).create_queue(QueueName="callhooks-local-alerts-dlq")["QueueUrl"])')
+export ALERTS_DEAD_LETTER_QUEUE_URL
 echo "table $TABLE_NAME and topic $ALERTS_TOPIC_ARN are ready"
 
 # Example configuration, loaded with the callhooks command line the way an

@@ -116,7 +116,9 @@ def create_spillway(sqs, name, resources):
 def create(args):
     resources = template_resources(args.template)
     table_props = one_resource(resources, "AWS::DynamoDB::Table")
-    one_resource(resources, "AWS::SNS::Topic")
+    # The alerts topic (the template also has AlarmsTopic, for CloudWatch).
+    if resources.get("AlertsTopic", {}).get("Type") != "AWS::SNS::Topic":
+        sys.exit("template.yaml must define the AWS::SNS::Topic AlertsTopic")
     table = create_table(client("dynamodb", args.endpoint), args.table, table_props)
     topic_arn = client("sns", args.endpoint).create_topic(Name=args.topic)["TopicArn"]
     spillway_url = create_spillway(client("sqs", args.endpoint), f"{args.table}-spillway", resources)

@@ -13,6 +13,8 @@
 //! callhooks calls list [--since S] [--missed]      # every number's calls and messages (day index)
 //! callhooks stats [--since 7d]                     # calls, missed, errors, SMS failed per provider per day
 //! callhooks completions bash|zsh|fish|powershell|elvish
+//! callhooks alerts list [--since 1d] [--failed]     # the alert ledger: state, SNS message id
+//! callhooks alerts replay ID...|--failed [--again]  # publish again through the ledger
 //! ```
 //!
 //! `--stack` (or `CALLHOOKS_STACK`; by default samconfig.toml's
@@ -27,6 +29,7 @@
 //! Exit codes: 0 done, 1 failure (storage, not found, a provider's refusal),
 //! 2 bad input or usage.
 
+pub mod alerts;
 pub mod history;
 pub mod ops;
 pub mod safe;
@@ -122,6 +125,42 @@ pub enum Command {
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+    /// Alerts as the ledger has them; publish failed ones again.
+    Alerts {
+        #[command(subcommand)]
+        action: AlertsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsAction {
+    /// Each alert: time, state, type, provider, numbers, SNS message id (newest first).
+    List {
+        /// From when (the incident's time): 2026-11-23T09:00:00Z, 2026-11-23, or 90m, 2h, 7d ago.
+        #[arg(long, default_value = "1d")]
+        since: String,
+        /// Only alerts that were not published (failed, or stalled in progress).
+        #[arg(long)]
+        failed: bool,
+    },
+    /// Publish alerts again through the ledger, marked `"replayed": true`.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["ids", "failed"])))]
+    Replay {
+        /// Alert ids (from `alerts list`).
+        ids: Vec<String>,
+        /// Every failed (or stalled) alert.
+        #[arg(long)]
+        failed: bool,
+        /// How far back to look for them.
+        #[arg(long, default_value = "14d")]
+        since: String,
+        /// Send an already published alert once more.
+        #[arg(long)]
+        again: bool,
+        /// The alerts topic (the stack's AlertsTopicArn output).
+        #[arg(long, env = "ALERTS_TOPIC_ARN")]
+        topic_arn: Option<String>,
     },
 }
 
@@ -587,6 +626,53 @@ async fn run_command(
             ops::stats(&store()?, since, context).await
         }
         Command::Completions { shell } => Ok(ops::completions(shell)),
+        Command::Alerts { action } => {
+            let since_of = |s: &str| {
+                history::parse_since(s, context.now, &context.tz).map_err(CliError::Invalid)
+            };
+            // Ledger items expire with the events; the retention does not
+            // matter for reading and replaying.
+            let ledger = |store| callhooks::alerts::ledger::Ledger::new(store, 1);
+            match action {
+                AlertsAction::List { since, failed } => {
+                    let since = since_of(&since)?;
+                    alerts::list(&ledger(store()?), since, failed, context).await
+                }
+                AlertsAction::Replay {
+                    ids,
+                    failed,
+                    since,
+                    again,
+                    topic_arn,
+                } => {
+                    let since = since_of(&since)?;
+                    let topic_arn = topic_arn.filter(|t| !t.is_empty()).ok_or_else(|| {
+                        CliError::Invalid(
+                            "no topic: pass --topic-arn ARN or set ALERTS_TOPIC_ARN (the stack's AlertsTopicArn output)"
+                                .into(),
+                        )
+                    })?;
+                    let publisher = alerts_function::SnsPublisher {
+                        sns: aws_sdk_sns::Client::new(sdk),
+                        topic_arn,
+                    };
+                    let selection = if failed {
+                        alerts::Selection::Failed
+                    } else {
+                        alerts::Selection::Ids(ids)
+                    };
+                    alerts::replay(
+                        &ledger(store()?),
+                        &publisher,
+                        selection,
+                        since,
+                        again,
+                        context,
+                    )
+                    .await
+                }
+            }
+        }
     }
 }
 

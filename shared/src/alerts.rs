@@ -15,12 +15,23 @@
 //! | `sms_failed` | sms summary | an outbound message's derived status becomes failed (a `failed` after `delivered` is not one: both are final) |
 //!
 //! Summaries marked `is_test` never alert; removals (TTL) never alert.
+//!
+//! This file is the decision (stream image -> alert) and the message an
+//! alert makes. Getting it out exactly once is the ledger's part:
+//! [`ledger`] (the alert's item in the table), [`outgoing`] (the message
+//! fitted to SNS, the dead-letter copy) and [`delivery`] (claim, publish,
+//! mark, or keep it failed).
 
 use crate::event::{CallPhases, Direction, SmsMoments, SmsStatus};
 use crate::store::keys;
 use crate::time::{self, Timestamp};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::fmt;
+
+pub mod delivery;
+pub mod ledger;
+pub mod outgoing;
 
 /// A stream image, as Lambda's DynamoDB event carries it.
 pub type Image = serde_dynamo::Item;
@@ -314,14 +325,45 @@ impl Alert {
         truncate_subject(&ascii_line(&subject))
     }
 
-    /// The JSON body of the SNS message.
-    pub fn message_body(&self) -> String {
-        serde_json::to_string(self).expect("an alert always serializes")
+    /// The incident's id: the same for every attempt, re-run and replay of
+    /// one alert, different for any other. 32 hex digits of SHA-256 over
+    /// the conversation (call or message, provider, id) and the alert type,
+    /// so it carries no phone number. Changing this formula re-sends every
+    /// alert still within reach of the stream: keep it.
+    pub fn alert_id(&self) -> String {
+        let (channel, id) = match (&self.call_id, &self.message_id) {
+            (Some(call_id), _) => ("call", call_id.as_str()),
+            (None, Some(message_id)) => ("sms", message_id.as_str()),
+            (None, None) => ("none", ""),
+        };
+        let incident = format!(
+            "callhooks-alert\n{channel}\n{}\n{id}\n{}",
+            self.provider,
+            self.alert_type.as_str()
+        );
+        hex::encode(&Sha256::digest(incident.as_bytes())[..16])
     }
 
-    /// SNS message attributes (all of type String) subscribers filter on.
-    pub fn message_attributes(&self) -> [(&'static str, String); 2] {
+    /// The JSON body of the SNS message: the alert with its id.
+    pub fn message_body(&self) -> String {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            alert_id: String,
+            #[serde(flatten)]
+            alert: &'a Alert,
+        }
+        let body = Body {
+            alert_id: self.alert_id(),
+            alert: self,
+        };
+        serde_json::to_string(&body).expect("an alert always serializes")
+    }
+
+    /// SNS message attributes (all of type String) subscribers filter on,
+    /// and drop copies by (`alert_id`).
+    pub fn message_attributes(&self) -> [(&'static str, String); 3] {
         [
+            ("alert_id", self.alert_id()),
             ("alert_type", self.alert_type.as_str().to_string()),
             ("provider", self.provider.clone()),
         ]

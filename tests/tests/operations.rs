@@ -174,15 +174,18 @@ fn the_dashboard_draws_only_metrics_the_code_emits_and_all_of_them() {
 }
 
 #[test]
-fn alarms_on_our_metrics_use_names_the_code_emits_and_all_notify_the_alarm_topic() {
+fn alarms_on_our_metrics_use_names_the_code_emits_and_all_notify_someone() {
     let template = template();
     let alarms = resources_of(&template, "AWS::CloudWatch::Alarm");
     let mut watched = BTreeSet::new();
     for (name, alarm) in &alarms {
         let properties = &alarm["Properties"];
+        // AlarmTopicArn when given, else the stack's own alarms topic.
+        let action = &properties["AlarmActions"][0]["Fn::If"];
         assert_eq!(
-            properties["AlarmActions"]["Fn::If"][1][0]["Ref"], "AlarmTopicArn",
-            "{name} must notify AlarmTopicArn"
+            (action[1]["Ref"].as_str(), action[2]["Ref"].as_str()),
+            (Some("AlarmTopicArn"), Some("AlarmsTopic")),
+            "{name} must notify AlarmTopicArn, else AlarmsTopic"
         );
         let mut metrics = vec![properties.clone()];
         for query in properties["Metrics"].as_array().into_iter().flatten() {

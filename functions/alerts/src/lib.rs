@@ -1,57 +1,147 @@
 //! The table's DynamoDB stream to SNS: each record the rules of
-//! [`callhooks::alerts`] turn into an alert is published to the topic once.
+//! [`callhooks::alerts`] turn into an alert is published to the topic once,
+//! through the alert ledger ([`callhooks::alerts::delivery`]).
 //!
 //! Records are handled in stream order. Lambda retries a partly failed batch
 //! from the first reported failure, records after it included, so handling
-//! stops at the first failure: a record published now and delivered again
-//! in the retry would alert twice.
+//! stops at the first failure. A record is handled when its alert was
+//! published (now or before) or is kept as failed (in the ledger and the
+//! dead-letter queue), and when a record the rules cannot read is in the
+//! dead-letter queue whole. Only what can still change is retried: a
+//! publish with attempts left, a ledger or queue that did not answer.
 
+use aws_config::SdkConfig;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::MessageAttributeValue;
+use callhooks::alerts::delivery::{Clock, DeadLetters, Delivered, NotYet, Publisher, Route};
+use callhooks::alerts::ledger::Ledger;
+use callhooks::alerts::outgoing::Outgoing;
 use callhooks::alerts::{alert_for_record, Alert};
 use callhooks::phone::{redact, PhoneNumber};
 use callhooks::store::Store;
+use callhooks::time::Timestamp;
+use std::sync::OnceLock;
 
-pub struct Deps {
+/// Publishes to the alerts topic.
+pub struct SnsPublisher {
     pub sns: aws_sdk_sns::Client,
     pub topic_arn: String,
+}
+
+impl Publisher for SnsPublisher {
+    async fn publish(&self, message: &Outgoing) -> Result<String, String> {
+        let mut request = self
+            .sns
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(&message.subject)
+            .message(&message.body);
+        for (name, value) in message.attributes() {
+            let attribute = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(|e| e.to_string())?;
+            request = request.message_attributes(name, attribute);
+        }
+        match request.send().await {
+            Ok(output) => Ok(output.message_id.unwrap_or_default()),
+            Err(error) => Err(match error.as_service_error() {
+                Some(service) => format!(
+                    "{}: {}",
+                    service.code().unwrap_or("unknown"),
+                    service.message().unwrap_or("")
+                ),
+                None => aws_sdk_sns::error::DisplayErrorContext(&error).to_string(),
+            }),
+        }
+    }
+}
+
+/// The dead-letter queue. Its client is built on the first copy sent: a
+/// function that never fails to publish never pays for it.
+pub struct SqsDeadLetters {
+    config: SdkConfig,
+    queue_url: String,
+    client: OnceLock<aws_sdk_sqs::Client>,
+}
+
+impl SqsDeadLetters {
+    pub fn new(config: SdkConfig, queue_url: impl Into<String>) -> Self {
+        SqsDeadLetters {
+            config,
+            queue_url: queue_url.into(),
+            client: OnceLock::new(),
+        }
+    }
+}
+
+impl DeadLetters for SqsDeadLetters {
+    async fn send(&self, body: String) -> Result<(), String> {
+        let client = self
+            .client
+            .get_or_init(|| aws_sdk_sqs::Client::new(&self.config));
+        client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| match error.as_service_error() {
+                Some(service) => format!(
+                    "{}: {}",
+                    service.code().unwrap_or("unknown"),
+                    service.message().unwrap_or("")
+                ),
+                None => aws_sdk_sqs::error::DisplayErrorContext(&error).to_string(),
+            })
+    }
+}
+
+pub struct Deps<P = SnsPublisher, D = SqsDeadLetters> {
+    pub publisher: P,
+    pub ledger: Ledger,
+    /// `None` keeps failed alerts in the ledger only (and leaves records
+    /// the rules cannot read to the event source mapping's retries).
+    pub dead_letters: Option<D>,
     /// Where our numbers' labels are read, with a short deadline; `None`
     /// leaves labels out. A failed read never holds an alert back.
     pub labels: Option<Store>,
+    pub clock: Clock,
 }
 
-/// Why a record failed; it is reported as a batch item failure.
-#[derive(Debug)]
-pub enum RecordFailure {
-    /// The rules cannot read it: retried a bounded number of times, then
-    /// the event source mapping hands it to the dead-letter queue.
-    Malformed(String),
-    /// SNS did not take the message: Lambda retries the record.
-    Publish(String),
+/// What became of one record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Handled {
+    /// It raises no alert.
+    NoAlert,
+    Alert(Delivered),
+    /// The rules cannot read it: the whole record is in the dead-letter
+    /// queue (it is in the table too, until its TTL).
+    Unreadable(String),
 }
 
-/// Handles one batch; the response names the first record that failed.
-pub async fn handle(deps: &Deps, event: Event) -> DynamoDbEventResponse {
+/// Handles one batch; the response names the first record that must be
+/// tried again. `deadline`: when this invocation times out.
+pub async fn handle<P: Publisher, D: DeadLetters>(
+    deps: &Deps<P, D>,
+    event: Event,
+    deadline: Option<Timestamp>,
+) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     for record in &event.records {
-        let Err(failure) = handle_record(deps, record).await else {
+        let Err(NotYet(reason)) = handle_record(deps, record, deadline).await else {
             continue;
         };
         let sequence_number = record.change.sequence_number.clone();
-        match &failure {
-            RecordFailure::Malformed(reason) => tracing::error!(
-                event_id = %record.event_id,
-                sequence_number = sequence_number.as_deref().unwrap_or(""),
-                "{reason}; reporting it failed so it ends in the dead-letter queue"
-            ),
-            RecordFailure::Publish(reason) => tracing::warn!(
-                event_id = %record.event_id,
-                sequence_number = sequence_number.as_deref().unwrap_or(""),
-                "publish failed, Lambda will retry: {reason}"
-            ),
-        }
+        tracing::warn!(
+            event_id = %record.event_id,
+            sequence_number = sequence_number.as_deref().unwrap_or(""),
+            "record not handled yet, Lambda will retry it: {reason}"
+        );
         let mut item = DynamoDbBatchItemFailure::default();
         item.item_identifier = sequence_number;
         response.batch_item_failures.push(item);
@@ -60,30 +150,121 @@ pub async fn handle(deps: &Deps, event: Event) -> DynamoDbEventResponse {
     response
 }
 
-/// The alert of one record, published; `Ok(None)` when it raises none.
-pub async fn handle_record(
-    deps: &Deps,
+/// The alert of one record, published through the ledger.
+pub async fn handle_record<P: Publisher, D: DeadLetters>(
+    deps: &Deps<P, D>,
     record: &EventRecord,
-) -> Result<Option<Alert>, RecordFailure> {
-    let Some(mut alert) = alert_for_record(
+    deadline: Option<Timestamp>,
+) -> Result<Handled, NotYet> {
+    let decided = alert_for_record(
         &record.event_name,
         &record.change.old_image,
         &record.change.new_image,
-    )
-    .map_err(|e| RecordFailure::Malformed(e.to_string()))?
-    else {
-        return Ok(None);
+    );
+    let mut alert = match decided {
+        Ok(Some(alert)) => alert,
+        Ok(None) => return Ok(Handled::NoAlert),
+        Err(malformed) => return unreadable(deps, record, &malformed.to_string()).await,
     };
     alert.line_label = line_label(deps, &alert).await;
-    publish(deps, &alert).await?;
-    callhooks::metrics::emit_alert(alert.alert_type.as_str(), &alert.provider);
-    tracing::info!(
-        alert_type = %alert.alert_type,
-        provider = %alert.provider,
-        id = %loggable_id(&alert),
-        "alert published"
+    let route = Route {
+        ledger: &deps.ledger,
+        publisher: &deps.publisher,
+        dead_letters: deps.dead_letters.as_ref(),
+        clock: deps.clock,
+        deadline,
+    };
+    let delivered = route.deliver(&alert).await?;
+    let id = loggable_id(&alert);
+    match &delivered {
+        Delivered::Published {
+            alert_id,
+            sns_message_id,
+            attempt,
+            cut_bytes,
+        } => {
+            callhooks::metrics::emit_alert(alert.alert_type.as_str(), &alert.provider);
+            tracing::info!(
+            alert_id = %alert_id,
+            alert_type = %alert.alert_type,
+            provider = %alert.provider,
+            id = %id,
+            sns_message_id = %sns_message_id,
+            attempt,
+            cut_bytes,
+            "alert published"
+            )
+        }
+        Delivered::AlreadyPublished { alert_id, .. } => tracing::info!(
+            alert_id = %alert_id,
+            id = %id,
+            "alert already published: nothing sent"
+        ),
+        Delivered::KeptFailed {
+            alert_id,
+            attempts,
+            error,
+            dead_lettered,
+        } => tracing::error!(
+            alert_id = %alert_id,
+            alert_type = %alert.alert_type,
+            provider = %alert.provider,
+            id = %id,
+            attempts,
+            dead_lettered,
+            "alert failed, kept for `callhooks alerts replay`: {error}"
+        ),
+    }
+    Ok(Handled::Alert(delivered))
+}
+
+/// Largest dead-letter copy SQS takes (1 MiB), less room for its envelope.
+const MAX_DEAD_LETTER_BYTES: usize = 1_000_000;
+
+/// The dead-letter copy of a record the rules cannot read: the record as
+/// Lambda delivered it (images included: the old one, then the new one,
+/// dropped if SQS could not take them).
+pub fn unreadable_body(record: &EventRecord, reason: &str) -> String {
+    let mut record = record.clone();
+    let body = |record: &EventRecord| {
+        serde_json::json!({
+            "kind": "unreadable_stream_record",
+            "reason": reason,
+            "record": record,
+        })
+        .to_string()
+    };
+    let mut text = body(&record);
+    if text.len() > MAX_DEAD_LETTER_BYTES {
+        record.change.old_image.clear();
+        text = body(&record);
+    }
+    if text.len() > MAX_DEAD_LETTER_BYTES {
+        record.change.new_image.clear();
+        text = body(&record);
+    }
+    text
+}
+
+async fn unreadable<P, D: DeadLetters>(
+    deps: &Deps<P, D>,
+    record: &EventRecord,
+    reason: &str,
+) -> Result<Handled, NotYet> {
+    let Some(queue) = &deps.dead_letters else {
+        return Err(NotYet(format!(
+            "{reason} (no dead-letter queue to keep it)"
+        )));
+    };
+    queue
+        .send(unreadable_body(record, reason))
+        .await
+        .map_err(|e| NotYet(format!("{reason}; dead-letter queue: {e}")))?;
+    tracing::error!(
+        event_id = %record.event_id,
+        "{reason}: the whole record is in the dead-letter queue"
     );
-    Ok(Some(alert))
+    Ok(Handled::Unreadable(reason.to_string()))
 }
 
 /// The alert's call or message id with any number it embeds masked
@@ -104,7 +285,7 @@ fn loggable_id(alert: &Alert) -> String {
 
 /// The configured label of our number in the conversation, if it can be
 /// read quickly; anything else (no document, no label, an error) is none.
-async fn line_label(deps: &Deps, alert: &Alert) -> Option<String> {
+async fn line_label<P, D>(deps: &Deps<P, D>, alert: &Alert) -> Option<String> {
     let store = deps.labels.as_ref()?;
     let number = PhoneNumber::parse(alert.our_number()?).ok()?;
     match store.number_config(&number).await {
@@ -117,33 +298,6 @@ async fn line_label(deps: &Deps, alert: &Alert) -> Option<String> {
             None
         }
     }
-}
-
-pub async fn publish(deps: &Deps, alert: &Alert) -> Result<(), RecordFailure> {
-    let mut request = deps
-        .sns
-        .publish()
-        .topic_arn(&deps.topic_arn)
-        .subject(alert.subject())
-        .message(alert.message_body());
-    for (name, value) in alert.message_attributes() {
-        let attribute = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(value)
-            .build()
-            .map_err(|e| RecordFailure::Publish(e.to_string()))?;
-        request = request.message_attributes(name, attribute);
-    }
-    request.send().await.map(|_| ()).map_err(|error| {
-        RecordFailure::Publish(match error.as_service_error() {
-            Some(service) => format!(
-                "{}: {}",
-                service.code().unwrap_or("unknown"),
-                service.message().unwrap_or("")
-            ),
-            None => aws_sdk_sns::error::DisplayErrorContext(&error).to_string(),
-        })
-    })
 }
 
 #[cfg(test)]
@@ -167,5 +321,35 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(alert.call_id.as_deref(), Some("sal-1001"));
+    }
+
+    #[test]
+    fn an_unreadable_record_is_copied_whole_or_as_much_as_sqs_takes() {
+        let event: Event =
+            serde_json::from_str(include_str!("../../../events/alerts-missed-call.json")).unwrap();
+        let mut record = event.records[0].clone();
+        let copy: serde_json::Value =
+            serde_json::from_str(&unreadable_body(&record, "why")).unwrap();
+        assert_eq!(copy["kind"], "unreadable_stream_record");
+        assert_eq!(copy["reason"], "why");
+        assert_eq!(
+            copy["record"]["dynamodb"]["SequenceNumber"],
+            "111000000000000000002"
+        );
+        assert_eq!(
+            copy["record"]["dynamodb"]["NewImage"]["call_id"]["S"],
+            "sal-1001"
+        );
+        record.change.old_image.insert(
+            "huge".into(),
+            serde_dynamo::AttributeValue::S("x".repeat(MAX_DEAD_LETTER_BYTES)),
+        );
+        let body = unreadable_body(&record, "why");
+        assert!(body.len() <= MAX_DEAD_LETTER_BYTES);
+        let copy: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            copy["record"]["dynamodb"]["NewImage"]["call_id"]["S"], "sal-1001",
+            "the new image stays when dropping the old is enough"
+        );
     }
 }

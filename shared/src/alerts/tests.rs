@@ -190,14 +190,55 @@ fn message_is_json_with_the_contract_fields_and_filterable_attributes() {
         .unwrap()
         .parse::<Timestamp>()
         .is_ok());
+    assert_eq!(body["alert_id"], alert.alert_id());
     assert_eq!(
         alert.message_attributes(),
         [
+            ("alert_id", alert.alert_id()),
             ("alert_type", "sms_failed".to_string()),
             ("provider", "zonitel".to_string())
         ]
     );
 }
+
+#[test]
+fn the_alert_id_is_the_incidents_and_stays_what_it_is() {
+    let alert = alert("failed_outbound_sms");
+    let id = alert.alert_id();
+    assert_eq!(id.len(), 32);
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    // Whatever else the message says, the incident decides the id.
+    let mut relabelled = alert.clone();
+    relabelled.line_label = Some("Support".into());
+    relabelled.detail = Some("other words".into());
+    relabelled.occurred_at = "2030-01-01T00:00:00.000Z".into();
+    assert_eq!(relabelled.alert_id(), id);
+    // Another type, provider or message is another incident.
+    let mut other = alert.clone();
+    other.alert_type = AlertType::CallError;
+    assert_ne!(other.alert_id(), id);
+    let mut other = alert.clone();
+    other.provider = "retell".into();
+    assert_ne!(other.alert_id(), id);
+    let mut other = alert.clone();
+    other.message_id = Some("another".into());
+    assert_ne!(other.alert_id(), id);
+    // A call and a message with the same id are different incidents.
+    let mut call = alert.clone();
+    call.call_id = call.message_id.take();
+    assert_ne!(call.alert_id(), id);
+    // Pinned: a changed formula would send every recent alert again.
+    let pinned: Alert = serde_json::from_value(serde_json::json!({
+        "alert_type": "missed_call",
+        "provider": "salpre",
+        "call_id": "sal-1",
+        "occurred_at": "",
+    }))
+    .unwrap();
+    assert_eq!(pinned.alert_id(), PINNED_ALERT_ID);
+}
+
+const PINNED_ALERT_ID: &str = "7ae136500ca555327c02c55dd1b373ed";
 
 #[test]
 fn subject_uses_the_line_label_and_stays_short_printable_ascii() {

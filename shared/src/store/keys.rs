@@ -15,6 +15,8 @@
 //! | every number configuration (`callhooks numbers list`) | Scan, `item_type = number_config` | table |
 //! | unrecognized deliveries, newest first (`callhooks unrecognized list`) | `GSI1PK = UNRECOGNIZED` | GSI1 |
 //! | recent calls and messages of every number, newest first (`callhooks calls list` without `--number`, `callhooks stats`) | `GSI3PK = DAY#<yyyy-mm-dd>` (UTC day first seen), one query per day, newest day first | GSI3 |
+//! | the alert ledger: one alert by its incident | `PK = ALERTS#<yyyy-mm-dd>`, `SK = <occurred_at>#<alert_id>` | table |
+//! | alerts of a period (`callhooks alerts list --since`) | `PK = ALERTS#<day>` for each UTC day, `SK >= <since>` | table |
 
 use crate::event::{Channel, Provider};
 use crate::phone::PhoneNumber;
@@ -234,6 +236,24 @@ pub const NUMBER_CONFIG_ITEM_TYPE: &str = "number_config";
 /// `item_type` of a contact record item (pattern 6).
 pub const CONTACT_ITEM_TYPE: &str = "contact";
 
+/// `item_type` of an alert ledger entry (see [`crate::alerts::ledger`]).
+pub const ALERT_ITEM_TYPE: &str = "alert";
+pub const ALERTS_PK_PREFIX: &str = "ALERTS#";
+
+/// The ledger partition of the alerts whose incident happened on one UTC
+/// day (`2026-11-29`): listing a period reads one partition per day, and
+/// alerts are few enough that a day never makes a hot partition.
+pub fn alerts_day_pk(day: &str) -> String {
+    format!("{ALERTS_PK_PREFIX}{day}")
+}
+
+/// An alert's ledger sort key: the incident's moment first (fixed width,
+/// so string order is time order), then its id. Both come from the
+/// incident alone, so every attempt at one alert finds the same item.
+pub fn alert_sk(occurred_at_key: &str, alert_id: &str) -> String {
+    format!("{occurred_at_key}#{alert_id}")
+}
+
 /// The smallest timeline sort key of anything first seen at or after
 /// `since_key` (a [`crate::time::to_key`] string): timeline keys start with
 /// the fixed-width first-seen moment, so string order is time order.
@@ -272,6 +292,11 @@ mod tests {
         assert_eq!(number_config_pk(&n), "NUMBER#+14155552671");
         assert_eq!(contact_pk(&n), "CONTACT#+14155552671");
         assert_eq!(status_sk("delivered"), "STATUS#delivered");
+        assert_eq!(alerts_day_pk("2026-11-29"), "ALERTS#2026-11-29");
+        assert_eq!(
+            alert_sk("2026-11-29T03:12:00.000Z", "abc"),
+            "2026-11-29T03:12:00.000Z#abc"
+        );
         assert_eq!(
             delivery_sk(&["dial", "no-answer", "CA2"]),
             "DELIVERY#dial#no-answer#CA2"

@@ -61,7 +61,10 @@ impl StoreError {
     }
 }
 
-fn store_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: fmt::Debug + 'static>(
+pub(crate) fn store_error<
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug + 'static,
+>(
     error: SdkError<E, R>,
 ) -> StoreError {
     match error.as_service_error() {
