@@ -680,6 +680,9 @@ pub struct CallSummary {
     /// Set once with `failed_at`: the provider's own words.
     #[serde(default)]
     pub error_message: Option<String>,
+    /// An answered call that reached nobody (Retell's outcome rules).
+    #[serde(default)]
+    pub missed_at: Option<String>,
 }
 
 impl CallSummary {
@@ -705,6 +708,9 @@ impl CallSummary {
 
     pub fn is_missed(&self) -> bool {
         self.phases().is_missed(self.direction)
+            || (self.direction == Some(Direction::Inbound)
+                && self.missed_at.is_some()
+                && self.failed_at.is_none())
     }
 }
 
