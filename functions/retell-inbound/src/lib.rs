@@ -270,16 +270,13 @@ async fn handle_event(
     now: Timestamp,
 ) -> Result<Response<Body>, ApiError> {
     let started = Instant::now();
-    let (body, signed) = accept(deps, req, now)?;
+    let (body, _) = accept(deps, req, now)?;
     let raw = body_text(body)?;
     let budget = deps.deadline.total;
     let (plan, kind, record) = match events::parse_call_event(body)? {
         events::ParsedCallEvent::Unattached { event, anomaly } => {
-            // Once per signed body; unsigned (check off), once per moment.
-            let key = signed.as_ref().map_or_else(
-                || now.as_millisecond().to_string(),
-                |s| s.digest_hex.clone(),
-            );
+            // Once per body: Retell retries the same bytes, freshly signed.
+            let key = events::body_key(body);
             let stored = events::unattached_event(&event, &anomaly, raw, &key, now);
             let plan = events::unattached_plan(&stored, deps.retention_days);
             (plan, event, None)

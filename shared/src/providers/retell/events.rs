@@ -241,12 +241,15 @@ impl CallEvent {
             && self.call_type.as_deref().is_none_or(|t| t == "phone_call")
     }
 
-    /// When this event happened: its own moment where the payload has one
-    /// (so a retry has the same event key), else when it reached us.
+    /// When this event happened: the call's start or end for the events
+    /// that mark them, else when it reached us (analysis, transfers and
+    /// transcript updates carry no moment of their own). A retry's event key
+    /// may then differ; its delivery guard does not.
     fn occurred_at(&self, received_at: Timestamp) -> Timestamp {
         match self.event.as_str() {
             "call_started" => self.start,
-            _ => self.end.or(self.start),
+            "call_ended" => self.end,
+            _ => None,
         }
         .unwrap_or(received_at)
     }
@@ -547,8 +550,16 @@ pub fn unattached_event(
     }
 }
 
-/// The write of an unattached event: the event item alone, under
-/// `UNMATCHED#retell`, absent-guarded.
+/// A delivery key for an event without a call: the SHA-256 of its body, so
+/// Retell's retry of the same body (freshly signed) is recognized.
+pub fn body_key(body: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(body))
+}
+
+/// The write of an unattached event: the event item under
+/// `UNMATCHED#retell` and a guard on its body's key, so a retry of the same
+/// body is recognized whenever it comes.
 pub fn unattached_plan(event: &Event, retention_days: u32) -> WritePlan {
     let mut plan = WritePlan::for_event(event, retention_days);
     let pk = keys::unmatched_events_pk(Provider::Retell);
@@ -559,6 +570,21 @@ pub fn unattached_plan(event: &Event, retention_days: u32) -> WritePlan {
         first.item.remove("call_id");
     }
     plan.updates.clear();
+    let mut guard = Item::with_capacity(4);
+    guard.insert(keys::PK.into(), s(&pk));
+    guard.insert(
+        keys::SK.into(),
+        s(keys::delivery_sk(&["retell", &event.delivery_key])),
+    );
+    guard.insert(keys::ITEM_TYPE.into(), s("delivery_guard"));
+    guard.insert(
+        keys::TTL.into(),
+        n(time::expires_at(event.received_at, retention_days)),
+    );
+    plan.guard_with(GuardedPut {
+        item: guard,
+        condition: Some(Condition::item_absent()),
+    });
     plan
 }
 
@@ -741,10 +767,16 @@ mod tests {
             panic!("unattached");
         };
         assert_eq!(event, "agent_updated");
-        let stored = unattached_event(&event, &anomaly, "{}", "digest", at(T));
+        assert_eq!(body_key(b"{}").len(), 64);
+        let stored = unattached_event(&event, &anomaly, "{}", &body_key(b"{}"), at(T));
         let plan = unattached_plan(&stored, 30);
         assert_eq!(plan.updates.len(), 0);
         assert_eq!(plan.puts[0].item[keys::PK], s("UNMATCHED#retell"));
+        assert!(plan.puts[0].item[keys::SK]
+            .as_s()
+            .unwrap()
+            .starts_with("DELIVERY#retell#"));
+        assert_eq!(plan.puts[1].item[keys::PK], s("UNMATCHED#retell"));
         assert!(parse_call_event(br#"{"call": {}}"#).is_err());
         assert!(parse_call_event(b"[]").is_err());
     }
