@@ -68,6 +68,13 @@ pub const DESTINATIONS: &[Destination] = &[
         hook: None,
         auth: "signed with the Retell API key (RetellApiKey)",
     },
+    Destination {
+        output: "RetellEventsUrl",
+        provider: "retell",
+        field: "webhook URL (account or agent) for call events",
+        hook: None,
+        auth: "signed with the Retell API key (RetellApiKey)",
+    },
 ];
 
 #[derive(Clone, Debug, Serialize, PartialEq)]

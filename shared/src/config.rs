@@ -310,6 +310,55 @@ mod tests {
     }
 
     #[test]
+    fn agent_overrides_are_objects_of_bounded_size() {
+        let doc = |value: &str| {
+            format!(
+                r#"{{"number": "+18339664835", "retell": {{"chat": {{"default_agent": {{"agent_id": "c", "agent_override": {value}}}}}}}}}"#
+            )
+        };
+        let config: NumberConfig =
+            parse_document(&doc(r#"{"agent": {"language": "fr-FR"}}"#)).unwrap();
+        assert_eq!(
+            check_agent_overrides(config.retell.as_ref().unwrap()),
+            Ok(())
+        );
+        let err = parse_document::<NumberConfig>(&doc(r#""voice""#)).unwrap_err();
+        assert!(
+            err.starts_with("retell.chat.default_agent.agent_override"),
+            "{err}"
+        );
+        let big = format!(
+            r#"{{"retell_llm": {{"begin_message": "{}"}}}}"#,
+            "x".repeat(MAX_AGENT_OVERRIDE_BYTES)
+        );
+        let config: NumberConfig = parse_document(&doc(&big)).unwrap();
+        let err = check_agent_overrides(config.retell.as_ref().unwrap()).unwrap_err();
+        assert!(
+            err.starts_with("retell.chat.default_agent.agent_override: is "),
+            "{err}"
+        );
+        let reject: NumberConfig = parse_document(
+            r#"{"number": "+18339664835", "retell": {"reject": {"calls": {"prefixes": ["+1900"], "anonymous": true}}}}"#,
+        )
+        .unwrap();
+        assert!(
+            reject
+                .retell
+                .unwrap()
+                .reject
+                .unwrap()
+                .calls
+                .unwrap()
+                .anonymous
+        );
+        let err = parse_document::<NumberConfig>(
+            r#"{"number": "+18339664835", "retell": {"reject": {"calls": {"prefix": ["+1900"]}}}}"#,
+        )
+        .unwrap_err();
+        assert!(err.starts_with("retell.reject.calls.prefix"), "{err}");
+    }
+
+    #[test]
     fn contact_variables_must_be_strings() {
         let ok: Contact = parse_document(r#"{"number": "+14155552671", "name": "John", "dynamic_variables": {"tier": "gold"}, "metadata": {"crm_id": 7}}"#).unwrap();
         assert_eq!(ok.dynamic_variables["tier"], "gold");

@@ -588,3 +588,40 @@ async fn each_alert_rule_fires_once_and_never_for_a_good_call() {
         );
     }
 }
+
+#[tokio::test]
+async fn samples_signed_as_the_docs_say_are_accepted() {
+    let stack = TestStack::new().await;
+    let deps = deps(&stack);
+    for (file, ms) in [
+        ("retell-inbound.json", T0),
+        ("retell-call-started.json", T0 + 3_500),
+        ("retell-call-ended.json", T0 + 46_000),
+        ("retell-call-analyzed.json", T0 + 60_000),
+        ("retell-chat-inbound.json", T0 + 61_000),
+    ] {
+        let output = Command::new(python())
+            .arg(project_root().join("scripts/sign_retell.py"))
+            .arg(project_root().join("events").join(file))
+            .args(["--key", KEY, "--ms", &ms.to_string()])
+            .output()
+            .expect("run sign_retell.py");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let signed = String::from_utf8(output.stdout).unwrap();
+        let req = callhooks_tests::event_request(&signed);
+        let (status, reply) = answer(&handle_with(&deps, &options(), req, at(ms)).await);
+        assert_eq!(status, 200, "{file}: {reply}");
+        // Unsigned, the same sample is refused.
+        let unsigned = std::fs::read_to_string(project_root().join("events").join(file)).unwrap();
+        let req = callhooks_tests::event_request(&unsigned);
+        let (status, _) = answer(&handle_with(&deps, &options(), req, at(ms)).await);
+        assert_eq!(status, 401, "{file}");
+    }
+    let calls = retell_calls(&stack).await;
+    assert_eq!(calls.len(), 1);
+    assert_eq!(attr(&calls[0], "retell_call_id"), Some("call_3f9a1c2b7d"));
+}
