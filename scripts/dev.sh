@@ -58,6 +58,7 @@ Routes on http://127.0.0.1:$PORT (functions compile on first use):
   POST http://127.0.0.1:$PORT/zonitel/calls
   GET|POST http://127.0.0.1:$PORT/voxtelesys/{voice,status,dial,recording}
   POST http://127.0.0.1:$PORT/retell/inbound
+  POST http://127.0.0.1:$PORT/retell/events
   alerts: fed from $TABLE_NAME's stream (scripts/stream_pump.py); each alert published on the topic prints here
   POST http://127.0.0.1:$PORT/salpre/events
   POST http://127.0.0.1:$PORT/zonitel/sms
@@ -70,7 +71,7 @@ Try:
   curl -s -X POST http://127.0.0.1:$PORT/retell/inbound -H 'content-type: application/json' \\
     -d '{"event": "call_inbound", "call_inbound": {"from_number": "+12137771234", "to_number": "+12137771235"}}'
   (the example configuration answers with agent_vip and Jane Roe's variables; with
-  RETELL_API_KEY set, sign the request as the README shows)
+  RETELL_API_KEY set, sign it: docs/providers/retell.md)
 
 Ctrl-C stops everything.
 TXT
