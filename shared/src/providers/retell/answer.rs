@@ -98,34 +98,29 @@ pub fn caller_history(
 }
 
 /// The answer Retell reads: `{"call_inbound": {...}}` or
-/// `{"chat_inbound": {...}}`, never both.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// `{"chat_inbound": {...}}`, the key naming what was asked.
+#[derive(Clone, Debug, PartialEq)]
 pub struct InboundAnswer {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    call_inbound: Option<InboundAnswerBody>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    chat_inbound: Option<InboundAnswerBody>,
+    kind: InboundKind,
+    body: InboundAnswerBody,
 }
 
 impl InboundAnswer {
     pub fn new(kind: InboundKind, body: InboundAnswerBody) -> Self {
-        match kind {
-            InboundKind::Call => InboundAnswer {
-                call_inbound: Some(body),
-                chat_inbound: None,
-            },
-            InboundKind::Chat => InboundAnswer {
-                call_inbound: None,
-                chat_inbound: Some(body),
-            },
-        }
+        InboundAnswer { kind, body }
     }
 
     pub fn body(&self) -> &InboundAnswerBody {
-        self.call_inbound
-            .as_ref()
-            .or(self.chat_inbound.as_ref())
-            .expect("an answer always has one body")
+        &self.body
+    }
+}
+
+impl Serialize for InboundAnswer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(self.kind.as_str(), &self.body)?;
+        map.end()
     }
 }
 

@@ -131,27 +131,53 @@ fn boolean(value: Option<&Value>) -> Option<bool> {
     }
 }
 
+/// Whether `text` can be part of a key as it is: 1 to `max` ASCII letters,
+/// digits, `_`, `-` and `.` (Retell's event names and call ids are).
+fn is_key_safe(text: &str, max: usize) -> bool {
+    (1..=max).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
 /// Parses a call event. Refuses only a body that is not a JSON object or
 /// names no event.
 pub fn parse_call_event(body: &[u8]) -> Result<ParsedCallEvent, ApiError> {
     let envelope: serde_json::Map<String, Value> = parse_json(body)?;
     // Retell's pages show both `event` and `event_type`.
-    let event = string(envelope.get("event"))
+    let named = string(envelope.get("event"))
         .or_else(|| string(envelope.get("event_type")))
         .ok_or_else(|| ApiError::invalid_field("event", "is missing"))?;
+    let mut anomalies = Vec::new();
+    // The name and the call id become key parts: anything that cannot be
+    // one is kept raw and named, never put in a key.
+    let event = if is_key_safe(&named, 64) {
+        named
+    } else {
+        anomalies.push("event: not an event name".to_string());
+        "unreadable_event".to_string()
+    };
     let Some(Value::Object(call)) = envelope.get("call") else {
         return Ok(ParsedCallEvent::Unattached {
             event,
             anomaly: "call: missing".into(),
         });
     };
-    let Some(call_id) = string(call.get("call_id")) else {
-        return Ok(ParsedCallEvent::Unattached {
-            event,
-            anomaly: "call.call_id: missing".into(),
-        });
+    let call_id = match string(call.get("call_id")) {
+        Some(id) if is_key_safe(&id, 128) => id,
+        Some(_) => {
+            return Ok(ParsedCallEvent::Unattached {
+                event,
+                anomaly: "call.call_id: not a call id".into(),
+            })
+        }
+        None => {
+            return Ok(ParsedCallEvent::Unattached {
+                event,
+                anomaly: "call.call_id: missing".into(),
+            })
+        }
     };
-    let mut anomalies = Vec::new();
     let mut number = |field: &str| -> Option<PhoneNumber> {
         let text = string(call.get(field))?;
         match PhoneNumber::parse_caller_id(&text) {
@@ -777,6 +803,19 @@ mod tests {
             .unwrap()
             .starts_with("DELIVERY#retell#"));
         assert_eq!(plan.puts[1].item[keys::PK], s("UNMATCHED#retell"));
+        let hostile = json!({"event": "call#ended", "call": {"call_id": "x#SUMMARY"}});
+        let ParsedCallEvent::Unattached { event, anomaly } =
+            parse_call_event(hostile.to_string().as_bytes()).unwrap()
+        else {
+            panic!("a call id that is no id is not attached");
+        };
+        assert_eq!(
+            (event.as_str(), anomaly.as_str()),
+            ("unreadable_event", "call.call_id: not a call id")
+        );
+        let odd = parse(json!({"event": "x".repeat(65), "call": {"call_id": "call_1"}}));
+        assert_eq!(odd.event, "unreadable_event");
+        assert_eq!(odd.anomalies, ["event: not an event name"]);
         assert!(parse_call_event(br#"{"call": {}}"#).is_err());
         assert!(parse_call_event(b"[]").is_err());
     }
