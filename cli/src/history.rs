@@ -583,6 +583,9 @@ pub async fn show_sms(
     if let Some(message) = &summary.failure_message {
         pairs.push(("failure", message.clone(), Tone::Bad));
     }
+    if let Some(rule) = &summary.rejected_by {
+        pairs.push(("rejected by", rule.clone(), Tone::Warn));
+    }
     let mut out = fields(&pairs, context.color);
     out.push('\n');
     let mut table = Table::new(&["WHEN", "STATUS", "MESSAGE"]);

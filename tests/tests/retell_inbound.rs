@@ -539,6 +539,16 @@ async fn reject_rules_decline_and_the_timeline_says_which() {
         .filter_map(|c| attr(&c, "rejected_by").map(str::to_string))
         .collect();
     assert_eq!(refused, ["reject.chats.prefixes"]);
+    let record = stack
+        .store()
+        .sms_message(Provider::Retell, "20261123T155122000Z-447700900123")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.summary.rejected_by.as_deref(),
+        Some("reject.chats.prefixes")
+    );
 
     // Anyone else gets the agent.
     let (_, reply) = ask(&deps, &inbound("+14155550123", "+12137771235"), T0).await;

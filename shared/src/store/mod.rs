@@ -760,6 +760,9 @@ pub struct SmsSummary {
     /// The provider's `message` with the failed status.
     #[serde(default)]
     pub failure_message: Option<String>,
+    /// The reject rule that refused an inbound chat (Retell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected_by: Option<String>,
 }
 
 impl SmsSummary {
