@@ -91,6 +91,7 @@ Routes on http://127.0.0.1:$PORT (functions compile on first use):
   POST http://127.0.0.1:$PORT/zonitel/calls
   GET|POST http://127.0.0.1:$PORT/voxtelesys/{voice,status,dial,recording}
   POST http://127.0.0.1:$PORT/retell/inbound
+  POST http://127.0.0.1:$PORT/retell/events
   alerts: fed from $TABLE_NAME's stream (scripts/stream_pump.py); each alert published on the topic prints here
   spillway: deliveries the table could not take, from the spillway queue back into the table
   a DynamoDB outage for the functions: curl -X POST 'http://127.0.0.1:$OUTAGE_PORT/__outage?seconds=10'

@@ -147,6 +147,26 @@ def retell(i):
         ("/retell/inbound", JSON, json.dumps(body))]
 
 
+def retell_call(i, error):
+    """A Retell call's events on /retell/events: call_started then
+    call_ended, ended normally or on an error reason (one call_error alert).
+    Outbound, so there is no inbound record to join and the events may come
+    in any order."""
+    call_id = f"load-{RUN}-retell-{i}"
+    t = int(time.time() * 1000) - 600_000 + i
+    call = {"call_id": call_id, "call_type": "phone_call", "direction": "outbound",
+            "from_number": OURS, "to_number": number(i), "agent_id": "agent_load",
+            "call_status": "ongoing", "start_timestamp": t}
+    ended = dict(call, call_status="ended", end_timestamp=t + 30_000, duration_ms=30_000,
+                 disconnection_reason="error_llm_websocket_open" if error else "agent_hangup",
+                 transcript="Agent: Hello")
+    out = [("/retell/events", JSON, json.dumps({"event": "call_started", "call": call})),
+           ("/retell/events", JSON, json.dumps({"event": "call_ended", "call": ended}))]
+    alert = ("call_error", "retell", call_id) if error else None
+    checks = ("answered_at", "ended_at", "failed_at" if error else "!failed_at")
+    return Conversation("CALL#retell#" + call_id, 2, checks, alert), out
+
+
 # Each conversation kind in turn: every webhook, and an alert now and then.
 GENERATORS = [
     lambda i: salpre(i, missed=False),
@@ -157,6 +177,8 @@ GENERATORS = [
     lambda i: salpre(i, missed=True),
     lambda i: zonitel_sms(i, failed=True),
     lambda i: voxtelesys(i, no_answer=True),
+    lambda i: retell_call(i, error=False),
+    lambda i: retell_call(i, error=True),
 ]
 
 SECRETS = {"/zonitel/": "ZONITEL_WEBHOOK_TOKEN", "/salpre/": "SALPRE_WEBHOOK_TOKEN",

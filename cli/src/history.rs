@@ -286,6 +286,38 @@ fn unix_local(seconds: &str, tz: &TimeZone) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// What Retell's call events add to a call summary (text attributes), and
+/// their labels in `calls show`.
+const RETELL_TEXT_FIELDS: [(&str, &str); 9] = [
+    ("retell_call_id", "retell call"),
+    ("rejected_by", "rejected by"),
+    ("disconnection_reason", "disconnected"),
+    ("transfer_destination", "transferred to"),
+    ("missed_detail", "missed"),
+    ("call_summary", "summary"),
+    ("user_sentiment", "sentiment"),
+    ("custom_analysis", "analysis"),
+    ("retell_agent_id", "agent"),
+];
+
+/// Retell's numbers and flags for `calls show --json`; its custom analysis
+/// as the JSON it is.
+fn retell_outcome_json(item: &Item, summary: &mut Value) {
+    if let Some(ms) = number_attr(item, "duration_ms").and_then(|n| n.parse::<i64>().ok()) {
+        summary["duration_ms"] = json!(ms);
+    }
+    for name in ["call_successful", "in_voicemail"] {
+        if let Some(value) = item.get(name).and_then(|v| v.as_bool().ok()) {
+            summary[name] = json!(value);
+        }
+    }
+    if let Some(parsed) =
+        text_attr(item, "custom_analysis").and_then(|t| serde_json::from_str::<Value>(t).ok())
+    {
+        summary["custom_analysis"] = parsed;
+    }
+}
+
 /// `calls show PROVIDER CALL_ID`: summary (pattern 2), every event in order
 /// (pattern 1) and the transcript: Salpre's final one when the call ended,
 /// else the live lines seen so far.
@@ -336,11 +368,15 @@ pub async fn show_call(
             "recording_status",
             "dial_call_status",
             "in_progress_at",
-        ] {
+        ]
+        .into_iter()
+        .chain(RETELL_TEXT_FIELDS.iter().map(|(name, _)| *name))
+        {
             if let Some(value) = text_attr(&item, extra) {
                 summary_json[extra] = json!(value);
             }
         }
+        retell_outcome_json(&item, &mut summary_json);
         let final_json = final_transcript
             .as_deref()
             .and_then(|t| serde_json::from_str::<Value>(t).ok());
@@ -404,7 +440,29 @@ pub async fn show_call(
         pairs.push(("error", message.clone(), Tone::Bad));
     }
     if let Some(url) = text_attr(&item, "recording_url") {
-        pairs.push(("voicemail", url.to_string(), Tone::Plain));
+        let label = if summary.provider == "retell" {
+            "recording"
+        } else {
+            "voicemail"
+        };
+        pairs.push((label, url.to_string(), Tone::Plain));
+    }
+    for (name, label) in RETELL_TEXT_FIELDS {
+        if let Some(value) = text_attr(&item, name) {
+            pairs.push((label, value.to_string(), Tone::Plain));
+        }
+    }
+    if let Some(ms) = number_attr(&item, "duration_ms") {
+        pairs.push(("duration", format!("{ms} ms"), Tone::Plain));
+    }
+    for (name, label) in [
+        ("call_successful", "successful"),
+        ("in_voicemail", "in voicemail"),
+    ] {
+        if let Some(value) = item.get(name).and_then(|v| v.as_bool().ok()) {
+            let text = if *value { "yes" } else { "no" };
+            pairs.push((label, text.to_string(), Tone::Plain));
+        }
     }
     if let Some(source) = &summary.source {
         pairs.push(("source", source.clone(), Tone::Plain));
@@ -542,6 +600,9 @@ pub async fn show_sms(
     }
     if let Some(message) = &summary.failure_message {
         pairs.push(("failure", message.clone(), Tone::Bad));
+    }
+    if let Some(rule) = &summary.rejected_by {
+        pairs.push(("rejected by", rule.clone(), Tone::Warn));
     }
     let mut out = fields(&pairs, context.color);
     out.push('\n');

@@ -350,6 +350,7 @@ mod tests {
             unanswered_at: missed.then(|| at.to_string()),
             source: None,
             error_message: None,
+            missed_at: None,
         })
     }
 

@@ -120,6 +120,14 @@ pub const DESTINATIONS: &[Destination] = &[
         auth: "signed with the Retell API key (RetellApiKey)",
         token: None,
     },
+    Destination {
+        output: "RetellEventsUrl",
+        provider: "retell",
+        field: "webhook URL (account or agent) for call events",
+        hook: None,
+        auth: "signed with the Retell API key (RetellApiKey)",
+        token: None,
+    },
 ];
 
 #[derive(Clone, Debug, Serialize, PartialEq)]

@@ -616,6 +616,10 @@ async fn urls_come_from_the_stack_outputs() {
         get("RetellInboundUrl", "")["url"],
         format!("{base}/retell/inbound")
     );
+    assert_eq!(
+        get("RetellEventsUrl", "")["url"],
+        format!("{base}/retell/events")
+    );
 
     let table = ok_text(&stack, &["urls", "--stack", &name]).await;
     assert!(table.starts_with("PROVIDER"), "{table}");

@@ -70,10 +70,11 @@ fn handle(req: &Request, key: &SigningKey) -> Result<(), ApiError> {
     let raw = body_text(body)?;
     let event = retell::inbound_event(&call, raw, now());
     check_event(&event, raw);
-    check_plan(&retell::inbound_plan(&event, RETENTION_DAYS));
+    check_plan(&retell::inbound_plan(&event, &call, RETENTION_DAYS, None));
     let (config, contact) = (sample_config(), sample_contact());
     for (config, contact) in [(None, None), (Some(&config), Some(&contact))] {
-        let answer = retell::inbound_answer(&call, config, contact, None, now());
+        let lookup = config.map_or(retell::ConfigLookup::Absent, retell::ConfigLookup::Found);
+        let answer = retell::decide(&call, lookup, contact, None, None, now()).answer;
         serde_json::to_vec(&answer).expect("the answer serializes");
     }
     Ok(())

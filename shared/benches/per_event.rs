@@ -77,7 +77,7 @@ fn retell(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
         .unwrap();
     let call = retell::parse_inbound(body).unwrap();
     let event = retell::inbound_event(&call, body_text(body).unwrap(), now);
-    retell::inbound_plan(&event, RETENTION_DAYS).action_count()
+    retell::inbound_plan(&event, &call, RETENTION_DAYS, None).action_count()
 }
 
 const CASES: &[(&str, Work)] = &[

@@ -12,6 +12,7 @@
 //! |---|---|---|
 //! | `call_error` | call summary | it gains `failed_at` (a provider's error event or failed call) |
 //! | `missed_call` | call summary | it becomes missed: inbound, `unanswered_at`, no `answered_at` |
+//! | `missed_call` | call summary | an inbound call gains `missed_at`: answered by an agent but nobody was reached (Retell: transfer not answered, voicemail, caller hung up before anyone spoke; see `providers::retell::events::outcome`) |
 //! | `sms_failed` | sms summary | an outbound message's derived status becomes failed (a `failed` after `delivered` is not one: both are final) |
 //!
 //! Summaries marked `is_test` never alert; removals (TTL) never alert.
@@ -133,6 +134,10 @@ struct Summary {
     failure_message: Option<String>,
     #[serde(default)]
     recording_url: Option<String>,
+    #[serde(default)]
+    missed_at: Option<String>,
+    #[serde(default)]
+    missed_detail: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,6 +171,9 @@ impl Summary {
                 if phases.is_missed(self.direction()) {
                     let at = self.unanswered_at.as_deref().unwrap_or_default();
                     return Some((AlertType::MissedCall, at, self.recording_url.as_deref()));
+                }
+                if let (Some(at), Some(Direction::Inbound)) = (&self.missed_at, self.direction()) {
+                    return Some((AlertType::MissedCall, at, self.missed_detail.as_deref()));
                 }
                 None
             }

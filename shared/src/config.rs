@@ -73,6 +73,55 @@ pub struct RetellConfig {
     /// Per-caller agents, keyed by the caller's E.164 number.
     #[serde(default)]
     pub contacts: BTreeMap<PhoneNumber, AgentChoice>,
+    /// Inbound SMS (`chat_inbound`) routing: the same three steps with chat
+    /// agents. Absent, chats keep the number's own chat agent (a voice
+    /// agent cannot take a chat, so call routing is never reused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<RetellChatRouting>,
+    /// Callers and senders to turn away, for calls and chats separately.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject: Option<RetellRejectRules>,
+}
+
+/// Which Retell chat agent takes an inbound SMS (same rules as calls).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetellChatRouting {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_agent: Option<AgentChoice>,
+    #[serde(default)]
+    pub schedules: Vec<ScheduleWindow>,
+    #[serde(default)]
+    pub contacts: BTreeMap<PhoneNumber, AgentChoice>,
+}
+
+/// Block lists, one for calls and one for chats.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetellRejectRules {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls: Option<RejectRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chats: Option<RejectRule>,
+}
+
+/// Who is turned away; the first rule that matches is recorded by name
+/// (`reject.calls.numbers`, `reject.calls.prefixes`, ...).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRule {
+    /// Exact E.164 numbers.
+    #[serde(default)]
+    pub numbers: Vec<PhoneNumber>,
+    /// Leading characters of the E.164 text (`+1900`, `+44`).
+    #[serde(default)]
+    pub prefixes: Vec<String>,
+    /// Callers who withheld their number.
+    #[serde(default)]
+    pub anonymous: bool,
+    /// Anyone, when no schedule window of the same routing contains now.
+    #[serde(default)]
+    pub outside_schedules: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -81,6 +130,56 @@ pub struct AgentChoice {
     pub agent_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_version: Option<u32>,
+    /// Retell's `agent_override` for this call or chat only (agent, LLM or
+    /// conversation-flow settings), passed through as it is: a JSON object
+    /// of at most [`MAX_AGENT_OVERRIDE_BYTES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_override: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The largest `agent_override` a document may carry, as compact JSON. A
+/// prompt-sized override fits; the bound keeps every answer far below what
+/// Retell reads in its 10 s and a configuration item far below 400 KB.
+pub const MAX_AGENT_OVERRIDE_BYTES: usize = 16 * 1024;
+
+/// Checks every `agent_override` of a Retell configuration against
+/// [`MAX_AGENT_OVERRIDE_BYTES`], naming the one that is too large.
+pub fn check_agent_overrides(config: &RetellConfig) -> Result<(), String> {
+    let mut choices: Vec<(String, &AgentChoice)> = Vec::new();
+    if let Some(agent) = &config.default_agent {
+        choices.push(("retell.default_agent".into(), agent));
+    }
+    for (i, window) in config.schedules.iter().enumerate() {
+        choices.push((format!("retell.schedules[{i}].agent"), &window.agent));
+    }
+    for (number, agent) in &config.contacts {
+        choices.push((format!("retell.contacts.{number}"), agent));
+    }
+    if let Some(chat) = &config.chat {
+        if let Some(agent) = &chat.default_agent {
+            choices.push(("retell.chat.default_agent".into(), agent));
+        }
+        for (i, window) in chat.schedules.iter().enumerate() {
+            choices.push((format!("retell.chat.schedules[{i}].agent"), &window.agent));
+        }
+        for (number, agent) in &chat.contacts {
+            choices.push((format!("retell.chat.contacts.{number}"), agent));
+        }
+    }
+    for (path, choice) in choices {
+        if choice.agent_id.trim().is_empty() {
+            return Err(format!("{path}.agent_id: is empty"));
+        }
+        if let Some(value) = &choice.agent_override {
+            let size = serde_json::to_string(value).map_or(usize::MAX, |t| t.len());
+            if size > MAX_AGENT_OVERRIDE_BYTES {
+                return Err(format!(
+                    "{path}.agent_override: is {size} bytes; the limit is {MAX_AGENT_OVERRIDE_BYTES}"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A weekly window in a time zone: `days` among mon..sun, `start`
@@ -110,6 +209,25 @@ pub struct Contact {
     /// Passed to Retell as call metadata; any JSON.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Turn this caller away on every Retell number (`contact.reject`).
+    #[serde(default, skip_serializing_if = "ContactReject::is_empty")]
+    pub reject: ContactReject,
+}
+
+/// A contact's own block: calls, chats, or both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactReject {
+    #[serde(default)]
+    pub calls: bool,
+    #[serde(default)]
+    pub chats: bool,
+}
+
+impl ContactReject {
+    pub fn is_empty(&self) -> bool {
+        !self.calls && !self.chats
+    }
 }
 
 /// Parses a document, naming the field of any error
@@ -189,6 +307,55 @@ mod tests {
             let err = parse_document::<NumberConfig>(doc).unwrap_err();
             assert!(err.starts_with(path), "{doc}: {err}");
         }
+    }
+
+    #[test]
+    fn agent_overrides_are_objects_of_bounded_size() {
+        let doc = |value: &str| {
+            format!(
+                r#"{{"number": "+18339664835", "retell": {{"chat": {{"default_agent": {{"agent_id": "c", "agent_override": {value}}}}}}}}}"#
+            )
+        };
+        let config: NumberConfig =
+            parse_document(&doc(r#"{"agent": {"language": "fr-FR"}}"#)).unwrap();
+        assert_eq!(
+            check_agent_overrides(config.retell.as_ref().unwrap()),
+            Ok(())
+        );
+        let err = parse_document::<NumberConfig>(&doc(r#""voice""#)).unwrap_err();
+        assert!(
+            err.starts_with("retell.chat.default_agent.agent_override"),
+            "{err}"
+        );
+        let big = format!(
+            r#"{{"retell_llm": {{"begin_message": "{}"}}}}"#,
+            "x".repeat(MAX_AGENT_OVERRIDE_BYTES)
+        );
+        let config: NumberConfig = parse_document(&doc(&big)).unwrap();
+        let err = check_agent_overrides(config.retell.as_ref().unwrap()).unwrap_err();
+        assert!(
+            err.starts_with("retell.chat.default_agent.agent_override: is "),
+            "{err}"
+        );
+        let reject: NumberConfig = parse_document(
+            r#"{"number": "+18339664835", "retell": {"reject": {"calls": {"prefixes": ["+1900"], "anonymous": true}}}}"#,
+        )
+        .unwrap();
+        assert!(
+            reject
+                .retell
+                .unwrap()
+                .reject
+                .unwrap()
+                .calls
+                .unwrap()
+                .anonymous
+        );
+        let err = parse_document::<NumberConfig>(
+            r#"{"number": "+18339664835", "retell": {"reject": {"calls": {"prefix": ["+1900"]}}}}"#,
+        )
+        .unwrap_err();
+        assert!(err.starts_with("retell.reject.calls.prefix"), "{err}");
     }
 
     #[test]

@@ -417,7 +417,7 @@ proptest! {
             "from_number": from_written, "to_number": to_written, "metadata": {"x": 1}}}).to_string();
         let call = retell::parse_inbound(body.as_bytes()).unwrap();
         prop_assert_eq!(call.from.as_ref().unwrap().as_str(), from.as_str());
-        prop_assert_eq!(call.to.as_str(), to.as_str());
+        prop_assert_eq!(call.to.as_ref().unwrap().as_str(), to.as_str());
     }
 
     #[test]

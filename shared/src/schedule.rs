@@ -108,7 +108,12 @@ pub fn check_retell_config(config: &RetellConfig) -> Result<(), String> {
             return Err(format!("retell.schedules[{i}].agent.agent_id: is empty"));
         }
     }
-    Ok(())
+    if let Some(chat) = &config.chat {
+        for (i, window) in chat.schedules.iter().enumerate() {
+            Window::parse(window).map_err(|e| format!("retell.chat.schedules[{i}].{e}"))?;
+        }
+    }
+    crate::config::check_agent_overrides(config)
 }
 
 /// The first window containing `at`. A window that does not parse (a
@@ -136,7 +141,7 @@ mod tests {
             time_zone: tz.into(),
             agent: AgentChoice {
                 agent_id: "a".into(),
-                agent_version: None,
+                ..Default::default()
             },
         }
     }

@@ -159,6 +159,16 @@ impl SigningKey {
     }
 }
 
+/// The signed time and the digest (64 lowercase hex digits) of a request's
+/// signature header, if it has a well-formed one. Call it after
+/// [`SigningKey::verify_request`]: it checks nothing. The digest names the
+/// request for the replay guard.
+pub fn signature_parts(headers: &HeaderMap) -> Option<(i64, String)> {
+    let value = header_str(headers, SIGNATURE_HEADER)?;
+    let (signed_ms, digest) = parse_header(value).ok()?;
+    Some((signed_ms, hex::encode(digest)))
+}
+
 /// Verifies one header value for `body` at `now`.
 pub fn verify(key: &[u8], header: &str, body: &[u8], now: Timestamp) -> Result<(), SignatureError> {
     let (signed_ms, digest) = parse_header(header)?;

@@ -194,12 +194,6 @@ fn salpre_with(path: &[&str], value: serde_json::Value) -> String {
     body.to_string()
 }
 
-fn retell_with(field: &str, value: serde_json::Value) -> String {
-    let mut body: serde_json::Value = serde_json::from_str(RETELL).unwrap();
-    body["call_inbound"][field] = value;
-    body.to_string()
-}
-
 fn cases() -> Vec<Case> {
     let zc = Route::ZonitelCall;
     let sms = Route::ZonitelSms;
@@ -208,7 +202,6 @@ fn cases() -> Vec<Case> {
     let ret = Route::Retell;
     let json_routes = [zc, sms, sal, ret];
     let all_routes = [zc, sms, sal, vox, ret];
-    let huge = "x".repeat(1024 * 1024);
     let too_big = " ".repeat(callhooks::http::MAX_BODY_BYTES + 1);
     let mut cases = Vec::new();
 
@@ -483,50 +476,10 @@ fn cases() -> Vec<Case> {
         "limit",
     ));
 
-    // Retell.
-    for (field, value, names) in [
-        (
-            "to_number",
-            serde_json::json!(null),
-            "call_inbound.to_number",
-        ),
-        (
-            "to_number",
-            serde_json::json!(18339664835_i64),
-            "call_inbound.to_number",
-        ),
-        (
-            "to_number",
-            serde_json::json!("0"),
-            "call_inbound.to_number",
-        ),
-        (
-            "to_number",
-            serde_json::json!(huge.clone()),
-            "call_inbound.to_number",
-        ),
-        (
-            "from_number",
-            serde_json::json!("+1 415 CALL NOW"),
-            "call_inbound.from_number",
-        ),
-        (
-            "from_number",
-            serde_json::json!([1]),
-            "call_inbound.from_number",
-        ),
-    ] {
-        cases.push(case(
-            format!("retell {field} = {value}")
-                .chars()
-                .take(60)
-                .collect::<String>(),
-            ret,
-            json(ret, &retell_with(field, value)),
-            400,
-            names,
-        ));
-    }
+    // Retell: unreadable numbers in an authenticated call_inbound are read
+    // around (anonymous caller, no configuration) and named in the event's
+    // anomalies, never refused: tests/tests/retell_inbound.rs. What cannot
+    // be an inbound request at all is still refused here.
     for (body, names) in [
         (r#"{"event": "call_ended", "call_inbound": {}}"#, "event"),
         (r#"{"event": "call_inbound"}"#, "call_inbound"),

@@ -4,7 +4,7 @@ use callhooks::signature::SigningKey;
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
 use lambda_http::{service_fn, Error, Request};
-use retell_inbound::{handle, Deps};
+use retell_inbound::{handle_with, Deps, Options};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -19,8 +19,9 @@ async fn main() -> Result<(), Error> {
         deadline,
         config_cache: NumberConfigCache::from_env()?,
     };
+    let options = Options::from_env();
     run_http(service_fn(|req: Request| async {
-        Ok::<_, Error>(handle(&deps, req, Timestamp::now()).await)
+        Ok::<_, Error>(handle_with(&deps, &options, req, Timestamp::now()).await)
     }))
     .await
 }

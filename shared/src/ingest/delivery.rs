@@ -16,10 +16,13 @@ pub enum Route {
     SalpreEvents,
     Voxtelesys(Hook),
     RetellInbound,
+    /// Retell's call events: joined to their call by reads, so the retell
+    /// function reads them itself; only an unreadable one comes this way.
+    RetellEvents,
 }
 
 impl Route {
-    pub const ALL: [Route; 8] = [
+    pub const ALL: [Route; 9] = [
         Route::ZonitelCall,
         Route::ZonitelSms,
         Route::SalpreEvents,
@@ -28,6 +31,7 @@ impl Route {
         Route::Voxtelesys(Hook::Recording),
         Route::Voxtelesys(Hook::Dial),
         Route::RetellInbound,
+        Route::RetellEvents,
     ];
 
     /// The route's path, as API Gateway serves it.
@@ -41,6 +45,7 @@ impl Route {
             Route::Voxtelesys(Hook::Recording) => "/voxtelesys/recording",
             Route::Voxtelesys(Hook::Dial) => "/voxtelesys/dial",
             Route::RetellInbound => "/retell/inbound",
+            Route::RetellEvents => "/retell/events",
         }
     }
 
@@ -57,7 +62,7 @@ impl Route {
             Route::ZonitelCall | Route::ZonitelSms => Provider::Zonitel,
             Route::SalpreEvents => Provider::Salpre,
             Route::Voxtelesys(_) => Provider::Voxtelesys,
-            Route::RetellInbound => Provider::Retell,
+            Route::RetellInbound | Route::RetellEvents => Provider::Retell,
         }
     }
 

@@ -43,12 +43,19 @@ pub fn accept(
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::too_large(body.len()));
     }
+    Ok((delivery(req, route, received_at), credential))
+}
+
+/// The delivery a request carries, once it was accepted: its bytes and the
+/// few details a reader needs, the query string without its token.
+pub fn delivery(req: &Request, route: Route, received_at: Timestamp) -> Delivery {
+    let body: &[u8] = req.body().as_ref();
     let headers = req.headers();
     let mut content_type = header_str(headers, header::CONTENT_TYPE.as_str()).map(str::to_string);
     if headers.contains_key(REJECTED_BODY_HEADER) {
         content_type = Some("(body flagged as base64 by API Gateway but not valid base64)".into());
     }
-    let delivery = Delivery {
+    Delivery {
         route,
         is_post: req.method() == Method::POST,
         content_type,
@@ -56,8 +63,7 @@ pub fn accept(
         body: body.to_vec(),
         user_agent: header_str(headers, header::USER_AGENT.as_str()).map(str::to_string),
         received_at,
-    };
-    Ok((delivery, credential))
+    }
 }
 
 /// One structured log line per delivery: route, outcome, what it was,

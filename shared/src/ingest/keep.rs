@@ -92,6 +92,15 @@ pub async fn keep(
         Ok(outcome) => return Ok(outcome),
         Err(error) => error,
     };
+    spill(store, delivery, &table_error.to_string()).await
+}
+
+/// Sends a delivery the table could not take to the spillway queue.
+pub async fn spill(
+    store: &Store,
+    delivery: &Delivery,
+    table_error: &str,
+) -> Result<Outcome, NotKept> {
     let Some(spillway) = store.spillway() else {
         tracing::error!(error = %table_error, "delivery not kept: no spillway");
         return Err(NotKept(table_error.to_string()));

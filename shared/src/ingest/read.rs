@@ -50,6 +50,11 @@ pub fn read(delivery: &Delivery, retention_days: u32) -> Result<Recording, Unrea
             })
         }
         Route::RetellInbound => read_retell_inbound(delivery, retention_days),
+        // The retell function reads and joins call events itself; one that
+        // reaches this reader is kept raw.
+        Route::RetellEvents => Err(Unreadable {
+            reason: "a Retell call event is read by the retell-inbound function".into(),
+        }),
     }
 }
 
@@ -194,9 +199,11 @@ pub fn read_voxtelesys(
 
 fn read_retell_inbound(delivery: &Delivery, retention_days: u32) -> Result<Recording, Unreadable> {
     let (body, anomaly) = json_body(delivery)?;
-    let call = retell::parse_inbound(&body)?;
-    let event = retell::inbound_event(&call, raw_text(delivery)?, delivery.received_at);
-    let plan = retell::inbound_plan(&event, retention_days);
+    let request = retell::parse_inbound(&body)?;
+    let event = retell::inbound_event(&request, raw_text(delivery)?, delivery.received_at);
+    // A spilled copy carries no signature to guard: the retry guard alone
+    // recognises the provider's retry of it.
+    let plan = retell::inbound_plan(&event, &request, retention_days, None);
     Ok(with_anomaly(
         Recording {
             event,

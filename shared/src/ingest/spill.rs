@@ -130,7 +130,7 @@ pub fn assemble(mut parts: Vec<SpilledMessage>) -> Result<Delivery, String> {
 
 /// The queue a webhook spills to. The SQS client is built on the first
 /// spill only: the hot path and the cold start never pay for it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Spillway {
     queue_url: Option<String>,
     config: SdkConfig,

@@ -745,6 +745,9 @@ pub struct CallSummary {
     /// Set once with `failed_at`: the provider's own words.
     #[serde(default)]
     pub error_message: Option<String>,
+    /// An answered call that reached nobody (Retell's outcome rules).
+    #[serde(default)]
+    pub missed_at: Option<String>,
 }
 
 impl CallSummary {
@@ -770,6 +773,9 @@ impl CallSummary {
 
     pub fn is_missed(&self) -> bool {
         self.phases().is_missed(self.direction)
+            || (self.direction == Some(Direction::Inbound)
+                && self.missed_at.is_some()
+                && self.failed_at.is_none())
     }
 }
 
@@ -819,6 +825,9 @@ pub struct SmsSummary {
     /// The provider's `message` with the failed status.
     #[serde(default)]
     pub failure_message: Option<String>,
+    /// The reject rule that refused an inbound chat (Retell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected_by: Option<String>,
 }
 
 impl SmsSummary {
