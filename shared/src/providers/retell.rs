@@ -1,4 +1,4 @@
-//! Retell AI: the inbound-call webhook (docs/providers/retell.md).
+//! Retell AI: the inbound-call webhook (seed 004).
 //!
 //! Retell posts `{"event": "call_inbound", "call_inbound": {agent_id?,
 //! from_number, to_number}}` before it connects a call to one of the user's
@@ -42,8 +42,8 @@ pub const RETRY_WINDOW_MS: i64 = 60_000;
 /// reads; when there are more, the count ends in `+`.
 pub const HISTORY_LIMIT: usize = 100;
 
-/// The names of the dynamic variables this system sets (documented in
-/// docs/providers/retell.md). A contact record's own variables override them.
+/// The names of the dynamic variables this system sets (documented in the
+/// README). A contact record's own variables override them.
 pub mod variables {
     pub const CALLER_NUMBER: &str = "caller_number";
     pub const CALLER_NAME: &str = "caller_name";
