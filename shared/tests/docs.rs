@@ -356,3 +356,66 @@ fn the_readers_read_what_they_should() {
         vec!["GSI1PK".to_string()]
     );
 }
+
+/// The repository stands alone: no file points at documents outside it
+/// (a design brief or provider documents kept next to a checkout).
+#[test]
+fn no_file_refers_to_documents_outside_the_repository() {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let skipped = name.starts_with('.')
+                || matches!(
+                    name.as_str(),
+                    "target" | "corpus" | "artifacts" | "logs" | "bench-results"
+                );
+            if skipped {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let root = repo_root();
+    let mut files = Vec::new();
+    walk(&root, &mut files);
+    // Built from parts so this file does not name them itself.
+    // Lines are compared in lower case.
+    let needles = [
+        ["design", ".md"].concat(),
+        ["shared/", "seeds"].concat(),
+        ["seed ", "00"].concat(),
+        ["seeds ", "00"].concat(),
+        ["the seed", "'s"].concat(),
+        ["of the ", "seed"].concat(),
+        ["the seed ", "lists"].concat(),
+    ];
+    let mut found = Vec::new();
+    let mut read = 0;
+    for file in &files {
+        let Ok(text) = fs::read_to_string(file) else {
+            continue; // not text
+        };
+        read += 1;
+        for (number, line) in text.lines().enumerate() {
+            let lower = line.to_lowercase();
+            if needles.iter().any(|n| lower.contains(n.as_str())) {
+                let name = file.strip_prefix(&root).unwrap_or(file).display();
+                found.push(format!("{name}:{}: {}", number + 1, line.trim()));
+            }
+        }
+    }
+    assert!(read > 50, "only {read} files read under {}", root.display());
+    assert!(
+        found.is_empty(),
+        "say it in the project's own words or point to docs/:\n{}",
+        found.join("\n")
+    );
+}
