@@ -75,7 +75,7 @@ deploy: build-arm64
 deploy-guided: build-arm64
 	sam deploy --guided
 
-## Fuzzing (README "Security and reliability"; not part of `make test`):
+## Fuzzing (docs/testing.md; not part of `make test`):
 ## each cargo-fuzz target of fuzz/ runs for FUZZ_SECONDS seconds (default
 ## 60), starting from the sample events (fuzz/seeds.py); fails if any
 ## target crashes, its input then in fuzz/artifacts/<target>/. FUZZ_TARGETS
@@ -117,7 +117,7 @@ fuzz: $(TOOLS)/bin/cargo-fuzz
 	  echo "crashed:$$failed (logs in fuzz/logs/, inputs in fuzz/artifacts/)"; exit 1; \
 	fi
 
-## Performance (README "Performance"): cold starts against the floor and a
+## Performance (docs/performance.md): cold starts against the floor and a
 ## Python handler, per-event work, arm64 sizes, round trips; one table in
 ## bench-results/bench.md. Not part of `make test`. BENCH_STARTS=N starts
 ## per function (default 15).

@@ -1,5 +1,5 @@
 //! `callhooks register zonitel`: puts our two URLs into Zonitel through its
-//! API (seeds 000 and 001), then reads both back and compares.
+//! API (docs/operating.md#registering-with-zonitel), then reads both back and compares.
 //!
 //! | webhook | register | read back |
 //! |---|---|---|

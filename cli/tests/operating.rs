@@ -1,5 +1,5 @@
 //! The operator's commands, as the built binary, against moto: after the
-//! seed payloads of every provider went through the functions' `handle`,
+//! documented sample payloads of every provider went through the functions' `handle`,
 //! `calls list`, `calls show` and `sms show` show them; `numbers` and
 //! `contacts` get, list and delete; `urls` reads a CloudFormation stack in
 //! moto; `register zonitel` talks to a fake Zonitel API on 127.0.0.1.

@@ -1,6 +1,6 @@
 //! What every fuzz target checks, in one place.
 //!
-//! The invariant of the webhooks (README "Security and reliability"): any
+//! The invariant of the webhooks (docs/testing.md): any
 //! input is accepted, or refused with a 4xx whose message says why; never a
 //! panic, never a 5xx. A write plan DynamoDB would refuse is a 5xx too (the
 //! write fails, the function answers 503, the provider retries the same
@@ -92,7 +92,7 @@ pub fn check_event(event: &Event, raw: &str) {
     let _ = (mask(event.from.as_ref()), mask(event.to.as_ref()));
 }
 
-/// A number configuration with every feature on, from the README's sample
+/// A number configuration with every feature on, from docs/providers/retell.md's sample
 /// plus a Voxtelesys section, so answers take their longest paths.
 pub fn sample_config() -> NumberConfig {
     let mut config: serde_json::Value =

@@ -1,5 +1,5 @@
-//! Reading webhook requests and writing answers: the JSON error contract of
-//! DESIGN.md, body limits, content types, JSON and form bodies, queries.
+//! Reading webhook requests and writing answers: the JSON error contract
+//! (docs/ingest.md), body limits, content types, JSON and form bodies, queries.
 
 use lambda_http::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};

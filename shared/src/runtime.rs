@@ -89,7 +89,7 @@ pub async fn sdk_config(deadline: Deadline) -> SdkConfig {
 /// `AWS_SESSION_TOKEN`) as environment variables, so the standard chain's
 /// profile files, SSO, web identity, STS and instance metadata are never
 /// used there. Leaving them out saves start-up time and binary size (see
-/// README "Performance"). `AWS_ENDPOINT_URL` is honoured for `make dev` and
+/// docs/performance.md). `AWS_ENDPOINT_URL` is honoured for `make dev` and
 /// the benchmarks. Same deadlines as [`sdk_config`].
 pub fn lambda_sdk_config(deadline: Deadline) -> SdkConfig {
     use aws_config::environment::EnvironmentVariableCredentialsProvider;

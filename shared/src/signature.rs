@@ -1,4 +1,4 @@
-//! Retell's request signature (DESIGN.md, Authentication).
+//! Retell's request signature, `x-retell-signature` (docs/providers/retell.md).
 //!
 //! `x-retell-signature: v=<unix_ms>,d=<64 hex>` where `d` is HMAC-SHA256,
 //! keyed by the Retell API key, over the raw body bytes followed by the

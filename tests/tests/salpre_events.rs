@@ -19,7 +19,7 @@ const CALLER: &str = "+14155552671";
 const OURS: &str = "+18339664835";
 const SOURCE: &str = "salprebox:SALPRE_AABBCCDD";
 
-// Salpre's own examples (seed 002), as its "Test Webhook Integration"
+// Salpre's own documented examples, as its "Test Webhook Integration"
 // button sends them.
 const SEED_INITIATED: &str = r#"{"event_type":"call_initiated","timestamp_utc":1760084505,"payload":{"call_id":1,"from":"+905555555555","to":"+905555555554","direction":"outbound","source":"salprebox:SALPRE_AABBCCDD"},"is_test":true}"#;
 const SEED_ERROR: &str = r#"{"event_type":"error","timestamp_utc":1760084656,"payload":{"call":{"id":1,"from":"+905555555555","to":"+905555555554","source":"salprebox:SALPRE_AABBCCDD","direction":"outbound"},"error_message":"Error message"},"is_test":true}"#;

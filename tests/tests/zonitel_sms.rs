@@ -15,7 +15,7 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 use zonitel_sms::{handle, Deps};
 
-/// The seed's two examples, byte for byte.
+/// Zonitel's two documented examples, byte for byte.
 const INBOUND: &str = r#"{ "status": "received", "data": { "id": "11111111-aaaa-2222-bbbb-333333333333", "segments": 1, "direction": "inbound", "messageText": "Hello, this is a test SMS", "from": "+10000000010", "to": "+10000000020", "medias": [] }, "message": "SMS message received successfully" }"#;
 const DELIVERED: &str = r#"{ "status": "delivered", "data": { "id": "44444444-cccc-5555-dddd-666666666666", "segments": 1, "direction": "outbound", "messageText": "Test outbound SMS with media", "from": "+10000000020", "to": "+10000000030", "medias": [ "https://example.com/media1.jpg" ] }, "message": "SMS message delivered successfully" }"#;
 const INBOUND_ID: &str = "11111111-aaaa-2222-bbbb-333333333333";
@@ -36,7 +36,7 @@ fn deps(stack: &TestStack, token: Option<&str>) -> Deps {
     }
 }
 
-/// The seed's outbound message with another status and provider message.
+/// Zonitel's documented outbound message with another status and provider message.
 fn outbound(status: &str, message: &str) -> String {
     json!({
         "status": status,

@@ -1,5 +1,6 @@
-//! One module per provider: its wire types as documented in
-//! `../shared/seeds`, and their mapping to the normalized model. Pure.
+//! One module per provider: its wire types as the provider documents them,
+//! and their mapping to the normalized model. Pure. Each provider's protocol
+//! and our answers: `docs/providers/<name>.md`.
 
 pub mod retell;
 pub mod salpre;

@@ -1,4 +1,4 @@
-//! Zonitel: the incoming-call webhook (seed 000).
+//! Zonitel: the incoming-call webhook (docs/providers/zonitel.md).
 //!
 //! Zonitel posts `{caller_id_name, caller_id_number, destination_number}`
 //! for every incoming call and wants a 200 within 5 s. The payload carries

@@ -1,4 +1,4 @@
-//! Zonitel: the SMS webhook (seed 001), inbound messages and the status
+//! Zonitel: the SMS webhook (docs/providers/zonitel.md), inbound messages and the status
 //! changes of outbound ones, all posted to one URL.
 //!
 //! Zonitel posts `{status, data: {id, segments, direction, messageText,

@@ -2,21 +2,9 @@
 //! call and message summaries also carry `GSI1PK/GSI1SK` (their `from`
 //! number) and `GSI2PK/GSI2SK` (their `to` number) for the phone timeline.
 //!
-//! | access pattern | key condition | index |
-//! |---|---|---|
-//! | 1. every event of one call, in order | `PK = CALL#<provider>#<call_id>` and `SK begins_with EVENT#` | table |
-//! | 2. one call's summary | `PK = CALL#<provider>#<call_id>`, `SK = SUMMARY` | table |
-//! | 3. recent calls and messages of a number | `GSI1PK = PHONE#<e164>` and `GSI2PK = PHONE#<e164>`, newest first, merged | GSI1, GSI2 |
-//! | 4. one SMS's status history | `PK = SMS#<provider>#<message_id>` and `SK begins_with STATUS#` | table |
-//! | 5. configuration of one of our numbers | `PK = NUMBER#<e164>`, `SK = CONFIG` | table |
-//! | 6. one caller's contact record | `PK = CONTACT#<e164>`, `SK = CONTACT` | table |
-//! | 6 and 3 together, for Retell (the caller's contact, then the calls from the caller) | `GSI1PK = PHONE#<e164>`, newest first | GSI1 |
-//! | 3 from a moment on (`callhooks calls list --since`) | pattern 3 and `GSI1SK >= <since>` / `GSI2SK >= <since>` | GSI1, GSI2 |
-//! | every number configuration (`callhooks numbers list`) | Scan, `item_type = number_config` | table |
-//! | unrecognized deliveries, newest first (`callhooks unrecognized list`) | `GSI1PK = UNRECOGNIZED` | GSI1 |
-//! | recent calls and messages of every number, newest first (`callhooks calls list` without `--number`, `callhooks stats`) | `GSI3PK = DAY#<yyyy-mm-dd>` (UTC day first seen), one query per day, newest day first | GSI3 |
-//! | the alert ledger: one alert by its incident | `PK = ALERTS#<yyyy-mm-dd>`, `SK = <occurred_at>#<alert_id>` | table |
-//! | alerts of a period (`callhooks alerts list --since`) | `PK = ALERTS#<day>` for each UTC day, `SK >= <since>` | table |
+//! The access patterns these keys serve, and every item's keys, are in
+//! `docs/storage.md` (one copy; `shared/tests/docs.rs` checks it against
+//! this file).
 
 use crate::event::{Channel, Provider};
 use crate::phone::PhoneNumber;

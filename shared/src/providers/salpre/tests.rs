@@ -8,7 +8,7 @@ use crate::store::plan::{item_bytes, n, s, Condition, Item, MAX_ITEM_BYTES};
 use crate::time;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-// Salpre's own examples (seed 002), verbatim but for whitespace.
+// Salpre's own documented examples, verbatim but for whitespace.
 const INITIATED: &str = r#"{"event_type":"call_initiated","timestamp_utc":1760084505,"payload":{"call_id":1,"from":"+905555555555","to":"+905555555554","direction":"outbound","source":"salprebox:SALPRE_AABBCCDD"},"is_test":true}"#;
 const RINGING: &str = r#"{"event_type":"call_ringing","timestamp_utc":1760084555,"payload":{"from":"+905555555555","to":"+905555555554","source":"salprebox:SALPRE_AABBCCDD","direction":"outbound","call_id":1},"is_test":true}"#;
 const ANSWERED: &str = r#"{"event_type":"call_answered","timestamp_utc":1760084576,"payload":{"from":"+905555555555","to":"+905555555554","source":"salprebox:SALPRE_AABBCCDD","direction":"outbound","call_id":1},"is_test":true}"#;

@@ -42,7 +42,7 @@ pub struct Inbound<'a> {
 macro_rules! call_params {
     ($($wire:literal => $field:ident),* $(,)?) => {
         /// Every parameter Voxtelesys sends, as it sent it (each `None` when
-        /// absent): the seed's basic and geographic parameters, plus the
+        /// absent): the documented basic and geographic parameters, plus the
         /// Twilio names it mirrors for Dial, Record and Gather.
         #[derive(Clone, Debug, Default, PartialEq)]
         pub struct CallParams {
@@ -53,7 +53,7 @@ macro_rules! call_params {
         }
 
         impl CallParams {
-            /// The wire names, in the order of the seed.
+            /// The wire names, in the order Voxtelesys documents them.
             pub const NAMES: &'static [&'static str] = &[$($wire),*];
 
             fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
