@@ -39,10 +39,10 @@ lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 unit:
-	cargo test --locked -p callhooks-shared
+	cargo test --locked -p callhooks
 
 integration: $(BIN)/.installed
-	cargo test --locked --workspace --exclude callhooks-shared
+	cargo test --locked --workspace --exclude callhooks
 
 validate: $(BIN)/.installed
 	sam validate --lint
@@ -138,7 +138,7 @@ bench-coldstart: $(BIN)/.installed .venv-bench/.installed
 	$(BIN)/python bench/coldstart.py --bin-dir $(BENCH_TARGET)/release --starts $(BENCH_STARTS)
 
 bench-per-event:
-	cargo bench --locked -p callhooks-shared --bench per_event
+	cargo bench --locked -p callhooks --bench per_event
 
 bench-sizes: $(BIN)/.installed
 	bench/sizes.sh

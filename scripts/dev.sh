@@ -62,8 +62,8 @@ echo "table $TABLE_NAME and topic $ALERTS_TOPIC_ARN are ready"
 
 # Example configuration, loaded with the callhooks command line the way an
 # operator would: Retell number +12137771235 and the contact +12137771234.
-cargo run --quiet -p callhooks -- numbers put examples/number.json
-cargo run --quiet -p callhooks -- contacts put examples/contact.json
+cargo run --quiet -p callhooks-cli -- numbers put examples/number.json
+cargo run --quiet -p callhooks-cli -- contacts put examples/contact.json
 
 # Closed locally too: each webhook secret from the environment, else a
 # random one made for this run. They are printed, and written to
