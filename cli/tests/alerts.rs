@@ -8,31 +8,18 @@ use callhooks::alerts::ledger::{Ledger, MAX_PUBLISH_ATTEMPTS};
 use callhooks::alerts::{Alert, AlertType};
 use callhooks::runtime::Deadline;
 use callhooks::time::{self, Timestamp};
-use callhooks_tests::{project_root, sdk_config_for, TestStack};
+use callhooks_tests::{sdk_config_for, TestStack};
 use serde_json::Value;
 use std::process::Output;
 
 /// Runs the binary the way a user does: environment only, no terminal.
 async fn callhooks(stack: &TestStack, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_callhooks"));
-    command
-        .args(args)
-        .current_dir(project_root())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "dummy")
-        .env("AWS_SECRET_ACCESS_KEY", "dummy")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("TZ", "America/Los_Angeles")
-        .env("AWS_ENDPOINT_URL", &stack.endpoint)
-        .env("TABLE_NAME", &stack.table_name);
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    tokio::task::spawn_blocking(move || command.output().expect("run callhooks"))
-        .await
-        .unwrap()
+    let mut with_stack = vec![
+        ("AWS_ENDPOINT_URL", stack.endpoint.as_str()),
+        ("TABLE_NAME", stack.table_name.as_str()),
+    ];
+    with_stack.extend_from_slice(env);
+    callhooks_tests::run_cli(env!("CARGO_BIN_EXE_callhooks"), &with_stack, args).await
 }
 
 fn text(bytes: &[u8]) -> String {

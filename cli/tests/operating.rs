@@ -21,9 +21,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const CALLER: &str = "+14155552671";
-/// Monday 23 November 2026, 15:51:22 UTC = 07:51:22 in Los Angeles.
+/// Monday 23 November 2026, 15:51:22 UTC = 07:51:22 in Los Angeles (the
+/// commands run in that time zone: `callhooks_tests::run_cli`).
 const T0: i64 = 1_795_449_082_000;
-const TZ: &str = "America/Los_Angeles";
 
 fn at(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap()
@@ -31,23 +31,7 @@ fn at(ms: i64) -> Timestamp {
 
 /// Runs the binary the way a user does: environment only, no terminal.
 async fn callhooks(env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_callhooks"));
-    command
-        .args(args)
-        .current_dir(project_root())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "dummy")
-        .env("AWS_SECRET_ACCESS_KEY", "dummy")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("TZ", TZ);
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    tokio::task::spawn_blocking(move || command.output().expect("run callhooks"))
-        .await
-        .unwrap()
+    callhooks_tests::run_cli(env!("CARGO_BIN_EXE_callhooks"), env, args).await
 }
 
 async fn on_stack(stack: &TestStack, args: &[&str]) -> Output {

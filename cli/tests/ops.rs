@@ -20,23 +20,7 @@ const TZ: &str = "America/Los_Angeles";
 const TOKEN: &str = "ops-test-token";
 
 async fn callhooks(env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_callhooks"));
-    command
-        .args(args)
-        .current_dir(project_root())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "dummy")
-        .env("AWS_SECRET_ACCESS_KEY", "dummy")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("TZ", TZ);
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    tokio::task::spawn_blocking(move || command.output().expect("run callhooks"))
-        .await
-        .unwrap()
+    callhooks_tests::run_cli(env!("CARGO_BIN_EXE_callhooks"), env, args).await
 }
 
 fn ok(out: &Output) -> String {

@@ -23,21 +23,12 @@ async fn deliver(deps: &retell_inbound::Deps, file: &str, ms: i64) {
 }
 
 async fn callhooks(stack: &TestStack, args: &[&str]) -> String {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_callhooks"));
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "dummy")
-        .env("AWS_SECRET_ACCESS_KEY", "dummy")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", &stack.endpoint)
-        .env("TABLE_NAME", &stack.table_name)
-        .env("TZ", "UTC");
-    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
+    let env = [
+        ("AWS_ENDPOINT_URL", stack.endpoint.as_str()),
+        ("TABLE_NAME", stack.table_name.as_str()),
+        ("TZ", "UTC"),
+    ];
+    let out = callhooks_tests::run_cli(env!("CARGO_BIN_EXE_callhooks"), &env, args).await;
     assert!(
         out.status.success(),
         "{args:?}: {}",

@@ -73,6 +73,34 @@ pub fn moto_endpoint() -> &'static str {
         .endpoint
 }
 
+/// Runs the `callhooks` binary (`binary`: the calling test's
+/// `env!("CARGO_BIN_EXE_callhooks")`) the way a user does: environment only
+/// (dummy credentials, a region, no instance metadata, the Los Angeles time
+/// zone, then `env`), no terminal.
+pub async fn run_cli(
+    binary: &'static str,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Output {
+    let mut command = Command::new(binary);
+    command
+        .args(args)
+        .current_dir(project_root())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "dummy")
+        .env("AWS_SECRET_ACCESS_KEY", "dummy")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("TZ", "America/Los_Angeles");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    tokio::task::spawn_blocking(move || command.output().expect("run callhooks"))
+        .await
+        .unwrap()
+}
+
 /// An endpoint that accepts connections and never answers on them: storage
 /// that hangs, so every attempt times out.
 pub fn black_hole() -> String {
