@@ -129,6 +129,8 @@ async fn seed_payloads_of_every_provider_show_in_calls_list_and_show() {
         key: SigningKey::new(None),
         retention_days: 30,
         deadline: Deadline::CALLER_WAITING,
+        events_store: store.clone(),
+        events_deadline: Deadline::CALL_EVENTS,
         config_cache: NumberConfigCache::new(Duration::from_secs(30)),
     };
 
