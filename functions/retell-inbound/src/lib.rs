@@ -18,6 +18,7 @@ use callhooks::http::{body_bytes, json_response, require_method, respond, ApiErr
 use callhooks::ingest;
 use callhooks::phone::{mask, redact, PhoneNumber};
 use callhooks::providers::retell::{self, events, ConfigLookup, SignedDelivery};
+use callhooks::providers::ReadError;
 use callhooks::runtime::Deadline;
 use callhooks::signature::{signature_parts, SigningKey};
 use callhooks::store::keys;
@@ -271,7 +272,7 @@ async fn handle_inbound(
 async fn keep_unreadable(
     deps: &Deps,
     delivery: &ingest::Delivery,
-    error: ApiError,
+    error: ReadError,
     started: Instant,
 ) -> Result<Response<Body>, ApiError> {
     let unreadable = ingest::read::Unreadable::from(error);
