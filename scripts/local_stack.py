@@ -267,17 +267,25 @@ def faster_update_expressions():
 
 
 class SerializedApp:
-    """Handles one request at a time. moto's DynamoDB is not safe under
-    concurrent requests: a cancelled transaction restores a copy of the table
-    taken before it ran, wiping writes that landed meanwhile. DynamoDB itself
-    applies each request atomically; serializing gives the same guarantee
-    (a racing duplicate then fails its condition instead of conflicting)."""
+    """Handles one DynamoDB request at a time. moto's DynamoDB is not safe
+    under concurrent requests: a cancelled transaction restores a copy of
+    the table taken before it ran, wiping writes that landed meanwhile.
+    DynamoDB itself applies each request atomically; serializing gives the
+    same guarantee (a racing duplicate then fails its condition instead of
+    conflicting).
+
+    Only DynamoDB and DynamoDB Streams requests take the lock: an SQS
+    receive long-polls for up to 20 s (the spillway pump waits 1 s on each),
+    and holding the lock through it stalled every table request behind it,
+    which made a query look a second slow."""
 
     def __init__(self, app):
         self.app = app
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            return self.app(environ, start_response)
         with self.lock:
             return list(self.app(environ, start_response))
 

@@ -479,3 +479,16 @@ pub async fn store_at(endpoint: &str, deadline: Deadline) -> Store {
     let config = sdk_config_for(endpoint, deadline).await;
     Store::new(aws_sdk_dynamodb::Client::new(&config), "callhooks")
 }
+
+/// A provider's events that name no call (see
+/// [`callhooks::store::keys::unmatched_events_pk`]), in order, raw bodies
+/// reassembled. Only tests read this partition as a whole.
+pub async fn unmatched_events(
+    store: &Store,
+    provider: callhooks::event::Provider,
+) -> Result<Vec<Item>, callhooks::store::StoreError> {
+    use callhooks::store::{assemble_parts, keys};
+    let pk = keys::unmatched_events_pk(provider);
+    let items = store.query_prefix(&pk, keys::EVENT_SK_PREFIX).await?;
+    Ok(assemble_parts(items))
+}

@@ -360,9 +360,7 @@ async fn calls_without_an_inbound_record_keep_retells_id_and_unknown_events_are_
     for now in [T0 + 3_000, T0 + 13_500] {
         assert_eq!(post(&deps, EVENTS, &unattached, now).await.0, 200);
     }
-    let kept = stack
-        .store()
-        .unmatched_events(Provider::Retell)
+    let kept = callhooks_tests::unmatched_events(&stack.store(), Provider::Retell)
         .await
         .unwrap();
     assert_eq!(kept.len(), 1);

@@ -517,7 +517,9 @@ async fn unknown_event_types_are_stored_raw_and_answered_200() {
     assert_eq!(attr(&items[0], "kind"), Some("call_transferred"));
     assert_eq!(summary(&stack, "900").await.event_count, 1);
 
-    let orphans = store.unmatched_events(Provider::Salpre).await.unwrap();
+    let orphans = callhooks_tests::unmatched_events(&store, Provider::Salpre)
+        .await
+        .unwrap();
     assert_eq!(orphans.len(), 1);
     assert_eq!(attr(&orphans[0], "raw"), Some(without_call.as_str()));
     assert_eq!(attr(&orphans[0], "kind"), Some("agent_updated"));

@@ -264,7 +264,7 @@ impl Store {
                 .await
                 .map_err(store_error)?;
             for item in output.items.unwrap_or_default() {
-                configs.push(super::document_of(item)?);
+                configs.push(super::documents::document_of(item)?);
             }
             match output.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
@@ -310,7 +310,7 @@ impl Store {
             .await
             .map_err(store_error)?;
         match output.attributes {
-            Some(item) if !item.is_empty() => super::document_of(item).map(Some),
+            Some(item) if !item.is_empty() => super::documents::document_of(item).map(Some),
             _ => Ok(None),
         }
     }

@@ -1,0 +1,118 @@
+//! Writing a delivery's [`WritePlan`]: one conditional PutItem when the
+//! plan is a single put, else one transaction; a failed guard is a
+//! duplicate, not an error.
+
+use super::plan::{self, WritePlan};
+use super::{non_empty, store_error, Store, StoreError, WriteOutcome};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use std::time::Duration;
+
+/// How often a transaction that lost a race with a concurrent write to the
+/// same summary is tried again before giving up with a 503.
+const CONFLICT_ATTEMPTS: u32 = 4;
+impl Store {
+    /// Writes a plan in one request: a conditional PutItem when it is a
+    /// single put, else one transaction. A failed guard means the delivery
+    /// was recorded before: [`WriteOutcome::Duplicate`], nothing written.
+    pub async fn write(&self, plan: &WritePlan) -> Result<WriteOutcome, StoreError> {
+        if plan.updates.is_empty() && plan.puts.len() == 1 {
+            return self.put_one(&plan.puts[0]).await;
+        }
+        let mut attempt = 1;
+        loop {
+            // Built for each attempt, as the request takes them: one copy of
+            // the items (raw body included) per attempt, not two.
+            let actions = self.transaction_items(plan)?;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(WriteOutcome::Recorded),
+                Err(error) => error,
+            };
+            let reasons: Vec<String> = match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None").to_string())
+                    .collect(),
+                _ => return Err(store_error(error)),
+            };
+            if reasons.iter().any(|code| code == "ConditionalCheckFailed") {
+                return Ok(WriteOutcome::Duplicate);
+            }
+            let conflict = reasons.iter().any(|code| code == "TransactionConflict");
+            if conflict && attempt < CONFLICT_ATTEMPTS {
+                // Another delivery of the same call is being written right
+                // now; once it lands, this one either applies or is seen to
+                // be its duplicate.
+                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+                attempt += 1;
+                continue;
+            }
+            return Err(StoreError(format!(
+                "transaction cancelled: {}",
+                reasons.join(", ")
+            )));
+        }
+    }
+
+    async fn put_one(&self, put: &plan::GuardedPut) -> Result<WriteOutcome, StoreError> {
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(put.item.clone()));
+        if let Some(condition) = &put.condition {
+            request = request
+                .condition_expression(&condition.expression)
+                .set_expression_attribute_names(non_empty(condition.names.clone()))
+                .set_expression_attribute_values(non_empty(condition.values.clone()));
+        }
+        match request.send().await {
+            Ok(_) => Ok(WriteOutcome::Recorded),
+            Err(error) => match error.as_service_error() {
+                Some(e) if e.is_conditional_check_failed_exception() => Ok(WriteOutcome::Duplicate),
+                _ => Err(store_error(error)),
+            },
+        }
+    }
+
+    fn transaction_items(&self, plan: &WritePlan) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError(e.to_string());
+        let mut actions = Vec::with_capacity(plan.action_count());
+        for put in &plan.puts {
+            let mut builder = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(put.item.clone()));
+            if let Some(condition) = &put.condition {
+                builder = builder
+                    .condition_expression(&condition.expression)
+                    .set_expression_attribute_names(non_empty(condition.names.clone()))
+                    .set_expression_attribute_values(non_empty(condition.values.clone()));
+            }
+            actions.push(
+                TransactWriteItem::builder()
+                    .put(builder.build().map_err(build)?)
+                    .build(),
+            );
+        }
+        for update in &plan.updates {
+            let expression = update.expression();
+            let built = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(update.key()))
+                .update_expression(expression.expression)
+                .set_expression_attribute_names(non_empty(expression.names))
+                .set_expression_attribute_values(non_empty(expression.values))
+                .build()
+                .map_err(build)?;
+            actions.push(TransactWriteItem::builder().update(built).build());
+        }
+        Ok(actions)
+    }
+}
