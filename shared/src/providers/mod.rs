@@ -1,8 +1,9 @@
 //! One module per provider: its wire types as the provider documents them,
 //! and their mapping to the normalized model. Pure: plain bytes or
-//! parameters and a time in, the normalized event(s) and what they write out,
-//! or a [`ReadError`]; no HTTP, VoXML or SDK type inside (a test below keeps
-//! it so). Each provider's protocol and our answers:
+//! parameters and a time in, the normalized event(s) and what they write (a
+//! `WritePlan`, built with `store::plan`'s constructors) out, or a
+//! [`ReadError`]. A provider names no HTTP, VoXML, pipeline or SDK type (a
+//! test below keeps it so). Each provider's protocol and our answers:
 //! `docs/providers/<name>.md`.
 
 pub mod retell;
