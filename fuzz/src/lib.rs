@@ -323,3 +323,32 @@ pub fn check_number(text: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// A JSON route's delivery through the pipeline's own steps, as the
+/// function runs them: accepted (or refused with a 4xx), then read into its
+/// event and plan, or, when it cannot be read, planned as an unrecognized
+/// delivery. Either way there is a plan that fits DynamoDB's limits: an
+/// authenticated delivery is never refused for its content.
+pub fn through_pipeline(route: callhooks::ingest::Route, body: &[u8]) -> Result<(), ApiError> {
+    use callhooks::ingest::{edge, read, unrecognized};
+    let req = post(route.path(), "application/json", body);
+    let (delivery, _) = edge::accept(
+        &req,
+        route,
+        &secret(),
+        &[Method::POST],
+        now(),
+    )?;
+    match read::read(&delivery, RETENTION_DAYS) {
+        Ok(recording) => {
+            let raw = std::str::from_utf8(&delivery.body).expect("a read delivery is text");
+            check_event(&recording.event, raw);
+            check_plan(&recording.plan);
+        }
+        Err(unreadable) => {
+            assert!(!unreadable.reason.trim().is_empty(), "an unread delivery without a reason");
+            check_plan(&unrecognized::plan(&delivery, &unreadable.reason, RETENTION_DAYS));
+        }
+    }
+    Ok(())
+}

@@ -589,7 +589,12 @@ pub fn redact(text: &str, numbers: &[Option<&PhoneNumber>]) -> String {
             continue;
         }
         let masked = number.masked();
-        let masked = masked.strip_prefix('+').unwrap_or(&masked);
+        // The digits of an E.164 number come without its `+`, so its mask
+        // must too; a number without an E.164 form is masked as it is.
+        let masked = match number.e164() {
+            Some(_) => masked.strip_prefix('+').unwrap_or(&masked),
+            None => &masked,
+        };
         out = out.replace(digits, masked);
     }
     out
@@ -640,6 +645,17 @@ mod tests {
             "20261123T155122000Z-*******2671"
         );
         assert_eq!(redact("CA123", &[Some(&caller), None]), "CA123");
+        // A text that is no E.164 number keeps its `+` in its mask, so a
+        // redacted id keeps its length (a fuzz finding: `"+1"`).
+        let odd = PhoneNumber::read("+1").unwrap();
+        assert_eq!(odd.e164(), None);
+        assert_eq!(redact("id+1-x", &[Some(&odd)]), "id+1-x");
+        let short = PhoneNumber::read("+12").unwrap();
+        let id = "a+12b";
+        assert_eq!(
+            redact(id, &[Some(&short)]).chars().count(),
+            id.chars().count()
+        );
         assert_eq!(mask(Some(&caller)), "+*******2671");
     }
 
