@@ -14,7 +14,7 @@ export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export AWS_EC2_METADATA_DISABLED := true
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test lint unit integration validate deploy deploy-guided build-arm64 release-arm64 clean load bench bench-coldstart bench-per-event bench-sizes fuzz
+.PHONY: dev test lint unit integration validate deploy deploy-guided build-arm64 release-arm64 clean load bench bench-coldstart bench-per-event bench-sizes bench-cost fuzz
 
 ## Python tools (moto server, cargo-lambda, SAM CLI, cfn-lint) in .venv.
 $(BIN)/.installed: requirements-dev.txt
@@ -130,7 +130,7 @@ BENCH_BINARIES := zonitel-call zonitel-sms salpre-events voxtelesys-voice retell
 	.venv-bench/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	touch $@
 
-bench: bench-coldstart bench-per-event bench-sizes
+bench: bench-coldstart bench-per-event bench-sizes bench-cost
 	$(BIN)/python bench/report.py
 
 bench-coldstart: $(BIN)/.installed .venv-bench/.installed
@@ -142,6 +142,14 @@ bench-per-event:
 
 bench-sizes: $(BIN)/.installed
 	bench/sizes.sh
+
+## What each delivery costs on AWS (docs/performance.md): every route's
+## sample events through its handler against moto (debug build, no
+## Docker), units metered per request, priced by bench/prices.py beside
+## the floor of one PutItem; bench-results/cost.md.
+bench-cost: $(BIN)/.installed
+	cargo run --locked -q -p callhooks-tests --example cost
+	$(BIN)/python bench/cost.py
 
 clean:
 	cargo clean
