@@ -429,6 +429,16 @@ async fn floor(store: &Store, meter: &Meter, stack: &TestStack, raw: &str) -> Ta
 }
 
 const T0_MS: i64 = 1_795_449_082_000;
+const RETELL_KEY: &str = "bench-retell-key";
+
+/// The event with Retell's signature of its body at `signed_ms`.
+fn signed_by_retell(event_json: &str, signed_ms: i64) -> String {
+    let mut event: Value = serde_json::from_str(event_json).unwrap();
+    let body = event["body"].as_str().unwrap_or("").to_string();
+    let signature = callhooks::signature::sign(RETELL_KEY.as_bytes(), body.as_bytes(), signed_ms);
+    event["headers"]["x-retell-signature"] = Value::String(signature);
+    event.to_string()
+}
 
 fn at(offset_ms: i64) -> Timestamp {
     Timestamp::from_millisecond(T0_MS + offset_ms).unwrap()
@@ -492,7 +502,8 @@ async fn main() {
     };
     let retell = retell_inbound::Deps {
         store: waiting.clone(),
-        key: callhooks::signature::SigningKey::new(None),
+        // Signed as Retell signs: the signature's replay guard is written too.
+        key: callhooks::signature::SigningKey::new(Some(RETELL_KEY)),
         retention_days: 30,
         deadline: Deadline::CALLER_WAITING,
         config_cache: callhooks::config_cache::NumberConfigCache::new(Duration::from_secs(30)),
@@ -565,8 +576,11 @@ async fn main() {
             event = with_body(&event, &body);
             raw = body;
         }
-        let request = event_request(&event);
         let now = at(i as i64 * 1000);
+        if route.starts_with("retell") {
+            event = signed_by_retell(&event, now.as_millisecond());
+        }
+        let request = event_request(&event);
         let _ = meter.take(&stack).await;
         let started = Instant::now();
         let response = match route {
