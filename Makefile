@@ -119,7 +119,7 @@ fuzz: $(TOOLS)/bin/cargo-fuzz
 
 ## Performance (docs/performance.md): cold starts against the floor and a
 ## Python handler, per-event work, arm64 sizes, round trips; one table in
-## bench-results/bench.md. Not part of `make test`. BENCH_STARTS=N starts
+## bench-results/bench.md, followed by the cost per delivery (bench-cost). Not part of `make test`. BENCH_STARTS=N starts
 ## per function (default 15).
 BENCH_TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BENCH_STARTS ?= 15

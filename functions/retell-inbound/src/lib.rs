@@ -411,6 +411,7 @@ async fn timeline_around(
         .client()
         .query()
         .table_name(store.table())
+        .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
         .index_name(keys::GSI2)
         .key_condition_expression("#pk = :pk AND #sk BETWEEN :lower AND :upper")
         .expression_attribute_names("#pk", keys::GSI2PK)

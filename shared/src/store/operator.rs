@@ -307,6 +307,7 @@ impl Store {
             .client
             .delete_item()
             .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .key(keys::PK, AttributeValue::S(pk))
             .key(keys::SK, AttributeValue::S(sk.into()))
             .return_values(ReturnValue::AllOld)
