@@ -123,7 +123,8 @@ fuzz: $(TOOLS)/bin/cargo-fuzz
 ## per function (default 15).
 BENCH_TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BENCH_STARTS ?= 15
-BENCH_BINARIES := zonitel-call zonitel-sms salpre-events voxtelesys-voice retell-inbound bench-floor bench-noop
+# The webhook functions (functions/* but the stream and queue consumers).
+BENCH_BINARIES = $(filter-out alerts spillway,$(FUNCTIONS)) bench-floor bench-noop
 
 .venv-bench/.installed: bench/requirements.txt
 	python3 -m venv .venv-bench

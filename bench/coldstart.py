@@ -54,6 +54,8 @@ FUNCTIONS = [
     ("voxtelesys-voice", "voxtelesys-voice", "voxtelesys-voice-post.json", [(r"CA5f2c1e", "CA5f2c1e{n}")]),
     ("retell-inbound", "retell-inbound", "retell-inbound.json", []),
 ]
+# The functions that answer no HTTP request (stream and queue consumers).
+NOT_WEBHOOKS = {"alerts", "spillway"}
 FLOOR = "floor (one PutItem)"
 NOOP = "no-op function"
 PYTHON = "Python 3 + boto3 (zonitel-call's job)"
@@ -363,6 +365,10 @@ def main():
             "VOXTELESYS_WEBHOOK_TOKEN": "callhooks-local-token-not-a-secret",
             "ALLOW_UNAUTHENTICATED": "true",
         }
+        webhooks = {d.name for d in (ROOT / "functions").iterdir() if d.is_dir()} - NOT_WEBHOOKS
+        unlisted = webhooks - {name for name, *_ in FUNCTIONS}
+        if unlisted:
+            sys.exit(f"bench/coldstart.py: no sample event for {sorted(unlisted)}: add to FUNCTIONS")
         zonitel_event = ROOT / "events/zonitel-call.json"
         candidates = [(FLOOR, [str(bin_dir / "bench-floor")], None, zonitel_event, [])]
         candidates.append((NOOP, [str(bin_dir / "bench-noop")], None, zonitel_event, []))

@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
-functions=(zonitel-call zonitel-sms salpre-events voxtelesys-voice retell-inbound alerts bench-floor bench-noop)
+# Every function under functions/, and the two reference binaries.
+functions=()
+for dir in functions/*/; do functions+=("$(basename "$dir")"); done
+functions+=(bench-floor bench-noop)
 packages=()
 for f in "${functions[@]}"; do packages+=(-p "$f"); done
 rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Signs a Retell sample event the way Retell does, for `cargo lambda invoke`
-or `sam local invoke` against a function whose RETELL_API_KEY is set.
+"""Signs as Retell does, for local requests: `x-retell-signature:
+v=<unix ms>,d=<hex HMAC-SHA256(key, body bytes + decimal ms)>`, signed now.
 
+    # a sample event, for `cargo lambda invoke` or `sam local invoke`
     python3 scripts/sign_retell.py events/retell-call-ended.json > /tmp/signed.json
     cargo lambda invoke retell-inbound --data-file /tmp/signed.json
 
-The key is RETELL_API_KEY from the environment (or --key). The signature is
-`v=<unix ms>,d=<hex HMAC-SHA256(key, body bytes + decimal ms)>` over the
-event's body exactly as it is in the file, signed now: the function refuses
-it once it is more than 5 minutes old, and a second invoke of the same
-signed inbound request is answered as a replay (nothing new is recorded)."""
+    # the header alone, for a body sent with curl to `make dev`
+    curl ... -H "x-retell-signature: $(scripts/sign_retell.py --header "$body")" -d "$body"
+
+The key: --key, else RETELL_API_KEY from the environment, else the one
+`make dev` made in .local/dev-secrets.env. A signature is refused once it is
+more than 5 minutes old, and a second delivery of the same signed inbound
+request is answered as a replay (nothing new is recorded)."""
 
 import argparse
 import base64
@@ -19,25 +22,45 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
+
+
+def local_key():
+    saved = Path(__file__).resolve().parent.parent / ".local" / "dev-secrets.env"
+    if saved.exists():
+        for line in saved.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if name == "RETELL_API_KEY" and value:
+                return value
+    return None
+
+
+def sign(key, body, signed_ms):
+    digest = hmac.new(key.encode(), body + str(signed_ms).encode(), hashlib.sha256)
+    return f"v={signed_ms},d={digest.hexdigest()}"
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("event", help="an API Gateway HTTP API event file")
-    parser.add_argument("--key", default=os.environ.get("RETELL_API_KEY"))
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("event", help="an API Gateway HTTP API event file (with --header: the body itself)")
+    parser.add_argument("--header", action="store_true", help="print only the header value for the body given")
+    parser.add_argument("--key", default=os.environ.get("RETELL_API_KEY") or None)
     parser.add_argument("--ms", type=int, help="signed time (default: now)")
     args = parser.parse_args()
-    if not args.key:
-        sys.exit("set RETELL_API_KEY or pass --key")
+    key = args.key or local_key()
+    if not key:
+        sys.exit("set RETELL_API_KEY, pass --key, or run `make dev` (it writes .local/dev-secrets.env)")
+    signed_ms = args.ms if args.ms is not None else int(time.time() * 1000)
+    if args.header:
+        print(sign(key, args.event.encode(), signed_ms))
+        return
     with open(args.event) as f:
         event = json.load(f)
     body = event.get("body") or ""
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
-    signed_ms = args.ms if args.ms is not None else int(time.time() * 1000)
-    digest = hmac.new(args.key.encode(), raw + str(signed_ms).encode(), hashlib.sha256)
-    event.setdefault("headers", {})["x-retell-signature"] = (
-        f"v={signed_ms},d={digest.hexdigest()}"
-    )
+    event.setdefault("headers", {})["x-retell-signature"] = sign(key, raw, signed_ms)
     json.dump(event, sys.stdout, indent=2)
     sys.stdout.write("\n")
 

@@ -29,6 +29,17 @@ import boto3
 ALERTABLE_TYPES = ("call", "sms")
 
 
+def template_retry_attempts():
+    """MaximumRetryAttempts of the alerts function's stream event source in
+    template.yaml, so a record is retried locally as often as deployed."""
+    import re
+    from pathlib import Path
+
+    template = (Path(__file__).resolve().parent.parent / "template.yaml").read_text()
+    found = re.search(r"MaximumRetryAttempts:\s*(\d+)", template)
+    return int(found.group(1)) if found else 3
+
+
 def client(service, endpoint):
     return boto3.client(
         service,
@@ -156,6 +167,9 @@ def run(args):
                     (i for i, r in enumerate(pending) if r["dynamodb"]["SequenceNumber"] == failed), 0
                 )
                 attempts += 1
+                # Back off before the batch comes again, so a short outage
+                # of the table (make load's) ends within the retries.
+                time.sleep(min(args.interval * 2 ** (attempts - 1), 8.0))
                 if attempts > args.max_retries:
                     dropped = pending[index]
                     print(
@@ -228,7 +242,11 @@ def main():
         "--invoke-url", default="http://127.0.0.1:9000/2015-03-31/functions/alerts/invocations"
     )
     run_cmd.add_argument("--interval", type=float, default=1.0)
-    run_cmd.add_argument("--max-retries", type=int, default=3)
+    run_cmd.add_argument(
+        "--max-retries", type=int, default=template_retry_attempts(),
+        help="retries of a failing record before it is dropped (default: the alerts "
+        "function's MaximumRetryAttempts in template.yaml)",
+    )
 
     records_cmd = sub.add_parser("records")
     records_cmd.add_argument("--stream-arn", required=True)

@@ -367,6 +367,17 @@ fn phone(input: &str) -> Result<PhoneNumber, CliError> {
     })
 }
 
+/// A number whose timeline is asked for, as providers send them: a short
+/// code (`72345`), a sender id (`ACMEBANK`) or a number without its `+`
+/// has a timeline too (documents, by contrast, are kept for E.164 numbers).
+fn timeline_number(input: &str) -> Result<PhoneNumber, CliError> {
+    PhoneNumber::read(input).ok_or_else(|| {
+        CliError::Invalid(format!(
+            "{input:?}: no number to look up (withheld callers have no timeline)"
+        ))
+    })
+}
+
 /// A stored document as JSON, also in text mode: unsafe characters as
 /// `\uXXXX` escapes (not the text view's `\u{..}`), so it stays valid JSON
 /// that `numbers put` / `contacts put` take back as it was.
@@ -573,7 +584,7 @@ async fn run_command(
                 since,
                 limit,
             } => {
-                let number = number.as_deref().map(phone).transpose()?;
+                let number = number.as_deref().map(timeline_number).transpose()?;
                 if limit == 0 {
                     return Err(CliError::Invalid("--limit must be at least 1".into()));
                 }

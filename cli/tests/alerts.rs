@@ -85,31 +85,7 @@ impl Subscriber {
 
     /// The SNS envelopes that arrived since the last call.
     async fn received(&self) -> Vec<Value> {
-        let mut all = Vec::new();
-        loop {
-            let page = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            let messages = page.messages.unwrap_or_default();
-            if messages.is_empty() {
-                return all;
-            }
-            for m in messages {
-                all.push(serde_json::from_str(m.body().unwrap()).unwrap());
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.url)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
+        callhooks_tests::take_json_messages(&self.sqs, &self.url).await
     }
 }
 

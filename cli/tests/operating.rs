@@ -129,6 +129,8 @@ async fn seed_payloads_of_every_provider_show_in_calls_list_and_show() {
         key: SigningKey::new(None),
         retention_days: 30,
         deadline: Deadline::CALLER_WAITING,
+        events_store: store.clone(),
+        events_deadline: Deadline::CALL_EVENTS,
         config_cache: NumberConfigCache::new(Duration::from_secs(30)),
     };
 
@@ -1127,4 +1129,38 @@ async fn unrecognized_list_shows_what_could_not_be_read() {
     )
     .await;
     assert_eq!(since.as_array().unwrap().len(), 1, "{since}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_code_and_a_sender_id_have_timelines() {
+    let stack = TestStack::new().await;
+    let deps = zonitel_sms::Deps {
+        store: stack.store(),
+        secret: SharedSecret::new(None),
+        retention_days: 30,
+        deadline: Deadline::FIVE_SECOND_PROVIDER,
+    };
+    for (sender, id) in [("72345", "sms-short-1"), ("ACMEBANK", "sms-bank-1")] {
+        let body = json!({"status": "inbound", "data": {"id": id, "segments": 1,
+            "direction": "inbound", "messageText": "Your code is 123456", "from": sender,
+            "to": "+18339664835", "medias": []}, "message": "ok"});
+        let request = callhooks_tests::post_json("/zonitel/sms", &body.to_string());
+        let (status, answer) = answer(&zonitel_sms::handle(&deps, request, at(T0)).await);
+        assert_eq!(status, 200, "{answer}");
+        let list = ok_json(&stack, &["calls", "list", "--number", sender]).await;
+        let ids: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["message_id"].as_str())
+            .collect();
+        assert_eq!(ids, vec![id], "{list}");
+    }
+    let refused = on_stack(&stack, &["calls", "list", "--number", "anonymous"]).await;
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("withheld"),
+        "{}",
+        stderr(&refused)
+    );
 }

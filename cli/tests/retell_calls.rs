@@ -45,6 +45,8 @@ async fn a_retell_call_shows_as_one_from_ringing_to_analysis() {
         key: SigningKey::new(None),
         retention_days: 30,
         deadline: Deadline::CALLER_WAITING,
+        events_store: stack.store(),
+        events_deadline: Deadline::CALL_EVENTS,
         config_cache: NumberConfigCache::new(Duration::from_secs(30)),
     };
     deliver(&deps, "retell-inbound.json", T0).await;

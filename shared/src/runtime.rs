@@ -47,6 +47,16 @@ impl Deadline {
         max_attempts: 2,
     };
 
+    /// Retell's call events: Retell waits 10 s for a 2xx and retries, and no
+    /// caller is waiting on them. The join and the write get 6 s in all
+    /// (attempts of up to 2 s), then the spillway its 1.2 s.
+    pub const CALL_EVENTS: Deadline = Deadline {
+        total: Duration::from_millis(6000),
+        attempt: Duration::from_millis(2000),
+        connect: Duration::from_millis(500),
+        max_attempts: 3,
+    };
+
     /// The alerts function answers no provider: it may wait longer for
     /// SNS, but never so long that one slow publish holds its shard. A
     /// publish that still fails is that record's batch item failure, and

@@ -502,6 +502,8 @@ async fn main() {
     };
     let retell = retell_inbound::Deps {
         store: waiting.clone(),
+        events_store: metered_store(&stack, &meter, Deadline::CALL_EVENTS).await,
+        events_deadline: Deadline::CALL_EVENTS,
         // Signed as Retell signs: the signature's replay guard is written too.
         key: callhooks::signature::SigningKey::new(Some(RETELL_KEY)),
         retention_days: 30,

@@ -492,3 +492,34 @@ pub async fn unmatched_events(
     let items = store.query_prefix(&pk, keys::EVENT_SK_PREFIX).await?;
     Ok(assemble_parts(items))
 }
+
+/// Every message waiting on a queue, read and deleted, each body as JSON:
+/// what was sent there since the last call.
+pub async fn take_json_messages(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+) -> Vec<serde_json::Value> {
+    let mut all = Vec::new();
+    loop {
+        let page = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = page.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return all;
+        }
+        for message in messages {
+            all.push(serde_json::from_str(message.body().unwrap()).unwrap());
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}

@@ -201,30 +201,7 @@ impl Bench {
 
     /// The dead-letter copies sent since the last call.
     async fn dead_letters(&self) -> Vec<Value> {
-        let sqs = sqs(&self.stack).await;
-        let mut letters = Vec::new();
-        loop {
-            let page = sqs
-                .receive_message()
-                .queue_url(&self.dead_letter_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            let messages = page.messages.unwrap_or_default();
-            if messages.is_empty() {
-                return letters;
-            }
-            for message in messages {
-                letters.push(serde_json::from_str(message.body().unwrap()).unwrap());
-                sqs.delete_message()
-                    .queue_url(&self.dead_letter_url)
-                    .receipt_handle(message.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
+        callhooks_tests::take_json_messages(&sqs(&self.stack).await, &self.dead_letter_url).await
     }
 
     fn ledger(&self) -> Ledger {

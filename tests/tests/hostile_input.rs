@@ -86,6 +86,8 @@ impl Functions {
                 key: SigningKey::new(None),
                 retention_days: 30,
                 deadline: Deadline::CALLER_WAITING,
+                events_store: stack.store(),
+                events_deadline: Deadline::CALL_EVENTS,
                 config_cache: callhooks::config_cache::NumberConfigCache::new(
                     std::time::Duration::from_secs(30),
                 ),

@@ -14,7 +14,7 @@ use callhooks::runtime::Deadline;
 use callhooks::signature::SigningKey;
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
-use callhooks_tests::{answer, api_request, free_port, sdk_config_for, TestStack};
+use callhooks_tests::{answer, api_request, attr, free_port, sdk_config_for, TestStack};
 use lambda_http::{Body, Request, Response};
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -35,14 +35,18 @@ enum Route {
     Salpre,
     Voxtelesys,
     Retell,
+    /// Retell's `call_ended` for the call `Retell` announced: it joins that
+    /// inbound record when the inbound delivery is stored first.
+    RetellEvent,
 }
 
-const ROUTES: [Route; 5] = [
+const ROUTES: [Route; 6] = [
     Route::ZonitelCall,
     Route::ZonitelSms,
     Route::Salpre,
     Route::Voxtelesys,
     Route::Retell,
+    Route::RetellEvent,
 ];
 
 impl Route {
@@ -80,6 +84,16 @@ impl Route {
                 "/retell/inbound",
                 r#"{"event": "call_inbound", "call_inbound": {"agent_id": "a", "from_number": "+14155552671", "to_number": "+18339664835"}}"#,
             ),
+            Route::RetellEvent => json(
+                "/retell/events",
+                &serde_json::json!({"event": "call_ended", "call": {
+                    "call_id": "call_outage_1", "call_type": "phone_call", "direction": "inbound",
+                    "from_number": "+14155552671", "to_number": "+18339664835", "agent_id": "a",
+                    "call_status": "ended", "start_timestamp": T0 - 1_000,
+                    "end_timestamp": T0 + 60_000, "duration_ms": 61_000,
+                    "disconnection_reason": "user_hangup"}})
+                .to_string(),
+            ),
         }
     }
 
@@ -88,6 +102,7 @@ impl Route {
     fn deadlines(self) -> (Duration, Duration) {
         match self {
             Route::Retell => (Deadline::CALLER_WAITING.total, Duration::from_secs(10)),
+            Route::RetellEvent => (Deadline::CALL_EVENTS.total, Duration::from_secs(10)),
             _ => (Deadline::FIVE_SECOND_PROVIDER.total, Duration::from_secs(5)),
         }
     }
@@ -158,10 +173,12 @@ impl Functions {
                 fallback: None,
             },
             retell: retell_inbound::Deps {
-                store: retell_store,
+                store: retell_store.clone(),
                 key: SigningKey::new(None),
                 retention_days: 30,
                 deadline: Deadline::CALLER_WAITING,
+                events_store: retell_store.clone(),
+                events_deadline: Deadline::CALL_EVENTS,
                 config_cache: callhooks::config_cache::NumberConfigCache::new(
                     std::time::Duration::from_secs(30),
                 ),
@@ -176,7 +193,9 @@ impl Functions {
             Route::ZonitelSms => zonitel_sms::handle(&self.zonitel_sms, req, now).await,
             Route::Salpre => salpre_events::handle(&self.salpre, req, now).await,
             Route::Voxtelesys => voxtelesys_voice::handle(&self.voxtelesys, req, now).await,
-            Route::Retell => retell_inbound::handle(&self.retell, req, now).await,
+            Route::Retell | Route::RetellEvent => {
+                retell_inbound::handle(&self.retell, req, now).await
+            }
         }
     }
 }
@@ -307,21 +326,28 @@ async fn storage_answering_too_late_gets_503_and_the_late_write_is_not_doubled()
     deliver_during_outage(&functions, at(T0), "slow").await;
     // Let the late attempts land (each at most a few seconds behind).
     tokio::time::sleep(Duration::from_secs(6)).await;
+    // A call event reads (its join) before it writes: its write was never
+    // sent, so nothing of it lands late.
+    let writes_first: Vec<Route> = ROUTES
+        .into_iter()
+        .filter(|r| *r != Route::RetellEvent)
+        .collect();
     assert_eq!(
         stack.count_by_type().await,
-        clean_counts(at(T0)).await,
+        clean_counts_of(&writes_first, at(T0)).await,
         "the late writes landed, each once, though every answer was 503"
     );
     retry_until_clean(&stack, at(T0 + 8_000), "slow").await;
 }
 
 /// The routes whose deliveries the spillway keeps.
-const SPILLED_ROUTES: [Route; 5] = [
+const SPILLED_ROUTES: [Route; 6] = [
     Route::ZonitelCall,
     Route::ZonitelSms,
     Route::Salpre,
     Route::Voxtelesys,
     Route::Retell,
+    Route::RetellEvent,
 ];
 
 /// What one delivery of each of `routes` writes, on a table of its own.
@@ -370,6 +396,16 @@ async fn table_refusing_connections_spills_and_the_spillway_stores_each_delivery
     spill_during_outage(&stack, &refused, at(T0)).await;
     assert_eq!(stack.all_items().await, vec![], "nothing reached the table");
     assert_eq!(stack.drain_spillway().await, SPILLED_ROUTES.len());
+    // The spilled call event joined the spilled inbound record of its call.
+    let joined: Vec<_> = stack
+        .all_items()
+        .await
+        .into_iter()
+        .filter(|item| attr(item, "retell_call_id") == Some("call_outage_1"))
+        .collect();
+    assert_eq!(joined.len(), 1, "{joined:?}");
+    assert_ne!(attr(&joined[0], "PK"), Some("CALL#retell#call_outage_1"));
+    assert!(attr(&joined[0], "ended_at").is_some(), "{joined:?}");
     let clean = clean_counts_of(&SPILLED_ROUTES, at(T0)).await;
     assert_eq!(
         stack.count_by_type().await,
@@ -417,13 +453,15 @@ async fn table_and_queue_both_down_answers_503_and_a_live_call_still_hears_voxml
         Route::ZonitelSms,
         Route::Salpre,
         Route::Voxtelesys,
+        Route::RetellEvent,
     ] {
         let started = Instant::now();
         let response = functions.call(route, at(T0)).await;
         let (status, body) = answer(&response);
         assert_eq!(status, 503, "{route:?}: {body}");
         assert_eq!(body["error"]["code"], "storage_unavailable");
-        assert!(started.elapsed() < Duration::from_secs(5));
+        let (budget, _) = route.deadlines();
+        assert!(started.elapsed() < budget.min(Duration::from_secs(5)) + Duration::from_secs(2));
     }
     // A caller on the line: answered, never an error.
     let voice = api_request(

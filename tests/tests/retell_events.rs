@@ -33,14 +33,18 @@ fn deps(stack: &TestStack) -> Deps {
         key: SigningKey::new(Some(KEY)),
         retention_days: 30,
         deadline: Deadline::CALLER_WAITING,
+        events_store: stack.store(),
+        events_deadline: Deadline::CALL_EVENTS,
         config_cache: callhooks::config_cache::NumberConfigCache::new(Duration::from_secs(30)),
     }
 }
 
 fn options() -> Options {
     Options {
-        join_retries: 5,
-        join_retry_delay: Duration::from_millis(150),
+        join: callhooks::ingest::call_events::JoinPatience {
+            retries: 5,
+            delay: Duration::from_millis(150),
+        },
         ..Default::default()
     }
 }

@@ -31,10 +31,12 @@ fn inbound(from: &str, to: &str) -> String {
 
 fn deps_with(store: Store, key: Option<&str>) -> Deps {
     Deps {
-        store,
+        store: store.clone(),
         key: SigningKey::new(key),
         retention_days: 30,
         deadline: Deadline::CALLER_WAITING,
+        events_store: store.clone(),
+        events_deadline: Deadline::CALL_EVENTS,
         config_cache: callhooks::config_cache::NumberConfigCache::new(
             std::time::Duration::from_secs(30),
         ),

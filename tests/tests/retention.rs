@@ -130,6 +130,8 @@ async fn every_item_a_delivery_writes_carries_expires_at() {
         key: SigningKey::new(None),
         retention_days: deps.retention_days,
         deadline: Deadline::CALLER_WAITING,
+        events_store: deps.store.clone(),
+        events_deadline: Deadline::CALL_EVENTS,
         config_cache: callhooks::config_cache::NumberConfigCache::new(
             std::time::Duration::from_secs(30),
         ),

@@ -364,3 +364,77 @@ fn string_like_is_iam_globbing() {
     assert!(string_like("?ALL#*", "CALL#a"));
     assert!(!string_like("CALL#*#x", "CALL#a#y"));
 }
+
+/// The spillway writes any webhook's delivery, so its role takes the union
+/// of their prefixes and nothing an operator or the alerts own; it queries
+/// only spilled parts and, for a Retell call event's join, GSI2.
+#[test]
+fn the_spillway_writes_what_webhooks_write_and_nothing_else() {
+    let t = template();
+    let spillway = &t["Resources"]["SpillwayFunction"];
+    let statements: Vec<&Value> = as_list(&spillway["Properties"]["Policies"])
+        .iter()
+        .flat_map(|p| as_list(&p["Statement"]))
+        .collect();
+    let patterns_for = |action: &str| -> Vec<String> {
+        statements
+            .iter()
+            .filter(|s| {
+                as_list(&s["Action"])
+                    .iter()
+                    .any(|a| a.as_str() == Some(action))
+            })
+            .flat_map(|s| {
+                as_list(&s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])
+                    .into_iter()
+                    .map(|p| p.as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let writes = patterns_for("dynamodb:PutItem");
+    assert_eq!(writes, patterns_for("dynamodb:UpdateItem"));
+    for key in [
+        "CALL#zonitel#x",
+        "GUARD#zonitel-call#a#b#c",
+        "SMS#zonitel#x",
+        "CALL#salpre#1",
+        "UNMATCHED#salpre",
+        "CALL#voxtelesys#CA1",
+        "CALL#retell#x",
+        "SMS#retell#x",
+        "GUARD#retell-inbound#a#b",
+        "UNMATCHED#retell",
+        "UNRECOGNIZED#abc",
+        "SPILL#abc",
+    ] {
+        assert!(
+            writes.iter().any(|p| string_like(p, key)),
+            "the spillway cannot write {key}: {writes:?}"
+        );
+    }
+    for key in [
+        "NUMBER#+14155552671",
+        "CONTACT#+14155552671",
+        "ALERTS#2026-11-29",
+    ] {
+        assert!(
+            !writes.iter().any(|p| string_like(p, key)),
+            "the spillway can write {key}"
+        );
+    }
+    let queries: Vec<&&Value> = statements
+        .iter()
+        .filter(|s| {
+            as_list(&s["Action"])
+                .iter()
+                .any(|a| a.as_str() == Some("dynamodb:Query"))
+        })
+        .collect();
+    assert_eq!(queries.len(), 2, "{queries:?}");
+    for query in queries {
+        let patterns =
+            as_list(&query["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
+        assert!(!patterns.is_empty(), "an unconditioned query: {query}");
+    }
+}

@@ -275,11 +275,9 @@ fn loggable_id(alert: &Alert) -> String {
         .as_deref()
         .or(alert.message_id.as_deref())
         .unwrap_or("");
-    let from = alert
-        .from
-        .as_deref()
-        .and_then(|n| PhoneNumber::parse(n).ok());
-    let to = alert.to.as_deref().and_then(|n| PhoneNumber::parse(n).ok());
+    // Read as providers send numbers (short codes, no `+`): masked all the same.
+    let from = alert.from.as_deref().and_then(PhoneNumber::read);
+    let to = alert.to.as_deref().and_then(PhoneNumber::read);
     redact(id, &[from.as_ref(), to.as_ref()])
 }
 
@@ -287,7 +285,7 @@ fn loggable_id(alert: &Alert) -> String {
 /// read quickly; anything else (no document, no label, an error) is none.
 async fn line_label<P, D>(deps: &Deps<P, D>, alert: &Alert) -> Option<String> {
     let store = deps.labels.as_ref()?;
-    let number = PhoneNumber::parse(alert.our_number()?).ok()?;
+    let number = PhoneNumber::read(alert.our_number()?)?;
     match store.number_config(&number).await {
         Ok(config) => config?.label.filter(|l| !l.trim().is_empty()),
         Err(error) => {

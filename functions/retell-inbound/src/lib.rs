@@ -13,15 +13,14 @@
 
 use callhooks::config::AgentChoice;
 use callhooks::config_cache::NumberConfigCache;
-use callhooks::event::{Channel, Provider};
 use callhooks::http::{body_bytes, json_response, require_method, respond, ApiError};
-use callhooks::ingest;
-use callhooks::phone::{mask, redact, PhoneNumber};
-use callhooks::providers::retell::{self, events, ConfigLookup, SignedDelivery};
+use callhooks::ingest::{
+    self, call_events, call_events::CallEventError, call_events::JoinPatience,
+};
+use callhooks::phone::{mask, redact};
+use callhooks::providers::retell::{self, ConfigLookup, SignedDelivery};
 use callhooks::runtime::Deadline;
 use callhooks::signature::{signature_parts, SigningKey};
-use callhooks::store::keys;
-use callhooks::store::plan::Item;
 use callhooks::store::{Store, StoreError, WriteOutcome};
 use callhooks::time::Timestamp;
 use callhooks::webhook::body_text;
@@ -35,12 +34,18 @@ pub const EVENTS_PATH: &str = "/retell/events";
 
 /// Built once per cold start and shared by every invocation.
 pub struct Deps {
+    /// For the inbound route: its SDK client gives up within `deadline`.
     pub store: Store,
+    /// For call events, which Retell waits longer for: a client with
+    /// `events_deadline`'s more patient timeouts (same table, same spillway).
+    pub events_store: Store,
     /// `RETELL_API_KEY`; unset or empty turns the signature check off.
     pub key: SigningKey,
     pub retention_days: u32,
     /// `deadline.total` bounds each lookup and the recording (run together).
     pub deadline: Deadline,
+    /// `events_deadline.total` bounds a call event's join and write.
+    pub events_deadline: Deadline,
     /// Number configurations read lately (`NUMBER_CONFIG_CACHE_SECONDS`).
     pub config_cache: NumberConfigCache,
 }
@@ -53,12 +58,8 @@ pub struct Options {
     pub fallback_call_agent: Option<AgentChoice>,
     /// `RETELL_FALLBACK_CHAT_AGENT_ID` (`FallbackChatAgentId`), for chats.
     pub fallback_chat_agent: Option<AgentChoice>,
-    /// How many more times an inbound call's event looks for its inbound
-    /// record when it is not there yet (the inbound write may still be in
-    /// flight, and an index is read a moment behind the table), and how
-    /// long it waits before each look.
-    pub join_retries: u32,
-    pub join_retry_delay: Duration,
+    /// How long a call event waits for its inbound record.
+    pub join: JoinPatience,
 }
 
 impl Default for Options {
@@ -66,8 +67,7 @@ impl Default for Options {
         Options {
             fallback_call_agent: None,
             fallback_chat_agent: None,
-            join_retries: 3,
-            join_retry_delay: Duration::from_millis(400),
+            join: JoinPatience::WEBHOOK,
         }
     }
 }
@@ -150,7 +150,17 @@ async fn handle_inbound(
         Ok(request) => request,
         // Kept raw, never refused: Retell proved who it is. An empty answer
         // overrides nothing (the number's own agent takes the call).
-        Err(error) => return keep_unreadable(deps, &delivery, error, started).await,
+        Err(error) => {
+            return keep_unreadable(
+                deps,
+                &deps.store,
+                deps.deadline.total,
+                &delivery,
+                error.into(),
+                started,
+            )
+            .await
+        }
     };
     let event = retell::inbound_event(&request, body_text(body)?, now);
     let plan = retell::inbound_plan(&event, &request, deps.retention_days, signed.as_ref());
@@ -270,17 +280,18 @@ async fn handle_inbound(
 /// only when neither kept it.
 async fn keep_unreadable(
     deps: &Deps,
+    store: &Store,
+    budget: Duration,
     delivery: &ingest::Delivery,
-    error: ApiError,
+    unreadable: ingest::read::Unreadable,
     started: Instant,
 ) -> Result<Response<Body>, ApiError> {
-    let unreadable = ingest::read::Unreadable::from(error);
     let kept = ingest::keep::keep(
-        &deps.store,
+        store,
         delivery,
         Err(&unreadable),
         deps.retention_days,
-        deps.deadline.total,
+        budget,
     )
     .await;
     ingest::edge::log_delivery(
@@ -301,152 +312,67 @@ async fn handle_event(
 ) -> Result<Response<Body>, ApiError> {
     let started = Instant::now();
     let (body, _) = accept(deps, req, now)?;
-    let raw = body_text(body)?;
-    let budget = deps.deadline.total;
-    let parsed = match events::parse_call_event(body) {
-        Ok(parsed) => parsed,
-        Err(error) => {
-            let delivery = ingest::edge::delivery(req, ingest::Route::RetellEvents, now);
-            return keep_unreadable(deps, &delivery, error, started).await;
+    let delivery = ingest::edge::delivery(req, ingest::Route::RetellEvents, now);
+    let store = &deps.events_store;
+    let budget = deps.events_deadline.total;
+    let planned = tokio::time::timeout(
+        budget,
+        call_events::plan_call_event(store, body, now, deps.retention_days, options.join),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Err(CallEventError::Storage(StoreError(format!(
+            "join deadline of {} ms passed",
+            budget.as_millis()
+        ))))
+    });
+    let planned = match planned {
+        Ok(planned) => planned,
+        Err(CallEventError::Unreadable(unreadable)) => {
+            return keep_unreadable(deps, store, budget, &delivery, unreadable, started).await;
         }
-    };
-    let (plan, kind, record) = match parsed {
-        events::ParsedCallEvent::Unattached { event, anomaly } => {
-            // Once per body: Retell retries the same bytes, freshly signed.
-            let key = events::body_key(body);
-            let stored = events::unattached_event(&event, &anomaly, raw, &key, now);
-            let plan = events::unattached_plan(&stored, deps.retention_days);
-            (plan, event, None)
-        }
-        events::ParsedCallEvent::Call(event) => {
-            let record_id = join_record(deps, options, &event, now)
+        // The join could not be read: the spillway joins it later, rather
+        // than the event being split from its call now.
+        Err(CallEventError::Storage(error)) => {
+            ingest::keep::spill(store, &delivery, &error.to_string())
                 .await
-                .ok_or_else(ApiError::storage_unavailable)?;
-            let joined = record_id != event.call_id;
-            let stored = events::call_event(&event, &record_id, raw, now);
-            let plan = events::call_event_plan(&event, &stored, deps.retention_days);
-            (plan, event.event.clone(), Some((record_id, joined)))
+                .map_err(|_| ApiError::storage_unavailable())?;
+            callhooks::metrics::note(callhooks::metrics::Outcome::Spilled);
+            return Ok(event_answer(ingest::Outcome::Spilled));
         }
     };
-    let outcome = match within(budget, "recording", deps.store.write(&plan)).await {
-        Some(outcome) => outcome,
-        None => {
-            // spill: the lead wires the spillway here; until then Retell
-            // retries on the 503 and the retry is recorded once.
-            return Err(ApiError::storage_unavailable());
-        }
-    };
-    let outcome = match outcome {
-        WriteOutcome::Recorded => "recorded",
-        WriteOutcome::Duplicate => "duplicate",
-    };
+    let left = budget.saturating_sub(started.elapsed());
+    let kept = ingest::keep::keep(
+        store,
+        &delivery,
+        Ok(&planned.plan),
+        deps.retention_days,
+        left.max(MIN_EVENT_WRITE_BUDGET),
+    )
+    .await;
+    if matches!(kept, Ok(ingest::Outcome::Spilled)) {
+        callhooks::metrics::note(callhooks::metrics::Outcome::Spilled);
+    }
     tracing::info!(
         provider = "retell",
-        kind = %kind,
-        joined = record.as_ref().is_some_and(|(_, joined)| *joined),
-        outcome,
+        kind = %planned.kind,
+        joined = planned.joined,
+        outcome = kept.as_ref().map_or("not_kept", |o| o.as_str()),
         duration_ms = started.elapsed().as_millis() as u64,
         "webhook handled"
     );
-    Ok(json_response(
+    let outcome = kept.map_err(|_| ApiError::storage_unavailable())?;
+    Ok(event_answer(outcome))
+}
+
+/// A call event's write gets at least this long, even after a slow join.
+const MIN_EVENT_WRITE_BUDGET: Duration = Duration::from_millis(500);
+
+fn event_answer(outcome: ingest::Outcome) -> Response<Body> {
+    json_response(
         StatusCode::OK,
-        &serde_json::json!({ "status": outcome }),
-    ))
-}
-
-/// The call id of the partition this event goes to: the inbound record it
-/// joins, else Retell's own. `None` when storage could not be read (the
-/// delivery is then refused with a 503 and retried, rather than split
-/// from its call).
-async fn join_record(
-    deps: &Deps,
-    options: &Options,
-    event: &events::CallEvent,
-    now: Timestamp,
-) -> Option<String> {
-    // Our number: the callee of an inbound call, the caller of an outbound one.
-    let ours = match event.direction {
-        Some(callhooks::event::Direction::Outbound) => event.from.as_ref(),
-        _ => event.to.as_ref(),
-    };
-    let Some(ours) = ours else {
-        return Some(event.call_id.clone());
-    };
-    let reference = event.reference_time(now);
-    // Only a call that began moments ago may still have its inbound
-    // record in flight.
-    let recent = now.as_millisecond() - reference.as_millisecond() < 30_000;
-    let mut attempt = 0;
-    loop {
-        let items = within(
-            deps.deadline.total,
-            "join",
-            timeline_around(&deps.store, ours, reference),
-        )
-        .await?;
-        let candidates: Vec<events::JoinCandidate> = items
-            .iter()
-            .filter_map(events::JoinCandidate::from_item)
-            .collect();
-        if let Some(found) = events::choose_record(&candidates, event, now) {
-            return Some(found.to_string());
-        }
-        if !event.wants_join() || !recent || attempt >= options.join_retries {
-            return Some(event.call_id.clone());
-        }
-        attempt += 1;
-        tokio::time::sleep(options.join_retry_delay).await;
-    }
-}
-
-/// The call summaries on `number`'s GSI2 timeline (calls to it) first seen
-/// around `reference` (see [`events::join_window`]).
-async fn timeline_around(
-    store: &Store,
-    number: &PhoneNumber,
-    reference: Timestamp,
-) -> Result<Vec<Item>, StoreError> {
-    let (lower, upper) = events::join_window(reference);
-    let output = store
-        .client()
-        .query()
-        .table_name(store.table())
-        .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
-        .index_name(keys::GSI2)
-        .key_condition_expression("#pk = :pk AND #sk BETWEEN :lower AND :upper")
-        .expression_attribute_names("#pk", keys::GSI2PK)
-        .expression_attribute_names("#sk", keys::GSI2SK)
-        .expression_attribute_values(
-            ":pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(keys::phone_pk(number)),
-        )
-        .expression_attribute_values(":lower", aws_sdk_dynamodb::types::AttributeValue::S(lower))
-        .expression_attribute_values(":upper", aws_sdk_dynamodb::types::AttributeValue::S(upper))
-        .scan_index_forward(false)
-        .limit(100)
-        .send()
-        .await
-        .map_err(|e| {
-            StoreError(
-                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                    .to_string()
-                    .chars()
-                    .take(300)
-                    .collect(),
-            )
-        })?;
-    Ok(output
-        .items
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|item| {
-            item.get(keys::PK)
-                .and_then(|v| v.as_s().ok())
-                .is_some_and(|pk| {
-                    pk.starts_with(&keys::conversation_pk(Channel::Call, Provider::Retell, ""))
-                })
-        })
-        .collect())
+        &serde_json::json!({ "status": outcome.as_str() }),
+    )
 }
 
 /// The step's result, or `None` (logged) when it failed or took longer

@@ -1,4 +1,5 @@
 use callhooks::config_cache::NumberConfigCache;
+use callhooks::ingest::spill::Spillway;
 use callhooks::runtime::{lambda_sdk_config, run_http, Deadline, Settings};
 use callhooks::signature::SigningKey;
 use callhooks::store::Store;
@@ -10,13 +11,18 @@ use retell_inbound::{handle_with, Deps, Options};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let settings = Settings::from_env()?;
-    let deadline = Deadline::CALLER_WAITING;
-    let config = lambda_sdk_config(deadline);
+    let spillway = Spillway::from_env();
+    let store = |deadline| {
+        let client = aws_sdk_dynamodb::Client::new(&lambda_sdk_config(deadline));
+        Store::new(client, settings.table_name.clone()).with_spillway(spillway.clone())
+    };
     let deps = Deps {
-        store: Store::new(aws_sdk_dynamodb::Client::new(&config), settings.table_name),
+        store: store(Deadline::CALLER_WAITING),
+        events_store: store(Deadline::CALL_EVENTS),
         key: SigningKey::from_env("RETELL_API_KEY"),
         retention_days: settings.retention_days,
-        deadline,
+        deadline: Deadline::CALLER_WAITING,
+        events_deadline: Deadline::CALL_EVENTS,
         config_cache: NumberConfigCache::from_env()?,
     };
     let options = Options::from_env();

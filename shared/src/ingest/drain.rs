@@ -4,6 +4,8 @@
 //! included), and once: a delivery the provider also retried meanwhile
 //! meets its own event key or retry guard and writes nothing new.
 
+use super::call_events::{plan_call_event, CallEventError, JoinPatience};
+use super::delivery::Route;
 use super::keep::{write, Outcome};
 use super::read::read;
 use super::spill::{assemble, parse_message, SpilledMessage};
@@ -47,11 +49,28 @@ pub async fn drain(deps: &DrainDeps, body: &str, now: Timestamp) -> Result<Drain
             None => return Ok(Drained::PartKept),
         }
     };
-    let reading = read(&delivery, deps.retention_days);
+    let plan = match delivery.route {
+        // A call event joins its call by a read of the table as it is now.
+        Route::RetellEvents => match plan_call_event(
+            &deps.store,
+            // The bytes as they came, as the webhook read them.
+            &delivery.body,
+            delivery.received_at,
+            deps.retention_days,
+            JoinPatience::NONE,
+        )
+        .await
+        {
+            Ok(planned) => Ok(planned.plan),
+            Err(CallEventError::Unreadable(unreadable)) => Err(unreadable),
+            Err(CallEventError::Storage(error)) => return Err(error.to_string()),
+        },
+        _ => read(&delivery, deps.retention_days).map(|recording| recording.plan),
+    };
     let outcome = write(
         &deps.store,
         &delivery,
-        reading.as_ref().map(|r| &r.plan),
+        plan.as_ref(),
         deps.retention_days,
         deps.budget,
     )

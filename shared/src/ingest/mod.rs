@@ -16,6 +16,7 @@
 //! limit is answered 2xx and kept; 503 only when neither the table nor the
 //! queue kept it (see docs/ingest.md).
 
+pub mod call_events;
 pub mod delivery;
 pub mod drain;
 pub mod edge;

@@ -50,10 +50,10 @@ pub fn read(delivery: &Delivery, retention_days: u32) -> Result<Recording, Unrea
             })
         }
         Route::RetellInbound => read_retell_inbound(delivery, retention_days),
-        // The retell function reads and joins call events itself; one that
-        // reaches this reader is kept raw.
+        // A call event is joined to its call by a read: see `call_events`,
+        // which the webhook and the spillway use instead of this reader.
         Route::RetellEvents => Err(Unreadable {
-            reason: "a Retell call event is read by the retell-inbound function".into(),
+            reason: "a Retell call event is read with its join (ingest::call_events)".into(),
         }),
     }
 }

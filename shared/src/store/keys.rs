@@ -166,7 +166,7 @@ pub fn contact_pk(number: &PhoneNumber) -> String {
 pub const CONTACT_TIMELINE_SK: &str = "CONTACT";
 
 /// The partition key of an item a query returned ("" if it has none).
-fn pk_of(item: &Item) -> &str {
+pub fn pk_of(item: &Item) -> &str {
     item.get(PK)
         .and_then(|v| v.as_s().ok())
         .map_or("", String::as_str)

@@ -190,6 +190,35 @@ impl Store {
         Ok(merged.into_iter().map(|(_, item)| item).collect())
     }
 
+    /// The conversations to `number` (GSI2) first seen between the
+    /// timeline keys `lower` and `upper`, newest first, one page of at most
+    /// 100: the calls a Retell call event may belong to.
+    pub async fn timeline_to_number_between(
+        &self,
+        number: &PhoneNumber,
+        lower: &str,
+        upper: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .index_name(keys::GSI2)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :lower AND :upper")
+            .expression_attribute_names("#pk", keys::GSI2PK)
+            .expression_attribute_names("#sk", keys::GSI2SK)
+            .expression_attribute_values(":pk", AttributeValue::S(keys::phone_pk(number)))
+            .expression_attribute_values(":lower", AttributeValue::S(lower.into()))
+            .expression_attribute_values(":upper", AttributeValue::S(upper.into()))
+            .scan_index_forward(false)
+            .limit(100)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(output.items.unwrap_or_default())
+    }
+
     /// Patterns 6 and 3 in one round trip, for a caller Retell is about to
     /// connect: the caller's contact record and the calls placed from the
     /// caller, newest first (GSI1, where the contact sorts first; see
