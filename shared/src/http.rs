@@ -1,9 +1,9 @@
 //! Reading webhook requests and writing answers: the JSON error contract
-//! (docs/ingest.md), body limits, content types, JSON and form bodies, queries.
+//! (docs/ingest.md), body limits, headers, queries.
 
+use crate::providers::ReadError;
 use lambda_http::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt;
 
@@ -77,14 +77,6 @@ impl ApiError {
         )
     }
 
-    pub fn unsupported_media_type(found: &str, expected: &str) -> Self {
-        Self::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            format!("content type {found:?} is not supported; send {expected}"),
-        )
-    }
-
     /// 503: storage did not answer in time. Providers retry on it, and the
     /// retry is recorded once.
     pub fn storage_unavailable() -> Self {
@@ -122,6 +114,18 @@ impl fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+/// A delivery a provider could not read, where an HTTP answer is wanted
+/// for it (the pipeline keeps such deliveries instead): 400, naming the
+/// field.
+impl From<ReadError> for ApiError {
+    fn from(error: ReadError) -> Self {
+        match &error.field {
+            Some(field) => ApiError::invalid_field(field, &error.problem),
+            None => ApiError::invalid(error.problem),
+        }
+    }
+}
 
 /// A JSON answer with the given status.
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
@@ -164,43 +168,6 @@ pub fn body_bytes(req: &Request) -> Result<&[u8], ApiError> {
     Ok(bytes)
 }
 
-/// Parses a JSON body into `T`, with 400 messages that name the field
-/// (`caller_id_number: invalid type: null, expected a string`).
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    // Fast path for every valid delivery: an object parsed straight into
-    // `T`, without building a `Value` and tracking the path. Only its
-    // success is used; on any error the body is parsed again the careful
-    // way, so every 400 keeps its exact message.
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        if let Ok(parsed) = serde_json::from_slice(bytes) {
-            return Ok(parsed);
-        }
-    }
-    parse_json_checked(bytes)
-}
-
-/// [`parse_json`] the careful way: through a `Value`, so the messages say
-/// which field is wrong without line and column.
-pub(crate) fn parse_json_checked<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid("body: is empty; expected a JSON object"));
-    }
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::invalid(format!("body: is not valid JSON ({e})")))?;
-    if !value.is_object() {
-        return Err(ApiError::invalid("body: must be a JSON object"));
-    }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." {
-            ApiError::invalid(inner.to_string())
-        } else {
-            ApiError::invalid_field(&path, inner)
-        }
-    })
-}
-
 /// A query-string parameter's first value.
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters_ref()
@@ -215,55 +182,6 @@ pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
-
-    #[derive(Debug, Deserialize)]
-    #[allow(dead_code)]
-    struct Sample {
-        name: String,
-        inner: Inner,
-    }
-
-    #[derive(Debug, Deserialize)]
-    #[allow(dead_code)]
-    struct Inner {
-        count: u32,
-    }
-
-    #[test]
-    fn json_errors_name_the_field() {
-        let err = parse_json::<Sample>(br#"{"name": "a", "inner": {"count": "x"}}"#).unwrap_err();
-        assert_eq!(err.status, StatusCode::BAD_REQUEST);
-        assert!(err.message.starts_with("inner.count: "), "{}", err.message);
-        let err = parse_json::<Sample>(br#"{"inner": {"count": 1}}"#).unwrap_err();
-        assert!(
-            err.message.contains("missing field `name`"),
-            "{}",
-            err.message
-        );
-        let err = parse_json::<Sample>(br#"{"name": null, "inner": {"count": 1}}"#).unwrap_err();
-        assert!(err.message.starts_with("name: "), "{}", err.message);
-    }
-
-    #[test]
-    fn json_body_must_be_an_object() {
-        for body in [&b"[1,2]"[..], b"\"text\"", b"42", b"null"] {
-            let err = parse_json::<Sample>(body).unwrap_err();
-            assert_eq!(err.message, "body: must be a JSON object");
-        }
-        assert!(parse_json::<Sample>(b"{not json")
-            .unwrap_err()
-            .message
-            .contains("not valid JSON"));
-        assert!(parse_json::<Sample>(b"  ")
-            .unwrap_err()
-            .message
-            .contains("empty"));
-        assert!(parse_json::<Sample>(&[0xff, 0xfe])
-            .unwrap_err()
-            .message
-            .contains("not valid JSON"));
-    }
 
     #[test]
     fn error_body_has_the_design_shape() {
@@ -276,5 +194,23 @@ mod tests {
         );
         let unavailable = ApiError::storage_unavailable().to_response();
         assert_eq!(unavailable.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn a_read_error_answers_400_naming_its_field() {
+        let field: ApiError = ReadError::field("CallSid", "is missing").into();
+        assert_eq!(
+            (field.status, field.code, field.message.as_str()),
+            (
+                StatusCode::BAD_REQUEST,
+                "invalid_field",
+                "CallSid: is missing"
+            )
+        );
+        let whole: ApiError = ReadError::new("not a delivery").into();
+        assert_eq!(
+            (whole.status, whole.code, whole.message.as_str()),
+            (StatusCode::BAD_REQUEST, "invalid_request", "not a delivery")
+        );
     }
 }

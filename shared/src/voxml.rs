@@ -1,8 +1,10 @@
-//! VoXML, Voxtelesys's call-control XML (Twilio's TwiML names): the few
-//! verbs callhooks answers with, written by quick-xml so every interpolated
-//! value (a greeting with `<`, `&` or quotes, a callback URL with `&`) is
-//! escaped and can neither break nor inject markup.
+//! VoXML, Voxtelesys's call-control XML (Twilio's TwiML names): a
+//! provider's [`CallAnswer`] as the few verbs callhooks answers with, their
+//! `action` URLs pointing back at our own callbacks, written by quick-xml so
+//! every interpolated value (a greeting with `<`, `&` or quotes, a callback
+//! URL with `&`) is escaped and can neither break nor inject markup.
 
+use crate::providers::voxtelesys::{CallAnswer, Hook, Method};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
@@ -30,6 +32,52 @@ pub enum Verb {
         max_length_s: u32,
     },
     Hangup,
+}
+
+/// The VoXML document of an answer, its callbacks at `links`.
+pub fn render_answer(answer: &CallAnswer, links: &CallbackLinks) -> String {
+    render(&verbs(answer, links))
+}
+
+/// The verbs that say an answer, in order.
+pub fn verbs(answer: &CallAnswer, links: &CallbackLinks) -> Vec<Verb> {
+    let say = |text: &Option<String>| text.iter().map(|t| Verb::Say(t.clone())).collect();
+    match answer {
+        CallAnswer::Nothing => Vec::new(),
+        CallAnswer::HangUp { message } => {
+            let mut verbs: Vec<Verb> = say(message);
+            verbs.push(Verb::Hangup);
+            verbs
+        }
+        CallAnswer::Forward {
+            greeting,
+            numbers,
+            ring_timeout_s,
+        } => {
+            let mut verbs: Vec<Verb> = say(greeting);
+            verbs.push(Verb::Dial {
+                numbers: numbers.clone(),
+                timeout_s: *ring_timeout_s,
+                action: links.url(Hook::Dial),
+                method: links.method.clone(),
+            });
+            verbs
+        }
+        CallAnswer::Voicemail {
+            greeting,
+            prompt,
+            max_length_s,
+        } => {
+            let mut verbs: Vec<Verb> = say(greeting);
+            verbs.push(Verb::Say(prompt.clone()));
+            verbs.push(Verb::Record {
+                action: links.url(Hook::Recording),
+                method: links.method.clone(),
+                max_length_s: *max_length_s,
+            });
+            verbs
+        }
+    }
 }
 
 /// `<?xml ...?><Response>...</Response>` for these verbs (`<Response/>`
@@ -116,6 +164,89 @@ fn xml_chars(text: &str) -> String {
         .collect()
 }
 
+/// Where a request came in, as plain text from its headers and API
+/// Gateway's context (the function reads them off the request).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Origin<'a> {
+    /// The `Host` header: what the provider called.
+    pub host: Option<&'a str>,
+    /// API Gateway's `domainName`.
+    pub domain_name: Option<&'a str>,
+    /// API Gateway's stage (`$default` for none).
+    pub stage: Option<&'a str>,
+    /// `X-Forwarded-Proto`.
+    pub forwarded_proto: Option<&'a str>,
+}
+
+/// Where the VoXML's `action` callbacks point: absolute URLs on the host
+/// and stage the request came in on, with the request's method, carrying
+/// the `token` query parameter when the request authenticated with one (or
+/// Voxtelesys's callbacks would be refused).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallbackLinks {
+    /// `https://host[/stage]`, no trailing slash.
+    pub origin: String,
+    pub token: Option<String>,
+    pub method: String,
+}
+
+impl CallbackLinks {
+    pub fn url(&self, hook: Hook) -> String {
+        let mut url = format!("{}/voxtelesys/{}", self.origin, hook.as_str());
+        if let Some(token) = &self.token {
+            url.push_str("?token=");
+            url.extend(form_urlencoded::byte_serialize(token.as_bytes()));
+        }
+        url
+    }
+
+    /// From where the request came in: the Host header, else API Gateway's
+    /// `domainName`; the stage unless it is `$default`; the scheme from
+    /// `X-Forwarded-Proto`, else http for a local host and https for any
+    /// other; the request's method; and the `token` the request
+    /// authenticated with, if it used the query parameter.
+    pub fn new(origin: &Origin, method: Method, token: Option<&str>) -> Self {
+        let host = [origin.host, origin.domain_name]
+            .into_iter()
+            .flatten()
+            .find(|h| is_host(h))
+            .unwrap_or("localhost");
+        let local = ["localhost", "127.0.0.1", "[::1]"]
+            .iter()
+            .any(|l| host == *l || host.starts_with(&format!("{l}:")));
+        let scheme = match origin.forwarded_proto {
+            Some("http") => "http",
+            Some("https") => "https",
+            _ if local => "http",
+            _ => "https",
+        };
+        let mut origin_url = format!("{scheme}://{host}");
+        if let Some(stage) = origin.stage.filter(|s| {
+            *s != "$default"
+                && !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        }) {
+            origin_url.push('/');
+            origin_url.push_str(stage);
+        }
+        CallbackLinks {
+            origin: origin_url,
+            token: token.map(str::to_string),
+            method: method.as_str().to_string(),
+        }
+    }
+}
+
+/// A host name, IPv4 or bracketed IPv6 address, with an optional port.
+fn is_host(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 253
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +328,84 @@ mod tests {
     fn characters_xml_forbids_are_dropped() {
         let xml = render(&[Verb::Say("a\u{0}b\u{1b}c\td\u{FFFF}é😀".into())]);
         assert_eq!(parse(&xml)[2], "abc\td\u{e9}😀");
+    }
+
+    fn links(token: Option<&str>) -> CallbackLinks {
+        CallbackLinks {
+            origin: "https://api.example.com/prod".into(),
+            token: token.map(str::to_string),
+            method: "POST".into(),
+        }
+    }
+
+    #[test]
+    fn a_forward_greets_then_dials_with_an_absolute_action() {
+        let answer = CallAnswer::Forward {
+            greeting: Some("Hello <b> & \"co\"".into()),
+            numbers: vec!["+14155550100".into(), "+14155550101".into()],
+            ring_timeout_s: 25,
+        };
+        let verbs = verbs(&answer, &links(Some("a b&c")));
+        assert_eq!(
+            verbs,
+            vec![
+                Verb::Say("Hello <b> & \"co\"".into()),
+                Verb::Dial {
+                    numbers: vec!["+14155550100".into(), "+14155550101".into()],
+                    timeout_s: 25,
+                    action: "https://api.example.com/prod/voxtelesys/dial?token=a+b%26c".into(),
+                    method: "POST".into(),
+                },
+            ]
+        );
+        assert!(render_answer(&answer, &links(Some("a b&c")))
+            .contains("Hello &lt;b&gt; &amp; &quot;co&quot;"));
+    }
+
+    #[test]
+    fn voicemail_hang_up_and_nothing_are_their_verbs() {
+        let voicemail = CallAnswer::Voicemail {
+            greeting: None,
+            prompt: "Leave it".into(),
+            max_length_s: 90,
+        };
+        assert_eq!(
+            verbs(&voicemail, &links(None)),
+            vec![
+                Verb::Say("Leave it".into()),
+                Verb::Record {
+                    action: "https://api.example.com/prod/voxtelesys/recording".into(),
+                    method: "POST".into(),
+                    max_length_s: 90,
+                },
+            ]
+        );
+        let greeted = CallAnswer::Voicemail {
+            greeting: Some("Hi".into()),
+            prompt: "Leave it".into(),
+            max_length_s: 90,
+        };
+        assert_eq!(
+            verbs(&greeted, &links(None))[..2],
+            [Verb::Say("Hi".into()), Verb::Say("Leave it".into())]
+        );
+        assert_eq!(
+            verbs(
+                &CallAnswer::HangUp {
+                    message: Some("Sorry".into())
+                },
+                &links(None)
+            ),
+            vec![Verb::Say("Sorry".into()), Verb::Hangup]
+        );
+        assert_eq!(
+            verbs(&CallAnswer::HangUp { message: None }, &links(None)),
+            vec![Verb::Hangup]
+        );
+        assert_eq!(
+            render_answer(&CallAnswer::Nothing, &links(None)),
+            render(&[])
+        );
     }
 
     #[test]

@@ -20,11 +20,11 @@ use callhooks::ingest::keep::keep;
 use callhooks::ingest::read::read_voxtelesys;
 use callhooks::ingest::Route;
 use callhooks::phone::PhoneNumber;
-use callhooks::providers::voxtelesys::{self, CallbackLinks, Hook, Origin};
+use callhooks::providers::voxtelesys::{self, CallAnswer, Hook};
 use callhooks::runtime::Deadline;
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
-use callhooks::voxml;
+use callhooks::voxml::{self, CallbackLinks, Origin};
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -100,7 +100,8 @@ async fn handle_hook(
     let started = Instant::now();
     let methods = [Method::GET, Method::POST];
     callhooks::http::require_method(req, &methods)?;
-    let hook = Hook::of_path(req.raw_http_path())?;
+    let hook =
+        Hook::of_path(req.raw_http_path()).ok_or_else(|| unknown_hook(req.raw_http_path()))?;
     let (delivery, credential) = accept(req, Route::Voxtelesys(hook), &deps.secret, &methods, now)?;
     let reading = read_voxtelesys(&delivery, hook);
     let plan = reading
@@ -134,19 +135,27 @@ async fn handle_hook(
         return Err(ApiError::storage_unavailable());
     }
     let links = callback_links(req, &credential);
-    let verbs = match &reading {
+    let answer = match &reading {
         Ok(callback) => {
             let config = config.flatten();
-            callback.answer(config.as_ref(), &links, &deps.default_message)
+            callback.answer(config.as_ref(), &deps.default_message)
         }
         // A live call we cannot read still gets the fallback's answer.
         Err(_) if hook == Hook::Voice => {
-            voxtelesys::answer_voice(deps.fallback.as_ref(), &links, &deps.default_message)
+            voxtelesys::answer_voice(deps.fallback.as_ref(), &deps.default_message)
         }
-        Err(_) if hook == Hook::Dial => vec![voxml::Verb::Hangup],
-        Err(_) => Vec::new(),
+        Err(_) if hook == Hook::Dial => CallAnswer::HangUp { message: None },
+        Err(_) => CallAnswer::Nothing,
     };
-    Ok(xml_response(voxml::render(&verbs)))
+    Ok(xml_response(voxml::render_answer(&answer, &links)))
+}
+
+/// 404 for a path that names none of the four hooks.
+fn unknown_hook(path: &str) -> ApiError {
+    let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    ApiError::not_found(format!(
+        "unknown hook {last:?}: use /voxtelesys/voice, /voxtelesys/status, /voxtelesys/dial or /voxtelesys/recording"
+    ))
 }
 
 /// Access pattern 5 within the deadline. When the table cannot answer, the

@@ -69,7 +69,8 @@ pub async fn plan_call_event(
     let unreadable = |reason: String| CallEventError::Unreadable(Unreadable { reason });
     let raw = std::str::from_utf8(body)
         .map_err(|e| unreadable(format!("body is not UTF-8 text ({e})")))?;
-    let parsed = events::parse_call_event(body).map_err(|e| unreadable(e.message))?;
+    let parsed =
+        events::parse_call_event(body).map_err(|e| CallEventError::Unreadable(e.into()))?;
     Ok(match parsed {
         ParsedCallEvent::Unattached { event, anomaly } => {
             // Once per body: Retell retries the same bytes, freshly signed.

@@ -4,8 +4,7 @@
 
 use super::delivery::{Delivery, Route};
 use crate::event::Event;
-use crate::http::ApiError;
-use crate::providers::{retell, salpre, voxtelesys, zonitel, zonitel_sms};
+use crate::providers::{retell, salpre, voxtelesys, zonitel, zonitel_sms, ReadError};
 use crate::store::plan::WritePlan;
 use serde_json::{json, Value};
 
@@ -27,10 +26,10 @@ pub struct Unreadable {
     pub reason: String,
 }
 
-impl From<ApiError> for Unreadable {
-    fn from(error: ApiError) -> Self {
+impl From<ReadError> for Unreadable {
+    fn from(error: ReadError) -> Self {
         Unreadable {
-            reason: error.message,
+            reason: error.to_string(),
         }
     }
 }

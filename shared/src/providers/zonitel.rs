@@ -17,8 +17,8 @@
 //!   transaction as the event, never a read.
 
 use crate::event::{Channel, Direction, Event, Provider};
-use crate::http::{parse_json, ApiError};
 use crate::phone::{self, PhoneNumber};
+use crate::providers::{parse_json, ReadError};
 use crate::store::plan::{s, RetryGuard, WritePlan};
 use crate::time::{self, Timestamp};
 use serde::{Deserialize, Deserializer};
@@ -59,7 +59,7 @@ pub fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Valu
 }
 
 /// Parses the body: refused only when it is not a JSON object.
-pub fn parse_incoming_call(body: &[u8]) -> Result<IncomingCall, ApiError> {
+pub fn parse_incoming_call(body: &[u8]) -> Result<IncomingCall, ReadError> {
     parse_json(body)
 }
 
@@ -71,11 +71,11 @@ pub fn incoming_call_event(
     call: &IncomingCall,
     raw: &str,
     received_at: Timestamp,
-) -> Result<Event, ApiError> {
+) -> Result<Event, ReadError> {
     let mut anomalies = Vec::new();
     let to = match &call.destination_number {
         None => {
-            return Err(ApiError::invalid_field(
+            return Err(ReadError::field(
                 "destination_number",
                 "is missing: the call names no number it was made to",
             ))
@@ -83,7 +83,7 @@ pub fn incoming_call_event(
         Some(value @ (Value::String(_) | Value::Number(_))) => {
             phone::read_json_number("destination_number", Some(value), &mut anomalies).ok_or_else(
                 || {
-                    ApiError::invalid_field(
+                    ReadError::field(
                         "destination_number",
                         "is empty or withheld: the call names no number it was made to",
                     )
@@ -91,7 +91,7 @@ pub fn incoming_call_event(
             )?
         }
         Some(other) => {
-            return Err(ApiError::invalid_field(
+            return Err(ReadError::field(
                 "destination_number",
                 format!("is a JSON {}, not a phone number", phone::json_type(other)),
             ))
@@ -195,7 +195,7 @@ mod tests {
         Timestamp::from_millisecond(ms).unwrap()
     }
 
-    fn event_of(body: &str) -> Result<Event, ApiError> {
+    fn event_of(body: &str) -> Result<Event, ReadError> {
         let call = parse_incoming_call(body.as_bytes())?;
         incoming_call_event(&call, body, at_ms(1_763_913_082_123))
     }
@@ -364,11 +364,10 @@ mod tests {
             r#"{"surprise": {"deep": [1, 2]}}"#,
         ] {
             let err = event_of(body).unwrap_err();
-            assert!(err.status.is_client_error(), "{body}");
+            assert_eq!(err.field.as_deref(), Some("destination_number"), "{body}");
             assert!(
-                err.message.starts_with("destination_number: "),
-                "{body}: {}",
-                err.message
+                err.to_string().starts_with("destination_number: "),
+                "{body}: {err}"
             );
         }
         for body in ["", "{", "[1, 2]", "\"+18339664835\"", "null"] {

@@ -32,13 +32,14 @@
 //! as an unrecognized delivery.
 
 use crate::event::{Channel, Direction, Event, Provider, SmsStatus};
-use crate::http::{parse_json, ApiError};
 use crate::phone::{self, json_type, shown};
 use crate::providers::zonitel::present;
+use crate::providers::{parse_json, ReadError};
 use crate::store::keys::{self, PK, SK};
-use crate::store::plan::{n, s, split_utf8, Condition, GuardedPut, Item, SummaryUpdate, WritePlan};
+use crate::store::plan::{
+    b, n, s, split_utf8, string_list, Condition, GuardedPut, Item, SummaryUpdate, WritePlan,
+};
 use crate::time::{self, Timestamp};
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -114,7 +115,7 @@ impl SmsDelivery {
 }
 
 /// Parses the body: refused only when it is not a JSON object.
-pub fn parse_notification(body: &[u8]) -> Result<SmsNotification, ApiError> {
+pub fn parse_notification(body: &[u8]) -> Result<SmsNotification, ReadError> {
     parse_json(body)
 }
 
@@ -125,7 +126,7 @@ pub fn sms_delivery(
     notification: &SmsNotification,
     raw: &str,
     received_at: Timestamp,
-) -> Result<SmsDelivery, ApiError> {
+) -> Result<SmsDelivery, ReadError> {
     let mut anomalies = Vec::new();
     let kind_text = read_status(notification.status.as_ref(), &mut anomalies)?;
     let status = SmsStatus::parse(&kind_text);
@@ -143,7 +144,7 @@ pub fn sms_delivery(
     let data = match &notification.data {
         Some(Value::Object(data)) => data,
         Some(other) => {
-            return Err(ApiError::invalid_field(
+            return Err(ReadError::field(
                 "data",
                 format!(
                     "is a JSON {}; expected an object naming the message",
@@ -152,7 +153,7 @@ pub fn sms_delivery(
             ))
         }
         None => {
-            return Err(ApiError::invalid_field(
+            return Err(ReadError::field(
                 "data",
                 "is missing: the delivery names no message",
             ))
@@ -209,7 +210,7 @@ pub fn sms_delivery(
 /// The status as text: a string (or a number or boolean, as text), cleaned
 /// of control characters and bounded. Refused when missing or empty: the
 /// status is what tells one delivery of a message from another.
-fn read_status(value: Option<&Value>, anomalies: &mut Vec<String>) -> Result<String, ApiError> {
+fn read_status(value: Option<&Value>, anomalies: &mut Vec<String>) -> Result<String, ReadError> {
     let text = match value {
         Some(Value::String(text)) => text.clone(),
         Some(value @ (Value::Number(_) | Value::Bool(_))) => {
@@ -217,13 +218,13 @@ fn read_status(value: Option<&Value>, anomalies: &mut Vec<String>) -> Result<Str
             value.to_string()
         }
         Some(Value::Null) | None => {
-            return Err(ApiError::invalid_field(
+            return Err(ReadError::field(
                 "status",
                 "is missing: the delivery names no status",
             ))
         }
         Some(other) => {
-            return Err(ApiError::invalid_field(
+            return Err(ReadError::field(
                 "status",
                 format!("is a JSON {}; expected a status name", json_type(other)),
             ))
@@ -232,12 +233,12 @@ fn read_status(value: Option<&Value>, anomalies: &mut Vec<String>) -> Result<Str
     let safe = phone::safe_display_text(&text, MAX_STATUS_CHARS);
     note_cleaning("status", &safe, MAX_STATUS_CHARS, anomalies);
     safe.text
-        .ok_or_else(|| ApiError::invalid_field("status", "is empty"))
+        .ok_or_else(|| ReadError::field("status", "is empty"))
 }
 
 /// The message id: a string, or a number as its digits; cleaned of control
 /// characters and bounded. Refused when missing or empty.
-fn read_id(value: Option<&Value>, anomalies: &mut Vec<String>) -> Result<String, ApiError> {
+fn read_id(value: Option<&Value>, anomalies: &mut Vec<String>) -> Result<String, ReadError> {
     let text = match value {
         Some(Value::String(text)) => text.clone(),
         Some(Value::Number(number)) => {
@@ -245,13 +246,13 @@ fn read_id(value: Option<&Value>, anomalies: &mut Vec<String>) -> Result<String,
             number.to_string()
         }
         Some(Value::Null) | None => {
-            return Err(ApiError::invalid_field(
+            return Err(ReadError::field(
                 "data.id",
                 "is missing: the delivery names no message",
             ))
         }
         Some(other) => {
-            return Err(ApiError::invalid_field(
+            return Err(ReadError::field(
                 "data.id",
                 format!("is a JSON {}; expected the message id", json_type(other)),
             ))
@@ -260,7 +261,7 @@ fn read_id(value: Option<&Value>, anomalies: &mut Vec<String>) -> Result<String,
     let safe = phone::safe_display_text(&text, MAX_ID_CHARS);
     note_cleaning("data.id", &safe, MAX_ID_CHARS, anomalies);
     safe.text
-        .ok_or_else(|| ApiError::invalid_field("data.id", "is empty"))
+        .ok_or_else(|| ReadError::field("data.id", "is empty"))
 }
 
 fn note_cleaning(
@@ -470,10 +471,7 @@ pub fn sms_plan(delivery: &SmsDelivery, retention_days: u32) -> WritePlan {
     entry.insert("provider".into(), s(event.provider.as_str()));
     entry.insert("message_id".into(), s(&event.provider_id));
     entry.insert("status".into(), s(delivery.status_name()));
-    entry.insert(
-        "known".into(),
-        AttributeValue::Bool(delivery.status.is_some()),
-    );
+    entry.insert("known".into(), b(delivery.status.is_some()));
     entry.insert("at".into(), s(&at));
     let expires = n(time::expires_at(event.received_at, retention_days));
     entry.insert(keys::TTL.into(), expires.clone());
@@ -503,7 +501,7 @@ pub fn sms_plan(delivery: &SmsDelivery, retention_days: u32) -> WritePlan {
         summary.set_once("segments", n(segments));
     }
     if let Some(medias) = &delivery.medias {
-        summary.set_once("medias", AttributeValue::L(medias.iter().map(s).collect()));
+        summary.set_once("medias", string_list(medias));
     }
     if let Some(text) = &delivery.message_text {
         if text.len() <= INLINE_TEXT_BYTES {
@@ -531,6 +529,7 @@ pub fn sms_plan(delivery: &SmsDelivery, retention_days: u32) -> WritePlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
 
     pub const INBOUND: &str = r#"{ "status": "received", "data": { "id": "11111111-aaaa-2222-bbbb-333333333333", "segments": 1, "direction": "inbound", "messageText": "Hello, this is a test SMS", "from": "+10000000010", "to": "+10000000020", "medias": [] }, "message": "SMS message received successfully" }"#;
     pub const DELIVERED: &str = r#"{ "status": "delivered", "data": { "id": "44444444-cccc-5555-dddd-666666666666", "segments": 1, "direction": "outbound", "messageText": "Test outbound SMS with media", "from": "+10000000020", "to": "+10000000030", "medias": [ "https://example.com/media1.jpg" ] }, "message": "SMS message delivered successfully" }"#;
@@ -539,7 +538,7 @@ mod tests {
         Timestamp::from_millisecond(ms).unwrap()
     }
 
-    fn delivery_of(body: &str) -> Result<SmsDelivery, ApiError> {
+    fn delivery_of(body: &str) -> Result<SmsDelivery, ReadError> {
         let notification = parse_notification(body.as_bytes())?;
         sms_delivery(&notification, body, at_ms(1_763_913_082_123))
     }
@@ -661,11 +660,10 @@ mod tests {
         ];
         for (body, field) in cases {
             let err = delivery_of(&body).unwrap_err();
-            assert!(err.status.is_client_error(), "{body}");
+            assert_eq!(err.field.as_deref(), Some(field), "{body}");
             assert!(
-                err.message.starts_with(&format!("{field}: ")),
-                "{body}: {}",
-                err.message
+                err.to_string().starts_with(&format!("{field}: ")),
+                "{body}: {err}"
             );
         }
         for body in ["", "{", "[1]", "\"received\""] {

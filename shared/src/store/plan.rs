@@ -53,6 +53,34 @@ pub fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// A boolean attribute.
+pub fn b(value: bool) -> AttributeValue {
+    AttributeValue::Bool(value)
+}
+
+/// A list of strings.
+pub fn string_list<T: AsRef<str>>(values: &[T]) -> AttributeValue {
+    AttributeValue::L(values.iter().map(|v| s(v.as_ref())).collect())
+}
+
+/// A map of strings.
+pub fn string_map<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -> AttributeValue {
+    AttributeValue::M(pairs.into_iter().map(|(k, v)| (k.clone(), s(v))).collect())
+}
+
+/// JSON as a structured attribute, when DynamoDB can store it as one (not
+/// a number past its range or precision, nor nesting deeper than 32).
+pub fn from_json(value: &serde_json::Value) -> Option<AttributeValue> {
+    serde_dynamo::to_attribute_value::<_, AttributeValue>(value)
+        .ok()
+        .filter(is_storable)
+}
+
+/// The text of a string attribute of an item.
+pub fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)?.as_s().ok().map(String::as_str)
+}
+
 /// A condition on one write, with its placeholders.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Condition {

@@ -25,12 +25,11 @@
 //!   `custom_analysis` (JSON text). And the alert fields, see [`outcome`].
 
 use crate::event::{Channel, Direction, Event, Provider};
-use crate::http::{parse_json, ApiError};
 use crate::phone::PhoneNumber;
+use crate::providers::{parse_json, ReadError};
 use crate::store::keys;
-use crate::store::plan::{n, s, Condition, GuardedPut, Item, WritePlan};
+use crate::store::plan::{b, n, s, Condition, GuardedPut, Item, WritePlan};
 use crate::time::{self, Timestamp};
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
 /// How long before the call started its inbound record may have been
@@ -142,12 +141,12 @@ fn is_key_safe(text: &str, max: usize) -> bool {
 
 /// Parses a call event. Refuses only a body that is not a JSON object or
 /// names no event.
-pub fn parse_call_event(body: &[u8]) -> Result<ParsedCallEvent, ApiError> {
+pub fn parse_call_event(body: &[u8]) -> Result<ParsedCallEvent, ReadError> {
     let envelope: serde_json::Map<String, Value> = parse_json(body)?;
     // Retell's pages show both `event` and `event_type`.
     let named = string(envelope.get("event"))
         .or_else(|| string(envelope.get("event_type")))
-        .ok_or_else(|| ApiError::invalid_field("event", "is missing"))?;
+        .ok_or_else(|| ReadError::field("event", "is missing"))?;
     let mut anomalies = Vec::new();
     // The name and the call id become key parts: anything that cannot be
     // one is kept raw and named, never put in a key.
@@ -523,10 +522,10 @@ pub fn call_event_plan(event: &CallEvent, stored: &Event, retention_days: u32) -
             summary.set_once("user_sentiment", s(capped(text, 64)));
         }
         if let Some(value) = analysis.call_successful {
-            summary.set_once("call_successful", AttributeValue::Bool(value));
+            summary.set_once("call_successful", b(value));
         }
         if let Some(value) = analysis.in_voicemail {
-            summary.set_once("in_voicemail", AttributeValue::Bool(value));
+            summary.set_once("in_voicemail", b(value));
         }
         if let Some(json) = &analysis.custom_analysis_data {
             if json.len() <= MAX_CUSTOM_ANALYSIS_BYTES {
@@ -617,6 +616,7 @@ pub fn unattached_plan(event: &Event, retention_days: u32) -> WritePlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
     use serde_json::json;
 
     const T: i64 = 1_795_449_090_000;

@@ -23,14 +23,15 @@
 //! the signature is accepted: a captured request replayed later).
 
 use crate::event::{Channel, Direction, Event, Provider};
-use crate::http::{parse_json, ApiError};
 use crate::phone::PhoneNumber;
+use crate::providers::{parse_json, ReadError};
 use crate::signature::MAX_SKEW_MS;
 use crate::store::keys;
-use crate::store::plan::{n, s, Condition, GuardedPut, Item, RetryGuard, SummaryUpdate, WritePlan};
+use crate::store::plan::{
+    self, n, s, Condition, GuardedPut, Item, RetryGuard, SummaryUpdate, WritePlan,
+};
 use crate::time::{self, Timestamp};
-use aws_sdk_dynamodb::types::AttributeValue;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Deliveries from one caller to one number within this long of an accepted
 /// one are retries. Retell waits 10 s and retries up to 3 times, so its
@@ -115,29 +116,27 @@ fn text_of(value: &serde_json::Value) -> Option<String> {
 
 /// Parses the body. Refuses (for the pipeline to keep as an unrecognized
 /// delivery) only what cannot be an inbound request at all.
-pub fn parse_inbound(body: &[u8]) -> Result<InboundRequest, ApiError> {
+pub fn parse_inbound(body: &[u8]) -> Result<InboundRequest, ReadError> {
     let mut envelope: serde_json::Map<String, serde_json::Value> = parse_json(body)?;
     let kind = match envelope.get("event") {
         Some(serde_json::Value::String(event)) if event == "call_inbound" => InboundKind::Call,
         Some(serde_json::Value::String(event)) if event == "chat_inbound" => InboundKind::Chat,
         Some(serde_json::Value::String(event)) => {
-            return Err(ApiError::invalid_field(
+            return Err(ReadError::field(
                 "event",
                 format!(
                     "{event:?} is not handled here; this URL takes \"call_inbound\" and \"chat_inbound\""
                 ),
             ))
         }
-        Some(_) => return Err(ApiError::invalid_field("event", "is not a string")),
-        None => return Err(ApiError::invalid_field("event", "is missing")),
+        Some(_) => return Err(ReadError::field("event", "is not a string")),
+        None => return Err(ReadError::field("event", "is missing")),
     };
     let key = kind.as_str();
     let payload = match envelope.remove(key) {
         Some(serde_json::Value::Object(payload)) => payload,
-        None | Some(serde_json::Value::Null) => {
-            return Err(ApiError::invalid_field(key, "is missing"))
-        }
-        Some(_) => return Err(ApiError::invalid_field(key, "is not an object")),
+        None | Some(serde_json::Value::Null) => return Err(ReadError::field(key, "is missing")),
+        Some(_) => return Err(ReadError::field(key, "is not an object")),
     };
     let mut anomalies = Vec::new();
     let mut number = |field: &str, caller: bool| -> Option<PhoneNumber> {
@@ -286,12 +285,10 @@ pub fn inbound_plan(
         item.insert("retell_agent_version".into(), n(version));
     }
     if !request.custom_sip_headers.is_empty() {
-        let headers = request
-            .custom_sip_headers
-            .iter()
-            .map(|(k, v)| (k.clone(), s(v)))
-            .collect::<HashMap<_, _>>();
-        item.insert("custom_sip_headers".into(), AttributeValue::M(headers));
+        item.insert(
+            "custom_sip_headers".into(),
+            plan::string_map(&request.custom_sip_headers),
+        );
     }
     // When the request arrived, not when Retell signed or said it happened:
     // a timeline sorts by it and the guard windows count from it.
@@ -360,6 +357,7 @@ pub fn rejection_update(event: &Event, rule: &str) -> WritePlan {
 mod tests {
     use super::*;
     use crate::store::keys::PK;
+    use aws_sdk_dynamodb::types::AttributeValue;
 
     const SEED: &str = r#"{"event": "call_inbound", "call_inbound": {"agent_id": "agent_12345", "from_number": "+12137771234", "to_number": "+12137771235"}}"#;
     const NOW: &str = "2026-11-23T15:51:22.123Z";
@@ -520,7 +518,7 @@ mod tests {
         ];
         for (body, expected) in cases {
             let err = parse_inbound(body.as_bytes()).unwrap_err();
-            assert!(err.message.contains(expected), "{body}: {}", err.message);
+            assert!(err.to_string().contains(expected), "{body}: {err}");
         }
     }
 

@@ -6,11 +6,10 @@ use super::{
     ERROR_WITHOUT_CALL_PREFIX, MAX_FUTURE_SKEW_S, TRANSCRIPT_POINTER, TRANSCRIPT_POINTER_ATTR,
 };
 use crate::event::{Channel, Event, Provider};
-use crate::http::ApiError;
+use crate::providers::ReadError;
 use crate::store::keys::{self, PK, SK, TTL};
-use crate::store::plan::{n, prefix_within, s, Condition, GuardedPut, Item, WritePlan};
+use crate::store::plan::{self, b, n, prefix_within, s, Condition, GuardedPut, Item, WritePlan};
 use crate::time::{self, Timestamp};
-use aws_sdk_dynamodb::types::AttributeValue;
 use sha2::{Digest, Sha256};
 
 /// A delivery normalized, and what it writes.
@@ -25,7 +24,7 @@ pub struct Mapped {
 
 /// The whole reading: the body's bytes and when it arrived, to the event
 /// and its plan. `Err` only for a body that is no Salpre event at all.
-pub fn read(body: &[u8], received_at: Timestamp, retention_days: u32) -> Result<Mapped, ApiError> {
+pub fn read(body: &[u8], received_at: Timestamp, retention_days: u32) -> Result<Mapped, ReadError> {
     let delivery = parse_delivery(body)?;
     let raw = String::from_utf8_lossy(body);
     map_delivery(&delivery, &raw, received_at, retention_days)
@@ -38,7 +37,7 @@ pub fn map_delivery(
     raw: &str,
     received_at: Timestamp,
     retention_days: u32,
-) -> Result<Mapped, ApiError> {
+) -> Result<Mapped, ReadError> {
     let mut anomalies = delivery.anomalies.clone();
     let occurred_at = match delivery.occurred_at {
         Some(at) if at.as_second() < EARLIEST_TIMESTAMP_UTC => {
@@ -204,8 +203,7 @@ pub fn map_delivery(
                 event_item(&mut plan).insert("error_message".into(), s(message));
             }
             if info.call_id.starts_with(ERROR_WITHOUT_CALL_PREFIX) && delivery.call.is_none() {
-                plan.summary_mut()
-                    .set_once("without_call", AttributeValue::Bool(true));
+                plan.summary_mut().set_once("without_call", b(true));
             }
         }
         Payload::Unknown => {}
@@ -254,9 +252,7 @@ fn event_item(plan: &mut WritePlan) -> &mut Item {
     plan.puts
         .iter_mut()
         .map(|put| &mut put.item)
-        .find(|item| {
-            matches!(item.get(keys::ITEM_TYPE), Some(AttributeValue::S(t)) if t.ends_with("_event"))
-        })
+        .find(|item| plan::text(item, keys::ITEM_TYPE).is_some_and(|t| t.ends_with("_event")))
         .expect("WritePlan::for_event always has the event item")
 }
 

@@ -1,8 +1,7 @@
 //! Transcripts: the final one's turns (judged for a customer turn, read
 //! back by the CLI and tests) and the live one, line by line from events.
 
-use crate::store::plan::Item;
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::store::plan::{self, Item};
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use serde_json::Value;
@@ -56,10 +55,7 @@ pub struct LiveLine {
 /// line per `transcript` event with text. A line too long to copy beside its
 /// raw body is read from the raw body.
 pub fn live_transcript(events: &[Item]) -> Vec<LiveLine> {
-    let text_attr = |item: &Item, name: &str| match item.get(name) {
-        Some(AttributeValue::S(v)) => Some(v.clone()),
-        _ => None,
-    };
+    let text_attr = |item: &Item, name: &str| plan::text(item, name).map(str::to_string);
     events
         .iter()
         .filter(|item| text_attr(item, "kind").as_deref() == Some("transcript"))

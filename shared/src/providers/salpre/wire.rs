@@ -8,8 +8,8 @@ use super::{
     MAX_LABEL_CHARS,
 };
 use crate::event::Direction;
-use crate::http::ApiError;
 use crate::phone::PhoneNumber;
+use crate::providers::ReadError;
 use crate::time::Timestamp;
 use serde_json::{Map, Value};
 
@@ -20,7 +20,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 const MILLISECONDS_FROM: i64 = 100_000_000_000;
 
 /// Reads a body; refuses only what cannot be any Salpre event.
-pub fn parse_delivery(body: &[u8]) -> Result<Delivery, ApiError> {
+pub fn parse_delivery(body: &[u8]) -> Result<Delivery, ReadError> {
     let mut anomalies = Vec::new();
     let body = match body.strip_prefix(BOM) {
         Some(rest) => {
@@ -30,12 +30,12 @@ pub fn parse_delivery(body: &[u8]) -> Result<Delivery, ApiError> {
         None => body,
     };
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid("body: is empty; expected a JSON object"));
+        return Err(ReadError::field("body", "is empty; expected a JSON object"));
     }
     let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::invalid(format!("body: is not valid JSON ({e})")))?;
+        .map_err(|e| ReadError::field("body", format!("is not valid JSON ({e})")))?;
     let Value::Object(envelope) = value else {
-        return Err(ApiError::invalid("body: must be a JSON object"));
+        return Err(ReadError::field("body", "must be a JSON object"));
     };
     let event_type = event_type(envelope.get("event_type"), &mut anomalies)?;
     let occurred_at = timestamp(envelope.get("timestamp_utc"), &mut anomalies);
@@ -97,21 +97,21 @@ pub fn parse_delivery(body: &[u8]) -> Result<Delivery, ApiError> {
 
 /// The event type: a short name. A documented one in another letter case
 /// is read as documented.
-fn event_type(value: Option<&Value>, anomalies: &mut Vec<String>) -> Result<String, ApiError> {
+fn event_type(value: Option<&Value>, anomalies: &mut Vec<String>) -> Result<String, ReadError> {
     let Some(Value::String(text)) = value else {
-        return Err(ApiError::invalid_field(
+        return Err(ReadError::field(
             "event_type",
             format!("{}; expected the event's name", describe(value)),
         ));
     };
     let name = text.trim();
     if name.is_empty() {
-        return Err(ApiError::invalid_field("event_type", "is empty"));
+        return Err(ReadError::field("event_type", "is empty"));
     }
     if name.chars().count() > MAX_EVENT_TYPE_CHARS
         || name.chars().any(|c| c.is_control() || c == '#')
     {
-        return Err(ApiError::invalid_field(
+        return Err(ReadError::field(
             "event_type",
             format!("must be a name of at most {MAX_EVENT_TYPE_CHARS} characters without '#'"),
         ));

@@ -3,14 +3,11 @@
 use super::answer::{dial_outcome, DialOutcome};
 use super::{CallParams, Hook, MAX_CALLER_NAME_CHARS, MAX_STRUCTURED_VARS_BYTES, MAX_TOKEN_CHARS};
 use crate::event::{Channel, Direction, Event, Provider};
-use crate::http::ApiError;
 use crate::phone::PhoneNumber;
+use crate::providers::ReadError;
 use crate::store::keys::{self, PK, SK, TTL};
-use crate::store::plan::{
-    is_storable, is_storable_number, n, s, Condition, GuardedPut, Item, WritePlan,
-};
+use crate::store::plan::{self, is_storable_number, n, s, Condition, GuardedPut, Item, WritePlan};
 use crate::time::{self, Timestamp};
-use aws_sdk_dynamodb::types::AttributeValue;
 use sha2::{Digest, Sha256};
 
 /// Wire name, attribute name on the stored event, for the parameters kept
@@ -124,14 +121,14 @@ pub fn parse_callback(
     params: CallParams,
     raw: &str,
     received_at: Timestamp,
-) -> Result<Callback, ApiError> {
+) -> Result<Callback, ReadError> {
     let call_sid = match params.call_sid.as_deref().map(str::trim) {
         Some(v) if !v.is_empty() => v.to_string(),
-        Some(_) => return Err(ApiError::invalid_field("CallSid", "is empty")),
-        None => return Err(ApiError::invalid_field("CallSid", "is missing")),
+        Some(_) => return Err(ReadError::field("CallSid", "is empty")),
+        None => return Err(ReadError::field("CallSid", "is missing")),
     };
     if call_sid.chars().any(|c| !c.is_ascii_graphic()) || call_sid.len() > MAX_TOKEN_CHARS {
-        return Err(ApiError::invalid_field(
+        return Err(ReadError::field(
             "CallSid",
             format!("must be printable ASCII without spaces, at most {MAX_TOKEN_CHARS} characters"),
         ));
@@ -359,7 +356,7 @@ impl Callback {
                 if let Some(sid) = p.dial_call_sid.as_deref().filter(|v| !v.is_empty()) {
                     summary.set_once("dial_call_sid", s(sid));
                 }
-                if let Some(seconds) = seconds(p.dial_call_duration.as_deref()) {
+                if let Some(seconds) = seconds(p.dial_call_duration.as_deref()).map(n) {
                     summary.set_once("dial_call_duration_s", seconds);
                 }
                 match dial_outcome(p) {
@@ -388,7 +385,7 @@ impl Callback {
                 {
                     summary.set_once("recording_status", s(status));
                 }
-                if let Some(seconds) = seconds(p.recording_duration.as_deref()) {
+                if let Some(seconds) = seconds(p.recording_duration.as_deref()).map(n) {
                     summary.set_once("recording_duration_s", seconds);
                 }
             }
@@ -424,31 +421,30 @@ impl Callback {
     /// `Vars` as a map when DynamoDB can store it as one; JSON it cannot
     /// (a number past its range or precision, nesting deeper than 32) is
     /// kept as text, like `Vars` that is not JSON.
-    fn vars_attributes(&self) -> Vec<(String, AttributeValue)> {
+    fn vars_attributes(&self) -> Item {
         let text = self.params.vars.as_deref().unwrap_or("");
         if text.len() > MAX_STRUCTURED_VARS_BYTES {
-            return Vec::new();
+            return Item::new();
         }
         match &self.vars {
-            Some(Vars::Json(value)) => {
-                match serde_dynamo::to_attribute_value::<_, AttributeValue>(value) {
-                    Ok(attribute) if is_storable(&attribute) => vec![("vars".into(), attribute)],
-                    _ => vec![("vars_raw".into(), s(text))],
-                }
-            }
-            Some(Vars::NotJson(text)) => vec![("vars_raw".into(), s(text))],
-            None => Vec::new(),
+            Some(Vars::Json(value)) => match plan::from_json(value) {
+                Some(attribute) => Item::from([("vars".into(), attribute)]),
+                None => Item::from([("vars_raw".into(), s(text))]),
+            },
+            Some(Vars::NotJson(text)) => Item::from([("vars_raw".into(), s(text))]),
+            None => Item::new(),
         }
     }
 }
 
-fn seconds(value: Option<&str>) -> Option<AttributeValue> {
+/// A duration in seconds as stored: a non-negative number DynamoDB can
+/// store (any other stays text, on the event only).
+fn seconds(value: Option<&str>) -> Option<&str> {
     let value = value?.trim();
     value
         .parse::<f64>()
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0)
-        // A number DynamoDB cannot store stays text, on the event only.
         .filter(|_| is_storable_number(value))
-        .map(|_| AttributeValue::N(value.to_string()))
+        .map(|_| value)
 }

@@ -6,7 +6,8 @@
 //! The provider's interface is plain data ([`Inbound`]: method, path, query
 //! string, body bytes, content type), read by [`read`] into a [`Callback`]
 //! (the normalized event), whose [`Callback::plan`] is what it writes and
-//! whose [`Callback::answer`] is the VoXML to say.
+//! whose [`Callback::answer`] is what the call hears ([`CallAnswer`], plain
+//! data that `crate::voxml` writes as VoXML).
 //!
 //! Parameters come as form fields of a POST or as the query string of a
 //! GET, and read the same either way ([`params`]). Voxtelesys documents the
@@ -42,11 +43,11 @@ mod params;
 #[cfg(test)]
 mod tests;
 
-pub use answer::{answer_voice, CallbackLinks, Origin};
+pub use answer::{answer_voice, CallAnswer};
 pub use callback::{parse_callback, phone_number, Callback, Vars};
 pub use params::{read_inbound, without_token, CallParams, Inbound, Method};
 
-use crate::http::ApiError;
+use crate::providers::ReadError;
 use crate::time::Timestamp;
 
 /// Said when a number has no Voxtelesys configuration and
@@ -66,8 +67,9 @@ pub const MAX_STRUCTURED_VARS_BYTES: usize = 64 * 1024;
 
 /// The whole reading of one request: its hook, its parameters, the
 /// normalized callback.
-pub fn read(inbound: &Inbound, received_at: Timestamp) -> Result<Callback, ApiError> {
-    let hook = Hook::of_path(inbound.path)?;
+pub fn read(inbound: &Inbound, received_at: Timestamp) -> Result<Callback, ReadError> {
+    let hook = Hook::of_path(inbound.path)
+        .ok_or_else(|| ReadError::field("path", format!("names no hook: {:?}", inbound.path)))?;
     let (params, raw, anomalies) = read_inbound(inbound)?;
     let mut callback = parse_callback(hook, params, &raw, received_at)?;
     // What the request's shape said comes first, then the parameters'.
@@ -100,14 +102,11 @@ impl Hook {
         Self::ALL.into_iter().find(|h| h.as_str() == value)
     }
 
-    /// The hook a request's path names (its last segment), or a 404.
-    pub fn of_path(path: &str) -> Result<Self, ApiError> {
+    /// The hook a request's path names (its last segment), if it names
+    /// one.
+    pub fn of_path(path: &str) -> Option<Self> {
         let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
-        Self::parse(last).ok_or_else(|| {
-            ApiError::not_found(format!(
-                "unknown hook {last:?}: use /voxtelesys/voice, /voxtelesys/status, /voxtelesys/dial or /voxtelesys/recording"
-            ))
-        })
+        Self::parse(last)
     }
 
     /// Whether the answer depends on the number's configuration.

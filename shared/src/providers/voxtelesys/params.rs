@@ -4,7 +4,7 @@
 //! document are ignored (kept in the raw payload).
 
 use crate::auth::TOKEN_QUERY_PARAM;
-use crate::http::ApiError;
+use crate::providers::ReadError;
 use std::borrow::Cow;
 
 /// The request method, as far as a callback cares.
@@ -140,7 +140,7 @@ impl CallParams {
 /// or a GET's query string. Returns them with the raw payload to keep (the
 /// body, or the query string without the `token` parameter: a secret is
 /// never stored) and what was odd.
-pub fn read_inbound(inbound: &Inbound) -> Result<(CallParams, String, Vec<String>), ApiError> {
+pub fn read_inbound(inbound: &Inbound) -> Result<(CallParams, String, Vec<String>), ReadError> {
     let mut anomalies = Vec::new();
     if inbound.method == Method::Get || inbound.body.is_empty() && !inbound.query.is_empty() {
         if inbound.method == Method::Post {
@@ -159,10 +159,10 @@ pub fn read_inbound(inbound: &Inbound) -> Result<(CallParams, String, Vec<String
     match media.as_deref() {
         None | Some("application/x-www-form-urlencoded") => {}
         Some(found) if found.ends_with("json") || found.starts_with("multipart/") => {
-            return Err(ApiError::unsupported_media_type(
-                found,
-                "application/x-www-form-urlencoded (Voxtelesys form parameters)",
-            ))
+            return Err(ReadError::new(format!(
+                "content type {found:?} is not supported; send \
+                 application/x-www-form-urlencoded (Voxtelesys form parameters)"
+            )))
         }
         Some(found) => anomalies.push(format!(
             "Content-Type: {:?}; the body is read as a form",
@@ -170,11 +170,12 @@ pub fn read_inbound(inbound: &Inbound) -> Result<(CallParams, String, Vec<String
         )),
     }
     let text = std::str::from_utf8(inbound.body)
-        .map_err(|e| ApiError::invalid(format!("body: is not valid UTF-8 ({e})")))?;
+        .map_err(|e| ReadError::field("body", format!("is not valid UTF-8 ({e})")))?;
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        return Err(ApiError::invalid(
-            "body: is JSON; Voxtelesys sends form parameters",
+        return Err(ReadError::field(
+            "body",
+            "is JSON; Voxtelesys sends form parameters",
         ));
     }
     Ok((

@@ -5,7 +5,6 @@ use crate::store::keys::{PK, SK};
 use crate::store::plan::{
     is_storable, item_bytes, n, s, WritePlan, ANOMALIES, MAX_ITEM_BYTES, MAX_TRANSACTION_BYTES,
 };
-use crate::voxml::{render, Verb};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 const VOICE: &str = "CallSid=CA1&AccountID=AC9&TrunkID=T1&From=%2B14155552671&To=%2B18339664835&CallStatus=ringing&ApiVersion=v1&Direction=inbound&CallerName=John+Doe&FromCity=San+Francisco&Vars=%7B%22crm%22%3A7%7D";
@@ -14,17 +13,9 @@ fn at() -> Timestamp {
     Timestamp::from_millisecond(1_795_449_082_000).unwrap()
 }
 
-fn callback(hook: Hook, form: &str) -> Result<Callback, ApiError> {
+fn callback(hook: Hook, form: &str) -> Result<Callback, ReadError> {
     let params = CallParams::from_form(form.as_bytes());
     parse_callback(hook, params, form, at())
-}
-
-fn links(token: Option<&str>) -> CallbackLinks {
-    CallbackLinks {
-        origin: "https://api.example.com/prod".into(),
-        token: token.map(str::to_string),
-        method: "POST".into(),
-    }
 }
 
 fn config(vox: &str) -> NumberConfig {
@@ -166,7 +157,7 @@ fn only_a_callback_without_a_call_sid_is_refused() {
     ] {
         for hook in Hook::ALL {
             let err = callback(hook, form).unwrap_err();
-            assert!(err.message.starts_with(needle), "{form}: {}", err.message);
+            assert!(err.to_string().starts_with(needle), "{form}: {err}");
         }
     }
     let long = format!("CallSid={}", "C".repeat(MAX_TOKEN_CHARS + 1));
@@ -312,7 +303,10 @@ fn requests_are_read_from_plain_parts() {
         path: "/voxtelesys/sms",
         ..get
     };
-    assert_eq!(read(&unknown_hook, at()).unwrap_err().status.as_u16(), 404);
+    assert_eq!(
+        read(&unknown_hook, at()).unwrap_err().field.as_deref(),
+        Some("path")
+    );
 }
 
 /// Every item of a plan within DynamoDB's item limit, the whole within its
@@ -541,49 +535,55 @@ fn recording_lands_on_the_summary() {
 }
 
 #[test]
-fn voice_answer_greets_and_forwards_with_an_absolute_action() {
+fn voice_answer_greets_and_forwards() {
     let cb = callback(Hook::Voice, VOICE).unwrap();
     let config = config(
         r#"{"greeting": "Hello <b> & \"co\"", "forward_to": ["+14155550100", "+14155550101"], "ring_timeout_s": 25}"#,
     );
-    let verbs = cb.answer(Some(&config), &links(Some("a b&c")), "default");
     assert_eq!(
-        verbs,
-        vec![
-            Verb::Say("Hello <b> & \"co\"".into()),
-            Verb::Dial {
-                numbers: vec!["+14155550100".into(), "+14155550101".into()],
-                timeout_s: 25,
-                action: "https://api.example.com/prod/voxtelesys/dial?token=a+b%26c".into(),
-                method: "POST".into(),
-            },
-        ]
+        cb.answer(Some(&config), "default"),
+        CallAnswer::Forward {
+            greeting: Some("Hello <b> & \"co\"".into()),
+            numbers: vec!["+14155550100".into(), "+14155550101".into()],
+            ring_timeout_s: 25,
+        }
     );
-    assert!(render(&verbs).contains("Hello &lt;b&gt; &amp; &quot;co&quot;"));
+    // A blank greeting is no greeting.
+    let blank = self::config(r#"{"greeting": "  ", "forward_to": ["+14155550100"]}"#);
+    assert!(matches!(
+        cb.answer(Some(&blank), "default"),
+        CallAnswer::Forward { greeting: None, .. }
+    ));
 }
 
 #[test]
 fn voice_answer_without_configuration_is_the_default_message() {
     let cb = callback(Hook::Voice, VOICE).unwrap();
-    let expected = vec![Verb::Say("Sorry".into()), Verb::Hangup];
-    assert_eq!(cb.answer(None, &links(None), "Sorry"), expected);
+    let expected = CallAnswer::HangUp {
+        message: Some("Sorry".into()),
+    };
+    assert_eq!(cb.answer(None, "Sorry"), expected);
     let retell_only: NumberConfig =
         parse_document(r#"{"number": "+18339664835", "retell": {}}"#).unwrap();
-    assert_eq!(
-        cb.answer(Some(&retell_only), &links(None), "Sorry"),
-        expected
-    );
+    assert_eq!(cb.answer(Some(&retell_only), "Sorry"), expected);
     // Configured with nobody to forward to: voicemail when it is on.
     let vm = config(r#"{"voicemail": {"enabled": true, "max_length_s": 60}}"#);
-    let verbs = cb.answer(Some(&vm), &links(None), "Sorry");
-    assert_eq!(verbs[0], Verb::Say(DEFAULT_VOICEMAIL_PROMPT.into()));
-    assert!(matches!(
-        verbs[1],
-        Verb::Record {
+    assert_eq!(
+        cb.answer(Some(&vm), "Sorry"),
+        CallAnswer::Voicemail {
+            greeting: None,
+            prompt: DEFAULT_VOICEMAIL_PROMPT.into(),
             max_length_s: 60,
-            ..
         }
-    ));
+    );
+    // ...else the greeting, if any, and a hang-up.
+    let greeting_only = config(r#"{"greeting": "Closed today"}"#);
+    assert_eq!(
+        cb.answer(Some(&greeting_only), "Sorry"),
+        CallAnswer::HangUp {
+            message: Some("Closed today".into())
+        }
+    );
 }
 
 #[test]
@@ -595,33 +595,26 @@ fn dial_answer_is_voicemail_when_unanswered_and_on() {
     let off = config(r#"{"forward_to": ["+14155550100"], "voicemail": {"enabled": false}}"#);
     let missed = callback(Hook::Dial, &format!("{base}&DialCallStatus=no-answer")).unwrap();
     assert_eq!(
-        missed.answer(Some(&on), &links(None), "d"),
-        vec![
-            Verb::Say("Leave it".into()),
-            Verb::Record {
-                action: "https://api.example.com/prod/voxtelesys/recording".into(),
-                method: "POST".into(),
-                max_length_s: 90,
-            },
-        ]
+        missed.answer(Some(&on), "d"),
+        CallAnswer::Voicemail {
+            greeting: None,
+            prompt: "Leave it".into(),
+            max_length_s: 90,
+        }
     );
-    assert_eq!(
-        missed.answer(Some(&off), &links(None), "d"),
-        vec![Verb::Hangup]
-    );
-    assert_eq!(missed.answer(None, &links(None), "d"), vec![Verb::Hangup]);
+    let hang_up = CallAnswer::HangUp { message: None };
+    assert_eq!(missed.answer(Some(&off), "d"), hang_up);
+    assert_eq!(missed.answer(None, "d"), hang_up);
     let answered = callback(Hook::Dial, &format!("{base}&DialCallStatus=completed")).unwrap();
-    assert_eq!(
-        answered.answer(Some(&on), &links(None), "d"),
-        vec![Verb::Hangup]
-    );
+    assert_eq!(answered.answer(Some(&on), "d"), hang_up);
+    let status = callback(Hook::Status, &format!("{base}&CallStatus=completed")).unwrap();
+    assert_eq!(status.answer(Some(&on), "d"), CallAnswer::Nothing);
 }
 
 #[test]
 fn hooks_come_from_the_last_path_segment() {
-    assert_eq!(Hook::of_path("/voxtelesys/voice"), Ok(Hook::Voice));
-    assert_eq!(Hook::of_path("/prod/voxtelesys/dial/"), Ok(Hook::Dial));
-    let err = Hook::of_path("/voxtelesys/sms").unwrap_err();
-    assert_eq!(err.status.as_u16(), 404);
-    assert!(Hook::of_path("/voxtelesys/").is_err());
+    assert_eq!(Hook::of_path("/voxtelesys/voice"), Some(Hook::Voice));
+    assert_eq!(Hook::of_path("/prod/voxtelesys/dial/"), Some(Hook::Dial));
+    assert_eq!(Hook::of_path("/voxtelesys/sms"), None);
+    assert_eq!(Hook::of_path("/voxtelesys/"), None);
 }
