@@ -14,7 +14,7 @@ export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export AWS_EC2_METADATA_DISABLED := true
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test lint unit integration validate deploy deploy-guided build-arm64 release-arm64 clean load bench bench-coldstart bench-per-event bench-sizes fuzz
+.PHONY: dev test lint unit integration validate deploy deploy-guided build-arm64 release-arm64 clean load bench bench-coldstart bench-per-event bench-sizes bench-cost fuzz
 
 ## Python tools (moto server, cargo-lambda, SAM CLI, cfn-lint) in .venv.
 $(BIN)/.installed: requirements-dev.txt
@@ -119,7 +119,7 @@ fuzz: $(TOOLS)/bin/cargo-fuzz
 
 ## Performance (docs/performance.md): cold starts against the floor and a
 ## Python handler, per-event work, arm64 sizes, round trips; one table in
-## bench-results/bench.md. Not part of `make test`. BENCH_STARTS=N starts
+## bench-results/bench.md, followed by the cost per delivery (bench-cost). Not part of `make test`. BENCH_STARTS=N starts
 ## per function (default 15).
 BENCH_TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BENCH_STARTS ?= 15
@@ -131,7 +131,7 @@ BENCH_BINARIES = $(filter-out alerts spillway,$(FUNCTIONS)) bench-floor bench-no
 	.venv-bench/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	touch $@
 
-bench: bench-coldstart bench-per-event bench-sizes
+bench: bench-coldstart bench-per-event bench-sizes bench-cost
 	$(BIN)/python bench/report.py
 
 bench-coldstart: $(BIN)/.installed .venv-bench/.installed
@@ -143,6 +143,14 @@ bench-per-event:
 
 bench-sizes: $(BIN)/.installed
 	bench/sizes.sh
+
+## What each delivery costs on AWS (docs/performance.md): every route's
+## sample events through its handler against moto (debug build, no
+## Docker), units metered per request, priced by bench/prices.py beside
+## the floor of one PutItem; bench-results/cost.md.
+bench-cost: $(BIN)/.installed
+	cargo run --locked -q -p callhooks-tests --example cost
+	$(BIN)/python bench/cost.py
 
 clean:
 	cargo clean

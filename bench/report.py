@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make bench`, last step: one table from the parts' results in
 bench-results/ (coldstart.json, per-event.json, sizes.json; a missing part
-leaves its columns empty). Prints it and writes bench-results/bench.md."""
+leaves its columns empty), followed by the cost table (cost.md). Prints it and writes bench-results/bench.md."""
 
 import json
 import os
@@ -96,6 +96,9 @@ def main():
         "|---|" + "---:|" * 10 + "---|" + "---:|" * 3,
     ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
+    cost = OUT / "cost.md"
+    if cost.exists():
+        lines += ["", "Cost per delivery (make bench-cost):", "", cost.read_text().rstrip("\n")]
     text = "\n".join(lines) + "\n"
     OUT.mkdir(exist_ok=True)
     (OUT / "bench.md").write_text(text)

@@ -1,3 +1,7 @@
+// The drain's future nests the pipeline's (read, keep, write): its layout
+// is deeper than the compiler's default query depth of 128.
+#![recursion_limit = "256"]
+
 use aws_lambda_events::event::sqs::SqsEvent;
 use callhooks::runtime::{lambda_sdk_config, Deadline, Settings};
 use callhooks::store::Store;

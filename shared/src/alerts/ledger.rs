@@ -23,6 +23,7 @@ use super::Alert;
 use crate::store::plan::Item;
 use crate::store::{keys, store_error, Store, StoreError};
 use crate::time::{self, Timestamp};
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -269,6 +270,7 @@ impl Ledger {
             .client()
             .update_item()
             .table_name(self.store.table())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .key(keys::PK, s(&key.pk))
             .key(keys::SK, s(&key.sk))
             .update_expression(expression.update())
@@ -473,6 +475,7 @@ impl Ledger {
             .client()
             .get_item()
             .table_name(self.store.table())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .key(keys::PK, s(&key.pk))
             .key(keys::SK, s(&key.sk))
             .consistent_read(true)
@@ -499,6 +502,7 @@ impl Ledger {
                     .client()
                     .query()
                     .table_name(self.store.table())
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .key_condition_expression("#pk = :pk AND #sk >= :since")
                     .expression_attribute_names("#pk", keys::PK)
                     .expression_attribute_names("#sk", keys::SK)

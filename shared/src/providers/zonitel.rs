@@ -19,8 +19,7 @@
 use crate::event::{Channel, Direction, Event, Provider};
 use crate::phone::{self, PhoneNumber};
 use crate::providers::{parse_json, ReadError};
-use crate::store::keys;
-use crate::store::plan::{self, s, GuardedPut, WritePlan};
+use crate::store::plan::{s, RetryGuard, WritePlan};
 use crate::time::{self, Timestamp};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -168,18 +167,20 @@ pub fn incoming_call_plan(event: &Event, retention_days: u32) -> WritePlan {
     let mut plan = WritePlan::for_event(event, retention_days);
     plan.summary_mut()
         .set_once("ringing_at", s(time::to_key(event.occurred_at)));
-    plan.guard_with(retry_guard(event));
+    plan.guard_retries(&retry_guard(event), event);
     plan
 }
 
-/// One guard per (caller, caller name, destination): see
-/// [`plan::retry_guard`].
-fn retry_guard(event: &Event) -> GuardedPut {
+/// One guard per (caller, destination, caller name): see [`RetryGuard`].
+fn retry_guard(event: &Event) -> RetryGuard {
     let caller = event.from.as_ref().map_or("anonymous", PhoneNumber::as_str);
     let destination = event.to.as_ref().map_or("", PhoneNumber::as_str);
     let name = event.caller_name.as_deref().unwrap_or("");
-    let pk = keys::retry_guard_pk("zonitel-call", &[caller, destination, name]);
-    plan::retry_guard(pk, &event.provider_id, event.received_at, RETRY_WINDOW_MS)
+    RetryGuard {
+        scope: "zonitel-call",
+        key_parts: vec![caller.into(), destination.into(), name.into()],
+        window_ms: RETRY_WINDOW_MS,
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::config::{Contact, NumberConfig};
 use crate::config_cache::NumberConfigCache;
 use crate::phone::PhoneNumber;
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -69,6 +70,7 @@ impl Store {
             .client
             .put_item()
             .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .item(keys::PK, AttributeValue::S(pk))
             .item(keys::SK, AttributeValue::S(sk.into()))
             .item(keys::ITEM_TYPE, AttributeValue::S(item_type.into()))
@@ -89,6 +91,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .key(keys::PK, AttributeValue::S(pk))
             .key(keys::SK, AttributeValue::S(sk.into()))
             .send()

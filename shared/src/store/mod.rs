@@ -10,6 +10,7 @@ pub mod operator;
 pub mod plan;
 pub mod reads;
 pub mod records;
+pub mod units;
 pub mod write;
 
 pub use reads::{assemble_parts, json_at_pointer, RAW_PART_ITEM_TYPE, TRANSCRIPT_POINTER};

@@ -8,6 +8,7 @@ use super::{keys, store_error, CallSummary, SmsSummary, Store, StoreError};
 use crate::config::{Contact, NumberConfig};
 use crate::event::Channel;
 use crate::phone::PhoneNumber;
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 /// One entry of a number's timeline (access pattern 3): a call or a message.
@@ -104,6 +105,7 @@ impl Store {
                 .client
                 .query()
                 .table_name(&self.table)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .index_name(keys::GSI3)
                 .expression_attribute_names("#pk", keys::GSI3PK)
                 .expression_attribute_values(":pk", AttributeValue::S(keys::day_pk_of(day)))
@@ -185,6 +187,7 @@ impl Store {
                 .client
                 .query()
                 .table_name(&self.table)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .index_name(index)
                 .expression_attribute_names("#pk", partition_attr)
                 .expression_attribute_values(":pk", AttributeValue::S(keys::phone_pk(number)))
@@ -228,6 +231,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .key(
                 keys::PK,
                 AttributeValue::S(keys::conversation_pk(Channel::Call, provider, call_id)),
@@ -303,6 +307,7 @@ impl Store {
             .client
             .delete_item()
             .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .key(keys::PK, AttributeValue::S(pk))
             .key(keys::SK, AttributeValue::S(sk.into()))
             .return_values(ReturnValue::AllOld)
@@ -368,6 +373,7 @@ impl Store {
             .client()
             .query()
             .table_name(self.table())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .index_name(keys::GSI1)
             .scan_index_forward(false)
             .limit(limit.clamp(1, 1000) as i32)

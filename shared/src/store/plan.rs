@@ -333,6 +333,11 @@ impl WritePlan {
         self
     }
 
+    /// Adds the retry guard of `event`'s call (see [`RetryGuard`]).
+    pub fn guard_retries(&mut self, guard: &RetryGuard, event: &Event) -> &mut Self {
+        self.guard_with(guard.put(&event.provider_id, event.received_at))
+    }
+
     /// Replaces the anomalies listed on the plan's event item (the put
     /// whose `item_type` ends in `_event`) with `anomalies`.
     pub fn note_anomalies(&mut self, anomalies: &[String]) {
@@ -597,36 +602,47 @@ pub fn item_bytes(item: &Item) -> usize {
     item.iter().map(|(k, v)| k.len() + attribute_bytes(v)).sum()
 }
 
-/// A guard for providers that send no id of their own (Zonitel calls,
-/// Retell): one item per `pk` (the caller, destination... that identify a
-/// call) holding when the last call began. Its put succeeds only when there
-/// is none or it is older than `window_ms`; otherwise the delivery is a
-/// retry of that call.
-pub fn retry_guard(
-    pk: String,
-    call_id: &str,
-    received_at: Timestamp,
-    window_ms: i64,
-) -> GuardedPut {
-    let received_ms = received_at.as_millisecond();
-    let mut item = Item::with_capacity(6);
-    item.insert(PK.into(), s(pk));
-    item.insert(SK.into(), s(keys::GUARD_SK));
-    item.insert(keys::ITEM_TYPE.into(), s("retry_guard"));
-    item.insert("call_id".into(), s(call_id));
-    item.insert("received_ms".into(), n(received_ms));
-    // The guard is only needed for the window; a day of slack is plenty.
-    item.insert(TTL.into(), n(received_at.as_second() + 86_400));
-    GuardedPut {
-        item,
-        condition: Some(Condition {
-            expression: "attribute_not_exists(#pk) OR #received < :cutoff".into(),
-            names: HashMap::from([
-                ("#pk".to_string(), PK.to_string()),
-                ("#received".to_string(), "received_ms".to_string()),
-            ]),
-            values: HashMap::from([(":cutoff".to_string(), n(received_ms - window_ms))]),
-        }),
+/// How a provider that sends no id of its own (Zonitel calls, Retell's
+/// inbound requests) recognises its retries, as plain data: deliveries
+/// with the same `key_parts` (the caller, destination... that identify a
+/// call) within `window_ms` of the last one that began a call are retries
+/// of it. [`WritePlan::guard_retries`] turns it into the put that decides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryGuard {
+    /// Whose guard it is (`zonitel-call`, `retell-inbound`...): guards of
+    /// different routes never meet.
+    pub scope: &'static str,
+    pub key_parts: Vec<String>,
+    pub window_ms: i64,
+}
+
+impl RetryGuard {
+    /// One item per key (scope and parts) holding when the last call began
+    /// and its id. Its put succeeds only when there is none or it is older
+    /// than the window; otherwise the delivery is a retry of that call.
+    pub fn put(&self, call_id: &str, received_at: Timestamp) -> GuardedPut {
+        let parts: Vec<&str> = self.key_parts.iter().map(String::as_str).collect();
+        let pk = keys::retry_guard_pk(self.scope, &parts);
+        let received_ms = received_at.as_millisecond();
+        let mut item = Item::with_capacity(6);
+        item.insert(PK.into(), s(pk));
+        item.insert(SK.into(), s(keys::GUARD_SK));
+        item.insert(keys::ITEM_TYPE.into(), s("retry_guard"));
+        item.insert("call_id".into(), s(call_id));
+        item.insert("received_ms".into(), n(received_ms));
+        // The guard is only needed for the window; a day of slack is plenty.
+        item.insert(TTL.into(), n(received_at.as_second() + 86_400));
+        GuardedPut {
+            item,
+            condition: Some(Condition {
+                expression: "attribute_not_exists(#pk) OR #received < :cutoff".into(),
+                names: HashMap::from([
+                    ("#pk".to_string(), PK.to_string()),
+                    ("#received".to_string(), "received_ms".to_string()),
+                ]),
+                values: HashMap::from([(":cutoff".to_string(), n(received_ms - self.window_ms))]),
+            }),
+        }
     }
 }
 
@@ -803,6 +819,41 @@ mod tests {
             raw: raw.into(),
             anomalies: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_retry_guard_is_one_item_per_key_that_holds_for_its_window() {
+        let guard = RetryGuard {
+            scope: "zonitel-call",
+            key_parts: vec!["+14155552671".into(), "+18339664835".into(), "".into()],
+            window_ms: 60_000,
+        };
+        let at = Timestamp::from_millisecond(1_700_000_000_000).unwrap();
+        let put = guard.put("c1", at);
+        assert_eq!(
+            put.item[PK],
+            s(keys::retry_guard_pk(
+                "zonitel-call",
+                &["+14155552671", "+18339664835", ""]
+            ))
+        );
+        assert_eq!(put.item[SK], s(keys::GUARD_SK));
+        assert_eq!(put.item["call_id"], s("c1"));
+        assert_eq!(put.item[TTL], n(1_700_000_000 + 86_400));
+        let condition = put.condition.unwrap();
+        assert_eq!(
+            condition.expression,
+            "attribute_not_exists(#pk) OR #received < :cutoff"
+        );
+        assert_eq!(
+            condition.values[":cutoff"],
+            n(1_700_000_000_000_i64 - 60_000)
+        );
+        // The plan puts it first, before the event.
+        let mut plan = WritePlan::for_event(&event("{}"), 30);
+        plan.guard_retries(&guard, &event("{}"));
+        assert_eq!(plan.puts[0].item[keys::ITEM_TYPE], s("retry_guard"));
+        assert_eq!(plan.puts[0].item["call_id"], s("c1"));
     }
 
     #[test]

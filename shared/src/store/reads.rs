@@ -9,6 +9,7 @@ use super::{keys, store_error, Store, StoreError};
 use crate::event::{Channel, Provider};
 use crate::phone::PhoneNumber;
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 
 impl Store {
     /// Access pattern 2: one call's summary.
@@ -22,6 +23,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .key(keys::PK, AttributeValue::S(pk))
             .key(keys::SK, AttributeValue::S(keys::SUMMARY_SK.into()))
             .consistent_read(true)
@@ -137,6 +139,7 @@ impl Store {
                 .client
                 .query()
                 .table_name(&self.table)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#pk", keys::PK)
                 .expression_attribute_names("#sk", keys::SK)
@@ -200,6 +203,7 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .index_name(keys::GSI2)
             .key_condition_expression("#pk = :pk AND #sk BETWEEN :lower AND :upper")
             .expression_attribute_names("#pk", keys::GSI2PK)
@@ -231,6 +235,7 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .index_name(keys::GSI1)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", keys::GSI1PK)
@@ -279,6 +284,7 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .index_name(index)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", partition_attr)

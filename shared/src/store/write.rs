@@ -3,21 +3,67 @@
 //! duplicate, not an error.
 
 use super::plan::{self, WritePlan};
+use super::units::{self, PlanUnits};
 use super::{non_empty, store_error, Store, StoreError, WriteOutcome};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    ConsumedCapacity, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
+};
 use std::time::Duration;
 
 /// How often a transaction that lost a race with a concurrent write to the
 /// same summary is tried again before giving up with a 503.
 const CONFLICT_ATTEMPTS: u32 = 4;
+
+/// What one write of a plan consumed.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Consumed {
+    /// Write request units: what DynamoDB reported (every write asks,
+    /// ReturnConsumedCapacity TOTAL, which costs nothing), or, when it
+    /// reported none (moto for transactions, a duplicate), the plan sized
+    /// by [`units::plan_units`].
+    pub write_units: f64,
+    /// Whether [`Self::write_units`] is DynamoDB's own figure.
+    pub reported: bool,
+    /// The plan sized before it was sent ([`units::plan_units`]).
+    pub planned: PlanUnits,
+}
+
+impl Consumed {
+    fn of(planned: PlanUnits, reported: Option<f64>) -> Self {
+        Consumed {
+            write_units: reported.unwrap_or(planned.write_units as f64),
+            reported: reported.is_some(),
+            planned,
+        }
+    }
+}
+
+/// The capacity units of a report, summed over its tables.
+fn reported_units<'a>(reports: impl IntoIterator<Item = &'a ConsumedCapacity>) -> Option<f64> {
+    reports
+        .into_iter()
+        .filter_map(ConsumedCapacity::capacity_units)
+        .reduce(|a, b| a + b)
+}
+
 impl Store {
     /// Writes a plan in one request: a conditional PutItem when it is a
     /// single put, else one transaction. A failed guard means the delivery
     /// was recorded before: [`WriteOutcome::Duplicate`], nothing written.
     pub async fn write(&self, plan: &WritePlan) -> Result<WriteOutcome, StoreError> {
+        self.write_measured(plan).await.map(|(outcome, _)| outcome)
+    }
+
+    /// [`Self::write`], with what it consumed.
+    pub async fn write_measured(
+        &self,
+        plan: &WritePlan,
+    ) -> Result<(WriteOutcome, Consumed), StoreError> {
+        let planned = units::plan_units(plan);
         if plan.updates.is_empty() && plan.puts.len() == 1 {
-            return self.put_one(&plan.puts[0]).await;
+            let (outcome, reported) = self.put_one(&plan.puts[0]).await?;
+            return Ok((outcome, Consumed::of(planned, reported)));
         }
         let mut attempt = 1;
         loop {
@@ -28,10 +74,14 @@ impl Store {
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(actions))
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await;
             let error = match result {
-                Ok(_) => return Ok(WriteOutcome::Recorded),
+                Ok(output) => {
+                    let reported = reported_units(output.consumed_capacity());
+                    return Ok((WriteOutcome::Recorded, Consumed::of(planned, reported)));
+                }
                 Err(error) => error,
             };
             let reasons: Vec<String> = match error.as_service_error() {
@@ -43,7 +93,7 @@ impl Store {
                 _ => return Err(store_error(error)),
             };
             if reasons.iter().any(|code| code == "ConditionalCheckFailed") {
-                return Ok(WriteOutcome::Duplicate);
+                return Ok((WriteOutcome::Duplicate, Consumed::of(planned, None)));
             }
             let conflict = reasons.iter().any(|code| code == "TransactionConflict");
             if conflict && attempt < CONFLICT_ATTEMPTS {
@@ -61,12 +111,17 @@ impl Store {
         }
     }
 
-    async fn put_one(&self, put: &plan::GuardedPut) -> Result<WriteOutcome, StoreError> {
+    /// The outcome, and the units DynamoDB reported.
+    async fn put_one(
+        &self,
+        put: &plan::GuardedPut,
+    ) -> Result<(WriteOutcome, Option<f64>), StoreError> {
         let mut request = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(put.item.clone()));
+            .set_item(Some(put.item.clone()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
         if let Some(condition) = &put.condition {
             request = request
                 .condition_expression(&condition.expression)
@@ -74,9 +129,14 @@ impl Store {
                 .set_expression_attribute_values(non_empty(condition.values.clone()));
         }
         match request.send().await {
-            Ok(_) => Ok(WriteOutcome::Recorded),
+            Ok(output) => Ok((
+                WriteOutcome::Recorded,
+                reported_units(output.consumed_capacity()),
+            )),
             Err(error) => match error.as_service_error() {
-                Some(e) if e.is_conditional_check_failed_exception() => Ok(WriteOutcome::Duplicate),
+                Some(e) if e.is_conditional_check_failed_exception() => {
+                    Ok((WriteOutcome::Duplicate, None))
+                }
                 _ => Err(store_error(error)),
             },
         }

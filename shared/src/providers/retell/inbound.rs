@@ -27,7 +27,9 @@ use crate::phone::PhoneNumber;
 use crate::providers::{parse_json, ReadError};
 use crate::signature::MAX_SKEW_MS;
 use crate::store::keys;
-use crate::store::plan::{self, n, s, Condition, GuardedPut, Item, SummaryUpdate, WritePlan};
+use crate::store::plan::{
+    self, n, s, Condition, GuardedPut, Item, RetryGuard, SummaryUpdate, WritePlan,
+};
 use crate::time::{self, Timestamp};
 use std::collections::BTreeMap;
 
@@ -295,18 +297,22 @@ pub fn inbound_plan(
         InboundKind::Call => plan.summary_mut().set_once("ringing_at", received),
         InboundKind::Chat => plan.summary_mut().set_once("inbound_at", received),
     };
-    plan.guard_with(retry_guard(event, request.kind));
+    plan.guard_retries(&retry_guard(event, request.kind), event);
     if let Some(signed) = signed {
         plan.guard_with(replay_guard(signed));
     }
     plan
 }
 
-fn retry_guard(event: &Event, kind: InboundKind) -> GuardedPut {
+/// One guard per (caller, destination) and kind: see [`RetryGuard`].
+fn retry_guard(event: &Event, kind: InboundKind) -> RetryGuard {
     let caller = event.from.as_ref().map_or("anonymous", PhoneNumber::as_str);
     let destination = event.to.as_ref().map_or("", PhoneNumber::as_str);
-    let pk = keys::retry_guard_pk(kind.guard_name(), &[caller, destination]);
-    plan::retry_guard(pk, &event.provider_id, event.received_at, RETRY_WINDOW_MS)
+    RetryGuard {
+        scope: kind.guard_name(),
+        key_parts: vec![caller.into(), destination.into()],
+        window_ms: RETRY_WINDOW_MS,
+    }
 }
 
 /// One item per signature digest, absent until this request: a replay of
