@@ -303,7 +303,8 @@ def serve(args):
     app = SerializedApp(DomainDispatcherApplication(create_backend_app))
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(f"moto listening on http://{args.host}:{args.port}", flush=True)
+    # --port 0: the system picks a free port, named here for the caller.
+    print(f"moto listening on http://{args.host}:{server.server_port}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

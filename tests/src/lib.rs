@@ -51,10 +51,11 @@ pub fn free_port() -> u16 {
 pub fn moto_endpoint() -> &'static str {
     &MOTO
         .get_or_init(|| {
-            let port = free_port();
+            // Port 0: moto binds a port the system picks and names it, so no
+            // other process can take it between our choice and its bind.
             let mut process = Command::new(python())
                 .arg(project_root().join("scripts/local_stack.py"))
-                .args(["serve", "--until-stdin-closes", "--port", &port.to_string()])
+                .args(["serve", "--until-stdin-closes", "--port", "0"])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
@@ -64,9 +65,13 @@ pub fn moto_endpoint() -> &'static str {
             BufReader::new(process.stdout.take().unwrap())
                 .read_line(&mut line)
                 .expect("moto did not start");
-            assert!(line.contains("moto listening"), "moto said {line:?}");
+            let endpoint = line
+                .trim()
+                .strip_prefix("moto listening on ")
+                .unwrap_or_else(|| panic!("moto said {line:?}"))
+                .to_string();
             Moto {
-                endpoint: format!("http://127.0.0.1:{port}"),
+                endpoint,
                 _process: process,
             }
         })
