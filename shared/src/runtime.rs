@@ -122,6 +122,23 @@ pub fn lambda_sdk_config(deadline: Deadline) -> SdkConfig {
     builder.build()
 }
 
+/// `client` with `deadline`'s timeouts and retries: the same HTTP client
+/// (one connector, its root certificates loaded once), for a function with
+/// two deadlines. A second `Client::new` would set all that up again at
+/// every cold start.
+pub fn dynamodb_with_deadline(
+    client: &aws_sdk_dynamodb::Client,
+    deadline: Deadline,
+) -> aws_sdk_dynamodb::Client {
+    let config = client
+        .config()
+        .to_builder()
+        .timeout_config(timeout_config(deadline))
+        .retry_config(RetryConfig::standard().with_max_attempts(deadline.max_attempts))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
 fn timeout_config(deadline: Deadline) -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(deadline.connect)
@@ -318,6 +335,38 @@ mod tests {
         // lambda_http can now build the request without panicking.
         let built: Request = LambdaRequest::ApiGatewayV2(request).into();
         assert!(crate::http::body_bytes(&built).is_err());
+    }
+
+    #[test]
+    fn a_client_with_another_deadline_keeps_the_rest_of_its_configuration() {
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url("http://127.0.0.1:1")
+            .timeout_config(timeout_config(Deadline::CALLER_WAITING))
+            .build();
+        let inbound = aws_sdk_dynamodb::Client::new(&config);
+        let events = dynamodb_with_deadline(&inbound, Deadline::CALL_EVENTS);
+        let timeouts = events.config().timeout_config().unwrap();
+        assert_eq!(
+            timeouts.operation_timeout(),
+            Some(Deadline::CALL_EVENTS.total)
+        );
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(Deadline::CALL_EVENTS.attempt)
+        );
+        assert_eq!(
+            events.config().retry_config().unwrap().max_attempts(),
+            Deadline::CALL_EVENTS.max_attempts
+        );
+        assert_eq!(events.config().region().unwrap().as_ref(), "eu-west-1");
+        // The original keeps its own.
+        let original = inbound.config().timeout_config().unwrap();
+        assert_eq!(
+            original.operation_timeout(),
+            Some(Deadline::CALLER_WAITING.total)
+        );
     }
 
     thread_local! {

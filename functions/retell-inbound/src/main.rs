@@ -1,6 +1,6 @@
 use callhooks::config_cache::NumberConfigCache;
 use callhooks::ingest::spill::Spillway;
-use callhooks::runtime::{lambda_sdk_config, run_http, Deadline, Settings};
+use callhooks::runtime::{dynamodb_with_deadline, lambda_sdk_config, run_http, Deadline, Settings};
 use callhooks::signature::SigningKey;
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
@@ -12,13 +12,13 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let settings = Settings::from_env()?;
     let spillway = Spillway::from_env();
-    let store = |deadline| {
-        let client = aws_sdk_dynamodb::Client::new(&lambda_sdk_config(deadline));
-        Store::new(client, settings.table_name.clone()).with_spillway(spillway.clone())
-    };
+    let inbound = aws_sdk_dynamodb::Client::new(&lambda_sdk_config(Deadline::CALLER_WAITING));
+    let events = dynamodb_with_deadline(&inbound, Deadline::CALL_EVENTS);
+    let store =
+        |client| Store::new(client, settings.table_name.clone()).with_spillway(spillway.clone());
     let deps = Deps {
-        store: store(Deadline::CALLER_WAITING),
-        events_store: store(Deadline::CALL_EVENTS),
+        store: store(inbound),
+        events_store: store(events),
         key: SigningKey::from_env("RETELL_API_KEY"),
         retention_days: settings.retention_days,
         deadline: Deadline::CALLER_WAITING,
