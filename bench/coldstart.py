@@ -67,17 +67,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit(f"nothing listens on port {port}")
-
-
 class Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -319,16 +308,24 @@ def main():
     args = parser.parse_args()
     bin_dir = Path(args.bin_dir)
 
-    moto_port, api_port, proxy_port = free_port(), free_port(), free_port()
+    api_port, proxy_port = free_port(), free_port()
+    # Port 0: moto binds a port the system picks and names it on its first
+    # line, so nothing can take it between a choice and the bind.
     moto = subprocess.Popen(
-        [str(ROOT / ".venv/bin/python"), "scripts/local_stack.py", "serve", "--port", str(moto_port)],
+        [str(ROOT / ".venv/bin/python"), "scripts/local_stack.py", "serve", "--port", "0"],
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
-        wait_port(moto_port)
-        moto_url = f"http://127.0.0.1:{moto_port}"
+        first = moto.stdout.readline().strip()
+        if not first.startswith("moto listening on "):
+            sys.exit(f"moto did not start: {first!r}")
+        moto_url = first.removeprefix("moto listening on ")
+        moto_port = int(moto_url.rsplit(":", 1)[1])
+        # Whatever else it prints is read, so a full pipe never stalls it.
+        threading.Thread(target=moto.stdout.read, daemon=True).start()
         table = "callhooks-bench"
         subprocess.run(
             [str(ROOT / ".venv/bin/python"), "scripts/local_stack.py", "create", "--endpoint", moto_url, "--table", table],
