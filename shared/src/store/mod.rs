@@ -17,6 +17,8 @@ pub use reads::{assemble_parts, json_at_pointer, RAW_PART_ITEM_TYPE, TRANSCRIPT_
 pub use records::{CallSummary, CallerRecords, SmsRecord, SmsStatusEntry, SmsSummary};
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use aws_sdk_dynamodb::Client;
 use std::fmt;
 
@@ -104,6 +106,55 @@ impl Store {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+}
+
+/// Which part of an index partition a query reads, by its sort key.
+pub(crate) enum SortKeyRange<'a> {
+    /// The whole partition.
+    All,
+    /// Sort keys (`attr`) from `from` on.
+    AtLeast { attr: &'a str, from: String },
+    /// Sort keys (`attr`) from `lower` to `upper`, both included.
+    Between {
+        attr: &'a str,
+        lower: &'a str,
+        upper: &'a str,
+    },
+}
+
+impl Store {
+    /// A newest-first query of the partition `partition_attr = pk` of
+    /// `index`, within `range`, asking for the capacity it consumed; the
+    /// caller adds its limit and paging.
+    pub(crate) fn newest_first(
+        &self,
+        index: &str,
+        partition_attr: &str,
+        pk: String,
+        range: SortKeyRange<'_>,
+    ) -> QueryFluentBuilder {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .index_name(index)
+            .expression_attribute_names("#pk", partition_attr)
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .scan_index_forward(false);
+        match range {
+            SortKeyRange::All => request.key_condition_expression("#pk = :pk"),
+            SortKeyRange::AtLeast { attr, from } => request
+                .key_condition_expression("#pk = :pk AND #sk >= :from")
+                .expression_attribute_names("#sk", attr)
+                .expression_attribute_values(":from", AttributeValue::S(from)),
+            SortKeyRange::Between { attr, lower, upper } => request
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :lower AND :upper")
+                .expression_attribute_names("#sk", attr)
+                .expression_attribute_values(":lower", AttributeValue::S(lower.into()))
+                .expression_attribute_values(":upper", AttributeValue::S(upper.into())),
+        }
     }
 }
 

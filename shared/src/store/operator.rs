@@ -4,7 +4,7 @@
 //! never call these.
 
 use super::plan::Item;
-use super::{keys, store_error, CallSummary, SmsSummary, Store, StoreError};
+use super::{keys, store_error, CallSummary, SmsSummary, SortKeyRange, Store, StoreError};
 use crate::config::{Contact, NumberConfig};
 use crate::event::Channel;
 use crate::phone::PhoneNumber;
@@ -101,28 +101,14 @@ impl Store {
         let mut start: Option<Item> = None;
         loop {
             let page_limit = limit.map(|l| i32::try_from(l - entries.len()).unwrap_or(i32::MAX));
-            let mut request = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .index_name(keys::GSI3)
-                .expression_attribute_names("#pk", keys::GSI3PK)
-                .expression_attribute_values(":pk", AttributeValue::S(keys::day_pk_of(day)))
-                .scan_index_forward(false)
+            let range = since_range(keys::GSI3SK, since_key.map(keys::timeline_lower_bound));
+            let output = self
+                .newest_first(keys::GSI3, keys::GSI3PK, keys::day_pk_of(day), range)
                 .set_limit(page_limit)
-                .set_exclusive_start_key(start.take());
-            request = match since_key {
-                Some(since) => request
-                    .key_condition_expression("#pk = :pk AND #sk >= :since")
-                    .expression_attribute_names("#sk", keys::GSI3SK)
-                    .expression_attribute_values(
-                        ":since",
-                        AttributeValue::S(keys::timeline_lower_bound(since)),
-                    ),
-                None => request.key_condition_expression("#pk = :pk"),
-            };
-            let output = request.send().await.map_err(store_error)?;
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(store_error)?;
             for item in output.items.unwrap_or_default() {
                 entries.push(TimelineEntry::from_item(&item)?);
             }
@@ -183,28 +169,14 @@ impl Store {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let mut request = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .index_name(index)
-                .expression_attribute_names("#pk", partition_attr)
-                .expression_attribute_values(":pk", AttributeValue::S(keys::phone_pk(number)))
-                .scan_index_forward(false)
+            let range = since_range(sort_attr, since_key.map(keys::timeline_lower_bound));
+            let output = self
+                .newest_first(index, partition_attr, keys::phone_pk(number), range)
                 .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take());
-            request = match since_key {
-                Some(since) => request
-                    .key_condition_expression("#pk = :pk AND #sk >= :since")
-                    .expression_attribute_names("#sk", sort_attr)
-                    .expression_attribute_values(
-                        ":since",
-                        AttributeValue::S(keys::timeline_lower_bound(since)),
-                    ),
-                None => request.key_condition_expression("#pk = :pk"),
-            };
-            let output = request.send().await.map_err(store_error)?;
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(store_error)?;
             // GSI1 also holds the number's contact record (see `keys`).
             items.extend(
                 output
@@ -369,32 +341,31 @@ impl Store {
         since_key: Option<&str>,
         limit: usize,
     ) -> Result<Vec<UnrecognizedDelivery>, StoreError> {
-        let mut query = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .index_name(keys::GSI1)
-            .scan_index_forward(false)
+        let range = since_range(keys::GSI1SK, since_key.map(str::to_string));
+        let output = self
+            .newest_first(
+                keys::GSI1,
+                keys::GSI1PK,
+                keys::UNRECOGNIZED_INDEX_PK.into(),
+                range,
+            )
             .limit(limit.clamp(1, 1000) as i32)
-            .expression_attribute_names("#pk", keys::GSI1PK)
-            .expression_attribute_values(
-                ":pk",
-                AttributeValue::S(keys::UNRECOGNIZED_INDEX_PK.into()),
-            );
-        query = match since_key {
-            Some(since) => query
-                .key_condition_expression("#pk = :pk AND #sk >= :since")
-                .expression_attribute_names("#sk", keys::GSI1SK)
-                .expression_attribute_values(":since", AttributeValue::S(since.into())),
-            None => query.key_condition_expression("#pk = :pk"),
-        };
-        let output = query.send().await.map_err(store_error)?;
+            .send()
+            .await
+            .map_err(store_error)?;
         Ok(output
             .items
             .unwrap_or_default()
             .iter()
             .map(UnrecognizedDelivery::from_item)
             .collect())
+    }
+}
+
+/// The operator's `--since`: sort keys (`attr`) from `from` on, else all.
+fn since_range(attr: &str, from: Option<String>) -> SortKeyRange<'_> {
+    match from {
+        Some(from) => SortKeyRange::AtLeast { attr, from },
+        None => SortKeyRange::All,
     }
 }

@@ -5,7 +5,7 @@
 use super::documents::document_of;
 use super::plan::Item;
 use super::records::{CallSummary, CallerRecords, SmsRecord, SmsStatusEntry, SmsSummary};
-use super::{keys, store_error, Store, StoreError};
+use super::{keys, store_error, SortKeyRange, Store, StoreError};
 use crate::event::{Channel, Provider};
 use crate::phone::PhoneNumber;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -199,19 +199,13 @@ impl Store {
         lower: &str,
         upper: &str,
     ) -> Result<Vec<Item>, StoreError> {
+        let range = SortKeyRange::Between {
+            attr: keys::GSI2SK,
+            lower,
+            upper,
+        };
         let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .index_name(keys::GSI2)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :lower AND :upper")
-            .expression_attribute_names("#pk", keys::GSI2PK)
-            .expression_attribute_names("#sk", keys::GSI2SK)
-            .expression_attribute_values(":pk", AttributeValue::S(keys::phone_pk(number)))
-            .expression_attribute_values(":lower", AttributeValue::S(lower.into()))
-            .expression_attribute_values(":upper", AttributeValue::S(upper.into()))
-            .scan_index_forward(false)
+            .newest_first(keys::GSI2, keys::GSI2PK, keys::phone_pk(number), range)
             .limit(100)
             .send()
             .await
@@ -232,15 +226,12 @@ impl Store {
     ) -> Result<CallerRecords, StoreError> {
         let limit = limit.max(1);
         let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .index_name(keys::GSI1)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", keys::GSI1PK)
-            .expression_attribute_values(":pk", AttributeValue::S(keys::phone_pk(caller)))
-            .scan_index_forward(false)
+            .newest_first(
+                keys::GSI1,
+                keys::GSI1PK,
+                keys::phone_pk(caller),
+                SortKeyRange::All,
+            )
             // One more than `limit`: the contact, when there is one.
             .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
             .send()
@@ -281,15 +272,12 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
         let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .index_name(index)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", partition_attr)
-            .expression_attribute_values(":pk", AttributeValue::S(keys::phone_pk(number)))
-            .scan_index_forward(false)
+            .newest_first(
+                index,
+                partition_attr,
+                keys::phone_pk(number),
+                SortKeyRange::All,
+            )
             // One more than `limit`: GSI1 also holds the number's contact.
             .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
             .send()
