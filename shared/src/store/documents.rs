@@ -97,17 +97,7 @@ impl Store {
             .send()
             .await
             .map_err(store_error)?;
-        let Some(mut item) = output.item else {
-            return Ok(None);
-        };
-        let Some(document) = item.remove("document") else {
-            return Err(StoreError(
-                "document item without a document attribute".into(),
-            ));
-        };
-        serde_dynamo::from_attribute_value(document)
-            .map(Some)
-            .map_err(|e| StoreError(format!("unreadable document: {e}")))
+        output.item.map(document_of).transpose()
     }
 
     /// Access pattern 5 through `cache`: a configuration read less than the
