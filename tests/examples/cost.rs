@@ -283,26 +283,9 @@ struct Alerts {
 
 impl Alerts {
     fn records(stack: &TestStack) -> Vec<aws_lambda_events::event::dynamodb::EventRecord> {
-        let arn = stack.stream_arn.as_deref().expect("the table has a stream");
-        let python = project_root().join(".venv/bin/python");
-        let output = std::process::Command::new(python)
-            .arg(project_root().join("scripts/stream_pump.py"))
-            .args([
-                "--endpoint",
-                &stack.endpoint,
-                "records",
-                "--stream-arn",
-                arn,
-            ])
-            .env("AWS_ACCESS_KEY_ID", "dummy")
-            .env("AWS_SECRET_ACCESS_KEY", "dummy")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .output()
-            .expect("run stream_pump.py");
-        assert!(output.status.success(), "stream_pump.py failed");
         let event: aws_lambda_events::event::dynamodb::Event =
-            serde_json::from_slice(&output.stdout).expect("Lambda's DynamoDB event");
+            serde_json::from_slice(&callhooks_tests::stream_records(stack))
+                .expect("Lambda's DynamoDB event");
         event.records
     }
 

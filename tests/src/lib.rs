@@ -24,7 +24,8 @@ pub fn project_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn python() -> PathBuf {
+/// The project's Python (`.venv`, made by `make test`), or `CALLHOOKS_PYTHON`.
+pub fn python() -> PathBuf {
     std::env::var_os("CALLHOOKS_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| project_root().join(".venv/bin/python"))
@@ -527,4 +528,32 @@ pub async fn take_json_messages(
                 .unwrap();
         }
     }
+}
+
+/// Runs `scripts/stream_pump.py` (Lambda's stream event source, locally)
+/// against `endpoint` with dummy credentials; what it printed.
+pub fn stream_pump(endpoint: &str, args: &[&str]) -> Vec<u8> {
+    let output = Command::new(python())
+        .arg(project_root().join("scripts/stream_pump.py"))
+        .args(["--endpoint", endpoint])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "dummy")
+        .env("AWS_SECRET_ACCESS_KEY", "dummy")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("run stream_pump.py");
+    assert!(
+        output.status.success(),
+        "stream_pump.py {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// Every record of the stack's table stream so far, as the JSON of the
+/// DynamoDB event Lambda hands the alerts function.
+pub fn stream_records(stack: &TestStack) -> Vec<u8> {
+    let arn = stack.stream_arn.as_deref().expect("the table has a stream");
+    stream_pump(&stack.endpoint, &["records", "--stream-arn", arn])
 }

@@ -20,40 +20,17 @@ use callhooks::runtime::Deadline;
 use callhooks::store::plan::{s, WritePlan};
 use callhooks::store::{Store, WriteOutcome};
 use callhooks::time::{self, Timestamp};
-use callhooks_tests::{project_root, sdk_config_for, TestStack};
+use callhooks_tests::{sdk_config_for, TestStack};
 use serde_json::Value;
 use std::collections::HashSet;
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const CALLER: &str = "+14155552671";
 const OUR_LINE: &str = "+18339664835";
 const T0: i64 = 1_795_449_082_000;
 
-fn python() -> PathBuf {
-    std::env::var_os("CALLHOOKS_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| project_root().join(".venv/bin/python"))
-}
-
 fn pump(endpoint: &str, args: &[&str]) -> String {
-    let output = Command::new(python())
-        .arg(project_root().join("scripts/stream_pump.py"))
-        .args(["--endpoint", endpoint])
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "dummy")
-        .env("AWS_SECRET_ACCESS_KEY", "dummy")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("run stream_pump.py");
-    assert!(
-        output.status.success(),
-        "stream_pump.py {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    String::from_utf8(callhooks_tests::stream_pump(endpoint, args)).unwrap()
 }
 
 fn at(ms: i64) -> Timestamp {

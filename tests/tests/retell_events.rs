@@ -13,7 +13,6 @@ use callhooks::time::{self, Timestamp};
 use callhooks_tests::{answer, api_request, attr, project_root, TestStack};
 use retell_inbound::{handle_with, Deps, Options};
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -407,32 +406,12 @@ async fn every_bad_signature_is_401_and_writes_nothing() {
     assert!(stack.all_items().await.is_empty(), "nothing written");
 }
 
-fn python() -> PathBuf {
-    std::env::var_os("CALLHOOKS_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| project_root().join(".venv/bin/python"))
-}
-
 /// The alerts the table's stream raises so far, by the rules of the
 /// alerts function (`callhooks::alerts::alert_for_record`) over the real
 /// stream records moto produced.
 fn stream_alerts(stack: &TestStack) -> Vec<Alert> {
-    let output = Command::new(python())
-        .arg(project_root().join("scripts/stream_pump.py"))
-        .args(["--endpoint", &stack.endpoint, "records", "--stream-arn"])
-        .arg(stack.stream_arn.as_deref().expect("the table has a stream"))
-        .env("AWS_ACCESS_KEY_ID", "dummy")
-        .env("AWS_SECRET_ACCESS_KEY", "dummy")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("run stream_pump.py");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let event: StreamEvent = serde_json::from_slice(&output.stdout).unwrap();
+    let event: StreamEvent =
+        serde_json::from_slice(&callhooks_tests::stream_records(stack)).unwrap();
     event
         .records
         .iter()
@@ -605,7 +584,7 @@ async fn samples_signed_as_the_docs_say_are_accepted() {
         ("retell-call-analyzed.json", T0 + 60_000),
         ("retell-chat-inbound.json", T0 + 61_000),
     ] {
-        let output = Command::new(python())
+        let output = Command::new(callhooks_tests::python())
             .arg(project_root().join("scripts/sign_retell.py"))
             .arg(project_root().join("events").join(file))
             .args(["--key", KEY, "--ms", &ms.to_string()])

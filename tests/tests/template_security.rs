@@ -15,10 +15,7 @@ use std::collections::HashMap;
 use std::process::Command;
 
 fn template() -> Value {
-    let python = std::env::var_os("CALLHOOKS_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| project_root().join(".venv/bin/python"));
-    let out = Command::new(python)
+    let out = Command::new(callhooks_tests::python())
         .arg(project_root().join("scripts/local_stack.py"))
         .arg("template")
         .output()
