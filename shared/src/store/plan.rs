@@ -333,6 +333,31 @@ impl WritePlan {
         self
     }
 
+    /// Adds a delivery guard: an item in partition `pk` named by the
+    /// delivery's identity (`parts`, see [`keys::delivery_sk`]), kept as
+    /// long as the events. A second delivery of the same identity fails its
+    /// condition, and the plan writes nothing.
+    pub fn guard_delivery(
+        &mut self,
+        pk: &str,
+        parts: &[&str],
+        received_at: Timestamp,
+        retention_days: u32,
+    ) -> &mut Self {
+        let mut item = Item::with_capacity(4);
+        item.insert(keys::PK.into(), s(pk));
+        item.insert(keys::SK.into(), s(keys::delivery_sk(parts)));
+        item.insert(keys::ITEM_TYPE.into(), s("delivery_guard"));
+        item.insert(
+            keys::TTL.into(),
+            n(time::expires_at(received_at, retention_days)),
+        );
+        self.guard_with(GuardedPut {
+            item,
+            condition: Some(Condition::item_absent()),
+        })
+    }
+
     /// Adds the retry guard of `event`'s call (see [`RetryGuard`]).
     pub fn guard_retries(&mut self, guard: &RetryGuard, event: &Event) -> &mut Self {
         self.guard_with(guard.put(&event.provider_id, event.received_at))

@@ -28,7 +28,7 @@ use crate::event::{Channel, Direction, Event, Provider};
 use crate::phone::PhoneNumber;
 use crate::providers::{parse_json, ReadError};
 use crate::store::keys;
-use crate::store::plan::{b, n, s, Condition, GuardedPut, Item, WritePlan};
+use crate::store::plan::{b, n, s, Item, WritePlan};
 use crate::time::{self, Timestamp};
 use serde_json::Value;
 
@@ -469,21 +469,12 @@ pub fn call_event(event: &CallEvent, record_id: &str, raw: &str, received_at: Ti
 pub fn call_event_plan(event: &CallEvent, stored: &Event, retention_days: u32) -> WritePlan {
     let mut plan = WritePlan::for_event(stored, retention_days);
     let pk = keys::conversation_pk(Channel::Call, Provider::Retell, &stored.provider_id);
-    let mut guard = Item::with_capacity(5);
-    guard.insert(keys::PK.into(), s(&pk));
-    guard.insert(
-        keys::SK.into(),
-        s(keys::delivery_sk(&["retell", &event.call_id, &event.event])),
+    plan.guard_delivery(
+        &pk,
+        &["retell", &event.call_id, &event.event],
+        stored.received_at,
+        retention_days,
     );
-    guard.insert(keys::ITEM_TYPE.into(), s("delivery_guard"));
-    guard.insert(
-        keys::TTL.into(),
-        n(time::expires_at(stored.received_at, retention_days)),
-    );
-    plan.guard_with(GuardedPut {
-        item: guard,
-        condition: Some(Condition::item_absent()),
-    });
 
     let received = time::to_key(stored.received_at);
     let summary = plan.summary_mut();
@@ -595,21 +586,12 @@ pub fn unattached_plan(event: &Event, retention_days: u32) -> WritePlan {
         first.item.remove("call_id");
     }
     plan.updates.clear();
-    let mut guard = Item::with_capacity(4);
-    guard.insert(keys::PK.into(), s(&pk));
-    guard.insert(
-        keys::SK.into(),
-        s(keys::delivery_sk(&["retell", &event.delivery_key])),
+    plan.guard_delivery(
+        &pk,
+        &["retell", &event.delivery_key],
+        event.received_at,
+        retention_days,
     );
-    guard.insert(keys::ITEM_TYPE.into(), s("delivery_guard"));
-    guard.insert(
-        keys::TTL.into(),
-        n(time::expires_at(event.received_at, retention_days)),
-    );
-    plan.guard_with(GuardedPut {
-        item: guard,
-        condition: Some(Condition::item_absent()),
-    });
     plan
 }
 

@@ -7,8 +7,8 @@ use super::{
 };
 use crate::event::{Channel, Event, Provider};
 use crate::providers::ReadError;
-use crate::store::keys::{self, PK, SK, TTL};
-use crate::store::plan::{self, b, n, prefix_within, s, Condition, GuardedPut, Item, WritePlan};
+use crate::store::keys::{self, PK};
+use crate::store::plan::{self, b, n, prefix_within, s, Item, WritePlan};
 use crate::time::{self, Timestamp};
 use sha2::{Digest, Sha256};
 
@@ -227,21 +227,12 @@ fn finish(
     retention_days: u32,
 ) {
     if guard_by_body {
-        let mut guard = Item::with_capacity(4);
-        guard.insert(PK.into(), s(pk));
-        guard.insert(
-            SK.into(),
-            s(keys::delivery_sk(&["body", &short_hash(&[&event.raw])])),
+        plan.guard_delivery(
+            pk,
+            &["body", &short_hash(&[&event.raw])],
+            event.received_at,
+            retention_days,
         );
-        guard.insert(keys::ITEM_TYPE.into(), s("delivery_guard"));
-        guard.insert(
-            TTL.into(),
-            n(time::expires_at(event.received_at, retention_days)),
-        );
-        plan.guard_with(GuardedPut {
-            item: guard,
-            condition: Some(Condition::item_absent()),
-        });
     }
     let cut = plan.bound();
     event.anomalies.extend(cut);

@@ -5,8 +5,8 @@ use super::{CallParams, Hook, MAX_CALLER_NAME_CHARS, MAX_STRUCTURED_VARS_BYTES, 
 use crate::event::{Channel, Direction, Event, Provider};
 use crate::phone::PhoneNumber;
 use crate::providers::ReadError;
-use crate::store::keys::{self, PK, SK, TTL};
-use crate::store::plan::{self, is_storable_number, n, s, Condition, GuardedPut, Item, WritePlan};
+use crate::store::keys;
+use crate::store::plan::{self, is_storable_number, n, s, Item, WritePlan};
 use crate::time::{self, Timestamp};
 use sha2::{Digest, Sha256};
 
@@ -393,25 +393,8 @@ impl Callback {
 
         let parts = self.delivery_parts();
         let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-        let mut guard = Item::with_capacity(4);
-        guard.insert(
-            PK.into(),
-            s(keys::conversation_pk(
-                Channel::Call,
-                Provider::Voxtelesys,
-                &event.provider_id,
-            )),
-        );
-        guard.insert(SK.into(), s(keys::delivery_sk(&parts)));
-        guard.insert(keys::ITEM_TYPE.into(), s("delivery_guard"));
-        guard.insert(
-            TTL.into(),
-            n(time::expires_at(event.received_at, retention_days)),
-        );
-        plan.guard_with(GuardedPut {
-            item: guard,
-            condition: Some(Condition::item_absent()),
-        });
+        let pk = keys::conversation_pk(Channel::Call, Provider::Voxtelesys, &event.provider_id);
+        plan.guard_delivery(&pk, &parts, event.received_at, retention_days);
         // What the bounds cut (a 250 KB SpeechResult...) is named on the
         // stored event's anomalies.
         plan.bound();
