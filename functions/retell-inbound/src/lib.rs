@@ -238,10 +238,7 @@ async fn handle_inbound(
         (None, _) => {
             // Not written in time: the spillway keeps it; the caller still
             // gets the answer.
-            let kept = ingest::keep::spill(&deps.store, &delivery, "not written in time").await;
-            if kept.is_ok() {
-                callhooks::metrics::note(callhooks::metrics::Outcome::Spilled);
-            }
+            let _ = ingest::keep::spill(&deps.store, &delivery, "not written in time").await;
         }
         (Some(_), Some(rule)) => {
             let remaining = budget.saturating_sub(started.elapsed());
@@ -337,7 +334,6 @@ async fn handle_event(
             ingest::keep::spill(store, &delivery, &error.to_string())
                 .await
                 .map_err(|_| ApiError::storage_unavailable())?;
-            callhooks::metrics::note(callhooks::metrics::Outcome::Spilled);
             return Ok(event_answer(ingest::Outcome::Spilled));
         }
     };
@@ -350,9 +346,6 @@ async fn handle_event(
         left.max(MIN_EVENT_WRITE_BUDGET),
     )
     .await;
-    if matches!(kept, Ok(ingest::Outcome::Spilled)) {
-        callhooks::metrics::note(callhooks::metrics::Outcome::Spilled);
-    }
     tracing::info!(
         provider = "retell",
         kind = %planned.kind,

@@ -108,6 +108,9 @@ pub async fn spill(
     match tokio::time::timeout(Deadline::SPILL.total, spillway.send(delivery)).await {
         Ok(Ok(messages)) => {
             tracing::warn!(error = %table_error, messages, "table unavailable: delivery spilled");
+            // Counted here, whatever the route answers (Retell's inbound
+            // answer, for one, is decided without it).
+            crate::metrics::note(Outcome::Spilled.into());
             Ok(Outcome::Spilled)
         }
         Ok(Err(spill_error)) => {
