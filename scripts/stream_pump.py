@@ -32,12 +32,10 @@ ALERTABLE_TYPES = ("call", "sms")
 def template_retry_attempts():
     """MaximumRetryAttempts of the alerts function's stream event source in
     template.yaml, so a record is retried locally as often as deployed."""
-    import re
-    from pathlib import Path
+    from local_stack import ROOT, template_resources
 
-    template = (Path(__file__).resolve().parent.parent / "template.yaml").read_text()
-    found = re.search(r"MaximumRetryAttempts:\s*(\d+)", template)
-    return int(found.group(1)) if found else 3
+    events = template_resources(ROOT / "template.yaml")["AlertsFunction"]["Properties"]["Events"]
+    return events["TableStream"]["Properties"]["MaximumRetryAttempts"]
 
 
 def client(service, endpoint):
