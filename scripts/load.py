@@ -18,8 +18,7 @@ provider's retry comes, not minutes later, when it would be a new call.
 Every other duplicate goes anywhere in the shuffled order.
 """
 
-import hashlib
-import hmac
+import functools
 import json
 import os
 import random
@@ -33,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode, urlparse
 
 import boto3
+from sign_retell import saved_secret, sign
 
 BASE = os.environ.get("LOAD_URL", "http://127.0.0.1:9000").rstrip("/")
 ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
@@ -189,15 +189,11 @@ SECRETS = {"/zonitel/": "ZONITEL_WEBHOOK_TOKEN", "/salpre/": "SALPRE_WEBHOOK_TOK
            "/voxtelesys/": "VOXTELESYS_WEBHOOK_TOKEN"}
 
 
+@functools.cache
 def local_secret(variable):
-    """The environment's, else the one `make dev` made (.local/dev-secrets.env)."""
-    if os.environ.get(variable):
-        return os.environ[variable]
-    try:
-        with open(os.path.join(os.path.dirname(__file__), "..", ".local", "dev-secrets.env")) as f:
-            return dict(line.strip().split("=", 1) for line in f if "=" in line).get(variable)
-    except FileNotFoundError:
-        return None
+    """The environment's, else the one `make dev` made (.local/dev-secrets.env);
+    read once, not for every delivery."""
+    return os.environ.get(variable) or saved_secret(variable)
 
 
 def send(delivery, method="POST"):
@@ -209,10 +205,8 @@ def send(delivery, method="POST"):
         if path.startswith(prefix) and local_secret(variable):
             request.add_header("authorization", f"Bearer {local_secret(variable)}")
     if path.startswith("/retell/") and local_secret("RETELL_API_KEY"):
-        signed_ms = int(time.time() * 1000)
-        digest = hmac.new(local_secret("RETELL_API_KEY").encode(), body.encode() + str(signed_ms).encode(),
-                          hashlib.sha256).hexdigest()
-        request.add_header("x-retell-signature", f"v={signed_ms},d={digest}")
+        signature = sign(local_secret("RETELL_API_KEY"), body.encode(), int(time.time() * 1000))
+        request.add_header("x-retell-signature", signature)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status

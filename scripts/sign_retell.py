@@ -25,12 +25,13 @@ import time
 from pathlib import Path
 
 
-def local_key():
+def saved_secret(variable):
+    """A secret `make dev` made for this machine (.local/dev-secrets.env)."""
     saved = Path(__file__).resolve().parent.parent / ".local" / "dev-secrets.env"
     if saved.exists():
         for line in saved.read_text().splitlines():
             name, _, value = line.partition("=")
-            if name == "RETELL_API_KEY" and value:
+            if name == variable and value:
                 return value
     return None
 
@@ -49,7 +50,7 @@ def main():
     parser.add_argument("--key", default=os.environ.get("RETELL_API_KEY") or None)
     parser.add_argument("--ms", type=int, help="signed time (default: now)")
     args = parser.parse_args()
-    key = args.key or local_key()
+    key = args.key or saved_secret("RETELL_API_KEY")
     if not key:
         sys.exit("set RETELL_API_KEY, pass --key, or run `make dev` (it writes .local/dev-secrets.env)")
     signed_ms = args.ms if args.ms is not None else int(time.time() * 1000)
