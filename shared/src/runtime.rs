@@ -115,7 +115,7 @@ pub fn lambda_sdk_config(deadline: Deadline) -> SdkConfig {
             EnvironmentVariableCredentialsProvider::new(),
         ))
         .timeout_config(timeout_config(deadline))
-        .retry_config(RetryConfig::standard().with_max_attempts(deadline.max_attempts));
+        .retry_config(retry_config(deadline));
     if let Some(endpoint) = env("AWS_ENDPOINT_URL") {
         builder = builder.endpoint_url(endpoint);
     }
@@ -134,9 +134,13 @@ pub fn dynamodb_with_deadline(
         .config()
         .to_builder()
         .timeout_config(timeout_config(deadline))
-        .retry_config(RetryConfig::standard().with_max_attempts(deadline.max_attempts))
+        .retry_config(retry_config(deadline))
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+fn retry_config(deadline: Deadline) -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(deadline.max_attempts)
 }
 
 fn timeout_config(deadline: Deadline) -> TimeoutConfig {
@@ -152,7 +156,7 @@ fn timeout_config(deadline: Deadline) -> TimeoutConfig {
 pub fn sdk_config_loader(deadline: Deadline) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeout_config(deadline))
-        .retry_config(RetryConfig::standard().with_max_attempts(deadline.max_attempts))
+        .retry_config(retry_config(deadline))
 }
 
 /// Settings every webhook reads from its environment.
