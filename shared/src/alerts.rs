@@ -14,6 +14,11 @@
 //! | `missed_call` | call summary | it becomes missed: inbound, `unanswered_at`, no `answered_at` |
 //! | `missed_call` | call summary | an inbound call gains `missed_at`: answered by an agent but nobody was reached (Retell: transfer not answered, voicemail, caller hung up before anyone spoke; see `providers::retell::events::outcome`) |
 //! | `sms_failed` | sms summary | an outbound message's derived status becomes failed (a `failed` after `delivered` is not one: both are final) |
+//! | `call_incomplete` | call summary | the sweeper flags it: it gains `incomplete_at` (its lifecycle's next fact is overdue; `missing` names what: see [`crate::lifecycle`]) |
+//! | `sms_stuck` | sms summary | the sweeper flags it: an outbound message gains `incomplete_at` with no final status |
+//!
+//! A late closing fact leaves `incomplete_at` in place (the summary keeps
+//! its history), so the transition never happens twice: one alert.
 //!
 //! Summaries marked `is_test` never alert; removals (TTL) never alert.
 //!
@@ -43,6 +48,8 @@ pub enum AlertType {
     MissedCall,
     CallError,
     SmsFailed,
+    CallIncomplete,
+    SmsStuck,
 }
 
 impl AlertType {
@@ -51,6 +58,8 @@ impl AlertType {
             AlertType::MissedCall => "missed_call",
             AlertType::CallError => "call_error",
             AlertType::SmsFailed => "sms_failed",
+            AlertType::CallIncomplete => "call_incomplete",
+            AlertType::SmsStuck => "sms_stuck",
         }
     }
 }
@@ -85,6 +94,10 @@ pub struct Alert {
     /// The configured label of our number, when it could be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line_label: Option<String>,
+    /// `call_incomplete` and `sms_stuck`: the expected facts that never
+    /// came, in order (`["call_ended", "call_analyzed"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }
 
 /// A stream record the rules cannot read. It is reported as a failed batch
@@ -138,6 +151,10 @@ struct Summary {
     missed_at: Option<String>,
     #[serde(default)]
     missed_detail: Option<String>,
+    #[serde(default)]
+    incomplete_at: Option<String>,
+    #[serde(default)]
+    missing: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,7 +192,9 @@ impl Summary {
                 if let (Some(at), Some(Direction::Inbound)) = (&self.missed_at, self.direction()) {
                     return Some((AlertType::MissedCall, at, self.missed_detail.as_deref()));
                 }
-                None
+                self.incomplete_at
+                    .as_deref()
+                    .map(|at| (AlertType::CallIncomplete, at, None))
             }
             // Delivered and failed are both final: a message Zonitel reported
             // delivered first stays delivered, so a later `failed` is no
@@ -190,7 +209,10 @@ impl Summary {
                     (Some(at), Some(Direction::Outbound), Some(SmsStatus::Failed)) => {
                         Some((AlertType::SmsFailed, at, self.failure_message.as_deref()))
                     }
-                    _ => None,
+                    _ => self
+                        .incomplete_at
+                        .as_deref()
+                        .map(|at| (AlertType::SmsStuck, at, None)),
                 }
             }
         }
@@ -277,8 +299,18 @@ pub fn alert_for_record(
         direction: new.direction.clone(),
         caller_name: new.caller_name.clone().filter(|n| !n.trim().is_empty()),
         occurred_at: normalize_moment(occurred_at),
-        detail: detail.map(str::to_string).filter(|d| !d.trim().is_empty()),
+        detail: match alert_type {
+            // What the lifecycle lacks: `missing: call_ended, call_analyzed`.
+            AlertType::CallIncomplete | AlertType::SmsStuck => {
+                Some(format!("missing: {}", new.missing.join(", ")))
+            }
+            _ => detail.map(str::to_string).filter(|d| !d.trim().is_empty()),
+        },
         line_label: None,
+        missing: match alert_type {
+            AlertType::CallIncomplete | AlertType::SmsStuck => new.missing.clone(),
+            _ => Vec::new(),
+        },
     }))
 }
 
@@ -329,6 +361,8 @@ impl Alert {
             }
             AlertType::CallError => format!("Call failed: {from} to {to}"),
             AlertType::SmsFailed => format!("SMS from {from} to {to} failed"),
+            AlertType::CallIncomplete => format!("Call from {from} to {to} never finished"),
+            AlertType::SmsStuck => format!("SMS from {from} to {to} stuck without a final status"),
         };
         truncate_subject(&ascii_line(&subject))
     }

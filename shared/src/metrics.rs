@@ -37,6 +37,9 @@ pub const UNAVAILABLE: &str = "Unavailable503";
 pub const ANSWER_LATENCY: &str = "AnswerLatency";
 /// One alert published to the topic; dimension `AlertType`.
 pub const ALERTS_PUBLISHED: &str = "AlertsPublished";
+/// Lifecycles the sweeper flagged incomplete in one sweep; dimension
+/// `Provider` (the incomplete-rate alarm and the dashboard widget).
+pub const LIFECYCLES_INCOMPLETE: &str = "LifecyclesIncomplete";
 
 /// Every metric name this module emits.
 pub const ALL_METRICS: &[&str] = &[
@@ -49,6 +52,7 @@ pub const ALL_METRICS: &[&str] = &[
     UNAVAILABLE,
     ANSWER_LATENCY,
     ALERTS_PUBLISHED,
+    LIFECYCLES_INCOMPLETE,
 ];
 
 /// Dimension names.
@@ -260,6 +264,26 @@ pub fn alert_line(alert_type: &str, provider: &str, timestamp_ms: i64) -> String
         ALERTS_PUBLISHED: 1,
         "level": "INFO",
         "message": "alert metrics",
+    })
+    .to_string()
+}
+
+/// The EMF line of one sweep's flags of one provider's lifecycles:
+/// [`LIFECYCLES_INCOMPLETE`] by `Provider` and across providers (0 too, so
+/// the rate has a denominator of sweeps that found nothing).
+pub fn incomplete_line(provider: &str, flagged: u64, timestamp_ms: i64) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [directive(
+                json!([[PROVIDER], []]),
+                vec![metric(LIFECYCLES_INCOMPLETE, "Count")],
+            )],
+        },
+        PROVIDER: provider,
+        LIFECYCLES_INCOMPLETE: flagged,
+        "level": "INFO",
+        "message": "sweep metrics",
     })
     .to_string()
 }

@@ -32,6 +32,7 @@
 //! as an unrecognized delivery.
 
 use crate::event::{Channel, Direction, Event, Provider, SmsStatus};
+use crate::lifecycle;
 use crate::phone::{self, json_type, shown};
 use crate::providers::zonitel::present;
 use crate::providers::{parse_json, ReadError};
@@ -495,6 +496,18 @@ pub fn sms_plan(delivery: &SmsDelivery, retention_days: u32) -> WritePlan {
             if let Some(message) = &delivery.provider_message {
                 summary.set_once("failure_message", s(message));
             }
+        }
+    }
+    if let (Some(status), Some(Direction::Outbound), false) =
+        (delivery.status, event.direction, event.is_test)
+    {
+        if let Some(fact) = lifecycle::zonitel_sms_fact(status) {
+            lifecycle::note(
+                summary,
+                &lifecycle::ZONITEL_SMS_OUTBOUND,
+                fact,
+                event.received_at,
+            );
         }
     }
     if let Some(segments) = delivery.segments {

@@ -67,6 +67,12 @@ pub const GSI2SK: &str = "GSI2SK";
 pub const GSI3: &str = "GSI3";
 pub const GSI3PK: &str = "GSI3PK";
 pub const GSI3SK: &str = "GSI3SK";
+/// The lifecycle index: sparse, on call and message summaries whose
+/// lifecycle is open (`OPEN#<lifecycle>#<next fact>`) or flagged incomplete
+/// (`INCOMPLETE#<provider>`); keys only. See [`crate::lifecycle`].
+pub const GSI4: &str = "GSI4";
+pub const GSI4PK: &str = "GSI4PK";
+pub const GSI4SK: &str = "GSI4SK";
 /// The table's TTL attribute (Unix seconds).
 pub const TTL: &str = "expires_at";
 /// What an item is: `call`, `call_event`, `sms`, `sms_status`, `raw_part`...

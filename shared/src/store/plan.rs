@@ -109,7 +109,8 @@ pub struct GuardedPut {
 
 /// An update of a summary item that can only move forward: `set_once`
 /// attributes keep the first value ever written (`if_not_exists`), `set`
-/// attributes take the new value, `increment` adds to a counter.
+/// attributes take the new value, `increment` adds to a counter, `remove`
+/// drops an attribute (a sparse index key that no longer applies).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SummaryUpdate {
     pub pk: String,
@@ -117,6 +118,7 @@ pub struct SummaryUpdate {
     pub set_once: Vec<(String, AttributeValue)>,
     pub set: Vec<(String, AttributeValue)>,
     pub increment: Vec<(String, i64)>,
+    pub remove: Vec<String>,
 }
 
 /// An update expression with its placeholders.
@@ -136,6 +138,7 @@ impl SummaryUpdate {
             set_once: Vec::with_capacity(16),
             set: Vec::new(),
             increment: Vec::new(),
+            remove: Vec::new(),
         }
     }
 
@@ -150,7 +153,17 @@ impl SummaryUpdate {
 
     pub fn set(&mut self, name: &str, value: AttributeValue) -> &mut Self {
         self.set.retain(|(n, _)| n != name);
+        self.remove.retain(|n| n != name);
         self.set.push((name.to_string(), value));
+        self
+    }
+
+    /// Drops `name` from the item (the last of `set` and `remove` wins).
+    pub fn remove(&mut self, name: &str) -> &mut Self {
+        self.set.retain(|(n, _)| n != name);
+        if !self.remove.iter().any(|n| n == name) {
+            self.remove.push(name.to_string());
+        }
         self
     }
 
@@ -163,7 +176,7 @@ impl SummaryUpdate {
         HashMap::from([(PK.to_string(), s(&self.pk)), (SK.to_string(), s(&self.sk))])
     }
 
-    /// `SET #a0 = if_not_exists(#a0, :v0), #a1 = :v1 ADD #a2 :v2`.
+    /// `SET #a0 = if_not_exists(#a0, :v0), #a1 = :v1 ADD #a2 :v2 REMOVE #a3`.
     pub fn expression(&self) -> UpdateExpression {
         use std::fmt::Write;
         let count = self.set_once.len() + self.set.len() + self.increment.len();
@@ -199,6 +212,17 @@ impl SummaryUpdate {
                 _ => ", ",
             };
             let _ = write!(expression, "{lead}{n} {v}");
+        }
+        for (i, name) in self.remove.iter().enumerate() {
+            let n = format!("#a{next}");
+            next += 1;
+            names.insert(n.clone(), name.clone());
+            let lead = match (i, expression.is_empty()) {
+                (0, true) => "REMOVE ",
+                (0, false) => " REMOVE ",
+                _ => ", ",
+            };
+            let _ = write!(expression, "{lead}{n}");
         }
         UpdateExpression {
             expression,

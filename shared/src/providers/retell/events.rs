@@ -25,6 +25,7 @@
 //!   `custom_analysis` (JSON text). And the alert fields, see [`outcome`].
 
 use crate::event::{Channel, Direction, Event, Provider};
+use crate::lifecycle;
 use crate::phone::PhoneNumber;
 use crate::providers::{parse_json, ReadError};
 use crate::store::keys;
@@ -536,6 +537,12 @@ pub fn call_event_plan(event: &CallEvent, stored: &Event, retention_days: u32) -
             .set_once("missed_at", s(&at))
             .set_once("missed_detail", s(capped(&detail, MAX_URL_BYTES)));
     }
+    lifecycle::note(
+        summary,
+        &lifecycle::RETELL_CALL,
+        &event.event,
+        stored.received_at,
+    );
     plan
 }
 

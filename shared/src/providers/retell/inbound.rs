@@ -23,6 +23,7 @@
 //! the signature is accepted: a captured request replayed later).
 
 use crate::event::{Channel, Direction, Event, Provider};
+use crate::lifecycle;
 use crate::phone::PhoneNumber;
 use crate::providers::{parse_json, ReadError};
 use crate::signature::MAX_SKEW_MS;
@@ -297,6 +298,15 @@ pub fn inbound_plan(
         InboundKind::Call => plan.summary_mut().set_once("ringing_at", received),
         InboundKind::Chat => plan.summary_mut().set_once("inbound_at", received),
     };
+    if request.kind == InboundKind::Call {
+        let summary = plan.summary_mut();
+        lifecycle::note(
+            summary,
+            &lifecycle::RETELL_CALL,
+            "call_inbound",
+            event.received_at,
+        );
+    }
     plan.guard_retries(&retry_guard(event, request.kind), event);
     if let Some(signed) = signed {
         plan.guard_with(replay_guard(signed));

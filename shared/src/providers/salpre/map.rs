@@ -6,6 +6,7 @@ use super::{
     ERROR_WITHOUT_CALL_PREFIX, MAX_FUTURE_SKEW_S, TRANSCRIPT_POINTER, TRANSCRIPT_POINTER_ATTR,
 };
 use crate::event::{Channel, Event, Provider};
+use crate::lifecycle;
 use crate::providers::ReadError;
 use crate::store::keys::{self, PK};
 use crate::store::plan::{self, b, n, prefix_within, s, Item, WritePlan};
@@ -207,6 +208,21 @@ pub fn map_delivery(
             }
         }
         Payload::Unknown => {}
+    }
+    // Every event of a real call opens its lifecycle (or moves its wait on);
+    // `call_ended` closes it. Test deliveries and errors without a call
+    // have none.
+    if !delivery.is_test && !info.call_id.starts_with(ERROR_WITHOUT_CALL_PREFIX) {
+        let fact = match &delivery.payload {
+            Payload::CallEnded { .. } => "call_ended",
+            _ => "call_initiated",
+        };
+        lifecycle::note(
+            plan.summary_mut(),
+            &lifecycle::SALPRE_CALL,
+            fact,
+            received_at,
+        );
     }
     let pk = keys::conversation_pk(Channel::Call, Provider::Salpre, &event.provider_id);
     finish(&mut plan, &mut event, guard_by_body, &pk, retention_days);

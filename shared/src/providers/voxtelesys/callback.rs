@@ -3,6 +3,7 @@
 use super::answer::{dial_outcome, DialOutcome};
 use super::{CallParams, Hook, MAX_CALLER_NAME_CHARS, MAX_STRUCTURED_VARS_BYTES, MAX_TOKEN_CHARS};
 use crate::event::{Channel, Direction, Event, Provider};
+use crate::lifecycle;
 use crate::phone::PhoneNumber;
 use crate::providers::ReadError;
 use crate::store::keys;
@@ -391,6 +392,15 @@ impl Callback {
             }
         }
 
+        if let Some(fact) = lifecycle::voxtelesys_fact(self.hook.as_str(), p.call_status.as_deref())
+        {
+            lifecycle::note(
+                plan.summary_mut(),
+                &lifecycle::VOXTELESYS_CALL,
+                fact,
+                event.received_at,
+            );
+        }
         let parts = self.delivery_parts();
         let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
         let pk = keys::conversation_pk(Channel::Call, Provider::Voxtelesys, &event.provider_id);
