@@ -23,7 +23,7 @@
 
 use crate::event::{Channel, Direction, Provider, SmsStatus};
 use crate::store::keys;
-use crate::store::plan::{s, SummaryUpdate};
+use crate::store::plan::{s, text, Item, SummaryUpdate};
 use crate::time::{self, Timestamp};
 use std::fmt;
 
@@ -521,6 +521,31 @@ pub struct TerminalFacts {
     pub delivered_at: Option<String>,
     pub incomplete_at: Option<String>,
     pub closed_at: Option<String>,
+}
+
+/// The terminal facts of a stored summary.
+pub fn terminal_facts(summary: &Item) -> TerminalFacts {
+    let get = |name: &str| text(summary, name).map(str::to_string);
+    TerminalFacts {
+        channel: match text(summary, keys::ITEM_TYPE) {
+            Some("call") => Some(Channel::Call),
+            Some("sms") => Some(Channel::Sms),
+            _ => None,
+        },
+        direction: match text(summary, "direction") {
+            Some("inbound") => Some(Direction::Inbound),
+            Some("outbound") => Some(Direction::Outbound),
+            _ => None,
+        },
+        answered_at: get("answered_at"),
+        unanswered_at: get("unanswered_at"),
+        ended_at: get("ended_at"),
+        failed_at: get("failed_at"),
+        missed_at: get("missed_at"),
+        delivered_at: get("delivered_at"),
+        incomplete_at: get(INCOMPLETE_AT),
+        closed_at: get(CLOSED_AT),
+    }
 }
 
 /// The verdict, in this order (the first that holds): failed; missed
