@@ -62,6 +62,9 @@ fn call_status(summary: &CallSummary) -> (String, Tone) {
         return ("missed".into(), Tone::Bad);
     }
     let status = summary.status();
+    if status != CallStatus::Failed && summary.lifecycle.is_incomplete() {
+        return (incomplete_status(&summary.lifecycle), Tone::Bad);
+    }
     let tone = match status {
         CallStatus::Failed => Tone::Bad,
         CallStatus::Answered => Tone::Good,
@@ -81,7 +84,66 @@ fn call_status(summary: &CallSummary) -> (String, Tone) {
     (text, tone)
 }
 
+/// `incomplete (missing call_ended)`.
+fn incomplete_status(lifecycle: &callhooks::store::LifecycleState) -> String {
+    format!("incomplete (missing {})", lifecycle.missing.join(", "))
+}
+
+/// What `calls show` and `sms show` say of a flagged lifecycle: what is
+/// missing and since when, or how late its closing event came.
+fn lifecycle_lines(
+    lifecycle: &callhooks::store::LifecycleState,
+    tz: &TimeZone,
+) -> Vec<(&'static str, String, Tone)> {
+    let Some(flagged) = lifecycle.incomplete_at.as_deref() else {
+        return Vec::new();
+    };
+    let since = lifecycle
+        .incomplete_due_at
+        .as_deref()
+        .map(|k| local_time(k, tz))
+        .unwrap_or_else(|| "?".into());
+    let flagged = local_time(flagged, tz);
+    match lifecycle.closed_late_by() {
+        None => vec![(
+            "incomplete",
+            format!(
+                "missing {} since {since} (its wait ran out; flagged {flagged})",
+                lifecycle.missing.join(", ")
+            ),
+            Tone::Bad,
+        )],
+        Some(late) => vec![(
+            "completed late",
+            format!(
+                "{} after its wait ran out at {since} (flagged incomplete {flagged})",
+                late_text(late)
+            ),
+            Tone::Warn,
+        )],
+    }
+}
+
+/// `4m 30s`, `2h 5m`, `12s`.
+fn late_text(late: jiff::SignedDuration) -> String {
+    let seconds = late.as_secs().max(0);
+    match (seconds / 3600, (seconds % 3600) / 60, seconds % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m {s}s"),
+        (h, m, _) => format!("{h}h {m}m"),
+    }
+}
+
 fn sms_status(summary: &SmsSummary) -> (String, Tone) {
+    if summary.status() != Some(SmsStatus::Failed)
+        && summary.status() != Some(SmsStatus::Delivered)
+        && summary.lifecycle.is_incomplete()
+    {
+        return (
+            format!("stuck (missing {})", summary.lifecycle.missing.join(", ")),
+            Tone::Bad,
+        );
+    }
     match summary.status() {
         Some(SmsStatus::Failed) => ("failed".into(), Tone::Bad),
         Some(SmsStatus::Delivered) => ("delivered".into(), Tone::Good),
@@ -98,6 +160,10 @@ fn call_json(summary: &CallSummary) -> Value {
     let mut value = serde_json::to_value(summary).unwrap_or(Value::Null);
     value["status"] = json!(summary.status().as_str());
     value["missed"] = json!(summary.is_missed());
+    value["incomplete"] = json!(summary.lifecycle.is_incomplete());
+    if let Some(late) = summary.lifecycle.closed_late_by() {
+        value["closed_late_by_seconds"] = json!(late.as_secs());
+    }
     value
 }
 
@@ -470,6 +536,7 @@ pub async fn show_call(
     if summary.is_test {
         pairs.push(("test", "yes (never alerts)".into(), Tone::Warn));
     }
+    pairs.extend(lifecycle_lines(&summary.lifecycle, tz));
     pairs.push(("events", summary.event_count.to_string(), Tone::Plain));
     let mut out = fields(&pairs, context.color);
 
@@ -604,6 +671,7 @@ pub async fn show_sms(
     if let Some(rule) = &summary.rejected_by {
         pairs.push(("rejected by", rule.clone(), Tone::Warn));
     }
+    pairs.extend(lifecycle_lines(&summary.lifecycle, &context.tz));
     let mut out = fields(&pairs, context.color);
     out.push('\n');
     let mut table = Table::new(&["WHEN", "STATUS", "MESSAGE"]);

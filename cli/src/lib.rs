@@ -254,6 +254,9 @@ pub enum CallsAction {
         /// Missed calls only.
         #[arg(long)]
         missed: bool,
+        /// Incomplete calls and stuck messages only (an expected event never came), most recently flagged first.
+        #[arg(long, conflicts_with_all = ["number", "missed", "since"])]
+        incomplete: bool,
         /// From when: 2026-11-23T09:00:00Z, 2026-11-23 (local midnight), or 90m, 2h, 7d ago.
         #[arg(long)]
         since: Option<String>,
@@ -581,9 +584,16 @@ async fn run_command(
             CallsAction::List {
                 number,
                 missed,
+                incomplete,
                 since,
                 limit,
             } => {
+                if incomplete {
+                    if limit == 0 {
+                        return Err(CliError::Invalid("--limit must be at least 1".into()));
+                    }
+                    return ops::incomplete(&store()?, limit, context).await;
+                }
                 let number = number.as_deref().map(timeline_number).transpose()?;
                 if limit == 0 {
                     return Err(CliError::Invalid("--limit must be at least 1".into()));

@@ -157,6 +157,30 @@ pub async fn recent(
     history::render_list(&entries, &subject, Some(since_key), limit, context)
 }
 
+/// `calls list --incomplete`: the calls and messages the sweeper flagged
+/// and no closing event has closed since, most recently flagged first.
+pub async fn incomplete(
+    store: &Store,
+    limit: usize,
+    context: &Context,
+) -> Result<String, CliError> {
+    let items = callhooks::sweep::incomplete_summaries(store, limit)
+        .await
+        .map_err(|e| CliError::Storage(e.to_string()))?;
+    let entries = items
+        .iter()
+        .map(TimelineEntry::from_item)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CliError::Storage(e.to_string()))?;
+    history::render_list(
+        &entries,
+        "incomplete calls or stuck messages",
+        None,
+        limit,
+        context,
+    )
+}
+
 /// How many days `calls list` without `--number` or `--since` looks back.
 pub const RECENT_DAYS: i64 = 7;
 
@@ -169,6 +193,9 @@ pub struct DayCounts {
     pub errors: u64,
     pub sms: u64,
     pub sms_failed: u64,
+    /// Calls flagged incomplete and outbound messages stuck, not closed
+    /// since (docs/lifecycles.md).
+    pub incomplete: u64,
 }
 
 /// One row of `stats --json`.
@@ -203,10 +230,12 @@ pub fn tally(entries: &[TimelineEntry], tz: &TimeZone) -> Vec<StatsRow> {
                 counts.calls += 1;
                 counts.missed += u64::from(c.is_missed());
                 counts.errors += u64::from(c.failed_at.is_some());
+                counts.incomplete += u64::from(c.lifecycle.is_incomplete());
             }
             TimelineEntry::Sms(m) => {
                 counts.sms += 1;
                 counts.sms_failed += u64::from(m.failed_at.is_some());
+                counts.incomplete += u64::from(m.lifecycle.is_incomplete());
             }
         }
     }
@@ -256,6 +285,7 @@ pub async fn stats(store: &Store, since: Timestamp, context: &Context) -> Result
         "ERRORS",
         "SMS",
         "SMS FAILED",
+        "INCOMPLETE",
     ]);
     let count = |n: u64, bad: bool| {
         let tone = if n > 0 && bad { Tone::Bad } else { Tone::Plain };
@@ -271,6 +301,7 @@ pub async fn stats(store: &Store, since: Timestamp, context: &Context) -> Result
             count(c.errors, true),
             count(c.sms, false),
             count(c.sms_failed, true),
+            count(c.incomplete, true),
         ]);
     }
     Ok(format!(
@@ -351,6 +382,7 @@ mod tests {
             source: None,
             error_message: None,
             missed_at: None,
+            lifecycle: Default::default(),
         })
     }
 

@@ -305,18 +305,18 @@ pub fn seen_attribute(fact: &str) -> String {
 
 /// The index partition of lifecycles waiting for `fact`.
 pub fn open_pk(lifecycle: &Lifecycle, fact: &str) -> String {
-    format!("OPEN#{}#{fact}", lifecycle.name)
+    keys::open_lifecycle_pk(lifecycle.name, fact)
 }
 
 /// The index partition of flagged lifecycles of one provider.
 pub fn incomplete_pk(provider: Provider) -> String {
-    format!("INCOMPLETE#{provider}")
+    keys::incomplete_lifecycle_pk(provider)
 }
 
 /// The index sort key: when the wait began (or the flag was raised), then
 /// the summary's partition, so two conversations never share one.
 pub fn index_sk(moment_key: &str, pk: &str) -> String {
-    format!("{moment_key}#{pk}")
+    keys::lifecycle_sk(moment_key, pk)
 }
 
 impl Lifecycle {

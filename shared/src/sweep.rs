@@ -386,3 +386,50 @@ impl Sweeper {
         }
     }
 }
+
+/// The summaries of incomplete calls and messages, most recently flagged
+/// first, at most `limit`: each provider's `INCOMPLETE#` partition of the
+/// lifecycle index, newest first, then each summary read (the index holds
+/// keys only). A late closing event takes a summary out of its partition.
+pub async fn incomplete_summaries(store: &Store, limit: usize) -> Result<Vec<Item>, StoreError> {
+    let mut flagged: Vec<(String, String, String)> = Vec::new();
+    for provider in Provider::ALL {
+        let output = store
+            .newest_first(
+                keys::GSI4,
+                keys::GSI4PK,
+                lifecycle::incomplete_pk(provider),
+                crate::store::SortKeyRange::All,
+            )
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(store_error)?;
+        for entry in output.items.unwrap_or_default() {
+            if let (Some(sort), Some(pk), Some(sk)) = (
+                text(&entry, keys::GSI4SK),
+                text(&entry, keys::PK),
+                text(&entry, keys::SK),
+            ) {
+                flagged.push((sort.to_string(), pk.to_string(), sk.to_string()));
+            }
+        }
+    }
+    flagged.sort_by(|a, b| b.0.cmp(&a.0));
+    flagged.truncate(limit);
+    let mut summaries = Vec::with_capacity(flagged.len());
+    for (_, pk, sk) in flagged {
+        let output = store
+            .client()
+            .get_item()
+            .table_name(store.table())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .send()
+            .await
+            .map_err(store_error)?;
+        summaries.extend(output.item);
+    }
+    Ok(summaries)
+}

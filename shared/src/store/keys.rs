@@ -248,6 +248,23 @@ pub fn alert_sk(occurred_at_key: &str, alert_id: &str) -> String {
     format!("{occurred_at_key}#{alert_id}")
 }
 
+/// The lifecycle index partition of open lifecycles of `lifecycle` waiting
+/// for `fact` (see [`crate::lifecycle`]).
+pub fn open_lifecycle_pk(lifecycle: &str, fact: &str) -> String {
+    format!("OPEN#{lifecycle}#{fact}")
+}
+
+/// The lifecycle index partition of one provider's incomplete lifecycles.
+pub fn incomplete_lifecycle_pk(provider: Provider) -> String {
+    format!("INCOMPLETE#{provider}")
+}
+
+/// The lifecycle index sort key: a moment (when the wait began, or when it
+/// was flagged), then the summary's partition, so two never share one.
+pub fn lifecycle_sk(moment_key: &str, pk: &str) -> String {
+    format!("{moment_key}#{pk}")
+}
+
 /// The smallest timeline sort key of anything first seen at or after
 /// `since_key` (a [`crate::time::to_key`] string): timeline keys start with
 /// the fixed-width first-seen moment, so string order is time order.

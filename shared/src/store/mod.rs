@@ -14,7 +14,9 @@ pub mod units;
 pub mod write;
 
 pub use reads::{assemble_parts, json_at_pointer, RAW_PART_ITEM_TYPE, TRANSCRIPT_POINTER};
-pub use records::{CallSummary, CallerRecords, SmsRecord, SmsStatusEntry, SmsSummary};
+pub use records::{
+    CallSummary, CallerRecords, LifecycleState, SmsRecord, SmsStatusEntry, SmsSummary,
+};
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;

@@ -56,6 +56,41 @@ pub struct CallSummary {
     /// An answered call that reached nobody (Retell's outcome rules).
     #[serde(default)]
     pub missed_at: Option<String>,
+    /// What the sweeper found missing, if anything (`crate::lifecycle`).
+    #[serde(flatten)]
+    pub lifecycle: LifecycleState,
+}
+
+/// A summary's lifecycle, as the sweeper and the closing event left it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleState {
+    /// When the sweeper flagged it (kept after a late close).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete_at: Option<String>,
+    /// When the wait it was flagged for ran out: missing since then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete_due_at: Option<String>,
+    /// The expected events that had not come when it was last flagged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+    /// When its closing event came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_closed_at: Option<String>,
+}
+
+impl LifecycleState {
+    /// Flagged, and its closing event has not come since.
+    pub fn is_incomplete(&self) -> bool {
+        self.incomplete_at.is_some() && self.lifecycle_closed_at.is_none()
+    }
+
+    /// Flagged, then closed: how late the closing event was.
+    pub fn closed_late_by(&self) -> Option<jiff::SignedDuration> {
+        crate::lifecycle::closed_late_by(
+            self.incomplete_due_at.as_deref()?,
+            self.lifecycle_closed_at.as_deref()?,
+        )
+    }
 }
 
 impl CallSummary {
@@ -136,6 +171,9 @@ pub struct SmsSummary {
     /// The reject rule that refused an inbound chat (Retell).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected_by: Option<String>,
+    /// Stuck without a final status, if the sweeper found it so.
+    #[serde(flatten)]
+    pub lifecycle: LifecycleState,
 }
 
 impl SmsSummary {
