@@ -14,6 +14,10 @@ export AWS_EC2_METADATA_DISABLED=true
 export TABLE_NAME="${TABLE_NAME:-callhooks-local}"
 PY=.venv/bin/python
 PORT="${DEV_PORT:-9000}"
+# The sweeper's rhythm, and (when set) one wait for every expected event
+# instead of the template's defaults (docs/lifecycles.md).
+export SWEEP_INTERVAL_SECONDS="${SWEEP_INTERVAL_SECONDS:-60}"
+if [[ -n "${LIFECYCLE_WAIT_SECONDS:-}" ]]; then export LIFECYCLE_WAIT_SECONDS; fi
 
 pids=()
 cleanup() {
@@ -94,6 +98,8 @@ Routes on http://127.0.0.1:$PORT (functions compile on first use):
   POST http://127.0.0.1:$PORT/retell/events
   alerts: fed from $TABLE_NAME's stream (scripts/stream_pump.py); each alert published on the topic prints here
   spillway: deliveries the table could not take, from the spillway queue back into the table
+  sweeper: every $SWEEP_INTERVAL_SECONDS s, flags calls and SMS whose expected event never came
+    (waits: ${LIFECYCLE_WAIT_SECONDS:-the template's defaults}${LIFECYCLE_WAIT_SECONDS:+ s for every expected event}; LIFECYCLE_WAIT_SECONDS=30 to watch one go incomplete)
   a DynamoDB outage for the functions: curl -X POST 'http://127.0.0.1:$OUTAGE_PORT/__outage?seconds=10'
   POST http://127.0.0.1:$PORT/salpre/events
   POST http://127.0.0.1:$PORT/zonitel/sms
@@ -125,5 +131,10 @@ pids+=($!)
 # not take, from the queue into the spillway function.
 $PY scripts/stream_pump.py --endpoint "$AWS_ENDPOINT_URL" spillway --queue-url "$SPILLWAY_QUEUE_URL" \
   --invoke-url "http://127.0.0.1:$PORT/2015-03-31/functions/spillway/invocations" &
+pids+=($!)
+# The sweeper's schedule, locally: the sweeper function every
+# SWEEP_INTERVAL_SECONDS (it reads LIFECYCLE_WAIT_SECONDS itself).
+$PY scripts/stream_pump.py --endpoint "$AWS_ENDPOINT_URL" schedule --interval "$SWEEP_INTERVAL_SECONDS" \
+  --invoke-url "http://127.0.0.1:$PORT/2015-03-31/functions/sweeper/invocations" &
 pids+=($!)
 wait -n "${pids[@]}"

@@ -9,6 +9,8 @@
   receive    print (and delete) the SNS messages waiting in a queue, as JSON
   spillway   Lambda's SQS event source mapping for the spillway queue: waiting
              messages into the spillway function (watch's invoke API)
+  schedule   the sweeper's schedule: invoke the sweeper function every
+             --interval seconds (SWEEP_INTERVAL_SECONDS, default 60)
 
 Run it with the project's virtualenv (.venv/bin/python).
 """
@@ -25,7 +27,7 @@ import boto3
 
 # Only records that can alert reach the function, like the event source
 # mapping's FilterCriteria in template.yaml: call and SMS summaries whose new
-# image has failed_at or unanswered_at.
+# image has failed_at, unanswered_at or incomplete_at (the sweeper's flag).
 ALERTABLE_TYPES = ("call", "sms")
 
 
@@ -71,7 +73,7 @@ def can_alert(record):
     return (
         record["eventName"] in ("INSERT", "MODIFY")
         and new.get("item_type", {}).get("S") in ALERTABLE_TYPES
-        and ("failed_at" in new or "unanswered_at" in new)
+        and ("failed_at" in new or "unanswered_at" in new or "incomplete_at" in new)
     )
 
 
@@ -227,6 +229,21 @@ def spillway(args):
         print(f"spillway: {len(batch) - len(failed)} kept, {len(failed)} left on the queue", flush=True)
 
 
+def schedule(args):
+    """The sweeper's schedule, locally: an empty scheduled event into the
+    sweeper function every interval (its own log says what it flagged)."""
+    print(f"sweeper: every {args.interval:g} s", flush=True)
+    while True:
+        time.sleep(args.interval)
+        try:
+            summary = invoke(args.invoke_url, [])
+        except Exception as error:  # not up yet, or the sweep failed: next time
+            print(f"sweeper: invocation failed: {error}", file=sys.stderr, flush=True)
+            continue
+        if summary.get("flagged"):
+            print(f"sweeper: flagged {summary['flagged']} incomplete", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"))
@@ -263,6 +280,14 @@ def main():
     )
     spillway_cmd.add_argument("--interval", type=float, default=1.0)
 
+    schedule_cmd = sub.add_parser("schedule")
+    schedule_cmd.add_argument(
+        "--invoke-url", default="http://127.0.0.1:9000/2015-03-31/functions/sweeper/invocations"
+    )
+    schedule_cmd.add_argument(
+        "--interval", type=float, default=float(os.environ.get("SWEEP_INTERVAL_SECONDS") or 60)
+    )
+
     args = parser.parse_args()
     if args.command == "run":
         run(args)
@@ -271,6 +296,8 @@ def main():
         print(json.dumps({"Records": records}))
     elif args.command == "spillway":
         spillway(args)
+    elif args.command == "schedule":
+        schedule(args)
     elif args.command == "subscribe":
         print(subscribe(args.endpoint, args.topic_arn, args.queue))
     elif args.command == "receive":

@@ -435,3 +435,92 @@ fn the_spillway_writes_what_webhooks_write_and_nothing_else() {
         assert!(!patterns.is_empty(), "an unconditioned query: {query}");
     }
 }
+
+/// The sweeper's own narrow role: it queries only the open partitions of
+/// the lifecycle index, reads and updates only call and message summaries'
+/// partitions, and can neither put, delete, scan, publish nor touch
+/// configuration, contacts or the alert ledger (the alert goes out through
+/// the stream and the alerts function). It runs on a schedule, one at a time,
+/// with every wait a template parameter.
+#[test]
+fn the_sweeper_queries_the_lifecycle_index_and_updates_summaries_only() {
+    let t = template();
+    let sweeper = &t["Resources"]["SweeperFunction"];
+    assert_eq!(sweeper["Type"], "AWS::Serverless::Function");
+    let statements: Vec<&Value> = as_list(&sweeper["Properties"]["Policies"])
+        .iter()
+        .flat_map(|p| as_list(&p["Statement"]))
+        .collect();
+    assert!(!statements.is_empty());
+    let mut actions: Vec<String> = Vec::new();
+    for statement in &statements {
+        assert_eq!(statement["Effect"], "Allow");
+        let patterns: Vec<String> =
+            as_list(&statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])
+                .into_iter()
+                .map(|p| p.as_str().unwrap().to_string())
+                .collect();
+        assert!(
+            !patterns.is_empty(),
+            "an unconditioned statement: {statement}"
+        );
+        for action in as_list(&statement["Action"]) {
+            let action = action.as_str().unwrap().to_string();
+            let resource = statement["Resource"].to_string();
+            match action.as_str() {
+                "dynamodb:Query" => {
+                    assert!(resource.contains("/index/GSI4"), "{resource}");
+                    assert_eq!(patterns, ["OPEN#*"]);
+                }
+                "dynamodb:UpdateItem" | "dynamodb:GetItem" => {
+                    assert!(!resource.contains("/index/"), "{resource}");
+                    for key in ["CALL#salpre#1", "CALL#retell#x", "SMS#zonitel#m"] {
+                        assert!(patterns.iter().any(|p| string_like(p, key)), "{key}");
+                    }
+                    for key in [
+                        "NUMBER#+14155552671",
+                        "CONTACT#+14155552671",
+                        "ALERTS#2026-11-29",
+                        "GUARD#zonitel-call#a",
+                        "UNRECOGNIZED#abc",
+                    ] {
+                        assert!(
+                            !patterns.iter().any(|p| string_like(p, key)),
+                            "the sweeper can reach {key}"
+                        );
+                    }
+                }
+                other => panic!("the sweeper may not {other}"),
+            }
+            actions.push(action);
+        }
+    }
+    actions.sort();
+    assert_eq!(
+        actions,
+        ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    );
+
+    let properties = &sweeper["Properties"];
+    assert_eq!(properties["ReservedConcurrentExecutions"], 1);
+    let events: Vec<&Value> = properties["Events"].as_object().unwrap().values().collect();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["Type"], "ScheduleV2");
+    let variables = &properties["Environment"]["Variables"];
+    for wait in callhooks::lifecycle::Wait::ALL {
+        assert_eq!(
+            variables[wait.env_name()]["Ref"],
+            wait.parameter_name(),
+            "{wait:?}"
+        );
+        assert_eq!(
+            t["Parameters"][wait.parameter_name()]["Default"]
+                .as_u64()
+                .or_else(|| t["Parameters"][wait.parameter_name()]["Default"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())),
+            Some(wait.default_seconds()),
+            "{wait:?}: the template's default is the code's"
+        );
+    }
+}
