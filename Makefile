@@ -14,7 +14,7 @@ export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export AWS_EC2_METADATA_DISABLED := true
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test lint unit integration validate deploy deploy-guided build-arm64 release-arm64 clean load bench bench-coldstart bench-per-event bench-sizes bench-cost fuzz
+.PHONY: dev test lint unit integration validate deploy deploy-guided build-arm64 release-arm64 clean load bench bench-coldstart bench-per-event bench-sizes bench-cost bench-sweep fuzz
 
 ## Python tools (moto server, cargo-lambda, SAM CLI, cfn-lint) in .venv.
 $(BIN)/.installed: requirements-dev.txt
@@ -124,7 +124,7 @@ fuzz: $(TOOLS)/bin/cargo-fuzz
 BENCH_TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BENCH_STARTS ?= 15
 # The webhook functions (functions/* but the stream and queue consumers).
-BENCH_BINARIES = $(filter-out alerts spillway,$(FUNCTIONS)) bench-floor bench-noop
+BENCH_BINARIES = $(filter-out alerts spillway sweeper,$(FUNCTIONS)) bench-floor bench-noop
 
 .venv-bench/.installed: bench/requirements.txt
 	python3 -m venv .venv-bench
@@ -151,6 +151,12 @@ bench-sizes: $(BIN)/.installed
 bench-cost: $(BIN)/.installed
 	cargo run --locked -q -p callhooks-tests --example cost
 	$(BIN)/python bench/cost.py
+
+## One sweep at 10,000 open lifecycles (SWEEP_BENCH_OPEN), against moto:
+## queries, index entries read, read and write units by DynamoDB's rules,
+## time (docs/lifecycles.md). Not part of `make bench` or `make test`.
+bench-sweep: $(BIN)/.installed
+	cargo run --locked -q -p callhooks-tests --example sweep
 
 clean:
 	cargo clean
