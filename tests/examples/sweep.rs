@@ -13,9 +13,9 @@
 //! same rules, and the time taken (moto on this machine, not DynamoDB).
 //! Prints a Markdown table; not a test, nothing is asserted on time.
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use callhooks::lifecycle::{self, Waits};
-use callhooks::store::plan::{item_bytes, s, Item, SummaryUpdate};
+use callhooks::store::plan::{b, item_bytes, n, s, Item, SummaryUpdate};
 use callhooks::store::{keys, units};
 use callhooks::sweep::{SweepReport, Sweeper};
 use callhooks::time::{self, Timestamp};
@@ -57,9 +57,9 @@ fn open_summary(i: usize, opened: Timestamp) -> Item {
         ("from_text", s("+14155552671")),
         ("to_text", s("+18339664835")),
         ("source", s("salprebox:SALPRE_AABBCCDD")),
-        ("is_test", AttributeValue::Bool(false)),
-        ("event_count", AttributeValue::N("1".into())),
-        ("expires_at", AttributeValue::N("1830000000".into())),
+        ("is_test", b(false)),
+        ("event_count", n(1)),
+        ("expires_at", n(1_830_000_000)),
         (keys::GSI1PK, s("PHONE#+14155552671")),
         (keys::GSI1SK, s(&timeline)),
         (keys::GSI2PK, s("PHONE#+18339664835")),
@@ -86,7 +86,7 @@ async fn seed(stack: &TestStack, open: usize) -> usize {
                 WriteRequest::builder()
                     .put_request(
                         PutRequest::builder()
-                            .set_item(Some(item.clone()))
+                            .set_item(Some(callhooks::store::sdk::to_sdk_item(item)))
                             .build()
                             .unwrap(),
                     )

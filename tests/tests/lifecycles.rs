@@ -137,6 +137,7 @@ async fn summary(stack: &TestStack, pk: &str) -> Item {
         .await
         .unwrap()
         .item
+        .map(|item| callhooks::store::sdk::from_sdk_item(&item))
         .expect("a summary")
 }
 
@@ -211,7 +212,7 @@ async fn flagged_once_after_its_wait(
         alerts[0].detail.as_deref(),
         Some(format!("missing: {}", expected_missing.join(", ")).as_str())
     );
-    assert_eq!(alerts[0].from.as_deref().is_some(), true);
+    assert_eq!(alerts[0].from.as_deref(), Some(CALLER));
 }
 
 #[tokio::test]
