@@ -11,6 +11,15 @@ any loss, duplicate or 5xx.
 
     LOAD_EVENTS=600 LOAD_WORKERS=16 LOAD_URL=http://127.0.0.1:9000 make load
 
+Lifecycles (docs/lifecycles.md): when `make dev` runs with
+LIFECYCLE_WAIT_SECONDS set (pass the same value here, and its
+SWEEP_INTERVAL_SECONDS), abandoned conversations join the mix (a Salpre call
+without call_ended, a Voxtelesys call without its status, an outbound SMS
+stuck at sent), and after the wait no completed conversation may be flagged
+incomplete while every abandoned one is, with exactly one call_incomplete or
+sms_stuck alert. Without LIFECYCLE_WAIT_SECONDS the waits are hours and this
+part is left out.
+
 Zonitel and Retell send no call id: a delivery of the same caller to the same
 number within their retry windows (30 s, 60 s) is the same call. Their
 duplicates are therefore sent a few deliveries after the original, as a
@@ -46,6 +55,10 @@ SEED = int(os.environ.get("LOAD_SEED", str(int(time.time()))))
 # A DynamoDB outage of OUTAGE_S seconds a third of the way in (0: none).
 OUTAGE_S = float(os.environ.get("LOAD_OUTAGE_SECONDS", "10"))
 OUTAGE_URL = os.environ.get("LOAD_OUTAGE_URL", "http://127.0.0.1:4567").rstrip("/")
+# make dev's one wait for every expected event, and its sweeper's rhythm:
+# abandoned conversations are checked only when the wait is short.
+LIFECYCLE_WAIT_S = float(os.environ.get("LIFECYCLE_WAIT_SECONDS") or 0)
+SWEEP_INTERVAL_S = float(os.environ.get("SWEEP_INTERVAL_SECONDS") or 60)
 REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 for url in (BASE, ENDPOINT, OUTAGE_URL):
     if urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):
@@ -77,9 +90,38 @@ class Conversation:
     call or message id) expected once on the topic, or None.
     """
 
-    def __init__(self, key, events, checks=(), alert=None, retry_window=False):
+    def __init__(self, key, events, checks=(), alert=None, retry_window=False, abandoned=False):
         self.key, self.events, self.checks = key, events, checks
         self.alert, self.retry_window = alert, retry_window
+        # Its lifecycle never closes: flagged incomplete once (its alert).
+        self.abandoned = abandoned
+
+
+def abandoned(i):
+    """A conversation whose closing event never comes, in turn: a Salpre
+    call without call_ended, a Voxtelesys call without its status, an
+    outbound SMS stuck at sent. One call_incomplete or sms_stuck alert."""
+    kind = (i // len(GENERATORS)) % 3
+    if kind == 0:
+        call_id = f"load-{RUN}-open-{i}"
+        payload = {"call_id": call_id, "from": number(i), "to": OURS, "direction": "outbound"}
+        out = [("/salpre/events", JSON, json.dumps(
+            {"event_type": "call_initiated", "timestamp_utc": int(time.time()), "payload": payload}))]
+        return Conversation("CALL#salpre#" + call_id, 1, ("incomplete_at",),
+                            ("call_incomplete", "salpre", call_id), abandoned=True), out
+    if kind == 1:
+        sid = f"CA-load-{RUN}-open-{i}"
+        common = {"CallSid": sid, "From": number(i), "To": OURS, "Direction": "inbound"}
+        return Conversation("CALL#voxtelesys#" + sid, 1, ("incomplete_at",),
+                            ("call_incomplete", "voxtelesys", sid), abandoned=True), [
+            ("/voxtelesys/voice", FORM, urlencode(common))]
+    msg_id = f"load-{RUN}-stuck-{i}"
+    body = {"status": "sent", "message": "ok", "data": {
+        "id": msg_id, "segments": 1, "direction": "outbound", "messageText": "hi",
+        "from": OURS, "to": number(i), "medias": []}}
+    return Conversation("SMS#zonitel#" + msg_id, 1, ("incomplete_at",),
+                        ("sms_stuck", "zonitel", msg_id), abandoned=True), [
+        ("/zonitel/sms", JSON, json.dumps(body))]
 
 
 def salpre(i, missed):
@@ -161,10 +203,11 @@ def retell_call(i, error):
                  disconnection_reason="error_llm_websocket_open" if error else "agent_hangup",
                  transcript="Agent: Hello")
     out = [("/retell/events", JSON, json.dumps({"event": "call_started", "call": call})),
-           ("/retell/events", JSON, json.dumps({"event": "call_ended", "call": ended}))]
+           ("/retell/events", JSON, json.dumps({"event": "call_ended", "call": ended})),
+           ("/retell/events", JSON, json.dumps({"event": "call_analyzed", "call": ended}))]
     alert = ("call_error", "retell", call_id) if error else None
     checks = ("answered_at", "ended_at", "failed_at" if error else "!failed_at")
-    return Conversation("CALL#retell#" + call_id, 2, checks, alert), out
+    return Conversation("CALL#retell#" + call_id, 3, checks, alert), out
 
 
 # Each conversation kind in turn: every webhook, and an alert now and then.
@@ -321,6 +364,10 @@ def plan_sends():
         conversation, out = GENERATORS[i % len(GENERATORS)](i)
         conversations.append(conversation)
         deliveries.extend((d, conversation.retry_window) for d in out)
+        if LIFECYCLE_WAIT_S and i % len(GENERATORS) == 0:
+            conversation, out = abandoned(i)
+            conversations.append(conversation)
+            deliveries.extend((d, False) for d in out)
         i += 1
     duplicates = [rng.choice(deliveries) for _ in range(len(deliveries) // 3)]  # a quarter of all
     sends = [(d, False) for d, _ in deliveries]
@@ -380,6 +427,12 @@ def main():
     refused = [s for s in final if isinstance(s, int) and 400 <= s < 500]
     duplicate_not_2xx = [s for s, (_, dup) in zip(final, sends) if dup and not (isinstance(s, int) and s < 300)]
 
+    if LIFECYCLE_WAIT_S:
+        # The abandoned ones go incomplete after the wait and the next sweep.
+        settle = LIFECYCLE_WAIT_S + 2 * SWEEP_INTERVAL_S + 10
+        say(f"  waiting {settle:.0f} s for the sweeper (wait {LIFECYCLE_WAIT_S:g} s, every {SWEEP_INTERVAL_S:g} s)")
+        time.sleep(settle)
+
     items = scan()
     events, summaries, by_caller = defaultdict(int), {}, defaultdict(list)
     for item in items:
@@ -413,6 +466,9 @@ def main():
             continue
         if int(summary["event_count"]["N"]) != conversation.events:
             wrong_state.append((pk, "event_count", summary["event_count"]["N"]))
+        if LIFECYCLE_WAIT_S and not conversation.abandoned and "incomplete_at" in summary \
+                and not isinstance(conversation.key, tuple):
+            wrong_state.append((pk, "completed, yet flagged incomplete", summary.get("missing")))
         for check in conversation.checks:
             if check.startswith("!") and check[1:] in summary:
                 wrong_state.append((pk, check))
@@ -450,6 +506,10 @@ def main():
     say(f"  lost:                 {len(lost)} {lost[:5]}")
     say(f"  duplicated:           {len(doubled)} {doubled[:5]}")
     say(f"  summaries wrong:      {len(wrong_state)} {wrong_state[:5]}")
+    if LIFECYCLE_WAIT_S:
+        flagged = sum(1 for c in conversations if c.abandoned)
+        say(f"  lifecycles:           {flagged} abandoned, each expected flagged once; "
+            f"{len(conversations) - flagged} completed, none may be")
     say(f"  alerts on the topic:  {sum(ours.values())} of {sum(expected.values())} expected; "
         f"missing {len(alerts_missing)} {alerts_missing[:3]}, doubled {len(alerts_doubled)} "
         f"{alerts_doubled[:3]}, unexpected {len(alerts_unexpected)} {alerts_unexpected[:3]}")
