@@ -317,3 +317,67 @@ fn a_salpre_error_without_a_call_raises_one_call_error_alert() {
         None
     );
 }
+
+/// A summary image as the stream carries it, from JSON of DynamoDB's shape.
+fn image(value: serde_json::Value) -> Image {
+    serde_json::from_value(value).expect("an image")
+}
+
+#[test]
+fn a_summary_the_sweeper_flags_alerts_once_naming_what_is_missing() {
+    let open = serde_json::json!({
+        "PK": {"S": "CALL#salpre#41"}, "SK": {"S": "SUMMARY"}, "item_type": {"S": "call"},
+        "provider": {"S": "salpre"}, "call_id": {"S": "41"}, "direction": {"S": "inbound"},
+        "from": {"S": "+14155552671"}, "to": {"S": "+18339664835"},
+        "answered_at": {"S": "2026-11-23T15:51:27.000Z"}});
+    let mut flagged = open.clone();
+    flagged["incomplete_at"] = serde_json::json!({"S": "2026-11-23T20:10:00.000Z"});
+    flagged["missing"] = serde_json::json!({"L": [{"S": "call_ended"}]});
+    let alert = alert_for_record("MODIFY", &image(open), &image(flagged.clone()))
+        .unwrap()
+        .expect("the flag is an incident");
+    assert_eq!(alert.alert_type, AlertType::CallIncomplete);
+    assert_eq!(alert.missing, ["call_ended"]);
+    assert_eq!(alert.detail.as_deref(), Some("missing: call_ended"));
+    assert_eq!(alert.occurred_at, "2026-11-23T20:10:00.000Z");
+    assert_eq!(
+        alert.subject(),
+        "Call from +1 415 555 2671 to +1 833 966 4835 never finished"
+    );
+    let body: serde_json::Value = serde_json::from_str(&alert.message_body()).unwrap();
+    assert_eq!(body["missing"][0], "call_ended");
+    assert_eq!(body["alert_type"], "call_incomplete");
+
+    // The late call_ended: the summary stays an incident, no second alert.
+    let mut closed = flagged.clone();
+    closed["ended_at"] = serde_json::json!({"S": "2026-11-23T20:30:00.000Z"});
+    closed["lifecycle_closed_at"] = serde_json::json!({"S": "2026-11-23T20:30:00.000Z"});
+    assert_eq!(
+        alert_for_record("MODIFY", &image(flagged), &image(closed)).unwrap(),
+        None
+    );
+}
+
+#[test]
+fn an_outbound_sms_the_sweeper_flags_is_stuck_and_a_failed_one_is_not() {
+    let sent = serde_json::json!({
+        "PK": {"S": "SMS#zonitel#m1"}, "SK": {"S": "SUMMARY"}, "item_type": {"S": "sms"},
+        "provider": {"S": "zonitel"}, "message_id": {"S": "m1"}, "direction": {"S": "outbound"},
+        "from": {"S": "+18339664835"}, "to": {"S": "+14155552671"},
+        "sent_at": {"S": "2026-11-23T15:51:27.000Z"}});
+    let mut stuck = sent.clone();
+    stuck["incomplete_at"] = serde_json::json!({"S": "2026-11-23T20:00:00.000Z"});
+    stuck["missing"] = serde_json::json!({"L": [{"S": "final_status"}]});
+    let alert = alert_for_record("MODIFY", &image(sent), &image(stuck.clone()))
+        .unwrap()
+        .expect("stuck");
+    assert_eq!(alert.alert_type, AlertType::SmsStuck);
+    assert_eq!(alert.message_id.as_deref(), Some("m1"));
+    // A failure reported after the flag is no second alert either.
+    let mut failed = stuck.clone();
+    failed["failed_at"] = serde_json::json!({"S": "2026-11-23T21:00:00.000Z"});
+    assert_eq!(
+        alert_for_record("MODIFY", &image(stuck), &image(failed)).unwrap(),
+        None
+    );
+}

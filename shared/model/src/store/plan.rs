@@ -1152,6 +1152,27 @@ mod tests {
     }
 
     #[test]
+    fn removed_attributes_come_last_and_the_last_of_set_and_remove_wins() {
+        let mut update = SummaryUpdate::new("p", "s");
+        update
+            .set("GSI4PK", s("OPEN#x#y"))
+            .remove("GSI4PK")
+            .remove("GSI4SK")
+            .increment("event_count", 1);
+        let expression = update.expression();
+        assert_eq!(expression.expression, "ADD #a0 :v0 REMOVE #a1, #a2");
+        assert_eq!(expression.names["#a1"], "GSI4PK");
+        assert_eq!(expression.names["#a2"], "GSI4SK");
+        assert_eq!(expression.values.len(), 1);
+        update.set("GSI4PK", s("again"));
+        assert_eq!(update.remove, ["GSI4SK"]);
+        assert_eq!(
+            update.expression().expression,
+            "SET #a0 = :v0 ADD #a1 :v1 REMOVE #a2"
+        );
+    }
+
+    #[test]
     fn update_expression_binds_every_value() {
         let mut update = SummaryUpdate::new("p", "s");
         update
