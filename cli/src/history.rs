@@ -260,8 +260,21 @@ fn event_detail(event: &Item) -> String {
     parts.join("; ")
 }
 
-/// One turn of a final transcript as Salpre sends it.
+/// The turns of a call's transcript: Salpre's list of turns, or Retell's
+/// text of `Speaker: words` lines.
 fn transcript_turns(final_transcript: &str) -> Vec<(Option<String>, String, Option<String>)> {
+    if let Ok(text) = serde_json::from_str::<String>(final_transcript) {
+        return text
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| match line.split_once(": ") {
+                Some((speaker, said)) if !speaker.contains(' ') || speaker.len() <= 16 => {
+                    (Some(speaker.to_string()), said.to_string(), None)
+                }
+                _ => (None, line.to_string(), None),
+            })
+            .collect();
+    }
     let turns: Vec<Value> = serde_json::from_str(final_transcript).unwrap_or_default();
     turns
         .iter()
@@ -656,6 +669,29 @@ pub fn render_unrecognized(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transcript_is_read_as_salpres_turns_or_retells_lines() {
+        let retell =
+            serde_json::to_string("Agent: Hi\nUser: A table: for four\n\nno speaker here").unwrap();
+        let turns = transcript_turns(&retell);
+        assert_eq!(turns.len(), 3);
+        assert_eq!(turns[0], (Some("Agent".into()), "Hi".into(), None));
+        assert_eq!(
+            turns[1],
+            (Some("User".into()), "A table: for four".into(), None)
+        );
+        assert_eq!(turns[2], (None, "no speaker here".into(), None));
+        let salpre = r#"[{"type":"customer","message":"Hello","utc_timestamp":"1795449080"}]"#;
+        assert_eq!(
+            transcript_turns(salpre),
+            vec![(
+                Some("customer".into()),
+                "Hello".into(),
+                Some("1795449080".into())
+            )]
+        );
+    }
 
     #[test]
     fn since_takes_moments_dates_and_durations() {

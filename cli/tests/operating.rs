@@ -79,8 +79,9 @@ fn event_file(name: &str) -> lambda_http::Request {
 
 /// Posts `events/<file>` through a function's `handle` at `ms`; 200 or bust.
 macro_rules! deliver {
-    ($function:ident, $deps:expr, $file:expr, $ms:expr) => {{
-        let (status, body) = answer(&$function::handle($deps, event_file($file), at($ms)).await);
+    ($($function:ident)::+, $deps:expr, $file:expr, $ms:expr) => {{
+        let (status, body) =
+            answer(&$($function)::+::handle($deps, event_file($file), at($ms)).await);
         assert_eq!(status, 200, "{}: {body}", $file);
         body
     }};
@@ -115,7 +116,7 @@ async fn seed_payloads_of_every_provider_show_in_calls_list_and_show() {
         retention_days: 30,
         deadline,
     };
-    let voxtelesys = voxtelesys_voice::Deps {
+    let voxtelesys = callhooks::routes::voxtelesys::Deps {
         store: store.clone(),
         secret: SharedSecret::new(None),
         retention_days: 30,
@@ -124,7 +125,7 @@ async fn seed_payloads_of_every_provider_show_in_calls_list_and_show() {
         default_message: "Sorry.".into(),
         fallback: None,
     };
-    let retell = retell_inbound::Deps {
+    let retell = callhooks::routes::retell::Deps {
         store: store.clone(),
         key: SigningKey::new(None),
         retention_days: 30,
@@ -140,7 +141,7 @@ async fn seed_payloads_of_every_provider_show_in_calls_list_and_show() {
         .to_string();
     for (i, hook) in ["voice", "dial", "recording", "status"].iter().enumerate() {
         deliver!(
-            voxtelesys_voice,
+            callhooks::routes::voxtelesys,
             &voxtelesys,
             &format!("voxtelesys-{hook}-post.json"),
             T0 + 1_000 + i as i64
@@ -162,7 +163,12 @@ async fn seed_payloads_of_every_provider_show_in_calls_list_and_show() {
             T0 + 2_000 + i as i64
         );
     }
-    deliver!(retell_inbound, &retell, "retell-inbound.json", T0 + 3_000);
+    deliver!(
+        callhooks::routes::retell,
+        &retell,
+        "retell-inbound.json",
+        T0 + 3_000
+    );
     for (i, file) in [
         "zonitel-sms-inbound.json",
         "zonitel-sms-delivered.json",

@@ -485,7 +485,7 @@ async fn main() {
         retention_days: 30,
         deadline: Deadline::FIVE_SECOND_PROVIDER,
     };
-    let voxtelesys = voxtelesys_voice::Deps {
+    let voxtelesys = callhooks::routes::voxtelesys::Deps {
         store: store.clone(),
         secret: callhooks::auth::SharedSecret::new(None),
         retention_days: 30,
@@ -494,7 +494,7 @@ async fn main() {
         default_message: "Sorry, nobody can take your call.".into(),
         fallback: None,
     };
-    let retell = retell_inbound::Deps {
+    let retell = callhooks::routes::retell::Deps {
         store: waiting.clone(),
         events_store: metered_store(&stack, &meter, Deadline::CALL_EVENTS).await,
         events_deadline: Deadline::CALL_EVENTS,
@@ -583,8 +583,8 @@ async fn main() {
             "zonitel call" => zonitel_call::handle(&webhook, request, now).await,
             "zonitel sms" => zonitel_sms::handle(&webhook, request, now).await,
             "salpre events" => salpre_events::handle(&webhook, request, now).await,
-            "voxtelesys" => voxtelesys_voice::handle(&voxtelesys, request, now).await,
-            _ => retell_inbound::handle(&retell, request, now).await,
+            "voxtelesys" => callhooks::routes::voxtelesys::handle(&voxtelesys, request, now).await,
+            _ => callhooks::routes::retell::handle(&retell, request, now).await,
         };
         let handler_ms = started.elapsed().as_secs_f64() * 1000.0;
         let status = response.status().as_u16();

@@ -69,8 +69,8 @@ struct Functions {
     zonitel_call: zonitel_call::Deps,
     zonitel_sms: zonitel_sms::Deps,
     salpre: salpre_events::Deps,
-    voxtelesys: voxtelesys_voice::Deps,
-    retell: retell_inbound::Deps,
+    voxtelesys: callhooks::routes::voxtelesys::Deps,
+    retell: callhooks::routes::retell::Deps,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -137,7 +137,7 @@ impl Functions {
                 retention_days: 30,
                 deadline: five,
             },
-            voxtelesys: voxtelesys_voice::Deps {
+            voxtelesys: callhooks::routes::voxtelesys::Deps {
                 store: stack.store(),
                 secret: voxtelesys,
                 retention_days: 30,
@@ -148,7 +148,7 @@ impl Functions {
                 default_message: "Sorry.".into(),
                 fallback: None,
             },
-            retell: retell_inbound::Deps {
+            retell: callhooks::routes::retell::Deps {
                 store: stack.store(),
                 key: retell,
                 retention_days: 30,
@@ -167,8 +167,10 @@ impl Functions {
             Route::ZonitelCall => zonitel_call::handle(&self.zonitel_call, req, now()).await,
             Route::ZonitelSms => zonitel_sms::handle(&self.zonitel_sms, req, now()).await,
             Route::Salpre => salpre_events::handle(&self.salpre, req, now()).await,
-            Route::Voxtelesys => voxtelesys_voice::handle(&self.voxtelesys, req, now()).await,
-            Route::Retell => retell_inbound::handle(&self.retell, req, now()).await,
+            Route::Voxtelesys => {
+                callhooks::routes::voxtelesys::handle(&self.voxtelesys, req, now()).await
+            }
+            Route::Retell => callhooks::routes::retell::handle(&self.retell, req, now()).await,
         }
     }
 }

@@ -113,8 +113,8 @@ struct Functions {
     zonitel_call: zonitel_call::Deps,
     zonitel_sms: zonitel_sms::Deps,
     salpre: salpre_events::Deps,
-    voxtelesys: voxtelesys_voice::Deps,
-    retell: retell_inbound::Deps,
+    voxtelesys: callhooks::routes::voxtelesys::Deps,
+    retell: callhooks::routes::retell::Deps,
 }
 
 impl Functions {
@@ -161,7 +161,7 @@ impl Functions {
                 retention_days: 30,
                 deadline: five,
             },
-            voxtelesys: voxtelesys_voice::Deps {
+            voxtelesys: callhooks::routes::voxtelesys::Deps {
                 store: five_store,
                 secret: SharedSecret::new(None),
                 retention_days: 30,
@@ -172,7 +172,7 @@ impl Functions {
                 default_message: "Sorry.".into(),
                 fallback: None,
             },
-            retell: retell_inbound::Deps {
+            retell: callhooks::routes::retell::Deps {
                 store: retell_store.clone(),
                 key: SigningKey::new(None),
                 retention_days: 30,
@@ -192,9 +192,11 @@ impl Functions {
             Route::ZonitelCall => zonitel_call::handle(&self.zonitel_call, req, now).await,
             Route::ZonitelSms => zonitel_sms::handle(&self.zonitel_sms, req, now).await,
             Route::Salpre => salpre_events::handle(&self.salpre, req, now).await,
-            Route::Voxtelesys => voxtelesys_voice::handle(&self.voxtelesys, req, now).await,
+            Route::Voxtelesys => {
+                callhooks::routes::voxtelesys::handle(&self.voxtelesys, req, now).await
+            }
             Route::Retell | Route::RetellEvent => {
-                retell_inbound::handle(&self.retell, req, now).await
+                callhooks::routes::retell::handle(&self.retell, req, now).await
             }
         }
     }
@@ -472,7 +474,8 @@ async fn table_and_queue_both_down_answers_503_and_a_live_call_still_hears_voxml
         false,
     );
     let started = Instant::now();
-    let response = voxtelesys_voice::handle(&functions.voxtelesys, voice, at(T0)).await;
+    let response =
+        callhooks::routes::voxtelesys::handle(&functions.voxtelesys, voice, at(T0)).await;
     assert_eq!(response.status(), 200);
     assert!(started.elapsed() < Duration::from_secs(5));
     let xml = String::from_utf8(response.body().to_vec()).unwrap();
@@ -485,7 +488,8 @@ async fn a_live_call_is_forwarded_from_the_fallback_when_the_table_is_down() {
     let refused = format!("http://127.0.0.1:{}", free_port());
     let mut functions =
         Functions::spilling_to(&refused, &stack.table_name, Some(stack.spillway().await)).await;
-    functions.voxtelesys.fallback = voxtelesys_voice::fallback("+15550001111", true).unwrap();
+    functions.voxtelesys.fallback =
+        callhooks::routes::voxtelesys::fallback("+15550001111", true).unwrap();
     let voice = api_request(
         "POST",
         "/voxtelesys/voice?token=x",
@@ -493,7 +497,8 @@ async fn a_live_call_is_forwarded_from_the_fallback_when_the_table_is_down() {
         Some("CallSid=CA-live-2&From=%2B14155552671&To=%2B18339664835&Direction=inbound"),
         false,
     );
-    let response = voxtelesys_voice::handle(&functions.voxtelesys, voice, at(T0)).await;
+    let response =
+        callhooks::routes::voxtelesys::handle(&functions.voxtelesys, voice, at(T0)).await;
     assert_eq!(response.status(), 200);
     let xml = String::from_utf8(response.body().to_vec()).unwrap();
     assert!(

@@ -6,12 +6,12 @@
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use callhooks::alerts::{alert_for_record, Alert, AlertType};
 use callhooks::event::{CallStatus, Channel, Provider};
+use callhooks::routes::retell::{handle_with, Deps, Options};
 use callhooks::runtime::Deadline;
 use callhooks::signature::{sign, SigningKey, MAX_SKEW_MS};
 use callhooks::store::plan::Item;
 use callhooks::time::{self, Timestamp};
 use callhooks_tests::{answer, api_request, attr, project_root, TestStack};
-use retell_inbound::{handle_with, Deps, Options};
 use serde_json::{json, Value};
 use std::process::Command;
 use std::time::Duration;
@@ -218,6 +218,83 @@ async fn a_call_reads_as_one_from_ringing_to_analysis_and_retries_store_nothing(
     }
     assert_eq!(stack.all_items().await.len(), items, "nothing new");
     check_one_joined_call(&stack).await;
+}
+
+#[tokio::test]
+async fn every_transcript_update_and_transfer_is_kept_once_and_the_latest_transcript_is_read() {
+    let stack = TestStack::new().await;
+    let deps = deps(&stack);
+    assert_eq!(post(&deps, INBOUND, &inbound(CALLER), T0).await.0, 200);
+    assert_eq!(
+        post(&deps, EVENTS, &started("call_abc", CALLER), T0 + 3_500)
+            .await
+            .1,
+        json!({"status": "recorded"})
+    );
+    let update = |transcript: &str| {
+        event(
+            "transcript_updated",
+            "call_abc",
+            CALLER,
+            json!({ "transcript": transcript }),
+        )
+    };
+    let transfer = |to: &str| {
+        event(
+            "transfer_started",
+            "call_abc",
+            CALLER,
+            json!({ "transfer_destination": to }),
+        )
+    };
+    let deliveries = [
+        (update("Agent: Hi"), T0 + 5_000),
+        (update("Agent: Hi\nUser: Table for four"), T0 + 9_000),
+        (
+            update("Agent: Hi\nUser: Table for four\nAgent: Booked"),
+            T0 + 14_000,
+        ),
+        (transfer("+14155550101"), T0 + 20_000),
+        (transfer("+14155550102"), T0 + 25_000),
+    ];
+    for (body, now) in &deliveries {
+        let reply = post(&deps, EVENTS, body, *now).await;
+        assert_eq!(reply, (200, json!({"status": "recorded"})), "{body}");
+    }
+    // Retell retries the last update (it saw no 2xx), freshly signed.
+    let (body, now) = &deliveries[2];
+    let reply = post(&deps, EVENTS, body, now + 10_500).await;
+    assert_eq!(reply, (200, json!({"status": "duplicate"})));
+
+    let calls = retell_calls(&stack).await;
+    assert_eq!(calls.len(), 1, "one call");
+    let record = attr(&calls[0], "call_id").unwrap().to_string();
+    let events = stack
+        .store()
+        .conversation_events(Channel::Call, Provider::Retell, &record)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = events.iter().filter_map(|e| attr(e, "kind")).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "transcript_updated").count(),
+        3,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "transfer_started").count(),
+        2,
+        "{kinds:?}"
+    );
+    let transcript = stack
+        .store()
+        .final_transcript(Provider::Retell, &record)
+        .await
+        .unwrap()
+        .expect("the latest transcript");
+    assert_eq!(
+        serde_json::from_str::<String>(&transcript).unwrap(),
+        "Agent: Hi\nUser: Table for four\nAgent: Booked"
+    );
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 use callhooks::config::{parse_document, Contact, NumberConfig};
 use callhooks::event::{CallStatus, Channel, Provider};
+use callhooks::routes::retell::{handle, Deps};
 use callhooks::runtime::Deadline;
 use callhooks::signature::{sign, SigningKey, MAX_SKEW_MS};
 use callhooks::store::Store;
@@ -9,7 +10,6 @@ use callhooks::time::{self, Timestamp};
 use callhooks_tests::{
     answer, api_request, attr, event_request, post_json, project_root, store_at, TestStack,
 };
-use retell_inbound::{handle, Deps};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -656,7 +656,7 @@ async fn the_fallback_agent_answers_when_configuration_cannot_be_read() {
         store_at(&endpoint, Deadline::CALLER_WAITING).await,
         Some(KEY),
     );
-    let options = retell_inbound::Options {
+    let options = callhooks::routes::retell::Options {
         fallback_call_agent: Some(callhooks::config::AgentChoice {
             agent_id: "agent_fallback".into(),
             ..Default::default()
@@ -669,7 +669,8 @@ async fn the_fallback_agent_answers_when_configuration_cannot_be_read() {
     };
     let started = Instant::now();
     let body = inbound("+12137771234", "+12137771235");
-    let response = retell_inbound::handle_with(&deps, &options, signed(&body, T0), at(T0)).await;
+    let response =
+        callhooks::routes::retell::handle_with(&deps, &options, signed(&body, T0), at(T0)).await;
     let (status, reply) = answer(&response);
     assert_eq!(status, 200, "{reply}");
     assert_eq!(
@@ -678,7 +679,8 @@ async fn the_fallback_agent_answers_when_configuration_cannot_be_read() {
             "dynamic_variables": {"caller_number": "+12137771234"}}})
     );
     let body = chat("+12137771234", "+12137771235");
-    let response = retell_inbound::handle_with(&deps, &options, signed(&body, T0), at(T0)).await;
+    let response =
+        callhooks::routes::retell::handle_with(&deps, &options, signed(&body, T0), at(T0)).await;
     let (status, reply) = answer(&response);
     assert_eq!(status, 200, "{reply}");
     assert_eq!(

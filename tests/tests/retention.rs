@@ -103,7 +103,7 @@ async fn every_item_a_delivery_writes_carries_expires_at() {
     ok(r.status().as_u16(), "big salpre");
 
     // Voxtelesys: each hook (delivery guards).
-    let vox = voxtelesys_voice::Deps {
+    let vox = callhooks::routes::voxtelesys::Deps {
         store: deps.store.clone(),
         secret: deps.secret.clone(),
         retention_days: deps.retention_days,
@@ -120,12 +120,12 @@ async fn every_item_a_delivery_writes_carries_expires_at() {
         "voxtelesys-dial-post.json",
         "voxtelesys-recording-post.json",
     ] {
-        let r = voxtelesys_voice::handle(&vox, event_file(name), now).await;
+        let r = callhooks::routes::voxtelesys::handle(&vox, event_file(name), now).await;
         ok(r.status().as_u16(), name);
     }
 
     // Retell: an inbound call (event, summary, retry guard).
-    let retell = retell_inbound::Deps {
+    let retell = callhooks::routes::retell::Deps {
         store: deps.store.clone(),
         key: SigningKey::new(None),
         retention_days: deps.retention_days,
@@ -138,7 +138,7 @@ async fn every_item_a_delivery_writes_carries_expires_at() {
     };
     let body = json!({"event": "call_inbound", "call_inbound": {"agent_id": "agent_1",
         "from_number": "+14155552671", "to_number": "+18339664835"}});
-    let r = retell_inbound::handle(
+    let r = callhooks::routes::retell::handle(
         &retell,
         post_json("/retell/inbound", &body.to_string()),
         now,

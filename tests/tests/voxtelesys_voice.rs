@@ -4,6 +4,7 @@
 use callhooks::auth::SharedSecret;
 use callhooks::config::{parse_document, NumberConfig};
 use callhooks::event::{CallStatus, Channel, Provider};
+use callhooks::routes::voxtelesys::{handle, Deps};
 use callhooks::runtime::Deadline;
 use callhooks::store::CallSummary;
 use callhooks::time::Timestamp;
@@ -15,7 +16,6 @@ use lambda_http::{Body, Request, Response};
 use quick_xml::events::Event as XmlEvent;
 use quick_xml::Reader;
 use std::time::{Duration, Instant};
-use voxtelesys_voice::{handle, Deps};
 
 const T0: i64 = 1_795_449_082_000;
 const FORM: &str = "application/x-www-form-urlencoded";

@@ -18,6 +18,7 @@ pub mod alerts;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod routes;
 pub mod runtime;
 pub mod store;
 pub mod webhook;

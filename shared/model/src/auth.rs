@@ -53,6 +53,12 @@ pub enum Credential {
     BearerHeader,
     /// The token came in the query string; callback URLs must carry it too.
     QueryToken(String),
+    /// A signed request (Retell): when it was signed, and the digest that
+    /// names these signed bytes (a replay of them carries the same).
+    Signed {
+        signed_ms: i64,
+        digest_hex: String,
+    },
 }
 
 impl std::fmt::Debug for SharedSecret {

@@ -53,9 +53,7 @@ pub async fn drain(deps: &DrainDeps, body: &str, now: Timestamp) -> Result<Drain
         // A call event joins its call by a read of the table as it is now.
         Route::RetellEvents => match plan_call_event(
             &deps.store,
-            // The bytes as they came, as the webhook read them.
-            &delivery.body,
-            delivery.received_at,
+            &delivery,
             deps.retention_days,
             JoinPatience::NONE,
         )

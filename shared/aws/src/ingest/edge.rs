@@ -15,6 +15,7 @@ use crate::http::{
 use crate::phone::{mask, redact};
 use crate::providers::voxtelesys::without_token;
 use crate::runtime::{lambda_sdk_config, run_http, Deadline};
+use crate::signature::{signature_parts, SigningKey, SIGNATURE_HEADER};
 use crate::store::Store;
 use crate::time::Timestamp;
 use crate::webhook::WebhookDeps;
@@ -23,23 +24,47 @@ use lambda_http::{service_fn, Body, Request, Response};
 use serde_json::{json, Value};
 use std::time::Instant;
 
-/// Checks a request in the order a provider can fix it (method 405,
-/// credentials 401, size 413) and takes its delivery. Nothing about the
-/// content is refused: a body API Gateway flagged as base64 but could not
-/// decode arrives empty, and is kept as unrecognized by the reader.
+/// How a route's sender proves who it is.
+#[derive(Clone, Copy, Debug)]
+pub enum Credentials<'a> {
+    /// A shared token: `Authorization: Bearer` or the `token` query
+    /// parameter (Zonitel, Salpre, Voxtelesys).
+    Token(&'a SharedSecret),
+    /// Retell's `x-retell-signature` over the raw body.
+    RetellSignature(&'a SigningKey),
+}
+
+/// Checks a request, credentials first (so nothing about a route is told
+/// to a sender that has not proved who it is: 401), then its method (405)
+/// and size (413), and takes its delivery. Nothing about the content is
+/// refused: a body API Gateway flagged as base64 but could not decode
+/// arrives empty, and is kept as unrecognized by the reader.
 pub fn accept(
     req: &Request,
     route: Route,
-    secret: &SharedSecret,
+    credentials: Credentials<'_>,
     methods: &[Method],
     received_at: Timestamp,
 ) -> Result<(Delivery, Credential), ApiError> {
-    require_method(req, methods)?;
-    let credential = secret.verify(
-        header_value(req.headers(), header::AUTHORIZATION.as_str()),
-        query_param(req, TOKEN_QUERY_PARAM).as_deref(),
-    )?;
     let body: &[u8] = req.body().as_ref();
+    let credential = match credentials {
+        Credentials::Token(secret) => secret.verify(
+            header_value(req.headers(), header::AUTHORIZATION.as_str()),
+            query_param(req, TOKEN_QUERY_PARAM).as_deref(),
+        )?,
+        Credentials::RetellSignature(key) => {
+            let header = header_value(req.headers(), SIGNATURE_HEADER);
+            key.verify_request(header, body, received_at)?;
+            match (key.is_enabled(), signature_parts(header)) {
+                (true, Some((signed_ms, digest_hex))) => Credential::Signed {
+                    signed_ms,
+                    digest_hex,
+                },
+                _ => Credential::NotRequired,
+            }
+        }
+    };
+    require_method(req, methods)?;
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::too_large(body.len()));
     }
@@ -127,7 +152,13 @@ async fn handle_json_request(
     now: Timestamp,
 ) -> Result<Response<Body>, ApiError> {
     let started = Instant::now();
-    let (delivery, _) = accept(req, route, &deps.secret, &[Method::POST], now)?;
+    let (delivery, _) = accept(
+        req,
+        route,
+        Credentials::Token(&deps.secret),
+        &[Method::POST],
+        now,
+    )?;
     let reading: Result<Recording, Unreadable> = read(&delivery, deps.retention_days);
     let kept = keep(
         &deps.store,

@@ -22,7 +22,7 @@ pub mod edge;
 pub mod keep;
 pub mod spill;
 
-pub use callhooks_model::ingest::{delivery, read, unrecognized};
+pub use callhooks_model::ingest::{delivery, identity, read, unrecognized, Identity};
 
 pub use delivery::{Delivery, Route};
 pub use keep::Outcome;

@@ -369,7 +369,7 @@ pub fn assemble_parts(items: Vec<Item>) -> Vec<Item> {
 pub const RAW_PART_ITEM_TYPE: &str = "raw_part";
 
 /// The event attribute naming where a final transcript sits in the raw body.
-pub const TRANSCRIPT_POINTER: &str = "transcript_pointer";
+pub const TRANSCRIPT_POINTER: &str = crate::store::plan::TRANSCRIPT_POINTER_ATTR;
 
 /// The exact text of the JSON value at `pointer` (RFC 6901, object members
 /// only: `/payload/transcript`) in `json`, without re-serializing it.

@@ -4,7 +4,9 @@
 //! crate's `ingest`.
 
 pub mod delivery;
+pub mod identity;
 pub mod read;
 pub mod unrecognized;
 
 pub use delivery::{Delivery, Route};
+pub use identity::Identity;

@@ -9,22 +9,11 @@ use crate::attribute::AttributeValue;
 use crate::store::keys::{self, PK, SK, TTL};
 use crate::store::plan::{n, s, Condition, GuardedPut, Item, WritePlan, RAW_PART_BYTES};
 use crate::time;
-use sha2::{Digest, Sha256};
 
 /// Longest reason, content type or user agent kept (characters).
 const MAX_NOTE_CHARS: usize = 1_000;
 
-/// The identity of a delivery's bytes on its route: a provider's retry of
-/// the same bytes has the same digest (hex, 128 bits).
-pub fn digest(delivery: &Delivery) -> String {
-    let mut hash = Sha256::new();
-    hash.update(delivery.route.path().as_bytes());
-    hash.update([0]);
-    hash.update(delivery.query.as_bytes());
-    hash.update([0]);
-    hash.update(&delivery.body);
-    hex::encode(&hash.finalize()[..16])
-}
+pub use super::identity::digest;
 
 /// What keeping an unrecognized delivery writes: one item (and, for a body
 /// over [`RAW_PART_BYTES`], its parts), conditional on its absence so a

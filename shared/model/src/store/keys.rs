@@ -3,7 +3,7 @@
 //! number) and `GSI2PK/GSI2SK` (their `to` number) for the phone timeline.
 //!
 //! The access patterns these keys serve, and every item's keys, are in
-//! `docs/storage.md` (one copy; `shared/tests/docs.rs` checks it against
+//! `docs/storage.md` (one copy; `shared/aws/tests/docs.rs` checks it against
 //! this file).
 
 use crate::event::{Channel, Provider};

@@ -12,6 +12,12 @@ use std::collections::HashMap;
 /// item limit is 400 KB and the rest of an event item needs room too.
 pub const RAW_PART_BYTES: usize = 300_000;
 
+/// The event attribute holding the JSON pointer to where the event's raw
+/// body carries the call's transcript (Salpre's `call_ended`, Retell's call
+/// events): the transcript is kept once, in the raw body, and a call's is
+/// read from its latest event that has one.
+pub const TRANSCRIPT_POINTER_ATTR: &str = "transcript_pointer";
+
 /// The event attribute naming what was odd about a partly understood
 /// delivery (see [`Event::anomalies`]).
 pub const ANOMALIES: &str = "anomalies";

@@ -11,20 +11,20 @@
 //! `recording` answer 503 only when neither the table nor the spillway kept
 //! the callback (Voxtelesys retries them; nobody is listening).
 
-use callhooks::auth::{Credential, SharedSecret};
-use callhooks::config::{NumberConfig, VoicemailConfig, VoxtelesysConfig};
-use callhooks::config_cache::NumberConfigCache;
-use callhooks::http::{header_str, respond, ApiError};
-use callhooks::ingest::edge::{accept, log_delivery};
-use callhooks::ingest::keep::keep;
-use callhooks::ingest::read::read_voxtelesys;
-use callhooks::ingest::Route;
-use callhooks::phone::PhoneNumber;
-use callhooks::providers::voxtelesys::{self, CallAnswer, Hook};
-use callhooks::runtime::Deadline;
-use callhooks::store::Store;
-use callhooks::time::Timestamp;
-use callhooks::voxml::{self, CallbackLinks, Origin};
+use crate::auth::{Credential, SharedSecret};
+use crate::config::{NumberConfig, VoicemailConfig, VoxtelesysConfig};
+use crate::config_cache::NumberConfigCache;
+use crate::http::{header_str, respond, ApiError};
+use crate::ingest::edge::{accept, log_delivery, Credentials};
+use crate::ingest::keep::keep;
+use crate::ingest::read::read_voxtelesys;
+use crate::ingest::Route;
+use crate::phone::PhoneNumber;
+use crate::providers::voxtelesys::{self, CallAnswer, Hook};
+use crate::runtime::Deadline;
+use crate::store::Store;
+use crate::time::Timestamp;
+use crate::voxml::{self, CallbackLinks, Origin};
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -82,7 +82,7 @@ pub fn fallback(forward: &str, voicemail: bool) -> Result<Option<VoxtelesysConfi
         voicemail: voicemail.then(|| VoicemailConfig {
             enabled: true,
             prompt: None,
-            max_length_s: callhooks::config::default_voicemail_max_length_s(),
+            max_length_s: crate::config::default_voicemail_max_length_s(),
         }),
         ..VoxtelesysConfig::default()
     }))
@@ -99,10 +99,30 @@ async fn handle_hook(
 ) -> Result<Response<Body>, ApiError> {
     let started = Instant::now();
     let methods = [Method::GET, Method::POST];
-    callhooks::http::require_method(req, &methods)?;
-    let hook =
-        Hook::of_path(req.raw_http_path()).ok_or_else(|| unknown_hook(req.raw_http_path()))?;
-    let (delivery, credential) = accept(req, Route::Voxtelesys(hook), &deps.secret, &methods, now)?;
+    // Credentials before the hook: a stranger learns nothing of the routes.
+    let path = req.raw_http_path();
+    let (delivery, credential) = match Hook::of_path(path) {
+        Some(hook) => accept(
+            req,
+            Route::Voxtelesys(hook),
+            Credentials::Token(&deps.secret),
+            &methods,
+            now,
+        )?,
+        None => {
+            accept(
+                req,
+                Route::Voxtelesys(Hook::Voice),
+                Credentials::Token(&deps.secret),
+                &methods,
+                now,
+            )?;
+            return Err(unknown_hook(path));
+        }
+    };
+    let Route::Voxtelesys(hook) = delivery.route else {
+        return Err(unknown_hook(path));
+    };
     let reading = read_voxtelesys(&delivery, hook);
     let plan = reading
         .as_ref()

@@ -8,22 +8,23 @@
 //! * `POST /retell/events`: Retell's call events, recorded once each and
 //!   joined to the inbound record of the same call.
 //!
-//! The logic is in `callhooks::providers::retell`; the user documentation
+//! The logic is in `crate::providers::retell`; the user documentation
 //! in `docs/providers/retell.md`.
 
-use callhooks::config::AgentChoice;
-use callhooks::config_cache::NumberConfigCache;
-use callhooks::http::{body_bytes, header_value, json_response, require_method, respond, ApiError};
-use callhooks::ingest::{
-    self, call_events, call_events::CallEventError, call_events::JoinPatience,
+use crate::auth::Credential;
+use crate::config::AgentChoice;
+use crate::config_cache::NumberConfigCache;
+use crate::http::{json_response, respond, ApiError};
+use crate::ingest::edge::{self, Credentials};
+use crate::ingest::{
+    self, call_events, call_events::CallEventError, call_events::JoinPatience, Delivery, Route,
 };
-use callhooks::phone::{mask, redact};
-use callhooks::providers::retell::{self, ConfigLookup, SignedDelivery};
-use callhooks::runtime::Deadline;
-use callhooks::signature::{signature_parts, SigningKey, SIGNATURE_HEADER};
-use callhooks::store::{Store, StoreError, WriteOutcome};
-use callhooks::time::Timestamp;
-use callhooks::webhook::body_text;
+use crate::phone::{mask, redact};
+use crate::providers::retell::{self, ConfigLookup, SignedDelivery};
+use crate::runtime::Deadline;
+use crate::signature::SigningKey;
+use crate::store::{Store, StoreError, WriteOutcome};
+use crate::time::Timestamp;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use std::future::Future;
@@ -114,28 +115,35 @@ pub async fn handle_with(
     }
 }
 
-/// The request's raw body once its method and signature are checked:
-/// over the raw bytes, before anything reads them.
-fn accept<'r>(
+/// The delivery once the signature (over the raw bytes, before anything
+/// reads them), the method and the size are checked, through the same edge
+/// as every route; and, for a signed request, what names its signature.
+fn accept(
     deps: &Deps,
-    req: &'r Request,
+    req: &Request,
+    route: Route,
     now: Timestamp,
-) -> Result<(&'r [u8], Option<SignedDelivery>), ApiError> {
-    require_method(req, &[Method::POST])?;
-    let body = body_bytes(req)?;
-    let signature = header_value(req.headers(), SIGNATURE_HEADER);
-    deps.key.verify_request(signature, body, now)?;
+) -> Result<(Delivery, Option<SignedDelivery>), ApiError> {
+    let (delivery, credential) = edge::accept(
+        req,
+        route,
+        Credentials::RetellSignature(&deps.key),
+        &[Method::POST],
+        now,
+    )?;
     // No Content-Type check: the body is read by what it is (senders
     // mislabel), and what cannot be read is kept, not refused.
-    let signed = if deps.key.is_enabled() {
-        signature_parts(signature).map(|(signed_ms, digest_hex)| SignedDelivery {
+    let signed = match credential {
+        Credential::Signed {
             signed_ms,
             digest_hex,
-        })
-    } else {
-        None
+        } => Some(SignedDelivery {
+            signed_ms,
+            digest_hex,
+        }),
+        _ => None,
     };
-    Ok((body, signed))
+    Ok((delivery, signed))
 }
 
 async fn handle_inbound(
@@ -145,8 +153,8 @@ async fn handle_inbound(
     now: Timestamp,
 ) -> Result<Response<Body>, ApiError> {
     let started = Instant::now();
-    let (body, signed) = accept(deps, req, now)?;
-    let delivery = ingest::edge::delivery(req, ingest::Route::RetellInbound, now);
+    let (delivery, signed) = accept(deps, req, Route::RetellInbound, now)?;
+    let body = delivery.body.as_slice();
     let request = match retell::parse_inbound(body) {
         Ok(request) => request,
         // Kept raw, never refused: Retell proved who it is. An empty answer
@@ -163,7 +171,18 @@ async fn handle_inbound(
             .await
         }
     };
-    let event = retell::inbound_event(&request, body_text(body)?, now);
+    let raw = match std::str::from_utf8(body) {
+        Ok(raw) => raw,
+        Err(error) => {
+            let unreadable = ingest::read::Unreadable {
+                reason: format!("body is not UTF-8 text ({error})"),
+            };
+            let budget = deps.deadline.total;
+            return keep_unreadable(deps, &deps.store, budget, &delivery, unreadable, started)
+                .await;
+        }
+    };
+    let event = retell::inbound_event(&request, raw, now);
     let plan = retell::inbound_plan(&event, &request, deps.retention_days, signed.as_ref());
     // The answer is decided as of the signed moment: a replay of the same
     // signed bytes minutes later gets the answer the original got.
@@ -235,6 +254,9 @@ async fn handle_inbound(
         fallback,
         decided_at,
     );
+    if let Some(outcome) = recorded {
+        crate::metrics::note(outcome.into());
+    }
     match (recorded, decision.rejected_by) {
         (None, _) => {
             // Not written in time: the spillway keeps it; the caller still
@@ -309,13 +331,12 @@ async fn handle_event(
     now: Timestamp,
 ) -> Result<Response<Body>, ApiError> {
     let started = Instant::now();
-    let (body, _) = accept(deps, req, now)?;
-    let delivery = ingest::edge::delivery(req, ingest::Route::RetellEvents, now);
+    let (delivery, _) = accept(deps, req, Route::RetellEvents, now)?;
     let store = &deps.events_store;
     let budget = deps.events_deadline.total;
     let planned = tokio::time::timeout(
         budget,
-        call_events::plan_call_event(store, body, now, deps.retention_days, options.join),
+        call_events::plan_call_event(store, &delivery, deps.retention_days, options.join),
     )
     .await
     .unwrap_or_else(|_| {
@@ -356,6 +377,7 @@ async fn handle_event(
         "webhook handled"
     );
     let outcome = kept.map_err(|_| ApiError::storage_unavailable())?;
+    crate::metrics::note(outcome.into());
     Ok(event_answer(outcome))
 }
 
