@@ -292,8 +292,8 @@ async fn what_is_no_inbound_request_is_kept_raw_and_answered_empty() {
     );
     let (status, reply) = ask(&deps, &too_big, T0).await;
     assert_eq!(status, 413, "{reply}");
-    let body = inbound("+12137771234", "+12137771235");
-    let signature = sign(KEY.as_bytes(), body.as_bytes(), T0);
+    // Credentials first: a GET is told 405 once its (empty) body is signed.
+    let signature = sign(KEY.as_bytes(), b"", T0);
     let get = api_request(
         "GET",
         PATH,
