@@ -918,9 +918,9 @@ async fn register_zonitel_explains_each_documented_error() {
     assert!(line_with(&stderr(&out), "incoming calls").contains("https://old.example/hook"));
 
     // Nobody listening.
-    let port = callhooks_tests::free_port();
+    let closed = callhooks_tests::closed_endpoint();
     let out = register(
-        &format!("http://127.0.0.1:{port}"),
+        &closed,
         &["--calls-url", CALLS_URL],
         true,
     )

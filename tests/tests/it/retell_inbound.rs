@@ -347,9 +347,9 @@ async fn answer_with_storage_at(endpoint: &str) -> (u16, Value, Duration) {
 
 #[tokio::test]
 async fn storage_stopped_still_answers_200_in_time() {
-    let port = callhooks_tests::free_port();
+    let closed = callhooks_tests::closed_endpoint();
     let (status, reply, elapsed) =
-        answer_with_storage_at(&format!("http://127.0.0.1:{port}")).await;
+        answer_with_storage_at(&closed).await;
     assert_eq!(status, 200, "{reply}");
     assert_eq!(
         reply,
