@@ -919,12 +919,7 @@ async fn register_zonitel_explains_each_documented_error() {
 
     // Nobody listening.
     let closed = callhooks_tests::closed_endpoint();
-    let out = register(
-        &closed,
-        &["--calls-url", CALLS_URL],
-        true,
-    )
-    .await;
+    let out = register(&closed, &["--calls-url", CALLS_URL], true).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("ZONITEL_API_BASE"),

@@ -7,7 +7,9 @@
 use callhooks::auth::SharedSecret;
 use callhooks::signature::{sign, SigningKey, SIGNATURE_HEADER};
 use callhooks::time::Timestamp;
-use callhooks_tests::{answer, api_request, capture_logs, Credentials, Functions, Route, TestStack};
+use callhooks_tests::{
+    answer, api_request, capture_logs, Credentials, Functions, Route, TestStack,
+};
 use lambda_http::Request;
 
 const T0: i64 = 1_795_449_082_000;
@@ -91,7 +93,13 @@ fn token_routes() -> [(
             ZONITEL_TOKEN,
         ),
         (Route::ZonitelSms, "/zonitel/sms", json, SMS, ZONITEL_TOKEN),
-        (Route::SalpreEvents, "/salpre/events", json, SALPRE, SALPRE_TOKEN),
+        (
+            Route::SalpreEvents,
+            "/salpre/events",
+            json,
+            SALPRE,
+            SALPRE_TOKEN,
+        ),
         (
             Route::Voxtelesys("voice"),
             "/voxtelesys/voice",
@@ -202,7 +210,11 @@ fn refusals() -> Vec<(String, Route, Request)> {
         ),
         ("bearer instead", Some(format!("Bearer {RETELL_KEY}"))),
     ] {
-        cases.push((format!("Retell {name}"), Route::RetellInbound, retell(header)));
+        cases.push((
+            format!("Retell {name}"),
+            Route::RetellInbound,
+            retell(header),
+        ));
     }
     cases
 }

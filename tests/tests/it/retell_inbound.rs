@@ -348,8 +348,7 @@ async fn answer_with_storage_at(endpoint: &str) -> (u16, Value, Duration) {
 #[tokio::test]
 async fn storage_stopped_still_answers_200_in_time() {
     let closed = callhooks_tests::closed_endpoint();
-    let (status, reply, elapsed) =
-        answer_with_storage_at(&closed).await;
+    let (status, reply, elapsed) = answer_with_storage_at(&closed).await;
     assert_eq!(status, 200, "{reply}");
     assert_eq!(
         reply,

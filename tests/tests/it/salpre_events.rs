@@ -618,27 +618,39 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
         ("not valid JSON", post_json(PATH, r#"{"event_type": "#)),
         ("not a JSON object", post_json(PATH, "[1, 2, 3]")),
         ("an empty body", post_json(PATH, "")),
-        ("a text/plain body", api_request(
+        (
+            "a text/plain body",
+            api_request(
                 "POST",
                 PATH,
                 &[("content-type", "text/plain")],
                 Some(&good),
                 false,
-            )),
-        ("a form body", api_request(
+            ),
+        ),
+        (
+            "a form body",
+            api_request(
                 "POST",
                 PATH,
                 &[("content-type", "application/x-www-form-urlencoded")],
                 Some("event_type=call_initiated"),
                 false,
-            )),
-        ("invalid base64", api_request("POST", PATH, &[json], Some("%%% not base64 %%%"), true)),
+            ),
+        ),
+        (
+            "invalid base64",
+            api_request("POST", PATH, &[json], Some("%%% not base64 %%%"), true),
+        ),
         ("hex text, not JSON", post_json(PATH, &not_utf8)),
         // Salpre's envelope without its event type.
-        ("no event_type", post_json(
+        (
+            "no event_type",
+            post_json(
                 PATH,
                 &format!(r#"{{"timestamp_utc":{T0},"payload":{{"call_id":1}}}}"#),
-            )),
+            ),
+        ),
     ];
     for (what, request) in kept {
         assert_kept(&handle(&deps, request, now()).await, what);
@@ -646,8 +658,18 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
     // What the contract refuses: a body over the limit, another method or hook.
     let refused: Vec<(lambda_http::Request, u16, &str, &str)> = vec![
         (post_json(PATH, &too_big), 413, "payload_too_large", "limit"),
-        (api_request("GET", PATH, &[json], None, false), 405, "method_not_allowed", "GET"),
-        (api_request("PUT", PATH, &[json], Some(&good), false), 405, "method_not_allowed", "POST"),
+        (
+            api_request("GET", PATH, &[json], None, false),
+            405,
+            "method_not_allowed",
+            "GET",
+        ),
+        (
+            api_request("PUT", PATH, &[json], Some(&good), false),
+            405,
+            "method_not_allowed",
+            "POST",
+        ),
     ];
     for (request, status, code, needle) in refused {
         assert_error(&handle(&deps, request, now()).await, status, code, needle);
@@ -943,11 +965,7 @@ async fn sample_event_files_are_accepted() {
 async fn storage_stopped_answers_503_so_salpre_retries() {
     // Nothing listens on this port: connection refused on every attempt.
     let closed = callhooks_tests::closed_endpoint();
-    let config = sdk_config_for(
-        &closed,
-        Deadline::FIVE_SECOND_PROVIDER,
-    )
-    .await;
+    let config = sdk_config_for(&closed, Deadline::FIVE_SECOND_PROVIDER).await;
     let deps = Deps {
         store: callhooks::store::Store::new(aws_sdk_dynamodb::Client::new(&config), "callhooks"),
         secret: SharedSecret::new(None),

@@ -8,8 +8,8 @@ use callhooks::runtime::Deadline;
 use callhooks::store::CallSummary;
 use callhooks::time::Timestamp;
 use callhooks_tests::{
-    answer, api_request, assert_error, assert_kept, attr, base64_request, event_request, project_root,
-    sdk_config_for, TestStack,
+    answer, api_request, assert_error, assert_kept, attr, base64_request, event_request,
+    project_root, sdk_config_for, TestStack,
 };
 use lambda_http::{Body, Request, Response};
 use quick_xml::events::Event as XmlEvent;
@@ -628,40 +628,58 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
     // From a sender that proved who it is, each is answered 200 and kept
     // (raw, as unrecognized, where no reader understands it).
     let kept: Vec<(&str, Request)> = vec![
-        ("no CallSid", post_form("voice", &format!("From={CALLER}&To={OURS}"))),
-        ("a 200-character CallSid", post_form(
+        (
+            "no CallSid",
+            post_form("voice", &format!("From={CALLER}&To={OURS}")),
+        ),
+        (
+            "a 200-character CallSid",
+            post_form(
                 "voice",
                 &format!("CallSid={}&From={CALLER}&To={OURS}", "C".repeat(200)),
-            )),
+            ),
+        ),
         ("an empty form", post_form("voice", "")),
-        ("a JSON body", api_request(
+        (
+            "a JSON body",
+            api_request(
                 "POST",
                 "/voxtelesys/voice",
                 &[("content-type", "application/json")],
                 Some(json_body),
                 false,
-            )),
-        ("a multipart body", api_request(
+            ),
+        ),
+        (
+            "a multipart body",
+            api_request(
                 "POST",
                 "/voxtelesys/voice",
                 &[("content-type", "multipart/form-data; boundary=x")],
                 Some(&ok),
                 false,
-            )),
-        ("invalid base64", api_request(
+            ),
+        ),
+        (
+            "invalid base64",
+            api_request(
                 "POST",
                 "/voxtelesys/voice",
                 &[("content-type", FORM)],
                 Some("%%% not base64 %%%"),
                 true,
-            )),
-        ("a form that is not UTF-8", api_request(
+            ),
+        ),
+        (
+            "a form that is not UTF-8",
+            api_request(
                 "POST",
                 "/voxtelesys/voice",
                 &[("content-type", FORM)],
                 Some(&not_utf8),
                 true,
-            )),
+            ),
+        ),
     ];
     for (what, request) in kept {
         assert_kept(&handle(&deps, request, at(T0)).await, what);
@@ -670,15 +688,30 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
     let refused: Vec<(Request, u16, &str, &str)> = vec![
         (post_form("sms", &ok), 404, "not_found", "unknown hook"),
         (get_query("", &ok), 404, "not_found", "unknown hook"),
-        (api_request(
+        (
+            api_request(
                 "PUT",
                 "/voxtelesys/voice",
                 &[("content-type", FORM)],
                 Some(&ok),
                 false,
-            ), 405, "method_not_allowed", "PUT"),
-        (api_request("DELETE", "/voxtelesys/voice", &[], None, false), 405, "method_not_allowed", "GET or POST"),
-        (post_form("voice", &too_big), 413, "payload_too_large", "limit"),
+            ),
+            405,
+            "method_not_allowed",
+            "PUT",
+        ),
+        (
+            api_request("DELETE", "/voxtelesys/voice", &[], None, false),
+            405,
+            "method_not_allowed",
+            "GET or POST",
+        ),
+        (
+            post_form("voice", &too_big),
+            413,
+            "payload_too_large",
+            "limit",
+        ),
     ];
     for (request, status, code, needle) in refused {
         assert_error(&handle(&deps, request, at(T0)).await, status, code, needle);
@@ -915,11 +948,7 @@ async fn sample_event_files_are_accepted() {
 #[tokio::test]
 async fn storage_stopped_answers_a_live_call_and_503_for_a_status_in_time() {
     let closed = callhooks_tests::closed_endpoint();
-    let config = sdk_config_for(
-        &closed,
-        Deadline::FIVE_SECOND_PROVIDER,
-    )
-    .await;
+    let config = sdk_config_for(&closed, Deadline::FIVE_SECOND_PROVIDER).await;
     let deps = Deps {
         store: callhooks::store::Store::new(aws_sdk_dynamodb::Client::new(&config), "callhooks"),
         secret: SharedSecret::new(None),

@@ -247,27 +247,44 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
         ("not a JSON object", post_json(PATH, "[1, 2, 3]")),
         ("an empty body", post_json(PATH, "")),
         // No destination: nothing names the call, so it is kept raw.
-        ("no destination_number", post_json(PATH, r#"{"caller_id_number":"+14155552671"}"#)),
-        ("destination_number null", post_json(
+        (
+            "no destination_number",
+            post_json(PATH, r#"{"caller_id_number":"+14155552671"}"#),
+        ),
+        (
+            "destination_number null",
+            post_json(
                 PATH,
                 r#"{"caller_id_number":"+14155552671","destination_number":null}"#,
-            )),
-        ("a text/plain body", api_request(
+            ),
+        ),
+        (
+            "a text/plain body",
+            api_request(
                 "POST",
                 PATH,
                 &[("content-type", "text/plain")],
                 Some(SEED),
                 false,
-            )),
-        ("a form body", api_request(
+            ),
+        ),
+        (
+            "a form body",
+            api_request(
                 "POST",
                 PATH,
                 &[("content-type", "application/x-www-form-urlencoded")],
                 Some("caller_id_number=%2B14155552671"),
                 false,
-            )),
-        ("invalid base64", api_request("POST", PATH, &[json], Some("%%% not base64 %%%"), true)),
-        ("hex text, not JSON", api_request(
+            ),
+        ),
+        (
+            "invalid base64",
+            api_request("POST", PATH, &[json], Some("%%% not base64 %%%"), true),
+        ),
+        (
+            "hex text, not JSON",
+            api_request(
                 "POST",
                 PATH,
                 &[json],
@@ -278,7 +295,8 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
                         .collect::<String>(),
                 ),
                 false,
-            )),
+            ),
+        ),
     ];
     for (what, request) in kept {
         assert_kept(&handle(&deps, request, at(T0)).await, what);
@@ -286,8 +304,18 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
     // What the contract refuses: a body over the limit, another method or hook.
     let refused: Vec<(lambda_http::Request, u16, &str, &str)> = vec![
         (post_json(PATH, &too_big), 413, "payload_too_large", "limit"),
-        (api_request("GET", PATH, &[json], None, false), 405, "method_not_allowed", "GET"),
-        (api_request("PUT", PATH, &[json], Some(SEED), false), 405, "method_not_allowed", "POST"),
+        (
+            api_request("GET", PATH, &[json], None, false),
+            405,
+            "method_not_allowed",
+            "GET",
+        ),
+        (
+            api_request("PUT", PATH, &[json], Some(SEED), false),
+            405,
+            "method_not_allowed",
+            "POST",
+        ),
     ];
     for (request, status, code, needle) in refused {
         assert_error(&handle(&deps, request, at(T0)).await, status, code, needle);

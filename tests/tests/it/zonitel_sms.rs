@@ -508,8 +508,14 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
             "no data.id",
             with(r#""id": "11111111-aaaa-2222-bbbb-333333333333", "#, ""),
         ),
-        ("no data", r#"{"status": "received", "message": "x"}"#.into()),
-        ("data null", r#"{"status": "received", "data": null}"#.into()),
+        (
+            "no data",
+            r#"{"status": "received", "message": "x"}"#.into(),
+        ),
+        (
+            "data null",
+            r#"{"status": "received", "data": null}"#.into(),
+        ),
         (
             "data a string",
             r#"{"status": "received", "data": "id=1"}"#.into(),
@@ -556,12 +562,7 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
     }
     // What the contract refuses: a body over the limit, another method.
     let refused: Vec<(lambda_http::Request, u16, &str, &str)> = vec![
-        (
-            post_json(PATH, &too_big),
-            413,
-            "payload_too_large",
-            "limit",
-        ),
+        (post_json(PATH, &too_big), 413, "payload_too_large", "limit"),
         (
             api_request("GET", PATH, &[json], None, false),
             405,

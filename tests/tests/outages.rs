@@ -7,6 +7,11 @@
 //! and the spillway later leaves the table as the clean deliveries would,
 //! also when the provider retried meanwhile; with the queue down too, 503
 //! (a live Voxtelesys call: its VoXML).
+//!
+//! A test binary of its own, so its own moto server: these tests pass only
+//! if moto answers within the functions' real deadlines (the spillway's
+//! 1.2 s for a 2 MiB delivery in 14 messages), so no other test may load
+//! the same moto meanwhile.
 
 use callhooks::ingest::spill::Spillway;
 use callhooks::runtime::Deadline;
