@@ -646,7 +646,7 @@ async fn main() {
 /// table's units are the drain's.
 async fn spilled_zonitel_call(stack: &TestStack, meter: &Meter) -> Row {
     let (event, raw) = sample("zonitel-call");
-    let closed = format!("http://127.0.0.1:{}", callhooks_tests::free_port());
+    let closed = callhooks_tests::closed_endpoint();
     let down = callhooks_tests::store_at(&closed, Deadline::FIVE_SECOND_PROVIDER)
         .await
         .with_spillway(stack.spillway().await);

@@ -16,7 +16,7 @@
 //!
 //! DynamoDB reports what a request consumed when asked (ReturnConsumedCapacity);
 //! moto does not follow these rules (a fixed 1.0 per put, 0.5 per get,
-//! nothing for a transaction: `tests/tests/units.rs` pins that), so the cost
+//! nothing for a transaction: `tests/tests/it/units.rs` pins that), so the cost
 //! bench and [`plan_units`] size requests with these functions.
 
 use super::keys;

@@ -5,13 +5,12 @@
 //! contain a secret or a caller's whole number.
 
 use callhooks::auth::SharedSecret;
-use callhooks::runtime::Deadline;
 use callhooks::signature::{sign, SigningKey, SIGNATURE_HEADER};
 use callhooks::time::Timestamp;
-use callhooks_tests::{answer, api_request, TestStack};
-use lambda_http::{Body, Request, Response};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use callhooks_tests::{
+    answer, api_request, capture_logs, Credentials, Functions, Route, TestStack,
+};
+use lambda_http::Request;
 
 const T0: i64 = 1_795_449_082_000;
 const ZONITEL_TOKEN: &str = "zon-Secret-4f9a1c";
@@ -33,146 +32,41 @@ fn now() -> Timestamp {
     Timestamp::from_millisecond(T0).unwrap()
 }
 
-/// Log lines written by the code under test, as bytes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// Every function on the stack's table with these credentials.
+fn functions_with(stack: &TestStack, credentials: Credentials) -> Functions {
+    Functions::new(stack.store(), stack.store(), credentials)
 }
 
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
+/// Every function with its secret set.
+fn functions(stack: &TestStack) -> Functions {
+    functions_with(
+        stack,
+        Credentials {
+            zonitel: SharedSecret::new(Some(ZONITEL_TOKEN)),
+            salpre: SharedSecret::new(Some(SALPRE_TOKEN)),
+            voxtelesys: SharedSecret::new(Some(VOX_TOKEN)),
+            retell: SigningKey::new(Some(RETELL_KEY)),
+        },
+    )
 }
 
-/// Captures INFO and above, as JSON lines: what a deployed function logs.
-fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
-}
-
-struct Functions {
-    zonitel_call: zonitel_call::Deps,
-    zonitel_sms: zonitel_sms::Deps,
-    salpre: salpre_events::Deps,
-    voxtelesys: callhooks::routes::voxtelesys::Deps,
-    retell: callhooks::routes::retell::Deps,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Route {
-    ZonitelCall,
-    ZonitelSms,
-    Salpre,
-    Voxtelesys,
-    Retell,
-}
-
-impl Functions {
-    fn new(stack: &TestStack) -> Self {
-        Self::with(
-            stack,
-            SharedSecret::new(Some(ZONITEL_TOKEN)),
-            SharedSecret::new(Some(SALPRE_TOKEN)),
-            SharedSecret::new(Some(VOX_TOKEN)),
-            SigningKey::new(Some(RETELL_KEY)),
-        )
-    }
-
-    /// Every function as its `main.rs` builds it from `env` (variable name
-    /// to value): the secrets read with `from_env`'s rules.
-    fn from_vars(stack: &TestStack, env: &[(&str, &str)]) -> Self {
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        Self::with(
-            stack,
-            SharedSecret::from_vars("ZONITEL_WEBHOOK_TOKEN", get),
-            SharedSecret::from_vars("SALPRE_WEBHOOK_TOKEN", get),
-            SharedSecret::from_vars("VOXTELESYS_WEBHOOK_TOKEN", get),
-            SigningKey::from_vars("RETELL_API_KEY", get),
-        )
-    }
-
-    fn with(
-        stack: &TestStack,
-        zonitel: SharedSecret,
-        salpre: SharedSecret,
-        voxtelesys: SharedSecret,
-        retell: SigningKey,
-    ) -> Self {
-        let five = Deadline::FIVE_SECOND_PROVIDER;
-        Functions {
-            zonitel_call: zonitel_call::Deps {
-                store: stack.store(),
-                secret: zonitel.clone(),
-                retention_days: 30,
-                deadline: five,
-            },
-            zonitel_sms: zonitel_sms::Deps {
-                store: stack.store(),
-                secret: zonitel,
-                retention_days: 30,
-                deadline: five,
-            },
-            salpre: salpre_events::Deps {
-                store: stack.store(),
-                secret: salpre,
-                retention_days: 30,
-                deadline: five,
-            },
-            voxtelesys: callhooks::routes::voxtelesys::Deps {
-                store: stack.store(),
-                secret: voxtelesys,
-                retention_days: 30,
-                deadline: five,
-                config_cache: callhooks::config_cache::NumberConfigCache::new(
-                    std::time::Duration::from_secs(30),
-                ),
-                default_message: "Sorry.".into(),
-                fallback: None,
-            },
-            retell: callhooks::routes::retell::Deps {
-                store: stack.store(),
-                key: retell,
-                retention_days: 30,
-                deadline: Deadline::CALLER_WAITING,
-                events_store: stack.store(),
-                events_deadline: Deadline::CALL_EVENTS,
-                config_cache: callhooks::config_cache::NumberConfigCache::new(
-                    std::time::Duration::from_secs(30),
-                ),
-            },
-        }
-    }
-
-    async fn call(&self, route: Route, req: Request) -> Response<Body> {
-        match route {
-            Route::ZonitelCall => zonitel_call::handle(&self.zonitel_call, req, now()).await,
-            Route::ZonitelSms => zonitel_sms::handle(&self.zonitel_sms, req, now()).await,
-            Route::Salpre => salpre_events::handle(&self.salpre, req, now()).await,
-            Route::Voxtelesys => {
-                callhooks::routes::voxtelesys::handle(&self.voxtelesys, req, now()).await
-            }
-            Route::Retell => callhooks::routes::retell::handle(&self.retell, req, now()).await,
-        }
-    }
+/// Every function as its `main.rs` builds it from `env` (variable name to
+/// value): the secrets read with `from_env`'s rules.
+fn functions_from_vars(stack: &TestStack, env: &[(&str, &str)]) -> Functions {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    functions_with(
+        stack,
+        Credentials {
+            zonitel: SharedSecret::from_vars("ZONITEL_WEBHOOK_TOKEN", get),
+            salpre: SharedSecret::from_vars("SALPRE_WEBHOOK_TOKEN", get),
+            voxtelesys: SharedSecret::from_vars("VOXTELESYS_WEBHOOK_TOKEN", get),
+            retell: SigningKey::from_vars("RETELL_API_KEY", get),
+        },
+    )
 }
 
 fn post(path: &str, content_type: &str, headers: &[(&str, &str)], body: &str) -> Request {
@@ -199,9 +93,15 @@ fn token_routes() -> [(
             ZONITEL_TOKEN,
         ),
         (Route::ZonitelSms, "/zonitel/sms", json, SMS, ZONITEL_TOKEN),
-        (Route::Salpre, "/salpre/events", json, SALPRE, SALPRE_TOKEN),
         (
-            Route::Voxtelesys,
+            Route::SalpreEvents,
+            "/salpre/events",
+            json,
+            SALPRE,
+            SALPRE_TOKEN,
+        ),
+        (
+            Route::Voxtelesys("voice"),
             "/voxtelesys/voice",
             "application/x-www-form-urlencoded",
             VOX,
@@ -262,7 +162,7 @@ fn refusals() -> Vec<(String, Route, Request)> {
             cases.push((format!("{route:?} {name}"), route, request));
         }
         // A GET with the credential in the wrong place still is refused.
-        if route == Route::Voxtelesys {
+        if matches!(route, Route::Voxtelesys(_)) {
             cases.push((
                 "Voxtelesys GET without token".into(),
                 route,
@@ -310,7 +210,11 @@ fn refusals() -> Vec<(String, Route, Request)> {
         ),
         ("bearer instead", Some(format!("Bearer {RETELL_KEY}"))),
     ] {
-        cases.push((format!("Retell {name}"), Route::Retell, retell(header)));
+        cases.push((
+            format!("Retell {name}"),
+            Route::RetellInbound,
+            retell(header),
+        ));
     }
     cases
 }
@@ -330,12 +234,12 @@ fn assert_clean(what: &str, text: &str) {
 #[tokio::test]
 async fn every_route_refuses_wrong_credentials_with_401_and_writes_nothing() {
     let stack = TestStack::new().await;
-    let functions = Functions::new(&stack);
+    let functions = functions(&stack);
     let (logs, _guard) = capture_logs();
     let cases = refusals();
     assert!(cases.len() >= 50, "{}", cases.len());
     for (name, route, request) in cases {
-        let response = functions.call(route, request).await;
+        let response = functions.call(route, request, now()).await;
         let (status, body) = answer(&response);
         assert_eq!(status, 401, "{name}: {body}");
         assert_eq!(body["error"]["code"], "unauthorized", "{name}");
@@ -348,7 +252,7 @@ async fn every_route_refuses_wrong_credentials_with_401_and_writes_nothing() {
 #[tokio::test]
 async fn the_right_credential_is_accepted_and_logs_reveal_no_secret_number_or_payload() {
     let stack = TestStack::new().await;
-    let functions = Functions::new(&stack);
+    let functions = functions(&stack);
     let (logs, _guard) = capture_logs();
     for (route, path, content_type, body, token) in token_routes() {
         let header = format!("Bearer {token}");
@@ -356,11 +260,11 @@ async fn the_right_credential_is_accepted_and_logs_reveal_no_secret_number_or_pa
             post(path, content_type, &[("authorization", &header)], body),
             post(&format!("{path}?token={token}"), content_type, &[], body),
         ] {
-            let response = functions.call(route, request).await;
+            let response = functions.call(route, request, now()).await;
             let status = response.status().as_u16();
             let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
             assert_eq!(status, 200, "{route:?}: {text}");
-            if route != Route::Voxtelesys {
+            if !matches!(route, Route::Voxtelesys(_)) {
                 // VoXML answers carry the token in their callback links, on
                 // purpose: that is how Voxtelesys authenticates its callbacks.
                 // (Answers may name the provider's own numbers.)
@@ -373,13 +277,14 @@ async fn the_right_credential_is_accepted_and_logs_reveal_no_secret_number_or_pa
     let signature = sign(RETELL_KEY.as_bytes(), RETELL.as_bytes(), T0 - 60_000);
     let response = functions
         .call(
-            Route::Retell,
+            Route::RetellInbound,
             post(
                 "/retell/inbound",
                 "application/json",
                 &[(SIGNATURE_HEADER, &signature)],
                 RETELL,
             ),
+            now(),
         )
         .await;
     assert_eq!(response.status().as_u16(), 200);
@@ -438,7 +343,7 @@ fn every_kind_of_request() -> Vec<(String, Route, Request)> {
     let signature = sign(RETELL_KEY.as_bytes(), RETELL.as_bytes(), T0);
     cases.push((
         "Retell signed".into(),
-        Route::Retell,
+        Route::RetellInbound,
         post(
             "/retell/inbound",
             "application/json",
@@ -466,11 +371,11 @@ async fn with_no_secret_and_no_opt_in_every_route_refuses_everything_and_says_wh
         vec![("ALLOW_UNAUTHENTICATED", "false")],
         vec![("ALLOW_UNAUTHENTICATED", "1")],
     ] {
-        let functions = Functions::from_vars(&stack, &env);
+        let functions = functions_from_vars(&stack, &env);
         let cases = every_kind_of_request();
         assert!(cases.len() >= 60, "{}", cases.len());
         for (name, route, request) in cases {
-            let response = functions.call(route, request).await;
+            let response = functions.call(route, request, now()).await;
             let (status, body) = answer(&response);
             assert_eq!(status, 401, "{env:?} {name}: {body}");
             assert_eq!(body["error"]["code"], "unauthorized", "{name}");
@@ -505,17 +410,18 @@ async fn with_no_secret_and_no_opt_in_every_route_refuses_everything_and_says_wh
 async fn allow_unauthenticated_true_is_the_only_way_to_an_open_route() {
     let stack = TestStack::new().await;
     let (logs, _guard) = capture_logs();
-    let functions = Functions::from_vars(&stack, &[("ALLOW_UNAUTHENTICATED", "true")]);
+    let functions = functions_from_vars(&stack, &[("ALLOW_UNAUTHENTICATED", "true")]);
     for (route, path, content_type, body, _) in token_routes() {
         let response = functions
-            .call(route, post(path, content_type, &[], body))
+            .call(route, post(path, content_type, &[], body), now())
             .await;
         assert_eq!(response.status().as_u16(), 200, "{route:?}");
     }
     let response = functions
         .call(
-            Route::Retell,
+            Route::RetellInbound,
             post("/retell/inbound", "application/json", &[], RETELL),
+            now(),
         )
         .await;
     assert_eq!(response.status().as_u16(), 200);
@@ -530,7 +436,7 @@ async fn allow_unauthenticated_true_is_the_only_way_to_an_open_route() {
         );
     }
     // A set secret still wins over the opt-in.
-    let functions = Functions::from_vars(
+    let functions = functions_from_vars(
         &stack,
         &[
             ("ALLOW_UNAUTHENTICATED", "true"),
@@ -539,8 +445,9 @@ async fn allow_unauthenticated_true_is_the_only_way_to_an_open_route() {
     );
     let response = functions
         .call(
-            Route::Salpre,
+            Route::SalpreEvents,
             post("/salpre/events", "application/json", &[], SALPRE),
+            now(),
         )
         .await;
     assert_eq!(response.status().as_u16(), 401);

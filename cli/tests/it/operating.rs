@@ -924,13 +924,8 @@ async fn register_zonitel_explains_each_documented_error() {
     assert!(line_with(&stderr(&out), "incoming calls").contains("https://old.example/hook"));
 
     // Nobody listening.
-    let port = callhooks_tests::free_port();
-    let out = register(
-        &format!("http://127.0.0.1:{port}"),
-        &["--calls-url", CALLS_URL],
-        true,
-    )
-    .await;
+    let closed = callhooks_tests::closed_endpoint();
+    let out = register(&closed, &["--calls-url", CALLS_URL], true).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("ZONITEL_API_BASE"),

@@ -671,7 +671,7 @@ async fn sns_unreachable_fails_the_record_and_publishes_once_when_back() {
     }
     // SNS refuses connections: the SDK's retries fail fast, the record is
     // reported failed and Lambda retries it.
-    let refused = format!("http://127.0.0.1:{}", callhooks_tests::free_port());
+    let refused = callhooks_tests::closed_endpoint();
     let mut down = bench.deps().await;
     down.publisher.sns =
         aws_sdk_sns::Client::new(&sdk_config_for(&refused, Deadline::ALERTS).await);
