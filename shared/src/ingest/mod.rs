@@ -23,6 +23,7 @@ pub mod edge;
 pub mod keep;
 pub mod read;
 pub mod spill;
+pub mod spill_key;
 pub mod unrecognized;
 
 pub use delivery::{Delivery, Route};

@@ -298,7 +298,7 @@ impl Store {
 /// table; its size is shown).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct UnrecognizedDelivery {
-    /// The digest naming it (`UNRECOGNIZED#<id>` in the table).
+    /// The digest naming it (`UNRECOGNIZED#<provider>#<id>` in the table).
     pub id: String,
     pub route: String,
     pub provider: String,
@@ -316,7 +316,7 @@ impl UnrecognizedDelivery {
         let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
         UnrecognizedDelivery {
             id: text(keys::PK)
-                .and_then(|pk| pk.strip_prefix("UNRECOGNIZED#").map(str::to_string))
+                .and_then(|pk| keys::unrecognized_id(&pk).map(str::to_string))
                 .unwrap_or_default(),
             route: text("route").unwrap_or_default(),
             provider: text("provider").unwrap_or_default(),
