@@ -247,7 +247,9 @@ pub fn render_list(
     if entries.len() == limit {
         let oldest = entries.last().map_or("", TimelineEntry::first_seen_at);
         out.push_str(&paint(
-            &format!("(the {limit} most recent; older ones: the same command with --until {oldest})\n"),
+            &format!(
+                "(the {limit} most recent; older ones: the same command with --until {oldest})\n"
+            ),
             Tone::Dim,
             context.color,
         ));

@@ -659,11 +659,12 @@ async fn run_command(
                 },
         } => history::show_sms(&store()?, p.into(), &message_id, context).await,
         Command::Unrecognized {
-            action: UnrecognizedAction::List {
-                since,
-                limit,
-                until,
-            },
+            action:
+                UnrecognizedAction::List {
+                    since,
+                    limit,
+                    until,
+                },
         } => {
             if limit == 0 {
                 return Err(CliError::Invalid("--limit must be at least 1".into()));

@@ -170,7 +170,11 @@ async fn alerts_list_shows_the_ledger_and_replay_publishes_a_failed_alert_once()
         .and_then(|rest| rest.split(')').next())
         .unwrap_or_else(|| panic!("a full page names the next one: {page}"));
     assert_eq!(until, newest[0]["occurred_at"].as_str().unwrap());
-    let older = json(&stack, &["alerts", "list", "--limit", "1", "--until", until]).await;
+    let older = json(
+        &stack,
+        &["alerts", "list", "--limit", "1", "--until", until],
+    )
+    .await;
     assert_eq!(older.as_array().unwrap().len(), 1);
     assert_eq!(older[0]["alert_id"], missed.alert_id());
     let failed_only = json(&stack, &["alerts", "list", "--failed"]).await;

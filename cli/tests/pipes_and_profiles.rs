@@ -66,7 +66,15 @@ async fn region_and_profile_choose_where_the_table_is_looked_for() {
     let table = format!("callhooks-region-{}", std::process::id());
     let created = Command::new(python())
         .arg(project_root().join("scripts/local_stack.py"))
-        .args(["create", "--endpoint", endpoint, "--table", &table, "--topic", &table])
+        .args([
+            "create",
+            "--endpoint",
+            endpoint,
+            "--table",
+            &table,
+            "--topic",
+            &table,
+        ])
         .env("AWS_ACCESS_KEY_ID", "dummy")
         .env("AWS_SECRET_ACCESS_KEY", "dummy")
         .env("AWS_REGION", "eu-west-3")

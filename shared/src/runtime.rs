@@ -303,7 +303,9 @@ where
                 lambda_request_id: lambda_request_id.as_deref(),
                 cold_start,
             };
-            sink(&crate::metrics::traced_delivery_line(&delivery, &ids, now_ms));
+            sink(&crate::metrics::traced_delivery_line(
+                &delivery, &ids, now_ms,
+            ));
             Ok(response)
         })
     }

@@ -136,7 +136,10 @@ fn the_readme_says_how_to_install_the_cli_and_no_doc_runs_a_missing_binary() {
     for entry in std::fs::read_dir(project_root().join("docs")).unwrap() {
         files.push(entry.unwrap().path());
     }
-    for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "md")) {
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "md"))
+    {
         // `-p callhooks --` runs the library package, which has no binary.
         let text = std::fs::read_to_string(file).unwrap().replace('\n', " ");
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");

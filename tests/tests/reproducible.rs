@@ -82,7 +82,10 @@ fn the_rust_toolchain_is_pinned_to_the_one_running_the_checks() {
         "an exact version, not {channel:?}"
     );
     for component in ["rustfmt", "clippy"] {
-        assert!(toolchain.contains(&format!("\"{component}\"")), "{component}");
+        assert!(
+            toolchain.contains(&format!("\"{component}\"")),
+            "{component}"
+        );
     }
     assert!(
         !toolchain.contains("targets"),

@@ -69,7 +69,9 @@ fn every_documented_sam_local_invocation_answers_2xx() {
         "SpillwayFunction",
     ] {
         assert!(
-            stdout.lines().any(|l| l.starts_with(function) && l.ends_with(" ok")),
+            stdout
+                .lines()
+                .any(|l| l.starts_with(function) && l.ends_with(" ok")),
             "{function} ran no sample: {stdout}"
         );
     }
@@ -143,6 +145,9 @@ fn the_variables_each_function_reads_are_the_ones_the_check_knows() {
         );
     }
     for name in &listed {
-        assert!(read.contains(name), "READS lists {name}, which no code reads");
+        assert!(
+            read.contains(name),
+            "READS lists {name}, which no code reads"
+        );
     }
 }

@@ -49,7 +49,10 @@ async fn forged_spill_messages_go_to_the_dead_letter_queue_and_never_to_the_tabl
     // Taken off the spillway queue (moved, not retried) ...
     assert_eq!(stack.drain_spillway().await, forged.len());
     // ... written nowhere ...
-    assert!(stack.all_items().await.is_empty(), "a forged message was written");
+    assert!(
+        stack.all_items().await.is_empty(),
+        "a forged message was written"
+    );
     // ... and kept whole in the dead-letter queue.
     let sqs = aws_sdk_sqs::Client::new(&stack.config);
     let dead = take_json_messages(&sqs, &stack.spillway_dead_letter_queue_url).await;
@@ -65,14 +68,21 @@ async fn forged_spill_messages_go_to_the_dead_letter_queue_and_never_to_the_tabl
 #[tokio::test]
 async fn a_signed_spill_message_is_written_once() {
     let stack = TestStack::new().await;
-    let sent = stack.spillway().await.send(&salpre_delivery()).await.unwrap();
+    let sent = stack
+        .spillway()
+        .await
+        .send(&salpre_delivery())
+        .await
+        .unwrap();
     assert_eq!(sent, 1);
     assert_eq!(stack.drain_spillway().await, 1);
     let counts = stack.count_by_type().await;
     assert!(counts.get("unrecognized").is_none(), "{counts:?}");
     assert!(!counts.is_empty(), "nothing written");
     let sqs = aws_sdk_sqs::Client::new(&stack.config);
-    assert!(take_json_messages(&sqs, &stack.spillway_dead_letter_queue_url)
-        .await
-        .is_empty());
+    assert!(
+        take_json_messages(&sqs, &stack.spillway_dead_letter_queue_url)
+            .await
+            .is_empty()
+    );
 }

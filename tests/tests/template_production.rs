@@ -199,7 +199,10 @@ fn a_provider_whose_every_request_is_refused_pages_at_any_volume() {
         .filter(|q| q["ReturnData"] != false)
         .collect();
     assert_eq!(returned.len(), 1);
-    assert!(returned[0]["Expression"].as_str().unwrap().starts_with("MAX("));
+    assert!(returned[0]["Expression"]
+        .as_str()
+        .unwrap()
+        .starts_with("MAX("));
     assert_eq!(properties["Threshold"], 1);
     assert_eq!(
         properties["ComparisonOperator"],
@@ -296,7 +299,11 @@ fn the_dashboard_shows_paging_alarms_apart_from_warnings_and_every_alarm_once() 
         }
     }
     let titles: BTreeSet<&str> = drawn.iter().map(|(_, t)| t.as_str()).collect();
-    assert_eq!(titles.len(), 2, "a paging widget and a warnings one: {titles:?}");
+    assert_eq!(
+        titles.len(),
+        2,
+        "a paging widget and a warnings one: {titles:?}"
+    );
     assert!(titles.iter().any(|t| t.starts_with("Paging")));
     assert!(titles.iter().any(|t| t.starts_with("Warnings")));
     for (name, alarm) in resources_of(&t, "AWS::CloudWatch::Alarm") {

@@ -314,7 +314,10 @@ fn each_webhook_can_still_write_its_own_items() {
         ),
         (
             "VoxtelesysVoiceFunction",
-            vec!["CALL#voxtelesys#CA5f2c1e", "UNRECOGNIZED#voxtelesys#0123abcd"],
+            vec![
+                "CALL#voxtelesys#CA5f2c1e",
+                "UNRECOGNIZED#voxtelesys#0123abcd",
+            ],
         ),
         (
             "RetellInboundFunction",
@@ -397,8 +400,16 @@ fn role_statements<'t>(t: &'t Value, function: &str) -> Vec<&'t Value> {
 fn the_stream_and_queue_consumers_reach_only_this_stacks_stream_and_queue() {
     let t = template();
     for (function, source, wanted) in [
-        ("AlertsFunction", "dynamodb:GetRecords", "EventsTable.StreamArn"),
-        ("SpillwayFunction", "sqs:ReceiveMessage", "SpillwayQueue.Arn"),
+        (
+            "AlertsFunction",
+            "dynamodb:GetRecords",
+            "EventsTable.StreamArn",
+        ),
+        (
+            "SpillwayFunction",
+            "sqs:ReceiveMessage",
+            "SpillwayQueue.Arn",
+        ),
     ] {
         let properties = &t["Resources"][function]["Properties"];
         assert!(properties["Policies"].is_null(), "{function}: SAM's role");
@@ -408,7 +419,10 @@ fn the_stream_and_queue_consumers_reach_only_this_stacks_stream_and_queue() {
             .trim_end_matches(".Arn");
         let role = &t["Resources"][role];
         assert_eq!(role["Type"], "AWS::IAM::Role");
-        assert!(role["Properties"]["ManagedPolicyArns"].is_null(), "{function}");
+        assert!(
+            role["Properties"]["ManagedPolicyArns"].is_null(),
+            "{function}"
+        );
         let statements = role_statements(&t, function);
         let reading: Vec<&&Value> = statements
             .iter()

@@ -170,7 +170,10 @@ impl Store {
         limit: usize,
         keep: Option<&dyn Fn(&TimelineEntry) -> bool>,
     ) -> Result<Vec<TimelineEntry>, StoreError> {
-        let day_of = |key: &str| key.get(..10).and_then(|d| d.parse::<jiff::civil::Date>().ok());
+        let day_of = |key: &str| {
+            key.get(..10)
+                .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+        };
         let first_day = day_of(since_key).unwrap_or(today);
         let window = Window::new(Some(since_key), until_key);
         let mut found = Vec::new();
