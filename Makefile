@@ -17,9 +17,10 @@ export SAM_CLI_TELEMETRY := 0
 .PHONY: dev test lint unit integration validate deploy deploy-guided build-arm64 release-arm64 clean load bench bench-coldstart bench-per-event bench-sizes bench-cost fuzz
 
 ## Python tools (moto server, cargo-lambda, SAM CLI, cfn-lint) in .venv.
-$(BIN)/.installed: requirements-dev.txt
+## Installed with their whole dependency tree pinned (constraints-dev.txt).
+$(BIN)/.installed: requirements-dev.txt constraints-dev.txt
 	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints-dev.txt
 	touch $@
 
 ## Run every route locally on http://127.0.0.1:9000 against moto.
@@ -126,9 +127,9 @@ BENCH_STARTS ?= 15
 # The webhook functions (functions/* but the stream and queue consumers).
 BENCH_BINARIES = $(filter-out alerts spillway,$(FUNCTIONS)) bench-floor bench-noop
 
-.venv-bench/.installed: bench/requirements.txt
+.venv-bench/.installed: bench/requirements.txt bench/constraints.txt
 	python3 -m venv .venv-bench
-	.venv-bench/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	.venv-bench/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt -c bench/constraints.txt
 	touch $@
 
 bench: bench-coldstart bench-per-event bench-sizes bench-cost

@@ -55,6 +55,12 @@ ALERTS_TOPIC_ARN=$($PY -c 'import json,sys; print(json.load(sys.stdin)["topic_ar
 export ALERTS_TOPIC_ARN
 SPILLWAY_QUEUE_URL=$($PY -c 'import json,sys; print(json.load(sys.stdin)["spillway_queue_url"])' <<<"$created")
 export SPILLWAY_QUEUE_URL
+SPILLWAY_DEAD_LETTER_QUEUE_URL=$($PY -c 'import json,sys; print(json.load(sys.stdin)["spillway_dead_letter_queue_url"])' <<<"$created")
+export SPILLWAY_DEAD_LETTER_QUEUE_URL
+# The key the webhooks sign spilled deliveries with and the spillway
+# verifies (the stack makes its own): one per run.
+SPILLWAY_SIGNING_KEY=$($PY -c 'import secrets; print(secrets.token_hex(32))')
+export SPILLWAY_SIGNING_KEY
 # The alerts function's dead-letter queue (failed alerts, whole; docs/alerts.md).
 ALERTS_DEAD_LETTER_QUEUE_URL=$($PY -c 'import boto3, os; print(boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ.get("AWS_REGION", "us-east-1")).create_queue(QueueName="callhooks-local-alerts-dlq")["QueueUrl"])')
 export ALERTS_DEAD_LETTER_QUEUE_URL

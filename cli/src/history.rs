@@ -112,12 +112,13 @@ pub async fn list(
     store: &Store,
     number: &PhoneNumber,
     since: Option<Timestamp>,
-    limit: usize,
+    page: Page,
     context: &Context,
 ) -> Result<String, CliError> {
+    let limit = page.limit;
     let since_key = since.map(time::to_key);
     let entries = store
-        .timeline_since(number, since_key.as_deref(), limit)
+        .timeline_window(number, since_key.as_deref(), page.until.as_deref(), limit)
         .await
         .map_err(storage)?;
     render_list(
@@ -127,6 +128,37 @@ pub async fn list(
         limit,
         context,
     )
+}
+
+/// One page of a list: at most `limit` entries, all before `until` (a
+/// [`time::to_key`] moment) when given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub limit: usize,
+    pub until: Option<String>,
+}
+
+/// `--until`: a moment as `--since` takes them (a date, an RFC 3339
+/// moment, or a duration back from now), as a [`time::to_key`] key.
+pub fn parse_until(until: Option<&str>, context: &Context) -> Result<Option<String>, CliError> {
+    until
+        .map(|u| parse_since(u, context.now, &context.tz).map(time::to_key))
+        .transpose()
+        .map_err(CliError::Invalid)
+}
+
+/// What a full page says at its end: the `--until` of the next older page,
+/// the oldest moment shown (`--until` excludes that millisecond: two
+/// entries first seen in the very same millisecond across a page boundary
+/// would skip the second). Nothing in JSON: a script pages with the last
+/// entry's own moment.
+pub fn older_page_hint(oldest_shown: Option<&str>, context: &Context) -> String {
+    match oldest_shown {
+        Some(moment) if !context.json => {
+            format!("\n(older ones: the same command with --until {moment})")
+        }
+        _ => String::new(),
+    }
 }
 
 /// A list of calls and messages as `calls list` shows it; `subject` says
@@ -213,8 +245,11 @@ pub fn render_list(
     }
     let mut out = table.render(context.color);
     if entries.len() == limit {
+        let oldest = entries.last().map_or("", TimelineEntry::first_seen_at);
         out.push_str(&paint(
-            &format!("(the {limit} most recent; --limit N or --since for others)\n"),
+            &format!(
+                "(the {limit} most recent; older ones: the same command with --until {oldest})\n"
+            ),
             Tone::Dim,
             context.color,
         ));

@@ -688,6 +688,8 @@ async fn spilled_zonitel_call(stack: &TestStack, meter: &Meter) -> Row {
         store: metered_store(stack, meter, Deadline::FIVE_SECOND_PROVIDER).await,
         retention_days: 30,
         budget: Duration::from_secs(60),
+        key: callhooks_tests::spill_key(),
+        dead_letters: None,
     };
     let _ = meter.take(stack).await;
     let answer = spillway::handle(

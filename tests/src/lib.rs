@@ -154,6 +154,9 @@ pub struct TestStack {
     pub stream_arn: Option<String>,
     /// The spillway queue, as template.yaml's SpillwayQueue.
     pub spillway_queue_url: String,
+    /// Its dead-letter queue, where messages that fail the integrity check
+    /// go.
+    pub spillway_dead_letter_queue_url: String,
     pub config: SdkConfig,
 }
 
@@ -197,6 +200,10 @@ impl TestStack {
             topic_arn: created["topic_arn"].as_str().unwrap().to_string(),
             stream_arn: created["stream_arn"].as_str().map(str::to_string),
             spillway_queue_url: created["spillway_queue_url"].as_str().unwrap().to_string(),
+            spillway_dead_letter_queue_url: created["spillway_dead_letter_queue_url"]
+                .as_str()
+                .unwrap()
+                .to_string(),
             config,
         }
     }
@@ -234,6 +241,22 @@ impl TestStack {
     pub async fn spillway(&self) -> callhooks::ingest::spill::Spillway {
         let config = sdk_config_for(&self.endpoint, Deadline::SPILL).await;
         callhooks::ingest::spill::Spillway::new(Some(self.spillway_queue_url.clone()), config)
+            .signed_with(spill_key())
+    }
+
+    /// The spillway function's dependencies over this stack, verifying with
+    /// [`spill_key`].
+    pub fn spillway_deps(&self) -> spillway::Deps {
+        spillway::Deps {
+            store: self.store(),
+            retention_days: 30,
+            budget: std::time::Duration::from_secs(60),
+            key: spill_key(),
+            dead_letters: Some(callhooks::ingest::drain::DeadLetters {
+                client: aws_sdk_sqs::Client::new(&self.config),
+                queue_url: self.spillway_dead_letter_queue_url.clone(),
+            }),
+        }
     }
 
     /// Lambda's SQS event source mapping, once over: every message waiting
@@ -242,11 +265,7 @@ impl TestStack {
     /// failed stay on the queue (invisible for the queue's timeout).
     pub async fn drain_spillway(&self) -> usize {
         let sqs = aws_sdk_sqs::Client::new(&self.config);
-        let deps = spillway::Deps {
-            store: self.store(),
-            retention_days: 30,
-            budget: std::time::Duration::from_secs(60),
-        };
+        let deps = self.spillway_deps();
         let mut kept = 0;
         loop {
             let page = sqs
@@ -327,6 +346,12 @@ impl TestStack {
         }
         counts
     }
+}
+
+/// The spillway signing key the tests' webhooks and spillway share (the
+/// stack makes its own: `SPILLWAY_SIGNING_KEY`).
+pub fn spill_key() -> callhooks::ingest::spill_key::SpillKey {
+    callhooks::ingest::spill_key::SpillKey::new(b"test-spillway-signing-key").unwrap()
 }
 
 /// A string attribute of an item.

@@ -50,6 +50,25 @@ fn alert(alert_type: AlertType, call_id: &str, minutes_ago: i64) -> Alert {
     .unwrap()
 }
 
+/// A deployed stack (in moto) whose AlertsTopicArn output is the test's
+/// topic; returns its name.
+async fn stack_with_topic(stack: &TestStack) -> String {
+    let template = serde_json::json!({
+        "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {"AlertsTopicArn": {"Value": stack.topic_arn}},
+    });
+    let config = sdk_config_for(&stack.endpoint, Deadline::ALERTS).await;
+    let name = format!("{}-alerts", stack.table_name);
+    aws_sdk_cloudformation::Client::new(&config)
+        .create_stack()
+        .stack_name(&name)
+        .template_body(template.to_string())
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
 /// A queue subscribed to the topic, and a reader of what reached it.
 struct Subscriber {
     sqs: aws_sdk_sqs::Client,
@@ -139,6 +158,25 @@ async fn alerts_list_shows_the_ledger_and_replay_publishes_a_failed_alert_once()
     assert_eq!(list[1]["provider"], "salpre");
     assert_eq!(list[1]["from"], "+14155552671");
     assert_eq!(list[1]["call_id"], "sal-1");
+    // One page at a time: the newest, then what came before it.
+    let newest = json(&stack, &["alerts", "list", "--limit", "1"]).await;
+    assert_eq!(newest.as_array().unwrap().len(), 1);
+    assert_eq!(newest[0]["alert_id"], failed.alert_id());
+    let page = callhooks(&stack, &[], &["alerts", "list", "--limit", "1"]).await;
+    let page = text(&page.stdout);
+    let until = page
+        .split("--until ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("a full page names the next one: {page}"));
+    assert_eq!(until, newest[0]["occurred_at"].as_str().unwrap());
+    let older = json(
+        &stack,
+        &["alerts", "list", "--limit", "1", "--until", until],
+    )
+    .await;
+    assert_eq!(older.as_array().unwrap().len(), 1);
+    assert_eq!(older[0]["alert_id"], missed.alert_id());
     let failed_only = json(&stack, &["alerts", "list", "--failed"]).await;
     assert_eq!(failed_only.as_array().unwrap().len(), 1);
     assert_eq!(
@@ -162,16 +200,24 @@ async fn alerts_list_shows_the_ledger_and_replay_publishes_a_failed_alert_once()
     }
     assert!(table.lines().next().unwrap().contains("SNS MESSAGE ID"));
 
-    // No topic: nothing can be sent.
+    // No topic (and samconfig.toml's stack is not deployed here): nothing
+    // can be sent.
     let out = callhooks(&stack, &[], &["alerts", "replay", "--failed"]).await;
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("ALERTS_TOPIC_ARN"));
     // Neither ids nor --failed: a usage error.
     let topic = [("ALERTS_TOPIC_ARN", stack.topic_arn.as_str())];
     let out = callhooks(&stack, &topic, &["alerts", "replay"]).await;
     assert_eq!(out.status.code(), Some(2));
 
-    let out = callhooks(&stack, &topic, &["alerts", "replay", "--failed"]).await;
+    // The topic from the stack's outputs, as the table is found.
+    let deployed = stack_with_topic(&stack).await;
+    let out = callhooks(
+        &stack,
+        &[],
+        &["alerts", "replay", "--failed", "--stack", &deployed],
+    )
+    .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains("published"),

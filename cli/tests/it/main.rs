@@ -9,4 +9,5 @@ mod alerts;
 mod cli;
 mod operating;
 mod ops;
+mod pipes_and_profiles;
 mod retell_calls;

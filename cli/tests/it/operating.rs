@@ -267,6 +267,21 @@ async fn seed_payloads_of_every_provider_show_in_calls_list_and_show() {
     .await;
     assert_eq!(ours.as_array().unwrap().len(), 2);
     assert_eq!(ours[0]["provider"], "salpre");
+    // Paging back in one number's timeline: strictly before the oldest shown.
+    let older = ok_json(
+        &stack,
+        &[
+            "calls",
+            "list",
+            "--number",
+            CALLER,
+            "--until",
+            list[1]["first_seen_at"].as_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(older.as_array().unwrap().len(), 1, "{older}");
+    assert_eq!(older[0]["call_id"], zonitel_call_id.as_str());
     let retell_list = ok_json(&stack, &["calls", "list", "--number", "+12137771234"]).await;
     assert_eq!(retell_list[0]["provider"], "retell");
     assert_eq!(retell_list[0]["to"], "+12137771235");

@@ -210,6 +210,27 @@ async fn stats_and_every_numbers_calls_come_from_the_day_index() {
     .await))
     .unwrap();
     assert_eq!(limited.as_array().unwrap().len(), 2);
+    // The next older page: a full page names its --until, and the pages
+    // together are the whole list, each entry once.
+    let page = ok(&callhooks(&env, &["calls", "list", "--limit", "2"]).await);
+    let until = limited[1]["first_seen_at"].as_str().unwrap();
+    assert!(
+        page.contains(&format!("--until {until}")),
+        "a full page names the next one: {page}"
+    );
+    let older: Value = serde_json::from_str(&ok(&callhooks(
+        &env,
+        &["calls", "list", "--limit", "2", "--until", until, "--json"],
+    )
+    .await))
+    .unwrap();
+    let paged: Vec<&Value> = limited
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(older.as_array().unwrap())
+        .collect();
+    assert_eq!(paged, list.iter().collect::<Vec<_>>());
     let missed: Value = serde_json::from_str(&ok(&callhooks(
         &env,
         &["calls", "list", "--missed", "--json"],

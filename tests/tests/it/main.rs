@@ -12,13 +12,18 @@
 
 mod alerts;
 mod auth_everywhere;
+mod docs_stack;
 mod documents;
 mod hostile_input;
 mod operations;
+mod reproducible;
 mod retell_events;
 mod retell_inbound;
 mod retention;
 mod salpre_events;
+mod sam_local;
+mod spill_integrity;
+mod template_production;
 mod template_security;
 mod units;
 mod voxtelesys_voice;

@@ -372,18 +372,25 @@ fn every_sample_event_targets_something_the_template_declares() {
         let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         if let Some(records) = event["Records"].as_array() {
+            // The table's stream (DynamoDB) or the spillway queue (SQS).
+            let source = records[0]["eventSource"].as_str().unwrap_or("");
+            let kind = match source {
+                "aws:dynamodb" => "DynamoDB",
+                "aws:sqs" => "SQS",
+                other => panic!("{file}: records from {other:?} reach no function"),
+            };
             assert!(
-                records.iter().all(|r| r["eventSource"] == "aws:dynamodb"),
-                "{file}: only DynamoDB stream records are routed"
+                records.iter().all(|r| r["eventSource"] == source),
+                "{file}: one source per event"
             );
-            let streamed = resources_of(&template, "AWS::Serverless::Function")
+            let routed = resources_of(&template, "AWS::Serverless::Function")
                 .into_iter()
                 .any(|(_, f)| {
                     f["Properties"]["Events"]
                         .as_object()
-                        .is_some_and(|e| e.values().any(|e| e["Type"] == "DynamoDB"))
+                        .is_some_and(|e| e.values().any(|e| e["Type"] == kind))
                 });
-            assert!(streamed, "{file}: no function reads the table's stream");
+            assert!(routed, "{file}: no function reads {source} records");
             continue;
         }
         let route_key = event["routeKey"]

@@ -264,11 +264,15 @@ fn no_webhook_role_can_write_configuration_contacts_or_another_providers_calls()
                     "{function}: a write without a LeadingKeys condition: {statement}"
                 );
                 let mut keys: Vec<String> = forbidden.iter().map(|k| k.to_string()).collect();
+                // Spilled parts are the spillway's alone (a webhook that
+                // could write them could complete another's delivery).
+                keys.push("SPILL#abc-1795449082123".into());
                 for other in providers.iter().filter(|p| *p != own) {
                     keys.push(format!("CALL#{other}#1"));
                     keys.push(format!("SMS#{other}#1"));
                     keys.push(format!("GUARD#{other}-inbound#x"));
                     keys.push(format!("UNMATCHED#{other}"));
+                    keys.push(format!("UNRECOGNIZED#{other}#0123abcd"));
                 }
                 for key in &keys {
                     for pattern in &patterns {
@@ -293,17 +297,35 @@ fn each_webhook_can_still_write_its_own_items() {
             vec![
                 "CALL#zonitel#20261123T155122000Z-14155552671",
                 "GUARD#zonitel-call#a#b#c",
+                "UNRECOGNIZED#zonitel#0123abcd",
             ],
         ),
-        ("ZonitelSmsFunction", vec!["SMS#zonitel#11111111-aaaa"]),
+        (
+            "ZonitelSmsFunction",
+            vec!["SMS#zonitel#11111111-aaaa", "UNRECOGNIZED#zonitel#0123abcd"],
+        ),
         (
             "SalpreEventsFunction",
-            vec!["CALL#salpre#48213", "UNMATCHED#salpre"],
+            vec![
+                "CALL#salpre#48213",
+                "UNMATCHED#salpre",
+                "UNRECOGNIZED#salpre#0123abcd",
+            ],
         ),
-        ("VoxtelesysVoiceFunction", vec!["CALL#voxtelesys#CA5f2c1e"]),
+        (
+            "VoxtelesysVoiceFunction",
+            vec![
+                "CALL#voxtelesys#CA5f2c1e",
+                "UNRECOGNIZED#voxtelesys#0123abcd",
+            ],
+        ),
         (
             "RetellInboundFunction",
-            vec!["CALL#retell#x", "GUARD#retell-inbound#a#b"],
+            vec![
+                "CALL#retell#x",
+                "GUARD#retell-inbound#a#b",
+                "UNRECOGNIZED#retell#0123abcd",
+            ],
         ),
     ]);
     for (function, resource) in webhooks(&t) {
@@ -350,6 +372,92 @@ fn the_api_is_throttled_and_webhooks_can_reserve_concurrency() {
     assert_eq!(defaults(&t)["WebhookReservedConcurrency"], "0");
 }
 
+/// Every statement a function's role allows: its inline `Policies`, or,
+/// for a function with its own `Role`, that role's policies.
+fn role_statements<'t>(t: &'t Value, function: &str) -> Vec<&'t Value> {
+    let properties = &t["Resources"][function]["Properties"];
+    match properties["Role"]["GetAtt"].as_str() {
+        Some(role) => {
+            let role = role.trim_end_matches(".Arn");
+            as_list(&t["Resources"][role]["Properties"]["Policies"])
+                .into_iter()
+                .flat_map(|p| as_list(&p["PolicyDocument"]["Statement"]))
+                .collect()
+        }
+        None => as_list(&properties["Policies"])
+            .into_iter()
+            .flat_map(|p| as_list(&p["Statement"]))
+            .collect(),
+    }
+}
+
+/// The stream and queue consumers have their own roles, not SAM's (which
+/// would attach AWSLambdaDynamoDBExecutionRole / AWSLambdaSQSQueueExecutionRole:
+/// every stream and every queue in the account): the alerts role reads this
+/// table's stream only, the spillway role this queue only, and neither has
+/// a managed policy or a wildcard resource beyond X-Ray's.
+#[test]
+fn the_stream_and_queue_consumers_reach_only_this_stacks_stream_and_queue() {
+    let t = template();
+    for (function, source, wanted) in [
+        (
+            "AlertsFunction",
+            "dynamodb:GetRecords",
+            "EventsTable.StreamArn",
+        ),
+        (
+            "SpillwayFunction",
+            "sqs:ReceiveMessage",
+            "SpillwayQueue.Arn",
+        ),
+    ] {
+        let properties = &t["Resources"][function]["Properties"];
+        assert!(properties["Policies"].is_null(), "{function}: SAM's role");
+        let role = properties["Role"]["GetAtt"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{function} has no role of its own"))
+            .trim_end_matches(".Arn");
+        let role = &t["Resources"][role];
+        assert_eq!(role["Type"], "AWS::IAM::Role");
+        assert!(
+            role["Properties"]["ManagedPolicyArns"].is_null(),
+            "{function}"
+        );
+        let statements = role_statements(&t, function);
+        let reading: Vec<&&Value> = statements
+            .iter()
+            .filter(|s| as_list(&s["Action"]).iter().any(|a| a == &source))
+            .collect();
+        assert_eq!(reading.len(), 1, "{function}: {reading:?}");
+        assert_eq!(reading[0]["Resource"]["GetAtt"], wanted, "{function}");
+        for statement in &statements {
+            let actions: Vec<&str> = as_list(&statement["Action"])
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect();
+            if statement["Resource"] == "*" {
+                assert!(
+                    actions.iter().all(|a| a.starts_with("xray:")),
+                    "{function}: {actions:?} on every resource"
+                );
+            }
+            for action in &actions {
+                assert!(!action.ends_with('*'), "{function}: {action}");
+            }
+        }
+        // Events its mapping needs, and nothing of another stream or queue.
+        let text = serde_json::to_string(&statements).unwrap();
+        assert!(!text.contains("arn:aws:dynamodb") && !text.contains("arn:aws:sqs"));
+    }
+    // ListStreams has no stream of its own to name: this table's streams.
+    let alerts = role_statements(&t, "AlertsFunction");
+    let list = alerts
+        .iter()
+        .find(|s| s["Action"] == "dynamodb:ListStreams")
+        .expect("ListStreams");
+    assert_eq!(list["Resource"]["Sub"], "${EventsTable.Arn}/stream/*");
+}
+
 #[test]
 fn string_like_is_iam_globbing() {
     assert!(string_like("CALL#zonitel#*", "CALL#zonitel#x#y"));
@@ -368,11 +476,7 @@ fn string_like_is_iam_globbing() {
 #[test]
 fn the_spillway_writes_what_webhooks_write_and_nothing_else() {
     let t = template();
-    let spillway = &t["Resources"]["SpillwayFunction"];
-    let statements: Vec<&Value> = as_list(&spillway["Properties"]["Policies"])
-        .iter()
-        .flat_map(|p| as_list(&p["Statement"]))
-        .collect();
+    let statements = role_statements(&t, "SpillwayFunction");
     let patterns_for = |action: &str| -> Vec<String> {
         statements
             .iter()
@@ -402,7 +506,7 @@ fn the_spillway_writes_what_webhooks_write_and_nothing_else() {
         "SMS#retell#x",
         "GUARD#retell-inbound#a#b",
         "UNMATCHED#retell",
-        "UNRECOGNIZED#abc",
+        "UNRECOGNIZED#zonitel#abc",
         "SPILL#abc",
     ] {
         assert!(

@@ -21,6 +21,7 @@ pub mod drain;
 pub mod edge;
 pub mod keep;
 pub mod spill;
+pub mod spill_key;
 
 pub use callhooks_model::ingest::{delivery, identity, read, unrecognized, Identity};
 

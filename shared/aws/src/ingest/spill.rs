@@ -45,6 +45,10 @@ pub struct SpilledMessage {
     pub part: u32,
     pub parts: u32,
     pub body_b64: String,
+    /// HMAC-SHA256 of the rest, in hex ([`super::spill_key`]): the spillway
+    /// writes only what verifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 /// The messages that carry `delivery`: one, or one per [`PART_BODY_BYTES`].
@@ -71,6 +75,7 @@ pub fn messages(delivery: &Delivery) -> Vec<SpilledMessage> {
             part: index as u32 + 1,
             parts,
             body_b64: base64::engine::general_purpose::STANDARD.encode(chunk),
+            mac: None,
         })
         .collect()
 }
@@ -135,6 +140,9 @@ pub struct Spillway {
     queue_url: Option<String>,
     config: SdkConfig,
     client: OnceLock<aws_sdk_sqs::Client>,
+    /// Signs every message; without it messages go unsigned, and the
+    /// spillway moves them to its dead-letter queue unwritten.
+    key: Option<super::spill_key::SpillKey>,
 }
 
 impl Spillway {
@@ -143,7 +151,14 @@ impl Spillway {
             queue_url: queue_url.filter(|u| !u.is_empty()),
             config,
             client: OnceLock::new(),
+            key: None,
         }
+    }
+
+    /// The same spillway, signing what it sends with `key`.
+    pub fn signed_with(mut self, key: super::spill_key::SpillKey) -> Self {
+        self.key = Some(key);
+        self
     }
 
     /// From `SPILLWAY_QUEUE_URL`, with the Lambda SDK configuration and
@@ -157,7 +172,17 @@ impl Spillway {
                 "no spillway queue: a delivery the table cannot take gets a 503"
             );
         }
-        Self::new(queue_url, lambda_sdk_config(Deadline::SPILL))
+        let spillway = Self::new(queue_url, lambda_sdk_config(Deadline::SPILL));
+        match super::spill_key::SpillKey::from_env() {
+            Some(key) => spillway.signed_with(key),
+            None => {
+                tracing::warn!(
+                    variable = super::spill_key::SIGNING_KEY_ENV,
+                    "no spillway signing key: a spilled delivery waits in the spillway's dead-letter queue"
+                );
+                spillway
+            }
+        }
     }
 
     pub fn is_configured(&self) -> bool {
@@ -172,7 +197,12 @@ impl Spillway {
         let client = self
             .client
             .get_or_init(|| aws_sdk_sqs::Client::new(&self.config));
-        let messages = messages(delivery);
+        let mut messages = messages(delivery);
+        if let Some(key) = &self.key {
+            for message in &mut messages {
+                message.mac = Some(key.sign(message));
+            }
+        }
         for message in &messages {
             let body = serde_json::to_string(message).map_err(|e| e.to_string())?;
             client

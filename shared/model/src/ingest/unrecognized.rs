@@ -20,7 +20,7 @@ pub use super::identity::digest;
 /// retry is a duplicate.
 pub fn plan(delivery: &Delivery, reason: &str, retention_days: u32) -> WritePlan {
     let digest = digest(delivery);
-    let pk = keys::unrecognized_pk(&digest);
+    let pk = keys::unrecognized_pk(delivery.route.provider().as_str(), &digest);
     let received = time::to_key(delivery.received_at);
     let expires = n(time::expires_at(delivery.received_at, retention_days));
     let mut item = Item::with_capacity(16);

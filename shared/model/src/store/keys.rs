@@ -197,10 +197,20 @@ pub fn retry_guard_pk(function: &str, parts: &[&str]) -> String {
 pub const GUARD_SK: &str = "GUARD";
 
 /// An unrecognized delivery (one no provider module could read): its own
-/// partition, named by a digest of the route and the bytes, so a provider's
-/// retry of the same bytes finds it and writes nothing new.
-pub fn unrecognized_pk(digest: &str) -> String {
-    format!("UNRECOGNIZED#{digest}")
+/// partition, named by its provider and a digest of the route and the
+/// bytes, so a provider's retry of the same bytes finds it and writes
+/// nothing new, and each webhook's role reaches only its own provider's
+/// (`UNRECOGNIZED#zonitel#*`). Listed across providers through GSI1
+/// ([`UNRECOGNIZED_INDEX_PK`]).
+pub fn unrecognized_pk(provider: &str, digest: &str) -> String {
+    format!("UNRECOGNIZED#{provider}#{digest}")
+}
+
+/// The digest naming an unrecognized delivery, from its partition key
+/// (`UNRECOGNIZED#<provider>#<digest>`, or `UNRECOGNIZED#<digest>` as
+/// items kept before the provider was part of the key).
+pub fn unrecognized_id(pk: &str) -> Option<&str> {
+    pk.strip_prefix("UNRECOGNIZED#")?.rsplit('#').next()
 }
 
 pub const UNRECOGNIZED_SK: &str = "DELIVERY";
@@ -252,6 +262,16 @@ pub fn timeline_lower_bound(since_key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unrecognized_deliveries_are_keyed_per_provider_and_named_by_digest() {
+        let pk = unrecognized_pk("zonitel", "0123abcd");
+        assert_eq!(pk, "UNRECOGNIZED#zonitel#0123abcd");
+        assert_eq!(unrecognized_id(&pk), Some("0123abcd"));
+        // Kept before the provider was in the key.
+        assert_eq!(unrecognized_id("UNRECOGNIZED#0123abcd"), Some("0123abcd"));
+        assert_eq!(unrecognized_id("CALL#zonitel#x"), None);
+    }
 
     #[test]
     fn keys_have_the_documented_shapes() {
