@@ -6,6 +6,7 @@
 //! [`event::Event`], [`store`] records it idempotently, and [`http`] answers.
 
 pub mod alerts;
+pub mod daily_counts;
 pub mod auth;
 pub mod config;
 pub mod config_cache;

@@ -228,6 +228,21 @@ pub const CONTACT_ITEM_TYPE: &str = "contact";
 pub const ALERT_ITEM_TYPE: &str = "alert";
 pub const ALERTS_PK_PREFIX: &str = "ALERTS#";
 
+/// `item_type` of a per-day counter item (see [`crate::daily_counts`]).
+pub const DAILY_COUNTS_ITEM_TYPE: &str = "daily_counts";
+pub const DAILY_COUNTS_PK_PREFIX: &str = "COUNTS#";
+
+/// The partition of one UTC day's counters (`COUNTS#2026-12-07`): a
+/// period's overview reads one partition per day.
+pub fn daily_counts_pk(day: &str) -> String {
+    format!("{DAILY_COUNTS_PK_PREFIX}{}", key_part(day))
+}
+
+/// One counter item of a day: a provider and one of our numbers.
+pub fn daily_counts_sk(provider: &str, number: &str) -> String {
+    joined(&[provider, number])
+}
+
 /// The ledger partition of the alerts whose incident happened on one UTC
 /// day (`2026-11-29`): listing a period reads one partition per day, and
 /// alerts are few enough that a day never makes a hot partition.

@@ -1,0 +1,111 @@
+//! The per-day counters ([`crate::daily_counts`]) in the table: one `ADD`
+//! per counter item and batch, and the reads of a period's counters (one
+//! query per UTC day, whatever the number of calls).
+
+use super::plan::{n, s};
+use super::{keys, store_error, Store, StoreError};
+use crate::daily_counts::{CounterKey, DailyCounts, Increments};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+use std::collections::BTreeMap;
+
+impl Store {
+    /// Adds a batch's increments, one `UpdateItem` per counter item. Each
+    /// item remembers the last batch it took (`batch`, e.g. the first and
+    /// last stream sequence numbers counted): the same batch handed over
+    /// again is not added twice to an item that has taken no other batch
+    /// since. Returns how many items took the batch.
+    pub async fn add_daily_counts(
+        &self,
+        batch: &str,
+        counts: &BTreeMap<CounterKey, Increments>,
+    ) -> Result<usize, StoreError> {
+        let mut written = 0;
+        for (key, increments) in counts {
+            let mut request = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .key(keys::PK, s(key.pk()))
+                .key(keys::SK, s(key.sk()))
+                .condition_expression("attribute_not_exists(#batch) OR #batch <> :batch")
+                .expression_attribute_names("#batch", "last_batch")
+                .expression_attribute_names("#type", keys::ITEM_TYPE)
+                .expression_attribute_names("#day", "day")
+                .expression_attribute_names("#provider", "provider")
+                .expression_attribute_names("#number", "number")
+                .expression_attribute_values(":batch", s(batch))
+                .expression_attribute_values(":type", s(keys::DAILY_COUNTS_ITEM_TYPE))
+                .expression_attribute_values(":day", s(&key.day))
+                .expression_attribute_values(":provider", s(&key.provider))
+                .expression_attribute_values(":number", s(&key.number));
+            let mut adds = Vec::new();
+            for (i, (attr, by)) in increments.iter().enumerate() {
+                adds.push(format!("#c{i} :c{i}"));
+                request = request
+                    .expression_attribute_names(format!("#c{i}"), attr)
+                    .expression_attribute_values(format!(":c{i}"), n(by));
+            }
+            let expression = format!(
+                "SET #batch = :batch, #type = :type, #day = :day, #provider = :provider, #number = :number ADD {}",
+                adds.join(", ")
+            );
+            match request.update_expression(expression).send().await {
+                Ok(_) => written += 1,
+                Err(SdkError::ServiceError(e))
+                    if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) => {}
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Ok(written)
+    }
+
+    /// Every counter item of the UTC days `days` (`2026-12-07`), one query
+    /// per day run side by side: a month is 30 small queries.
+    pub async fn daily_counts(&self, days: &[String]) -> Result<Vec<DailyCounts>, StoreError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for day in days {
+            let store = self.clone();
+            let pk = keys::daily_counts_pk(day);
+            tasks.spawn(async move { store.query_prefix_eventual(&pk).await });
+        }
+        let mut out = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            let items = done.map_err(|e| StoreError(format!("counter read stopped: {e}")))??;
+            out.extend(items.iter().filter_map(DailyCounts::from_item));
+        }
+        out.sort_by(|a, b| (&a.day, &a.provider, &a.number).cmp(&(&b.day, &b.provider, &b.number)));
+        Ok(out)
+    }
+
+    /// A whole partition, eventually consistent (half the read units of
+    /// [`Store::query_prefix`]; counters a second old are fine).
+    async fn query_prefix_eventual(
+        &self,
+        pk: &str,
+    ) -> Result<Vec<super::plan::Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_values(":pk", s(pk))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(store_error)?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+}
