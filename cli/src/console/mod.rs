@@ -116,7 +116,8 @@ fn respond(status: StatusCode, content_type: &str, body: String, extra: &[(heade
         (header::CONTENT_SECURITY_POLICY, guard::CSP.to_string()),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
         (header::X_FRAME_OPTIONS, "DENY".into()),
-        (header::REFERRER_POLICY, "no-referrer".into()),
+        // Not `no-referrer`: with it a browser sends `Origin: null` on form posts.
+        (header::REFERRER_POLICY, "same-origin".into()),
         (header::CACHE_CONTROL, "no-store".into()),
     ];
     for (name, value) in fixed.into_iter().chain(extra.iter().cloned()) {
@@ -194,7 +195,7 @@ async fn dispatch(console: &Console, request: Request<Body>) -> Response<Body> {
         (&Method::GET, [""]) => pages::overview(console, &query).await,
         (&Method::GET, ["calls"]) => pages::calls(console, &query).await,
         (&Method::GET, ["call", provider, id]) => pages::call(console, provider, id).await,
-        (&Method::GET, ["caller", number]) => pages::caller(console, number).await,
+        (&Method::GET, ["caller", number]) => pages::caller(console, number, &query).await,
         (&Method::GET, ["sms"]) => pages::sms(console, &query).await,
         (&Method::GET, ["alerts"]) => pages::alerts(console, &query).await,
         (&Method::GET, ["alerts", "replay"]) => pages::replay_confirm(console, &query).await,

@@ -568,7 +568,7 @@ pub async fn call(console: &Console, provider: &str, call_id: &str) -> Answer {
 
 // ---------------------------------------------------------------- a caller
 
-pub async fn caller(console: &Console, number: &str) -> Answer {
+pub async fn caller(console: &Console, number: &str, query: &Query) -> Answer {
     let started = std::time::Instant::now();
     let Some(phone) = PhoneNumber::read(number) else {
         return Answer::BadRequest(format!("{number:?} is not a number"));
@@ -604,12 +604,21 @@ pub async fn caller(console: &Console, number: &str) -> Answer {
             _ => None,
         })
         .collect();
-    let called: Option<PhoneNumber> = calls
-        .iter()
-        .find(|c| c.provider == "retell")
-        .or(calls.first())
-        .and_then(|c| c.to.as_deref())
-        .and_then(PhoneNumber::read);
+    // The number asked for, else the one they last called (Retell first).
+    let called: Option<PhoneNumber> = get(query, "to").and_then(PhoneNumber::read).or_else(|| {
+        calls
+            .iter()
+            .find(|c| c.provider == "retell")
+            .or(calls.first())
+            .and_then(|c| c.to.as_deref())
+            .and_then(PhoneNumber::read)
+    });
+    let _ = write!(
+        body,
+        "<form class=\"filters\" method=\"get\" action=\"/caller/{}\"><label>If they called<input name=\"to\" id=\"to\" value=\"{}\" placeholder=\"+18339664835\"></label><button type=\"submit\">Show</button></form>",
+        seg(phone.as_str()),
+        text(called.as_ref().map(PhoneNumber::as_str).unwrap_or(""))
+    );
     match dry_run_answer(console, Provider::Retell, Some(phone.clone()), called, Timestamp::now()).await {
         Ok(html) => body.push_str(&html),
         Err(e) => {
