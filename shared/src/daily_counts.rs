@@ -117,7 +117,7 @@ impl CounterKey {
     }
 
     pub fn sk(&self) -> String {
-        keys::daily_counts_sk(&self.provider, &self.number)
+        keys::daily_counts_sk(&self.day, &self.provider, &self.number)
     }
 }
 

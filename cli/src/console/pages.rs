@@ -494,9 +494,15 @@ pub async fn call(console: &Console, provider: &str, call_id: &str) -> Answer {
             }
         }
     }
+    // Salpre's final transcript sits in its event's raw body (the same
+    // reading as `Store::final_transcript`, without reading the events again).
     if transcript.is_none() {
-        if let Ok(Some(text_json)) = store.final_transcript(provider, call_id).await {
-            transcript = serde_json::from_str(&text_json).ok();
+        let carrier = events.iter().rev().find_map(|e| {
+            Some((attr_text(e, callhooks::store::TRANSCRIPT_POINTER)?, attr_text(e, "raw")?))
+        });
+        if let Some((pointer, raw)) = carrier {
+            transcript = callhooks::store::json_at_pointer(&raw, &pointer)
+                .and_then(|found| serde_json::from_str(found).ok());
         }
     }
     if let Some(t) = &transcript {
@@ -547,10 +553,19 @@ pub async fn call(console: &Console, provider: &str, call_id: &str) -> Answer {
     body.push_str("</div>");
 
     // Alerts of this call: the ledger days from the call's first day on.
-    let since = call.first_seen_at.parse::<Timestamp>().unwrap_or_else(|_| Timestamp::now());
-    let until = since.checked_add(jiff::SignedDuration::from_hours(48)).unwrap_or(since);
+    // An incident happens between the call's first sight and its last
+    // phase: usually one ledger day.
+    let first = call.first_seen_at.parse::<Timestamp>().unwrap_or_else(|_| Timestamp::now());
+    let since = first.checked_sub(jiff::SignedDuration::from_mins(10)).unwrap_or(first);
+    let until = [&call.ended_at, &call.failed_at, &call.unanswered_at, &call.missed_at]
+        .into_iter()
+        .flatten()
+        .filter_map(|at| at.parse::<Timestamp>().ok())
+        .max()
+        .unwrap_or(first)
+        .max(first);
     body.push_str("<h2>Alerts</h2>");
-    match console.ledger.list(since.checked_sub(jiff::SignedDuration::from_hours(1)).unwrap_or(since), until).await {
+    match console.ledger.list(since, until).await {
         Ok(entries) => {
             let mine: Vec<&LedgerEntry> = entries
                 .iter()
@@ -658,15 +673,17 @@ pub async fn sms(console: &Console, query: &Query) -> Answer {
     let started = std::time::Instant::now();
     let store = &console.store;
     let number = get(query, "number").and_then(PhoneNumber::read);
+    // Without a number: the day index, today and the day before (`days`).
+    let days: i64 = get(query, "days").and_then(|d| d.parse().ok()).unwrap_or(2).clamp(1, 31);
     let entries = match &number {
         Some(n) => store.timeline_since(n, None, 60).await,
         None => {
             let now = Timestamp::now();
-            let since = time::to_key(now.checked_sub(jiff::SignedDuration::from_hours(24 * 7)).unwrap_or(now));
+            let since = time::to_key(now.checked_sub(jiff::SignedDuration::from_hours(24 * days)).unwrap_or(now));
             let mut day = jiff::tz::Offset::UTC.to_datetime(now).date();
             let mut found: Vec<TimelineEntry> = Vec::new();
             let mut failed = None;
-            for _ in 0..8 {
+            for _ in 0..days {
                 match store.day_activity(day, Some(&since), None).await {
                     Ok(entries) => found.extend(entries.into_iter().filter(|e| matches!(e, TimelineEntry::Sms(_)))),
                     Err(e) => {

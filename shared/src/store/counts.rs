@@ -62,29 +62,36 @@ impl Store {
         Ok(written)
     }
 
-    /// Every counter item of the UTC days `days` (`2026-12-07`), one query
-    /// per day run side by side: a month is 30 small queries.
+    /// Every counter item of the UTC days `days` (`2026-12-07`, in order):
+    /// one query per calendar month they span (a range of sort keys), so a
+    /// 30-day overview is one or two queries.
     pub async fn daily_counts(&self, days: &[String]) -> Result<Vec<DailyCounts>, StoreError> {
-        let mut tasks = tokio::task::JoinSet::new();
+        let mut months: BTreeMap<String, (String, String)> = BTreeMap::new();
         for day in days {
-            let store = self.clone();
-            let pk = keys::daily_counts_pk(day);
-            tasks.spawn(async move { store.query_prefix_eventual(&pk).await });
+            let range = months
+                .entry(keys::daily_counts_pk(day))
+                .or_insert_with(|| (day.clone(), day.clone()));
+            range.0 = range.0.clone().min(day.clone());
+            range.1 = range.1.clone().max(day.clone());
         }
         let mut out = Vec::new();
-        while let Some(done) = tasks.join_next().await {
-            let items = done.map_err(|e| StoreError(format!("counter read stopped: {e}")))??;
+        for (pk, (first, last)) in months {
+            let items = self
+                .query_range_eventual(&pk, &first, &format!("{last}~"))
+                .await?;
             out.extend(items.iter().filter_map(DailyCounts::from_item));
         }
-        out.sort_by(|a, b| (&a.day, &a.provider, &a.number).cmp(&(&b.day, &b.provider, &b.number)));
         Ok(out)
     }
 
-    /// A whole partition, eventually consistent (half the read units of
-    /// [`Store::query_prefix`]; counters a second old are fine).
-    async fn query_prefix_eventual(
+    /// A partition's sort keys from `lower` to `upper`, eventually
+    /// consistent (half the read units of a consistent read; counters a
+    /// second old are fine).
+    async fn query_range_eventual(
         &self,
         pk: &str,
+        lower: &str,
+        upper: &str,
     ) -> Result<Vec<super::plan::Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
@@ -94,9 +101,12 @@ impl Store {
                 .query()
                 .table_name(&self.table)
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .key_condition_expression("#pk = :pk")
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :lower AND :upper")
                 .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
                 .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":lower", s(lower))
+                .expression_attribute_values(":upper", s(upper))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
