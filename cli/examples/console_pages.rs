@@ -49,7 +49,10 @@ fn summary(i: usize, now: Timestamp) -> Item {
     let sk = keys::timeline_sk(&first, Channel::Call, provider, &call_id);
     let phone = |n: &str| keys::phone_pk(&PhoneNumber::read(n).unwrap());
     let mut item = Item::from([
-        (keys::PK.to_string(), s(keys::conversation_pk(Channel::Call, provider, &call_id))),
+        (
+            keys::PK.to_string(),
+            s(keys::conversation_pk(Channel::Call, provider, &call_id)),
+        ),
         (keys::SK.to_string(), s(keys::SUMMARY_SK)),
         (keys::ITEM_TYPE.to_string(), s("call")),
         ("provider".to_string(), s(provider.as_str())),
@@ -127,7 +130,12 @@ async fn main() {
             .iter()
             .map(|item| {
                 WriteRequest::builder()
-                    .put_request(PutRequest::builder().set_item(Some(item.clone())).build().unwrap())
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(item.clone()))
+                            .build()
+                            .unwrap(),
+                    )
                     .build()
             })
             .collect();
@@ -174,7 +182,12 @@ async fn main() {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e} (cargo build -p callhooks-cli first)", binary.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (cargo build -p callhooks-cli first)",
+                binary.display()
+            )
+        });
     let mut first = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
@@ -190,9 +203,18 @@ async fn main() {
         ("overview, 30 days", "/?days=30".to_string()),
         ("calls, newest 50", "/calls".to_string()),
         ("calls, missed", "/calls?outcome=missed".to_string()),
-        ("calls, one provider, failed", "/calls?provider=retell&outcome=failed".to_string()),
-        ("calls, our number", "/calls?number=%2B18339664835".to_string()),
-        ("calls, a caller", format!("/calls?caller={}", caller.replace('+', "%2B"))),
+        (
+            "calls, one provider, failed",
+            "/calls?provider=retell&outcome=failed".to_string(),
+        ),
+        (
+            "calls, our number",
+            "/calls?number=%2B18339664835".to_string(),
+        ),
+        (
+            "calls, a caller",
+            format!("/calls?caller={}", caller.replace('+', "%2B")),
+        ),
         ("a call", "/call/zonitel/bench-4".to_string()),
         ("a caller", format!("/caller/{caller}")),
         ("SMS", "/sms".to_string()),
@@ -200,13 +222,19 @@ async fn main() {
         ("unrecognized", "/unrecognized".to_string()),
         ("numbers (the Scan)", "/numbers".to_string()),
         ("a number", "/numbers/%2B18339664835".to_string()),
-        ("dry run", "/dry-run?from=%2B14155550007&to=%2B18339664835".to_string()),
+        (
+            "dry run",
+            "/dry-run?from=%2B14155550007&to=%2B18339664835".to_string(),
+        ),
     ];
     println!("| page ({calls} calls) | median ms | worst ms | what it read |");
     println!("| --- | ---: | ---: | --- |");
     // The floor: one request of each kind straight to moto.
     let ours = PhoneNumber::read(OURS[0]).unwrap();
-    for (name, query) in [("moto alone: one GetItem", false), ("moto alone: one Query of an empty partition", true)] {
+    for (name, query) in [
+        ("moto alone: one GetItem", false),
+        ("moto alone: one Query of an empty partition", true),
+    ] {
         let mut times = Vec::new();
         for _ in 0..RUNS {
             let t = Instant::now();
@@ -218,7 +246,11 @@ async fn main() {
             times.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         times.sort_by(|a, b| a.total_cmp(b));
-        println!("| {name} | {:.0} | {:.0} | |", times[RUNS / 2], times[RUNS - 1]);
+        println!(
+            "| {name} | {:.0} | {:.0} | |",
+            times[RUNS / 2],
+            times[RUNS - 1]
+        );
     }
     for (name, path) in pages {
         let mut times = Vec::new();

@@ -22,7 +22,8 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 
 const TOKEN: &str = "console-test-token";
-const HOSTILE_NAME: &str = "<script>alert(1)</script><img src=x onerror=alert(2)> \u{202e}evil\u{1b}[2J";
+const HOSTILE_NAME: &str =
+    "<script>alert(1)</script><img src=x onerror=alert(2)> \u{202e}evil\u{1b}[2J";
 
 fn authorized(mut req: lambda_http::Request) -> lambda_http::Request {
     req.headers_mut().insert(
@@ -50,8 +51,7 @@ fn salpre(kind: &str, call_id: u64, at: Timestamp) -> lambda_http::Request {
 /// The table's stream records from `skip` on, through the alerts function
 /// (alerts published, counters added); how many records there were.
 async fn pump(stack: &TestStack, deps: &Deps, skip: usize) -> usize {
-    let mut event: Event =
-        serde_json::from_slice(&callhooks_tests::stream_records(stack)).unwrap();
+    let mut event: Event = serde_json::from_slice(&callhooks_tests::stream_records(stack)).unwrap();
     let total = event.records.len();
     event.records.drain(..skip.min(total));
     let response = alerts_function::handle(deps, event, None).await;
@@ -252,26 +252,50 @@ async fn the_console_in_a_browser() {
     let port = console.port;
 
     // Who may talk to it.
-    let (status, _) = raw_http(port, &format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"));
+    let (status, _) = raw_http(
+        port,
+        &format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"),
+    );
     assert_eq!(status, 403, "no token");
-    let (status, _) = raw_http(port, &format!("GET /?token={} HTTP/1.1\r\nHost: rebound.example:{port}\r\nConnection: close\r\n\r\n", console.token));
+    let (status, _) = raw_http(
+        port,
+        &format!(
+            "GET /?token={} HTTP/1.1\r\nHost: rebound.example:{port}\r\nConnection: close\r\n\r\n",
+            console.token
+        ),
+    );
     assert_eq!(status, 421, "a rebound name");
-    let (status, head) = raw_http(port, &format!("GET /?token={} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n", console.token));
+    let (status, head) = raw_http(
+        port,
+        &format!(
+            "GET /?token={} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n",
+            console.token
+        ),
+    );
     assert_eq!(status, 303);
     assert!(head.contains("HttpOnly; SameSite=Strict"), "{head}");
     let cookie = format!("callhooks_console_{port}={}", console.token);
     let (status, head) = raw_http(port, &format!("GET /calls HTTP/1.1\r\nHost: localhost:{port}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"));
     assert_eq!(status, 200);
-    assert!(head.contains("content-security-policy: default-src 'none'"), "{head}");
+    assert!(
+        head.contains("content-security-policy: default-src 'none'"),
+        "{head}"
+    );
     let form = format!("pk=x&sk=y&csrf={}", console.token);
     for (origin, body, why) in [
         ("http://evil.example", form.as_str(), "another origin"),
-        (&format!("http://127.0.0.1:{port}") as &str, "pk=x&sk=y", "no form token"),
+        (
+            &format!("http://127.0.0.1:{port}") as &str,
+            "pk=x&sk=y",
+            "no form token",
+        ),
     ] {
         let request = format!("POST /alerts/replay HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\nOrigin: {origin}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
         assert_eq!(raw_http(port, &request).0, 403, "{why}");
     }
-    assert!(callhooks_tests::take_json_messages(&sqs, &queue).await.is_empty());
+    assert!(callhooks_tests::take_json_messages(&sqs, &queue)
+        .await
+        .is_empty());
 
     // The pages in Chromium.
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());

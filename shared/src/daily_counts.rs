@@ -201,7 +201,9 @@ pub fn increments_for_record(
             let old_summary: Option<CallSummary> = read(old);
             let old_kind: Kind = read(old).unwrap_or_default();
             Some(call_increments(
-                old_summary.as_ref().map(|s| (s, old_kind.incomplete_at.as_deref())),
+                old_summary
+                    .as_ref()
+                    .map(|s| (s, old_kind.incomplete_at.as_deref())),
                 (&new_summary, kind.incomplete_at.as_deref()),
             ))
         }
@@ -322,6 +324,8 @@ pub struct DailyCounts {
     pub provider: String,
     pub number: String,
     pub counts: BTreeMap<String, i64>,
+    /// The item's size by DynamoDB's rules (what reading it costs).
+    pub bytes: usize,
 }
 
 impl DailyCounts {
@@ -340,6 +344,7 @@ impl DailyCounts {
             provider: text("provider")?,
             number: text("number")?,
             counts,
+            bytes: crate::store::plan::item_bytes(item),
         })
     }
 
@@ -489,11 +494,16 @@ mod tests {
         let failed = sms(json!({"failed_at": "2026-12-07T09:16:00.000Z"}));
         let (_, inc) = increments_for_record("MODIFY", &sms(json!({})), &failed).unwrap();
         assert_eq!(inc, Increments::from([("sms_failed".into(), 1)]));
-        let alert = image(json!({"PK": "ALERTS#2026-12-07", "SK": "x", "item_type": "alert",
+        let alert = image(
+            json!({"PK": "ALERTS#2026-12-07", "SK": "x", "item_type": "alert",
             "provider": "salpre", "alert_type": "missed_call", "occurred_at": "2026-12-07T09:15:30.000Z",
-            "to": "+18339664835"}));
+            "to": "+18339664835"}),
+        );
         let (key, inc) = increments_for_record("INSERT", &empty(), &alert).unwrap();
-        assert_eq!((key.provider.as_str(), key.number.as_str()), ("salpre", "+18339664835"));
+        assert_eq!(
+            (key.provider.as_str(), key.number.as_str()),
+            ("salpre", "+18339664835")
+        );
         assert_eq!(inc, Increments::from([("alerts".into(), 1)]));
         assert!(increments_for_record("MODIFY", &alert, &alert).is_none());
     }
@@ -507,7 +517,10 @@ mod tests {
         };
         let out = aggregate([
             (key("a"), Increments::from([("calls".into(), 1)])),
-            (key("a"), Increments::from([("calls".into(), 1), ("missed".into(), 1)])),
+            (
+                key("a"),
+                Increments::from([("calls".into(), 1), ("missed".into(), 1)]),
+            ),
             (key("b"), Increments::from([("missed".into(), 1)])),
             (key("b"), Increments::from([("missed".into(), -1)])),
         ]);

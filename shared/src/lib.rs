@@ -6,10 +6,10 @@
 //! [`event::Event`], [`store`] records it idempotently, and [`http`] answers.
 
 pub mod alerts;
-pub mod daily_counts;
 pub mod auth;
 pub mod config;
 pub mod config_cache;
+pub mod daily_counts;
 pub mod event;
 pub mod http;
 pub mod ingest;

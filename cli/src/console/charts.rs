@@ -15,7 +15,12 @@ pub fn stacked_bars(days: &[String], series: &[(String, Vec<i64>)]) -> String {
     let plot_w = width - left - 6.0;
     let plot_h = height - bottom - top;
     let totals: Vec<i64> = (0..days.len())
-        .map(|d| series.iter().map(|(_, v)| v.get(d).copied().unwrap_or(0).max(0)).sum())
+        .map(|d| {
+            series
+                .iter()
+                .map(|(_, v)| v.get(d).copied().unwrap_or(0).max(0))
+                .sum()
+        })
         .collect();
     let max = totals.iter().copied().max().unwrap_or(0).max(1);
     let step = plot_w / days.len().max(1) as f64;
@@ -88,7 +93,12 @@ pub fn heat_map(grid: &[[i64; 24]; 7]) -> String {
     }
     for (d, row) in grid.iter().enumerate() {
         let y = top + cell * d as f64;
-        let _ = write!(out, "<text x=\"2\" y=\"{:.1}\">{}</text>", y + cell * 0.65, DAYS[d]);
+        let _ = write!(
+            out,
+            "<text x=\"2\" y=\"{:.1}\">{}</text>",
+            y + cell * 0.65,
+            DAYS[d]
+        );
         for (hour, &count) in row.iter().enumerate() {
             let x = left + cell * hour as f64;
             let strength = count.max(0) as f64 / max as f64;
@@ -112,7 +122,12 @@ fn shade(strength: f64) -> String {
         return "#eef1f5".into();
     }
     let mix = |from: f64, to: f64| (from + (to - from) * strength.clamp(0.0, 1.0)).round() as u8;
-    format!("#{:02x}{:02x}{:02x}", mix(253.0, 153.0), mix(219.0, 27.0), mix(199.0, 30.0))
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        mix(253.0, 153.0),
+        mix(219.0, 27.0),
+        mix(199.0, 30.0)
+    )
 }
 
 #[cfg(test)]

@@ -43,8 +43,12 @@ impl Refusal {
 
     pub fn message(self) -> &'static str {
         match self {
-            Refusal::WrongHost => "this console answers only as 127.0.0.1 or localhost on its own port",
-            Refusal::NoToken => "open the console with the URL it printed (it carries this run's token)",
+            Refusal::WrongHost => {
+                "this console answers only as 127.0.0.1 or localhost on its own port"
+            }
+            Refusal::NoToken => {
+                "open the console with the URL it printed (it carries this run's token)"
+            }
             Refusal::CrossOrigin => "changes are accepted only from the console's own pages",
         }
     }
@@ -198,12 +202,18 @@ mod tests {
             changes: true,
             ..Default::default()
         };
-        assert_eq!(g.check(&post(Some("http://127.0.0.1:8787"), Some(&token))), Ok(()));
+        assert_eq!(
+            g.check(&post(Some("http://127.0.0.1:8787"), Some(&token))),
+            Ok(())
+        );
         assert_eq!(
             g.check(&post(Some("http://evil.example"), Some(&token))),
             Err(Refusal::CrossOrigin)
         );
-        assert_eq!(g.check(&post(None, Some(&token))), Err(Refusal::CrossOrigin));
+        assert_eq!(
+            g.check(&post(None, Some(&token))),
+            Err(Refusal::CrossOrigin)
+        );
         assert_eq!(
             g.check(&post(Some("http://127.0.0.1:8787"), None)),
             Err(Refusal::CrossOrigin)

@@ -67,7 +67,11 @@ const MENU: [(&str, &str); 8] = [
 pub fn page(title: &str, current: &str, body: &str) -> String {
     let mut nav = String::new();
     for (path, label) in MENU {
-        let here = if path == current { " aria-current=\"page\"" } else { "" };
+        let here = if path == current {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
         let _ = write!(nav, "<a href=\"{path}\"{here}>{label}</a>");
     }
     format!(

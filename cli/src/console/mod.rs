@@ -107,7 +107,12 @@ fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn respond(status: StatusCode, content_type: &str, body: String, extra: &[(header::HeaderName, String)]) -> Response<Body> {
+fn respond(
+    status: StatusCode,
+    content_type: &str,
+    body: String,
+    extra: &[(header::HeaderName, String)],
+) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -129,7 +134,11 @@ fn respond(status: StatusCode, content_type: &str, body: String, extra: &[(heade
 }
 
 fn html_status(status: StatusCode, title: &str, message: &str) -> Response<Body> {
-    let body = html::page(title, "", &format!("<p class=\"error\">{}</p>", html::text(message)));
+    let body = html::page(
+        title,
+        "",
+        &format!("<p class=\"error\">{}</p>", html::text(message)),
+    );
     respond(status, "text/html; charset=utf-8", body, &[])
 }
 
@@ -147,7 +156,13 @@ async fn dispatch(console: &Console, request: Request<Body>) -> Response<Body> {
     let form: Query = if changes {
         match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
             Ok(bytes) => parse_form(&bytes),
-            Err(_) => return html_status(StatusCode::PAYLOAD_TOO_LARGE, "Too large", "the form is too large"),
+            Err(_) => {
+                return html_status(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Too large",
+                    "the form is too large",
+                )
+            }
         }
     } else {
         Query::new()
@@ -162,7 +177,12 @@ async fn dispatch(console: &Console, request: Request<Body>) -> Response<Body> {
     };
     if let Err(refusal) = console.guard.check(&facts) {
         let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
-        return respond(status, "text/plain; charset=utf-8", format!("{}\n", refusal.message()), &[]);
+        return respond(
+            status,
+            "text/plain; charset=utf-8",
+            format!("{}\n", refusal.message()),
+            &[],
+        );
     }
     let path = parts.uri.path().to_string();
     // The token came in the URL: keep it in the cookie and take it out of
@@ -174,23 +194,44 @@ async fn dispatch(console: &Console, request: Request<Body>) -> Response<Body> {
             .map(|(k, v)| format!("{}={}", html::q(k), html::q(v)))
             .collect();
         rest.sort();
-        let location = if rest.is_empty() { path.clone() } else { format!("{path}?{}", rest.join("&")) };
+        let location = if rest.is_empty() {
+            path.clone()
+        } else {
+            format!("{path}?{}", rest.join("&"))
+        };
         return respond(
             StatusCode::SEE_OTHER,
             "text/plain; charset=utf-8",
             String::new(),
-            &[(header::LOCATION, location), (header::SET_COOKIE, console.guard.set_cookie())],
+            &[
+                (header::LOCATION, location),
+                (header::SET_COOKIE, console.guard.set_cookie()),
+            ],
         );
     }
-    let segments: Vec<String> = path.trim_start_matches('/').split('/').map(percent_decoded).collect();
+    let segments: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(percent_decoded)
+        .collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let saved = query.contains_key("saved");
     let answer = match (&parts.method, segments.as_slice()) {
         (&Method::GET, ["console.css"]) => {
-            return respond(StatusCode::OK, "text/css; charset=utf-8", html::CSS.to_string(), &[]);
+            return respond(
+                StatusCode::OK,
+                "text/css; charset=utf-8",
+                html::CSS.to_string(),
+                &[],
+            );
         }
         (&Method::GET, ["favicon.svg"] | ["favicon.ico"]) => {
-            return respond(StatusCode::OK, "image/svg+xml", html::FAVICON.to_string(), &[]);
+            return respond(
+                StatusCode::OK,
+                "image/svg+xml",
+                html::FAVICON.to_string(),
+                &[],
+            );
         }
         (&Method::GET, [""]) => pages::overview(console, &query).await,
         (&Method::GET, ["calls"]) => pages::calls(console, &query).await,
@@ -214,7 +255,11 @@ async fn dispatch(console: &Console, request: Request<Body>) -> Response<Body> {
         (&Method::POST, ["contacts", number]) => pages::contact_save(console, number, &form).await,
         (&Method::GET, ["dry-run"]) => pages::dry_run(console, &query).await,
         (method, _) if method != Method::GET && method != Method::POST => {
-            return html_status(StatusCode::METHOD_NOT_ALLOWED, "Not allowed", "GET or POST only");
+            return html_status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Not allowed",
+                "GET or POST only",
+            );
         }
         _ => Answer::NotFound(format!("no page {path}")),
     };
@@ -227,6 +272,8 @@ async fn dispatch(console: &Console, request: Request<Body>) -> Response<Body> {
             &[(header::LOCATION, location)],
         ),
         Answer::NotFound(message) => html_status(StatusCode::NOT_FOUND, "Not found", &message),
-        Answer::BadRequest(message) => html_status(StatusCode::BAD_REQUEST, "Not understood", &message),
+        Answer::BadRequest(message) => {
+            html_status(StatusCode::BAD_REQUEST, "Not understood", &message)
+        }
     }
 }

@@ -2,11 +2,11 @@
 //! ([`super::html`]); every stored value goes through [`text`].
 
 use super::charts;
-use super::html::{block, fields, page, q, select, seg, table, text};
+use super::html::{block, fields, page, q, seg, select, table, text};
 use super::reads::{self, CallFilter};
 use super::Console;
 use callhooks::alerts::delivery::{Clock, Replayed, Route};
-use callhooks::alerts::ledger::{LedgerEntry, AlertState};
+use callhooks::alerts::ledger::{AlertState, LedgerEntry};
 use callhooks::alerts::outgoing::LedgerKey;
 use callhooks::daily_counts::{missed_hour_attr, CallOutcome, DailyCounts, Totals};
 use callhooks::event::{Channel, Provider};
@@ -41,14 +41,21 @@ fn storage_page(title: &str, current: &str, error: &StoreError) -> Answer {
     Answer::Html(page(
         title,
         current,
-        &format!("<p class=\"error\">The table could not be read: {}</p>", text(&error.to_string())),
+        &format!(
+            "<p class=\"error\">The table could not be read: {}</p>",
+            text(&error.to_string())
+        ),
     ))
 }
 
 /// A stored time (UTC key) in the operator's zone, to the second.
 fn when(console: &Console, key: &str) -> String {
     match key.parse::<Timestamp>() {
-        Ok(at) => text(&at.to_zoned(console.tz.clone()).strftime("%Y-%m-%d %H:%M:%S").to_string()),
+        Ok(at) => text(
+            &at.to_zoned(console.tz.clone())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+        ),
         Err(_) => text(key),
     }
 }
@@ -70,7 +77,9 @@ fn call_link(provider: &str, call_id: &str) -> String {
 fn phone_link(number: Option<&str>) -> String {
     match number {
         Some(n) if PhoneNumber::read(n).is_some() => {
-            let e164 = PhoneNumber::read(n).map(|p| p.as_str().to_string()).unwrap_or_default();
+            let e164 = PhoneNumber::read(n)
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default();
             format!("<a href=\"/caller/{}\">{}</a>", seg(&e164), text(n))
         }
         Some(n) => text(n),
@@ -141,14 +150,27 @@ fn totals_row(label: String, t: &Totals) -> Vec<String> {
         rate(t, "failed"),
         seconds(t.answer_quantile(0.5)),
         seconds(t.answer_quantile(0.95)),
-        format!("{} / {} / {}", t.get("sms_received"), t.get("sms_sent"), t.get("sms_failed")),
+        format!(
+            "{} / {} / {}",
+            t.get("sms_received"),
+            t.get("sms_sent"),
+            t.get("sms_failed")
+        ),
         t.get("alerts").to_string(),
     ]
 }
 
 const TOTALS_HEADERS: [&str; 10] = [
-    "", "calls", "answered", "missed", "incomplete", "failed", "answer median", "answer p95",
-    "SMS in / out / failed", "alerts",
+    "",
+    "calls",
+    "answered",
+    "missed",
+    "incomplete",
+    "failed",
+    "answer median",
+    "answer p95",
+    "SMS in / out / failed",
+    "alerts",
 ];
 
 pub async fn overview(console: &Console, query: &Query) -> Answer {
@@ -168,7 +190,10 @@ pub async fn overview(console: &Console, query: &Query) -> Answer {
     let mut by_number: BTreeMap<String, Totals> = BTreeMap::new();
     for item in &counts {
         all.add(item);
-        by_provider.entry(item.provider.clone()).or_default().add(item);
+        by_provider
+            .entry(item.provider.clone())
+            .or_default()
+            .add(item);
         by_number.entry(item.number.clone()).or_default().add(item);
     }
     let mut body = String::new();
@@ -192,7 +217,11 @@ pub async fn overview(console: &Console, query: &Query) -> Answer {
         ("SMS failed", all.get("sms_failed").to_string()),
         ("alerts", all.get("alerts").to_string()),
     ] {
-        let _ = write!(body, "<div class=\"card\"><b>{}</b><span>{label}</span></div>", text(&value));
+        let _ = write!(
+            body,
+            "<div class=\"card\"><b>{}</b><span>{label}</span></div>",
+            text(&value)
+        );
     }
     body.push_str("</div><h2>Calls per day by provider</h2>");
     let providers: Vec<String> = by_provider.keys().cloned().collect();
@@ -215,7 +244,12 @@ pub async fn overview(console: &Console, query: &Query) -> Answer {
     body.push_str(&charts::stacked_bars(&days, &series));
     body.push_str("<div class=\"legend\">");
     for (i, p) in providers.iter().enumerate() {
-        let _ = write!(body, "<span><span class=\"swatch p{}\"></span>{}</span>", i % 5, text(p));
+        let _ = write!(
+            body,
+            "<span><span class=\"swatch p{}\"></span>{}</span>",
+            i % 5,
+            text(p)
+        );
     }
     let _ = write!(
         body,
@@ -238,8 +272,14 @@ pub async fn overview(console: &Console, query: &Query) -> Answer {
         })
         .collect();
     body.push_str(&table(&TOTALS_HEADERS, &rows));
+    let bytes: usize = counts.iter().map(|c| c.bytes).sum();
     body.push_str(&footer(
-        &format!("{} counter items of {} days", counts.len(), days.len()),
+        &format!(
+            "{} counter items of {} days, {:.1} read units",
+            counts.len(),
+            days.len(),
+            callhooks::store::units::read_units(bytes, false)
+        ),
         started,
     ));
     Answer::Html(page("Overview", "/", &body))
@@ -273,7 +313,9 @@ pub async fn calls(console: &Console, query: &Query) -> Answer {
         Ok(CallFilter {
             number: phone("number")?,
             caller: phone("caller")?,
-            provider: get(query, "provider").and_then(Provider::parse).map(|p| p.as_str().to_string()),
+            provider: get(query, "provider")
+                .and_then(Provider::parse)
+                .map(|p| p.as_str().to_string()),
             outcome,
             since: since_key(console, get(query, "since"), 30)?,
             before: match get(query, "before") {
@@ -289,7 +331,9 @@ pub async fn calls(console: &Console, query: &Query) -> Answer {
         Ok(f) => f,
         Err(e) => return Answer::BadRequest(e),
     };
-    let mut body = String::from("<form class=\"filters\" method=\"get\" action=\"/calls\" id=\"call-filters\">");
+    let mut body = String::from(
+        "<form class=\"filters\" method=\"get\" action=\"/calls\" id=\"call-filters\">",
+    );
     for (name, label, hint) in [
         ("number", "Our number", "+18339664835"),
         ("caller", "Caller", "+14155552671"),
@@ -305,13 +349,23 @@ pub async fn calls(console: &Console, query: &Query) -> Answer {
     body.push_str("<label>Provider");
     body.push_str(&select(
         "provider",
-        &[("", "any"), ("zonitel", "Zonitel"), ("salpre", "Salpre"), ("voxtelesys", "Voxtelesys"), ("retell", "Retell")],
+        &[
+            ("", "any"),
+            ("zonitel", "Zonitel"),
+            ("salpre", "Salpre"),
+            ("voxtelesys", "Voxtelesys"),
+            ("retell", "Retell"),
+        ],
         get(query, "provider").unwrap_or(""),
     ));
     body.push_str("</label><label>Outcome");
     let mut outcomes = vec![("", "any")];
     outcomes.extend(CallOutcome::ALL.iter().map(|o| (o.as_str(), o.as_str())));
-    body.push_str(&select("outcome", &outcomes, get(query, "outcome").unwrap_or("")));
+    body.push_str(&select(
+        "outcome",
+        &outcomes,
+        get(query, "outcome").unwrap_or(""),
+    ));
     body.push_str("</label><button type=\"submit\">Filter</button></form>");
     let page_of = match reads::calls_page(&console.store, &filter, 50).await {
         Ok(p) => p,
@@ -322,7 +376,11 @@ pub async fn calls(console: &Console, query: &Query) -> Answer {
         .iter()
         .map(|(c, outcome)| {
             vec![
-                format!("<a href=\"{}\">{}</a>", call_link(&c.provider, &c.call_id), when(console, &c.first_seen_at)),
+                format!(
+                    "<a href=\"{}\">{}</a>",
+                    call_link(&c.provider, &c.call_id),
+                    when(console, &c.first_seen_at)
+                ),
                 text(&c.provider),
                 phone_link(c.from.as_deref()),
                 text(c.caller_name.as_deref().unwrap_or("")),
@@ -333,7 +391,18 @@ pub async fn calls(console: &Console, query: &Query) -> Answer {
         })
         .collect();
     body.push_str("<div id=\"calls\">");
-    body.push_str(&table(&["first seen", "provider", "from", "caller name", "to", "direction", "outcome"], &rows));
+    body.push_str(&table(
+        &[
+            "first seen",
+            "provider",
+            "from",
+            "caller name",
+            "to",
+            "direction",
+            "outcome",
+        ],
+        &rows,
+    ));
     body.push_str("</div>");
     if let Some(next) = &page_of.next {
         let mut next_query = query.clone();
@@ -344,10 +413,16 @@ pub async fn calls(console: &Console, query: &Query) -> Answer {
             .map(|(k, v)| format!("{}={}", q(k), q(v)))
             .collect::<Vec<_>>()
             .join("&amp;");
-        let _ = write!(body, "<p class=\"pager\"><a id=\"next-page\" href=\"/calls?{qs}\">Older calls →</a></p>");
+        let _ = write!(
+            body,
+            "<p class=\"pager\"><a id=\"next-page\" href=\"/calls?{qs}\">Older calls →</a></p>"
+        );
     }
     body.push_str(&footer(
-        &format!("{} index items read, {:.1} read units", page_of.items_read, page_of.read_units),
+        &format!(
+            "{} index items read, {:.1} read units",
+            page_of.items_read, page_of.read_units
+        ),
         started,
     ));
     Answer::Html(page("Calls", "/calls", &body))
@@ -371,7 +446,11 @@ fn attr_text(item: &Item, name: &str) -> Option<String> {
 
 fn safe_link(url: &str) -> String {
     if url.starts_with("https://") || url.starts_with("http://") {
-        format!("<a href=\"{}\" rel=\"noreferrer noopener\" target=\"_blank\">{}</a>", text(url), text(url))
+        format!(
+            "<a href=\"{}\" rel=\"noreferrer noopener\" target=\"_blank\">{}</a>",
+            text(url),
+            text(url)
+        )
     } else {
         text(url)
     }
@@ -395,7 +474,12 @@ fn transcript_html(value: &serde_json::Value) -> String {
                     .and_then(|v| v.as_str())
                     .unwrap_or("");
                 let class = if who == "agent" { "agent" } else { "user" };
-                let _ = write!(out, "<div class=\"turn {class}\"><b>{}</b>: {}</div>", text(who), text(said));
+                let _ = write!(
+                    out,
+                    "<div class=\"turn {class}\"><b>{}</b>: {}</div>",
+                    text(who),
+                    text(said)
+                );
             }
             out.push_str("</div>");
             out
@@ -417,35 +501,56 @@ pub async fn call(console: &Console, provider: &str, call_id: &str) -> Answer {
     );
     let (summary, events) = match (summary, events) {
         (Ok(Some(s)), Ok(e)) => (s, e),
-        (Ok(None), _) => return Answer::NotFound(format!("no call {call_id:?} of {}", provider.as_str())),
+        (Ok(None), _) => {
+            return Answer::NotFound(format!("no call {call_id:?} of {}", provider.as_str()))
+        }
         (Err(e), _) | (_, Err(e)) => return storage_page("Call", "/calls", &e),
     };
     let Ok(call) = callhooks::store::CallSummary::from_item(&summary) else {
         return Answer::NotFound("the call's summary cannot be read".into());
     };
-    let outcome = CallOutcome::of(&call, attr_text(&summary, callhooks::daily_counts::INCOMPLETE_AT).as_deref());
+    let outcome = CallOutcome::of(
+        &call,
+        attr_text(&summary, callhooks::daily_counts::INCOMPLETE_AT).as_deref(),
+    );
     let mut body = String::new();
     let mut pairs: Vec<(&str, String)> = vec![
         ("provider", text(&call.provider)),
         ("call id", text(&call.call_id)),
         ("outcome", outcome_cell(outcome)),
-        ("direction", call.direction.map(|d| d.as_str().to_string()).unwrap_or_default()),
+        (
+            "direction",
+            call.direction
+                .map(|d| d.as_str().to_string())
+                .unwrap_or_default(),
+        ),
         ("from", phone_link(call.from.as_deref())),
-        ("caller name", text(call.caller_name.as_deref().unwrap_or(""))),
+        (
+            "caller name",
+            text(call.caller_name.as_deref().unwrap_or("")),
+        ),
         ("to", phone_link(call.to.as_deref())),
         ("first seen", when(console, &call.first_seen_at)),
     ];
     for (label, name) in [
-        ("ringing", "ringing_at"), ("answered", "answered_at"), ("unanswered", "unanswered_at"),
-        ("ended", "ended_at"), ("failed", "failed_at"), ("incomplete", "incomplete_at"),
+        ("ringing", "ringing_at"),
+        ("answered", "answered_at"),
+        ("unanswered", "unanswered_at"),
+        ("ended", "ended_at"),
+        ("failed", "failed_at"),
+        ("incomplete", "incomplete_at"),
     ] {
         if let Some(at) = attr_text(&summary, name) {
             pairs.push((label, when(console, &at)));
         }
     }
     for (label, name) in [
-        ("error", "error_message"), ("disconnection", "disconnection_reason"), ("duration (ms)", "duration_ms"),
-        ("transferred to", "transfer_destination"), ("Retell agent", "retell_agent_id"), ("dial outcome", "dial_outcome"),
+        ("error", "error_message"),
+        ("disconnection", "disconnection_reason"),
+        ("duration (ms)", "duration_ms"),
+        ("transferred to", "transfer_destination"),
+        ("Retell agent", "retell_agent_id"),
+        ("dial outcome", "dial_outcome"),
     ] {
         if let Some(v) = attr_text(&summary, name) {
             pairs.push((label, text(&v)));
@@ -457,10 +562,20 @@ pub async fn call(console: &Console, provider: &str, call_id: &str) -> Answer {
     // answers for this caller today.
     body.push_str("<h2>Routing decision</h2>");
     if let Some(rule) = attr_text(&summary, "rejected_by") {
-        let _ = write!(body, "<p id=\"routing\">Rejected by rule <b>{}</b>.</p>", text(&rule));
+        let _ = write!(
+            body,
+            "<p id=\"routing\">Rejected by rule <b>{}</b>.</p>",
+            text(&rule)
+        );
     } else {
-        let (from, to) = (call.from.as_deref().and_then(PhoneNumber::read), call.to.as_deref().and_then(PhoneNumber::read));
-        let at = call.first_seen_at.parse::<Timestamp>().unwrap_or_else(|_| Timestamp::now());
+        let (from, to) = (
+            call.from.as_deref().and_then(PhoneNumber::read),
+            call.to.as_deref().and_then(PhoneNumber::read),
+        );
+        let at = call
+            .first_seen_at
+            .parse::<Timestamp>()
+            .unwrap_or_else(|_| Timestamp::now());
         match dry_run_answer(console, provider, from, to, at).await {
             Ok(html) => {
                 let _ = write!(body, "<div id=\"routing\"><p class=\"empty\">With today's configuration, at the time of the call:</p>{html}</div>");
@@ -477,18 +592,34 @@ pub async fn call(console: &Console, provider: &str, call_id: &str) -> Answer {
     let mut transcript: Option<serde_json::Value> = None;
     let mut analysis: Option<serde_json::Value> = None;
     for event in &events {
-        let Some(raw) = attr_text(event, "raw") else { continue };
-        let Ok(json) = serde_json::from_str::<serde_json::Value>(&raw) else { continue };
+        let Some(raw) = attr_text(event, "raw") else {
+            continue;
+        };
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(&raw) else {
+            continue;
+        };
         let call_obj = json.get("call");
-        if let Some(t) = call_obj.and_then(|c| c.get("transcript_object")).filter(|t| t.is_array()) {
+        if let Some(t) = call_obj
+            .and_then(|c| c.get("transcript_object"))
+            .filter(|t| t.is_array())
+        {
             transcript = Some(t.clone());
-        } else if let Some(t) = call_obj.and_then(|c| c.get("transcript")).filter(|t| t.is_string()) {
+        } else if let Some(t) = call_obj
+            .and_then(|c| c.get("transcript"))
+            .filter(|t| t.is_string())
+        {
             transcript = Some(t.clone());
         }
-        if let Some(a) = call_obj.and_then(|c| c.get("call_analysis")).filter(|a| a.is_object()) {
+        if let Some(a) = call_obj
+            .and_then(|c| c.get("call_analysis"))
+            .filter(|a| a.is_object())
+        {
             analysis = Some(a.clone());
         }
-        if let Some(url) = call_obj.and_then(|c| c.get("recording_url")).and_then(|u| u.as_str()) {
+        if let Some(url) = call_obj
+            .and_then(|c| c.get("recording_url"))
+            .and_then(|u| u.as_str())
+        {
             if !recordings.iter().any(|r| r == url) {
                 recordings.push(url.to_string());
             }
@@ -498,7 +629,10 @@ pub async fn call(console: &Console, provider: &str, call_id: &str) -> Answer {
     // reading as `Store::final_transcript`, without reading the events again).
     if transcript.is_none() {
         let carrier = events.iter().rev().find_map(|e| {
-            Some((attr_text(e, callhooks::store::TRANSCRIPT_POINTER)?, attr_text(e, "raw")?))
+            Some((
+                attr_text(e, callhooks::store::TRANSCRIPT_POINTER)?,
+                attr_text(e, "raw")?,
+            ))
         });
         if let Some((pointer, raw)) = carrier {
             transcript = callhooks::store::json_at_pointer(&raw, &pointer)
@@ -513,7 +647,16 @@ pub async fn call(console: &Console, provider: &str, call_id: &str) -> Answer {
         body.push_str("<h2>Retell's analysis</h2>");
         let pairs: Vec<(&str, String)> = map
             .iter()
-            .map(|(k, v)| (k.as_str(), text(&v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))))
+            .map(|(k, v)| {
+                (
+                    k.as_str(),
+                    text(
+                        &v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    ),
+                )
+            })
             .collect();
         body.push_str(&fields(&pairs));
     }
@@ -531,12 +674,20 @@ pub async fn call(console: &Console, provider: &str, call_id: &str) -> Answer {
         .iter()
         .map(|e| {
             let sk = attr_text(e, "SK").unwrap_or_default();
-            let at = attr_text(e, "occurred_at").unwrap_or_else(|| sk.get(6..30).unwrap_or("").to_string());
-            let kind = attr_text(e, "event_type").or_else(|| attr_text(e, "kind")).unwrap_or_default();
+            let at = attr_text(e, "occurred_at")
+                .unwrap_or_else(|| sk.get(6..30).unwrap_or("").to_string());
+            let kind = attr_text(e, "event_type")
+                .or_else(|| attr_text(e, "kind"))
+                .unwrap_or_default();
             let anomalies = e
                 .get("anomalies")
                 .and_then(|v| v.as_l().ok())
-                .map(|l| l.iter().filter_map(|a| a.as_s().ok().cloned()).collect::<Vec<_>>().join("; "))
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|a| a.as_s().ok().cloned())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
                 .unwrap_or_default();
             let raw = attr_text(e, "raw").unwrap_or_default();
             vec![
@@ -544,26 +695,43 @@ pub async fn call(console: &Console, provider: &str, call_id: &str) -> Answer {
                 text(&attr_text(e, "provider").unwrap_or_else(|| call.provider.clone())),
                 text(&kind),
                 text(&anomalies),
-                format!("<details><summary>{} bytes</summary><pre>{}</pre></details>", raw.len(), block(&raw)),
+                format!(
+                    "<details><summary>{} bytes</summary><pre>{}</pre></details>",
+                    raw.len(),
+                    block(&raw)
+                ),
             ]
         })
         .collect();
     body.push_str("<div id=\"timeline\">");
-    body.push_str(&table(&["time", "provider", "event", "oddities", "raw"], &rows));
+    body.push_str(&table(
+        &["time", "provider", "event", "oddities", "raw"],
+        &rows,
+    ));
     body.push_str("</div>");
 
     // Alerts of this call: the ledger days from the call's first day on.
     // An incident happens between the call's first sight and its last
     // phase: usually one ledger day.
-    let first = call.first_seen_at.parse::<Timestamp>().unwrap_or_else(|_| Timestamp::now());
-    let since = first.checked_sub(jiff::SignedDuration::from_mins(10)).unwrap_or(first);
-    let until = [&call.ended_at, &call.failed_at, &call.unanswered_at, &call.missed_at]
-        .into_iter()
-        .flatten()
-        .filter_map(|at| at.parse::<Timestamp>().ok())
-        .max()
-        .unwrap_or(first)
-        .max(first);
+    let first = call
+        .first_seen_at
+        .parse::<Timestamp>()
+        .unwrap_or_else(|_| Timestamp::now());
+    let since = first
+        .checked_sub(jiff::SignedDuration::from_mins(10))
+        .unwrap_or(first);
+    let until = [
+        &call.ended_at,
+        &call.failed_at,
+        &call.unanswered_at,
+        &call.missed_at,
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|at| at.parse::<Timestamp>().ok())
+    .max()
+    .unwrap_or(first)
+    .max(first);
     body.push_str("<h2>Alerts</h2>");
     match console.ledger.list(since, until).await {
         Ok(entries) => {
@@ -577,7 +745,10 @@ pub async fn call(console: &Console, provider: &str, call_id: &str) -> Answer {
             let _ = write!(body, "<p class=\"error\">{}</p>", text(&e.to_string()));
         }
     }
-    body.push_str(&footer(&format!("summary and {} event items", events.len()), started));
+    body.push_str(&footer(
+        &format!("summary and {} event items", events.len()),
+        started,
+    ));
     Answer::Html(page(&format!("Call {call_id}"), "/calls", &body))
 }
 
@@ -589,7 +760,10 @@ pub async fn caller(console: &Console, number: &str, query: &Query) -> Answer {
         return Answer::BadRequest(format!("{number:?} is not a number"));
     };
     let store = &console.store;
-    let (timeline, contact) = tokio::join!(store.timeline_since(&phone, None, 100), store.contact(&phone));
+    let (timeline, contact) = tokio::join!(
+        store.timeline_since(&phone, None, 100),
+        store.contact(&phone)
+    );
     let (timeline, contact) = match (timeline, contact) {
         (Ok(t), Ok(c)) => (t, c),
         (Err(e), _) | (_, Err(e)) => return storage_page("Caller", "/calls", &e),
@@ -606,7 +780,11 @@ pub async fn caller(console: &Console, number: &str, query: &Query) -> Answer {
             );
         }
         None => {
-            let _ = write!(body, "<p class=\"empty\">No contact record. <a href=\"/contacts/{}\">Add one</a>.</p>", seg(phone.as_str()));
+            let _ = write!(
+                body,
+                "<p class=\"empty\">No contact record. <a href=\"/contacts/{}\">Add one</a>.</p>",
+                seg(phone.as_str())
+            );
         }
     }
     // What a Retell agent would be told if this caller called now: the
@@ -634,7 +812,15 @@ pub async fn caller(console: &Console, number: &str, query: &Query) -> Answer {
         seg(phone.as_str()),
         text(called.as_ref().map(PhoneNumber::as_str).unwrap_or(""))
     );
-    match dry_run_answer(console, Provider::Retell, Some(phone.clone()), called, Timestamp::now()).await {
+    match dry_run_answer(
+        console,
+        Provider::Retell,
+        Some(phone.clone()),
+        called,
+        Timestamp::now(),
+    )
+    .await
+    {
         Ok(html) => body.push_str(&html),
         Err(e) => {
             let _ = write!(body, "<p class=\"error\">{}</p>", text(&e.to_string()));
@@ -645,7 +831,11 @@ pub async fn caller(console: &Console, number: &str, query: &Query) -> Answer {
         .iter()
         .map(|entry| match entry {
             TimelineEntry::Call(c) => vec![
-                format!("<a href=\"{}\">{}</a>", call_link(&c.provider, &c.call_id), when(console, &c.first_seen_at)),
+                format!(
+                    "<a href=\"{}\">{}</a>",
+                    call_link(&c.provider, &c.call_id),
+                    when(console, &c.first_seen_at)
+                ),
                 "call".into(),
                 text(&c.provider),
                 phone_link(c.from.as_deref()),
@@ -662,8 +852,21 @@ pub async fn caller(console: &Console, number: &str, query: &Query) -> Answer {
             ],
         })
         .collect();
-    body.push_str(&table(&["first seen", "what", "provider", "from", "to", "outcome / text"], &rows));
-    body.push_str(&footer(&format!("{} timeline items and the contact", timeline.len()), started));
+    body.push_str(&table(
+        &[
+            "first seen",
+            "what",
+            "provider",
+            "from",
+            "to",
+            "outcome / text",
+        ],
+        &rows,
+    ));
+    body.push_str(&footer(
+        &format!("{} timeline items and the contact", timeline.len()),
+        started,
+    ));
     Answer::Html(page(&format!("Caller {}", phone.as_str()), "/calls", &body))
 }
 
@@ -674,18 +877,28 @@ pub async fn sms(console: &Console, query: &Query) -> Answer {
     let store = &console.store;
     let number = get(query, "number").and_then(PhoneNumber::read);
     // Without a number: the day index, today and the day before (`days`).
-    let days: i64 = get(query, "days").and_then(|d| d.parse().ok()).unwrap_or(2).clamp(1, 31);
+    let days: i64 = get(query, "days")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(2)
+        .clamp(1, 31);
     let entries = match &number {
         Some(n) => store.timeline_since(n, None, 60).await,
         None => {
             let now = Timestamp::now();
-            let since = time::to_key(now.checked_sub(jiff::SignedDuration::from_hours(24 * days)).unwrap_or(now));
+            let since = time::to_key(
+                now.checked_sub(jiff::SignedDuration::from_hours(24 * days))
+                    .unwrap_or(now),
+            );
             let mut day = jiff::tz::Offset::UTC.to_datetime(now).date();
             let mut found: Vec<TimelineEntry> = Vec::new();
             let mut failed = None;
             for _ in 0..days {
                 match store.day_activity(day, Some(&since), None).await {
-                    Ok(entries) => found.extend(entries.into_iter().filter(|e| matches!(e, TimelineEntry::Sms(_)))),
+                    Ok(entries) => found.extend(
+                        entries
+                            .into_iter()
+                            .filter(|e| matches!(e, TimelineEntry::Sms(_))),
+                    ),
                     Err(e) => {
                         failed = Some(e);
                         break;
@@ -737,15 +950,26 @@ pub async fn sms(console: &Console, query: &Query) -> Answer {
     // Conversations: messages grouped by the pair of numbers.
     let mut conversations: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, m) in messages.iter().enumerate() {
-        let mut pair = [m.from.clone().unwrap_or_default(), m.to.clone().unwrap_or_default()];
+        let mut pair = [
+            m.from.clone().unwrap_or_default(),
+            m.to.clone().unwrap_or_default(),
+        ];
         pair.sort();
-        conversations.entry((pair[0].clone(), pair[1].clone())).or_default().push(i);
+        conversations
+            .entry((pair[0].clone(), pair[1].clone()))
+            .or_default()
+            .push(i);
     }
     if conversations.is_empty() {
         body.push_str("<p class=\"empty\">No messages.</p>");
     }
     for ((a, b), indexes) in &conversations {
-        let _ = write!(body, "<h2>{} ↔ {}</h2>", phone_link(Some(a)), phone_link(Some(b)));
+        let _ = write!(
+            body,
+            "<h2>{} ↔ {}</h2>",
+            phone_link(Some(a)),
+            phone_link(Some(b))
+        );
         let rows: Vec<Vec<String>> = indexes
             .iter()
             .map(|&i| {
@@ -755,7 +979,17 @@ pub async fn sms(console: &Console, query: &Query) -> Answer {
                     .map(|r| {
                         r.history
                             .iter()
-                            .map(|h| format!("{} {}{}", text(&h.status), when(console, &h.at), h.message.as_deref().map(|m| format!(" ({})", text(m))).unwrap_or_default()))
+                            .map(|h| {
+                                format!(
+                                    "{} {}{}",
+                                    text(&h.status),
+                                    when(console, &h.at),
+                                    h.message
+                                        .as_deref()
+                                        .map(|m| format!(" ({})", text(m)))
+                                        .unwrap_or_default()
+                                )
+                            })
                             .collect::<Vec<_>>()
                             .join("<br>")
                     })
@@ -765,14 +999,29 @@ pub async fn sms(console: &Console, query: &Query) -> Answer {
                     text(&m.provider),
                     phone_link(m.from.as_deref()),
                     text(m.message_text.as_deref().unwrap_or("")),
-                    m.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    m.status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
                     history,
                 ]
             })
             .collect();
-        body.push_str(&table(&["first seen", "provider", "from", "text", "status", "status history"], &rows));
+        body.push_str(&table(
+            &[
+                "first seen",
+                "provider",
+                "from",
+                "text",
+                "status",
+                "status history",
+            ],
+            &rows,
+        ));
     }
-    body.push_str(&footer(&format!("{} messages and their histories", messages.len()), started));
+    body.push_str(&footer(
+        &format!("{} messages and their histories", messages.len()),
+        started,
+    ));
     Answer::Html(page("SMS", "/sms", &body))
 }
 
@@ -783,14 +1032,20 @@ fn alerts_table(console: &Console, entries: &[&LedgerEntry], with_replay: bool) 
         .iter()
         .rev()
         .map(|e| {
-            let state = if e.replays > 0 { format!("{} (replayed {}×)", e.state.as_str(), e.replays) } else { e.state.as_str().to_string() };
+            let state = if e.replays > 0 {
+                format!("{} (replayed {}×)", e.state.as_str(), e.replays)
+            } else {
+                e.state.as_str().to_string()
+            };
             let class = match e.state {
                 AlertState::Published => "good",
                 AlertState::Failed => "bad",
                 _ => "warn",
             };
             let target = match (&e.call_id, &e.message_id) {
-                (Some(c), _) => format!("<a href=\"{}\">{}</a>", call_link(&e.provider, c), text(c)),
+                (Some(c), _) => {
+                    format!("<a href=\"{}\">{}</a>", call_link(&e.provider, c), text(c))
+                }
                 (_, Some(m)) => text(m),
                 _ => String::new(),
             };
@@ -800,7 +1055,12 @@ fn alerts_table(console: &Console, entries: &[&LedgerEntry], with_replay: bool) 
                 text(&e.provider),
                 target,
                 format!("<span class=\"{class}\">{}</span>", text(&state)),
-                text(e.sns_message_id.as_deref().or(e.last_error.as_deref()).unwrap_or("")),
+                text(
+                    e.sns_message_id
+                        .as_deref()
+                        .or(e.last_error.as_deref())
+                        .unwrap_or(""),
+                ),
             ];
             if with_replay {
                 row.push(format!(
@@ -812,7 +1072,14 @@ fn alerts_table(console: &Console, entries: &[&LedgerEntry], with_replay: bool) 
             row
         })
         .collect();
-    let mut headers = vec!["occurred", "type", "provider", "call or message", "state", "SNS message / error"];
+    let mut headers = vec![
+        "occurred",
+        "type",
+        "provider",
+        "call or message",
+        "state",
+        "SNS message / error",
+    ];
     if with_replay {
         headers.push("");
     }
@@ -821,9 +1088,14 @@ fn alerts_table(console: &Console, entries: &[&LedgerEntry], with_replay: bool) 
 
 pub async fn alerts(console: &Console, query: &Query) -> Answer {
     let started = std::time::Instant::now();
-    let days: i64 = get(query, "days").and_then(|d| d.parse().ok()).unwrap_or(7).clamp(1, 90);
+    let days: i64 = get(query, "days")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(7)
+        .clamp(1, 90);
     let now = Timestamp::now();
-    let since = now.checked_sub(jiff::SignedDuration::from_hours(24 * days)).unwrap_or(now);
+    let since = now
+        .checked_sub(jiff::SignedDuration::from_hours(24 * days))
+        .unwrap_or(now);
     let entries = match console.ledger.list(since, now).await {
         Ok(e) => e,
         Err(e) => return storage_page("Alerts", "/alerts", &e),
@@ -842,18 +1114,30 @@ pub async fn alerts(console: &Console, query: &Query) -> Answer {
     let _ = write!(body, "{days}\" size=\"4\"></label><label>State");
     body.push_str(&select(
         "state",
-        &[("", "any"), ("published", "published"), ("failed", "failed or stalled"), ("replayed", "replayed")],
+        &[
+            ("", "any"),
+            ("published", "published"),
+            ("failed", "failed or stalled"),
+            ("replayed", "replayed"),
+        ],
         state.unwrap_or(""),
     ));
     body.push_str("</label><button type=\"submit\">Show</button></form>");
     if let Some(done) = get(query, "done") {
-        let _ = write!(body, "<p class=\"notice\" id=\"replay-result\">{}</p>", text(done));
+        let _ = write!(
+            body,
+            "<p class=\"notice\" id=\"replay-result\">{}</p>",
+            text(done)
+        );
     }
     body.push_str(&alerts_table(console, &shown, console.publisher.is_some()));
     if console.publisher.is_none() {
         body.push_str("<p class=\"empty\">Replay needs the alerts topic: start the console with --topic-arn or ALERTS_TOPIC_ARN.</p>");
     }
-    body.push_str(&footer(&format!("{} ledger entries of {days} days", entries.len()), started));
+    body.push_str(&footer(
+        &format!("{} ledger entries of {days} days", entries.len()),
+        started,
+    ));
     Answer::Html(page("Alerts", "/alerts", &body))
 }
 
@@ -861,7 +1145,10 @@ pub async fn replay_confirm(console: &Console, query: &Query) -> Answer {
     let (Some(pk), Some(sk)) = (get(query, "pk"), get(query, "sk")) else {
         return Answer::BadRequest("which alert: pk and sk".into());
     };
-    let key = LedgerKey { pk: pk.to_string(), sk: sk.to_string() };
+    let key = LedgerKey {
+        pk: pk.to_string(),
+        sk: sk.to_string(),
+    };
     let entry = match console.ledger.get(&key).await {
         Ok(Some(e)) => e,
         Ok(None) => return Answer::NotFound("no such alert".into()),
@@ -900,12 +1187,17 @@ pub async fn replay(console: &Console, form: &Query) -> Answer {
         clock: Clock::default(),
         deadline: None,
     };
-    let key = LedgerKey { pk: pk.to_string(), sk: sk.to_string() };
+    let key = LedgerKey {
+        pk: pk.to_string(),
+        sk: sk.to_string(),
+    };
     let again = get(form, "again").is_some();
     let message = match route.replay(&key, again).await {
         Ok(Replayed::Published(_, id)) => format!("Published again: SNS message {id}."),
         Ok(Replayed::AlreadyPublished(_)) => "Already published: nothing sent.".to_string(),
-        Ok(Replayed::Busy(_)) => "The alerts function is publishing it now: look again in a minute.".to_string(),
+        Ok(Replayed::Busy(_)) => {
+            "The alerts function is publishing it now: look again in a minute.".to_string()
+        }
         Ok(Replayed::Failed(_, error)) => format!("SNS refused it again: {error}"),
         Err(e) => format!("The ledger could not be read: {e}"),
     };
@@ -924,7 +1216,11 @@ pub async fn unrecognized(console: &Console) -> Answer {
         .iter()
         .map(|d| {
             vec![
-                format!("<a href=\"/unrecognized/{}\">{}</a>", seg(&d.id), when(console, &d.received_at)),
+                format!(
+                    "<a href=\"/unrecognized/{}\">{}</a>",
+                    seg(&d.id),
+                    when(console, &d.received_at)
+                ),
                 text(&d.route),
                 text(&d.provider),
                 text(&d.reason),
@@ -934,7 +1230,17 @@ pub async fn unrecognized(console: &Console) -> Answer {
         })
         .collect();
     let mut body = String::from("<div id=\"unrecognized\">");
-    body.push_str(&table(&["received", "route", "provider", "reason", "bytes", "content type"], &rows));
+    body.push_str(&table(
+        &[
+            "received",
+            "route",
+            "provider",
+            "reason",
+            "bytes",
+            "content type",
+        ],
+        &rows,
+    ));
     body.push_str("</div>");
     body.push_str(&footer(&format!("{} deliveries", list.len()), started));
     Answer::Html(page("Unrecognized deliveries", "/unrecognized", &body))
@@ -942,7 +1248,11 @@ pub async fn unrecognized(console: &Console) -> Answer {
 
 pub async fn unrecognized_one(console: &Console, id: &str) -> Answer {
     let pk = callhooks::store::keys::unrecognized_pk(id);
-    let items = match console.store.query_prefix(&pk, callhooks::store::keys::UNRECOGNIZED_SK).await {
+    let items = match console
+        .store
+        .query_prefix(&pk, callhooks::store::keys::UNRECOGNIZED_SK)
+        .await
+    {
         Ok(items) => callhooks::store::assemble_parts(items),
         Err(e) => return storage_page("Unrecognized delivery", "/unrecognized", &e),
     };
@@ -956,11 +1266,18 @@ pub async fn unrecognized_one(console: &Console, id: &str) -> Answer {
         ("route", text(&d.route)),
         ("provider", text(&d.provider)),
         ("reason", text(&d.reason)),
-        ("content type", text(d.content_type.as_deref().unwrap_or(""))),
+        (
+            "content type",
+            text(d.content_type.as_deref().unwrap_or("")),
+        ),
         ("user agent", text(d.user_agent.as_deref().unwrap_or(""))),
         ("bytes", d.body_bytes.to_string()),
     ]);
-    let _ = write!(body, "<h2>Body</h2><pre id=\"raw-body\">{}</pre>", block(&raw));
+    let _ = write!(
+        body,
+        "<h2>Body</h2><pre id=\"raw-body\">{}</pre>",
+        block(&raw)
+    );
     Answer::Html(page("Unrecognized delivery", "/unrecognized", &body))
 }
 
@@ -976,10 +1293,22 @@ pub async fn numbers(console: &Console) -> Answer {
         .iter()
         .map(|c| {
             vec![
-                format!("<a href=\"/numbers/{}\">{}</a>", seg(c.number.as_str()), text(c.number.as_str())),
+                format!(
+                    "<a href=\"/numbers/{}\">{}</a>",
+                    seg(c.number.as_str()),
+                    text(c.number.as_str())
+                ),
                 text(c.label.as_deref().unwrap_or("")),
-                if c.voxtelesys.is_some() { "yes".into() } else { String::new() },
-                if c.retell.is_some() { "yes".into() } else { String::new() },
+                if c.voxtelesys.is_some() {
+                    "yes".into()
+                } else {
+                    String::new()
+                },
+                if c.retell.is_some() {
+                    "yes".into()
+                } else {
+                    String::new()
+                },
             ]
         })
         .collect();
@@ -1015,21 +1344,45 @@ pub async fn number_edit(console: &Console, number: &str, saved: bool) -> Answer
     };
     let document = match &config {
         Some(c) => crate::safe::json_output(&serde_json::to_string_pretty(c).unwrap_or_default()),
-        None => format!("{{\n  \"number\": \"{}\",\n  \"label\": \"\"\n}}", phone.as_str()),
+        None => format!(
+            "{{\n  \"number\": \"{}\",\n  \"label\": \"\"\n}}",
+            phone.as_str()
+        ),
     };
     let mut body = String::new();
     if saved {
         body.push_str("<p class=\"notice\" id=\"saved\">Saved. Warm functions see the change within NUMBER_CONFIG_CACHE_SECONDS (default 30 s).</p>");
     }
-    body.push_str(&editor("numbers", phone.as_str(), &document, None, &console.guard.token));
-    let _ = write!(body, "<p><a href=\"/dry-run?to={}\">Dry run this number</a></p>", q(phone.as_str()));
-    Answer::Html(page(&format!("Number {}", phone.as_str()), "/numbers", &body))
+    body.push_str(&editor(
+        "numbers",
+        phone.as_str(),
+        &document,
+        None,
+        &console.guard.token,
+    ));
+    let _ = write!(
+        body,
+        "<p><a href=\"/dry-run?to={}\">Dry run this number</a></p>",
+        q(phone.as_str())
+    );
+    Answer::Html(page(
+        &format!("Number {}", phone.as_str()),
+        "/numbers",
+        &body,
+    ))
 }
 
 pub async fn number_save(console: &Console, number: &str, form: &Query) -> Answer {
     let document = form.get("document").cloned().unwrap_or_default();
     let checked = crate::number_document(&document).and_then(|c| {
-        if c.number.as_str() == number { Ok(c) } else { Err(format!("the document is for {}, not {number}", c.number.as_str())) }
+        if c.number.as_str() == number {
+            Ok(c)
+        } else {
+            Err(format!(
+                "the document is for {}, not {number}",
+                c.number.as_str()
+            ))
+        }
     });
     match checked {
         Ok(config) => match console.store.put_number_config(&config).await {
@@ -1054,15 +1407,32 @@ pub async fn contact_edit(console: &Console, number: &str, saved: bool) -> Answe
     };
     let document = match &contact {
         Some(c) => crate::safe::json_output(&serde_json::to_string_pretty(c).unwrap_or_default()),
-        None => format!("{{\n  \"number\": \"{}\",\n  \"name\": \"\"\n}}", phone.as_str()),
+        None => format!(
+            "{{\n  \"number\": \"{}\",\n  \"name\": \"\"\n}}",
+            phone.as_str()
+        ),
     };
     let mut body = String::new();
     if saved {
         body.push_str("<p class=\"notice\" id=\"saved\">Saved.</p>");
     }
-    body.push_str(&editor("contacts", phone.as_str(), &document, None, &console.guard.token));
-    let _ = write!(body, "<p><a href=\"/caller/{}\">This caller's calls</a></p>", seg(phone.as_str()));
-    Answer::Html(page(&format!("Contact {}", phone.as_str()), "/contacts", &body))
+    body.push_str(&editor(
+        "contacts",
+        phone.as_str(),
+        &document,
+        None,
+        &console.guard.token,
+    ));
+    let _ = write!(
+        body,
+        "<p><a href=\"/caller/{}\">This caller's calls</a></p>",
+        seg(phone.as_str())
+    );
+    Answer::Html(page(
+        &format!("Contact {}", phone.as_str()),
+        "/contacts",
+        &body,
+    ))
 }
 
 pub async fn contacts(query: &Query) -> Answer {
@@ -1079,7 +1449,14 @@ pub async fn contacts(query: &Query) -> Answer {
 pub async fn contact_save(console: &Console, number: &str, form: &Query) -> Answer {
     let document = form.get("document").cloned().unwrap_or_default();
     let checked = crate::contact_document(&document).and_then(|c| {
-        if c.number.as_str() == number { Ok(c) } else { Err(format!("the document is for {}, not {number}", c.number.as_str())) }
+        if c.number.as_str() == number {
+            Ok(c)
+        } else {
+            Err(format!(
+                "the document is for {}, not {number}",
+                c.number.as_str()
+            ))
+        }
     });
     match checked {
         Ok(contact) => match console.store.put_contact(&contact).await {
@@ -1089,7 +1466,13 @@ pub async fn contact_save(console: &Console, number: &str, form: &Query) -> Answ
         Err(e) => Answer::Html(page(
             &format!("Contact {number}"),
             "/contacts",
-            &editor("contacts", number, &document, Some(&e), &console.guard.token),
+            &editor(
+                "contacts",
+                number,
+                &document,
+                Some(&e),
+                &console.guard.token,
+            ),
         )),
     }
 }
@@ -1113,14 +1496,21 @@ async fn dry_run_answer(
         None => None,
     };
     let mut out = String::new();
-    let show_retell = provider == Provider::Retell || config.as_ref().is_some_and(|c| c.retell.is_some());
-    let show_vox = provider == Provider::Voxtelesys || config.as_ref().is_some_and(|c| c.voxtelesys.is_some());
+    let show_retell =
+        provider == Provider::Retell || config.as_ref().is_some_and(|c| c.retell.is_some());
+    let show_vox =
+        provider == Provider::Voxtelesys || config.as_ref().is_some_and(|c| c.voxtelesys.is_some());
     if show_retell {
         let (contact, records) = match &from {
-            Some(f) => (store.contact(f).await?, Some(store.caller_contact_and_calls(f, 20).await?)),
+            Some(f) => (
+                store.contact(f).await?,
+                Some(store.caller_contact_and_calls(f, 20).await?),
+            ),
             None => (None, None),
         };
-        let history = records.as_ref().map(|r| caller_history(&r.calls, r.more, to.as_ref(), at));
+        let history = records
+            .as_ref()
+            .map(|r| caller_history(&r.calls, r.more, to.as_ref(), at));
         let request = InboundRequest {
             kind: InboundKind::Call,
             from: from.clone(),
@@ -1135,18 +1525,36 @@ async fn dry_run_answer(
             Some(c) => ConfigLookup::Found(c),
             None => ConfigLookup::Absent,
         };
-        let decision = decide(&request, lookup, contact.as_ref(), history.as_ref(), None, at);
+        let decision = decide(
+            &request,
+            lookup,
+            contact.as_ref(),
+            history.as_ref(),
+            None,
+            at,
+        );
         let body = decision.answer.body();
         let verdict = match decision.rejected_by {
-            Some(rule) => format!("<b class=\"bad\">rejected</b> by rule <b>{}</b>", text(rule)),
+            Some(rule) => format!(
+                "<b class=\"bad\">rejected</b> by rule <b>{}</b>",
+                text(rule)
+            ),
             None => match &body.override_agent_id {
-                Some(agent) => format!("agent <b>{}</b>, chosen by <b>{}</b>", text(agent), text(decision.agent_source)),
+                Some(agent) => format!(
+                    "agent <b>{}</b>, chosen by <b>{}</b>",
+                    text(agent),
+                    text(decision.agent_source)
+                ),
                 None => "the number's own agent in Retell (no rule chose one)".to_string(),
             },
         };
         let _ = write!(out, "<p class=\"verdict\">Retell: {verdict}.</p>");
         if !body.dynamic_variables.is_empty() {
-            let pairs: Vec<(&str, String)> = body.dynamic_variables.iter().map(|(k, v)| (k.as_str(), text(v))).collect();
+            let pairs: Vec<(&str, String)> = body
+                .dynamic_variables
+                .iter()
+                .map(|(k, v)| (k.as_str(), text(v)))
+                .collect();
             out.push_str(&fields(&pairs));
         }
     }
@@ -1173,9 +1581,15 @@ pub async fn dry_run(console: &Console, query: &Query) -> Answer {
     let from_text = get(query, "from").unwrap_or("");
     let to_text = get(query, "to").unwrap_or("");
     let at_text = get(query, "at").unwrap_or("");
-    let mut body = String::from("<form class=\"filters\" method=\"get\" action=\"/dry-run\" id=\"dry-run\">");
+    let mut body =
+        String::from("<form class=\"filters\" method=\"get\" action=\"/dry-run\" id=\"dry-run\">");
     for (name, label, value, hint) in [
-        ("from", "Caller", from_text, "+14155552671 (empty: withheld)"),
+        (
+            "from",
+            "Caller",
+            from_text,
+            "+14155552671 (empty: withheld)",
+        ),
         ("to", "Calls our number", to_text, "+18339664835"),
         ("at", "At", at_text, "now, or 2026-12-07T09:30"),
     ] {
@@ -1187,7 +1601,9 @@ pub async fn dry_run(console: &Console, query: &Query) -> Answer {
             Ok(t) => t,
             Err(e) => return Answer::BadRequest(format!("to {to_text:?}: {e}")),
         };
-        let from = if from_text.is_empty() { None } else {
+        let from = if from_text.is_empty() {
+            None
+        } else {
             match PhoneNumber::parse(from_text) {
                 Ok(f) => Some(f),
                 Err(e) => return Answer::BadRequest(format!("from {from_text:?}: {e}")),
@@ -1198,15 +1614,27 @@ pub async fn dry_run(console: &Console, query: &Query) -> Answer {
         } else {
             match at_text.parse::<Timestamp>() {
                 Ok(t) => t,
-                Err(_) => match at_text.parse::<jiff::civil::DateTime>().ok().and_then(|dt| dt.to_zoned(console.tz.clone()).ok()) {
+                Err(_) => match at_text
+                    .parse::<jiff::civil::DateTime>()
+                    .ok()
+                    .and_then(|dt| dt.to_zoned(console.tz.clone()).ok())
+                {
                     Some(z) => z.timestamp(),
-                    None => return Answer::BadRequest(format!("at {at_text:?}: give 2026-12-07T09:30 (local) or RFC 3339")),
+                    None => {
+                        return Answer::BadRequest(format!(
+                            "at {at_text:?}: give 2026-12-07T09:30 (local) or RFC 3339"
+                        ))
+                    }
                 },
             }
         };
         match dry_run_answer(console, Provider::Retell, from, Some(to), at).await {
             Ok(html) => {
-                let _ = write!(body, "<div id=\"dry-run-answer\"><h2>At {}</h2>{html}</div>", when(console, &time::to_key(at)));
+                let _ = write!(
+                    body,
+                    "<div id=\"dry-run-answer\"><h2>At {}</h2>{html}</div>",
+                    when(console, &time::to_key(at))
+                );
             }
             Err(e) => return storage_page("Routing dry run", "/dry-run", &e),
         }

@@ -235,7 +235,10 @@ pub const DAILY_COUNTS_PK_PREFIX: &str = "COUNTS#";
 /// The partition of one UTC month's counters (`COUNTS#2026-12` for the day
 /// `2026-12-07`): a month's overview is one query, whatever the calls.
 pub fn daily_counts_pk(day: &str) -> String {
-    format!("{DAILY_COUNTS_PK_PREFIX}{}", key_part(day.get(..7).unwrap_or(day)))
+    format!(
+        "{DAILY_COUNTS_PK_PREFIX}{}",
+        key_part(day.get(..7).unwrap_or(day))
+    )
 }
 
 /// One counter item of a month: a day, a provider and one of our numbers
