@@ -39,10 +39,10 @@ lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 unit:
-	cargo test --locked -p callhooks
+	cargo test --locked -p callhooks-model -p callhooks
 
 integration: $(BIN)/.installed browser
-	cargo test --locked --workspace --exclude callhooks
+	cargo test --locked --workspace --exclude callhooks-model --exclude callhooks
 
 ## The console's end-to-end test drives headless Chromium (Debian's package)
 ## with Node.js: both installed with apt-get when missing.

@@ -132,7 +132,7 @@ async fn main() {
                 WriteRequest::builder()
                     .put_request(
                         PutRequest::builder()
-                            .set_item(Some(item.clone()))
+                            .set_item(Some(callhooks::store::sdk::to_sdk_item(item)))
                             .build()
                             .unwrap(),
                     )
@@ -155,7 +155,7 @@ async fn main() {
     // The counters, as the stream consumer would add them (one batch per day).
     let images: Vec<serde_dynamo::Item> = items
         .iter()
-        .map(|item| serde_dynamo::Item::from(item.clone()))
+        .map(|item| serde_dynamo::Item::from(callhooks::store::sdk::to_sdk_item(item)))
         .collect();
     let empty = serde_dynamo::Item::default();
     let counts = aggregate(

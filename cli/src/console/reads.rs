@@ -156,7 +156,7 @@ async fn read_source(
         units: 0.0,
     };
     for partition in partitions {
-        let mut start: Option<Item> = None;
+        let mut start: Option<callhooks::store::sdk::SdkItem> = None;
         loop {
             if out.items.len() > wanted || out.read >= budget {
                 out.exhausted = false;
@@ -185,7 +185,7 @@ async fn read_source(
             // Read units by DynamoDB's rules (`store::units`; moto's own
             // figure does not follow them): an index query is eventually
             // consistent and sums the items it returns.
-            let items = output.items.unwrap_or_default();
+            let items = callhooks::store::sdk::items(output.items);
             let bytes: usize = items.iter().map(callhooks::store::plan::item_bytes).sum();
             out.units += callhooks::store::units::read_units(bytes, false);
             for item in items {
