@@ -103,7 +103,7 @@ fn parse_form(bytes: &[u8]) -> Query {
     form_urlencoded::parse(bytes).into_owned().collect()
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
