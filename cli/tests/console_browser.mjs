@@ -193,7 +193,6 @@ try {
   await go(`/calls?outcome=incomplete`);
   check("calls: the incomplete outcome is a choice", (await evaluate("document.querySelectorAll('#outcome option[value=incomplete]').length")) === 1);
 
-  // Paging: one call per page is not offered, so walk the pager with a small day range instead.
   await go(`/call/${expect.hostile_call}`);
   await everyPage("a call (hostile caller name)", "call");
   const body = await evaluate("document.querySelector('main').innerHTML");
