@@ -15,6 +15,7 @@
 //! callhooks completions bash|zsh|fish|powershell|elvish
 //! callhooks alerts list [--since 1d] [--failed] [--limit N]  # the alert ledger: state, SNS message id
 //! callhooks alerts replay ID...|--failed [--again]  # publish again through the ledger
+//! callhooks console [--port 8787] [--open]          # the web console on 127.0.0.1 (docs/console.md)
 //! ```
 //!
 //! Lists page back in time: a full page ends with the `--until` that
@@ -34,6 +35,7 @@
 //! 2 bad input or usage.
 
 pub mod alerts;
+pub mod console;
 pub mod history;
 pub mod ops;
 pub mod safe;
@@ -156,6 +158,20 @@ pub enum Command {
     Alerts {
         #[command(subcommand)]
         action: AlertsAction,
+    },
+    /// The web console on 127.0.0.1: overview, calls, callers, SMS, alerts,
+    /// unrecognized deliveries, numbers, contacts and a routing dry run. The
+    /// first line printed is its URL, with this run's token.
+    Console {
+        /// The port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = console::DEFAULT_PORT)]
+        port: u16,
+        /// Open the URL in the browser.
+        #[arg(long)]
+        open: bool,
+        /// The alerts topic, for replays (default: the stack's AlertsTopicArn output).
+        #[arg(long, env = "ALERTS_TOPIC_ARN")]
+        topic_arn: Option<String>,
     },
 }
 
@@ -472,6 +488,31 @@ async fn run_command(
     let invalid = |file: &Path, e: String| CliError::Invalid(format!("{}: {e}", file.display()));
     let storage = |e: callhooks::store::StoreError| CliError::Storage(e.to_string());
     match cli.command {
+        Command::Console {
+            port,
+            open,
+            topic_arn,
+        } => {
+            let topic_arn = match (topic_arn.filter(|t| !t.is_empty()), &default_stack) {
+                (Some(arn), _) => Some(arn),
+                (None, Some(stack)) => {
+                    let client = aws_sdk_cloudformation::Client::new(sdk);
+                    urls::stack_outputs(&client, stack)
+                        .await
+                        .ok()
+                        .and_then(|outputs| outputs.get("AlertsTopicArn").cloned())
+                }
+                (None, None) => None,
+            };
+            let publisher = topic_arn.map(|topic_arn| alerts_function::SnsPublisher {
+                sns: aws_sdk_sns::Client::new(sdk),
+                topic_arn,
+            });
+            console::serve(store()?, publisher, port, open, context.tz.clone())
+                .await
+                .map_err(CliError::Failure)?;
+            Ok("console stopped".into())
+        }
         Command::Urls { show_secrets } => {
             let stack = default_stack.ok_or_else(|| {
                 CliError::Invalid(

@@ -277,10 +277,11 @@ fn with_body(event_json: &str, body: &str) -> String {
 
 /// The alerts function's share of a delivery: the stream records of the
 /// delivery that pass the event source mapping's filter (template.yaml:
-/// a call or SMS summary with `failed_at`, a call summary with
-/// `unanswered_at`), each handled by the alerts function as if in its own
-/// invocation (the mapping batches them: an upper bound), with a metered
-/// ledger and label store. Stream reads by a Lambda trigger are free.
+/// every call or SMS summary change, and new alert ledger entries), each
+/// handled by the alerts function as if in its own invocation (the mapping
+/// batches them: an upper bound), alerts and the console's per-day
+/// counters, with a metered ledger and label store. Stream reads by a
+/// Lambda trigger are free.
 #[derive(Clone, Debug, Default)]
 struct AlertShare {
     invocations: u64,
@@ -305,13 +306,11 @@ impl Alerts {
         let value = serde_json::to_value(record).unwrap();
         let image = &value["dynamodb"]["NewImage"];
         let text = |name: &str| image[name]["S"].as_str();
-        matches!(value["eventName"].as_str(), Some("INSERT" | "MODIFY"))
-            && text("SK") == Some("SUMMARY")
-            && match text("item_type") {
-                Some("call") => text("failed_at").is_some() || text("unanswered_at").is_some(),
-                Some("sms") => text("failed_at").is_some(),
-                _ => false,
-            }
+        let name = value["eventName"].as_str();
+        (name == Some("INSERT") && text("item_type") == Some("alert"))
+            || (matches!(name, Some("INSERT" | "MODIFY"))
+                && text("SK") == Some("SUMMARY")
+                && matches!(text("item_type"), Some("call" | "sms")))
     }
 
     /// The alerts function on what the last delivery put on the stream.
@@ -347,6 +346,10 @@ impl Alerts {
             {
                 share.publishes += 1;
             }
+            // Each record as its own batch: the counters' upper bound.
+            alerts::count_daily(&deps, std::slice::from_ref(record))
+                .await
+                .expect("the daily counters");
         }
         share.tally = meter.take(stack).await;
         share

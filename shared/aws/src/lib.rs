@@ -15,6 +15,7 @@ pub use callhooks_model::{
 };
 
 pub mod alerts;
+pub mod daily_counts;
 pub mod http;
 pub mod ingest;
 pub mod metrics;

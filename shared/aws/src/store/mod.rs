@@ -4,6 +4,7 @@
 //! access-pattern reads ([`reads`]) and the records they return
 //! ([`records`]).
 
+pub mod counts;
 pub mod documents;
 pub mod operator;
 pub mod reads;

@@ -238,6 +238,26 @@ pub const CONTACT_ITEM_TYPE: &str = "contact";
 pub const ALERT_ITEM_TYPE: &str = "alert";
 pub const ALERTS_PK_PREFIX: &str = "ALERTS#";
 
+/// `item_type` of a per-day counter item (`callhooks::daily_counts`).
+pub const DAILY_COUNTS_ITEM_TYPE: &str = "daily_counts";
+pub const DAILY_COUNTS_PK_PREFIX: &str = "COUNTS#";
+
+/// The partition of one UTC month's counters (`COUNTS#2026-12` for the day
+/// `2026-12-07`): a month's overview is one query, whatever the calls.
+pub fn daily_counts_pk(day: &str) -> String {
+    format!(
+        "{DAILY_COUNTS_PK_PREFIX}{}",
+        key_part(day.get(..7).unwrap_or(day))
+    )
+}
+
+/// One counter item of a month: a day, a provider and one of our numbers
+/// (`2026-12-07#zonitel#+18339664835`), so a range of days is one range of
+/// sort keys.
+pub fn daily_counts_sk(day: &str, provider: &str, number: &str) -> String {
+    joined(&[day, provider, number])
+}
+
 /// The ledger partition of the alerts whose incident happened on one UTC
 /// day (`2026-11-29`): listing a period reads one partition per day, and
 /// alerts are few enough that a day never makes a hot partition.
