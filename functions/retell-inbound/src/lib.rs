@@ -144,8 +144,10 @@ async fn handle_inbound(
     now: Timestamp,
 ) -> Result<Response<Body>, ApiError> {
     let started = Instant::now();
-    let (body, signed) = accept(deps, req, now)?;
+    let (_, signed) = accept(deps, req, now)?;
     let delivery = ingest::edge::delivery(req, ingest::Route::RetellInbound, now);
+    // Signed as sent; read after its Content-Encoding and charset.
+    let body = delivery.body.as_slice();
     let request = match retell::parse_inbound(body) {
         Ok(request) => request,
         // Kept raw, never refused: Retell proved who it is. An empty answer
@@ -164,6 +166,7 @@ async fn handle_inbound(
     };
     let event = retell::inbound_event(&request, body_text(body)?, now);
     let plan = retell::inbound_plan(&event, &request, deps.retention_days, signed.as_ref());
+    let plan = ingest::keep::name_decoding(&delivery, &plan);
     // The answer is decided as of the signed moment: a replay of the same
     // signed bytes minutes later gets the answer the original got.
     let decided_at = signed
@@ -308,8 +311,10 @@ async fn handle_event(
     now: Timestamp,
 ) -> Result<Response<Body>, ApiError> {
     let started = Instant::now();
-    let (body, _) = accept(deps, req, now)?;
+    accept(deps, req, now)?;
     let delivery = ingest::edge::delivery(req, ingest::Route::RetellEvents, now);
+    // Signed as sent; read after its Content-Encoding and charset.
+    let body = delivery.body.as_slice();
     let store = &deps.events_store;
     let budget = deps.events_deadline.total;
     let planned = tokio::time::timeout(

@@ -17,6 +17,7 @@
 //! queue kept it (see docs/ingest.md).
 
 pub mod call_events;
+pub mod decode;
 pub mod delivery;
 pub mod drain;
 pub mod edge;

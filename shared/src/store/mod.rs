@@ -10,6 +10,7 @@ pub mod operator;
 pub mod plan;
 pub mod reads;
 pub mod records;
+pub mod transaction;
 pub mod units;
 pub mod write;
 

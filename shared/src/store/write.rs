@@ -1,8 +1,10 @@
-//! Writing a delivery's [`WritePlan`]: one conditional PutItem when the
-//! plan is a single put, else one transaction; a failed guard is a
-//! duplicate, not an error.
+//! Writing a delivery's [`WritePlan`]: its part items first, each on its
+//! own and idempotently, outside the transaction (see [`super::transaction`]);
+//! then one conditional PutItem when what decides is a single put, else one
+//! transaction. A failed guard is a duplicate, not an error.
 
-use super::plan::{self, WritePlan};
+use super::plan::{self, SummaryUpdate, WritePlan};
+use super::transaction::Staged;
 use super::units::{self, PlanUnits};
 use super::{non_empty, store_error, Store, StoreError, WriteOutcome};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -61,15 +63,27 @@ impl Store {
         plan: &WritePlan,
     ) -> Result<(WriteOutcome, Consumed), StoreError> {
         let planned = units::plan_units(plan);
-        if plan.updates.is_empty() && plan.puts.len() == 1 {
-            let (outcome, reported) = self.put_one(&plan.puts[0]).await?;
-            return Ok((outcome, Consumed::of(planned, reported)));
+        let staged = Staged::of(plan);
+        let parts_reported = self.write_parts(&staged).await?;
+        let with_parts = |reported: Option<f64>| match (reported, parts_reported) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        if staged.puts.is_empty() && staged.updates.is_empty() {
+            return Ok((
+                WriteOutcome::Recorded,
+                Consumed::of(planned, parts_reported),
+            ));
+        }
+        if !staged.is_transaction() {
+            let (outcome, reported) = self.put_one(staged.puts[0], true).await?;
+            return Ok((outcome, Consumed::of(planned, with_parts(reported))));
         }
         let mut attempt = 1;
         loop {
             // Built for each attempt, as the request takes them: one copy of
-            // the items (raw body included) per attempt, not two.
-            let actions = self.transaction_items(plan)?;
+            // the items per attempt, not two.
+            let actions = self.transaction_items(&staged)?;
             let result = self
                 .client
                 .transact_write_items()
@@ -80,7 +94,10 @@ impl Store {
             let error = match result {
                 Ok(output) => {
                     let reported = reported_units(output.consumed_capacity());
-                    return Ok((WriteOutcome::Recorded, Consumed::of(planned, reported)));
+                    return Ok((
+                        WriteOutcome::Recorded,
+                        Consumed::of(planned, with_parts(reported)),
+                    ));
                 }
                 Err(error) => error,
             };
@@ -111,10 +128,61 @@ impl Store {
         }
     }
 
-    /// The outcome, and the units DynamoDB reported.
+    /// Every part of a staged plan, all at once, each its own request: a
+    /// part put only where it is absent (a part an earlier attempt wrote is
+    /// left as it is), a part update first-value-wins. The units DynamoDB
+    /// reported for them.
+    async fn write_parts(&self, staged: &Staged<'_>) -> Result<Option<f64>, StoreError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for put in &staged.part_puts {
+            let (store, put) = (self.clone(), (*put).clone());
+            tasks.spawn(async move {
+                let absent = plan::GuardedPut {
+                    condition: Some(plan::Condition::item_absent()),
+                    ..put
+                };
+                store.put_one(&absent, false).await.map(|(_, units)| units)
+            });
+        }
+        for update in &staged.part_updates {
+            let (store, update) = (self.clone(), (*update).clone());
+            tasks.spawn(async move { store.update_one(&update).await });
+        }
+        let mut reported: Option<f64> = None;
+        while let Some(joined) = tasks.join_next().await {
+            let units = joined.map_err(|e| StoreError(format!("part write: {e}")))??;
+            reported = match (reported, units) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+        }
+        Ok(reported)
+    }
+
+    async fn update_one(&self, update: &SummaryUpdate) -> Result<Option<f64>, StoreError> {
+        let expression = update.expression();
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(update.key()))
+            .update_expression(expression.expression)
+            .set_expression_attribute_names(non_empty(expression.names))
+            .set_expression_attribute_values(non_empty(expression.values))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(reported_units(output.consumed_capacity()))
+    }
+
+    /// The outcome, and the units DynamoDB reported. A failed condition is
+    /// a duplicate when the put `decides`; for a part it means the part is
+    /// already there, which is what was wanted.
     async fn put_one(
         &self,
         put: &plan::GuardedPut,
+        decides: bool,
     ) -> Result<(WriteOutcome, Option<f64>), StoreError> {
         let mut request = self
             .client
@@ -134,18 +202,23 @@ impl Store {
                 reported_units(output.consumed_capacity()),
             )),
             Err(error) => match error.as_service_error() {
-                Some(e) if e.is_conditional_check_failed_exception() => {
-                    Ok((WriteOutcome::Duplicate, None))
-                }
+                Some(e) if e.is_conditional_check_failed_exception() => Ok((
+                    if decides {
+                        WriteOutcome::Duplicate
+                    } else {
+                        WriteOutcome::Recorded
+                    },
+                    None,
+                )),
                 _ => Err(store_error(error)),
             },
         }
     }
 
-    fn transaction_items(&self, plan: &WritePlan) -> Result<Vec<TransactWriteItem>, StoreError> {
+    fn transaction_items(&self, staged: &Staged<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
         let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError(e.to_string());
-        let mut actions = Vec::with_capacity(plan.action_count());
-        for put in &plan.puts {
+        let mut actions = Vec::with_capacity(staged.action_count());
+        for put in &staged.puts {
             let mut builder = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(put.item.clone()));
@@ -161,7 +234,7 @@ impl Store {
                     .build(),
             );
         }
-        for update in &plan.updates {
+        for update in &staged.updates {
             let expression = update.expression();
             let built = Update::builder()
                 .table_name(&self.table)
