@@ -229,9 +229,15 @@ impl TestStack {
     /// deleting those it kept. Returns the messages kept; those it reported
     /// failed stay on the queue (invisible for the queue's timeout).
     pub async fn drain_spillway(&self) -> usize {
+        self.drain_spillway_into(self.store()).await
+    }
+
+    /// [`Self::drain_spillway`], the spillway function writing through
+    /// `store` (a client with other timeouts: megabyte deliveries).
+    pub async fn drain_spillway_into(&self, store: Store) -> usize {
         let sqs = aws_sdk_sqs::Client::new(&self.config);
         let deps = spillway::Deps {
-            store: self.store(),
+            store,
             retention_days: 30,
             budget: std::time::Duration::from_secs(60),
         };

@@ -15,7 +15,7 @@ use callhooks::signature::{sign, SigningKey};
 use callhooks::store::plan::Item;
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
-use callhooks_tests::{answer, api_request, attr, free_port, store_at, TestStack};
+use callhooks_tests::{answer, api_request, attr, free_port, sdk_config_for, TestStack};
 use std::io::Write;
 use std::time::Duration;
 
@@ -41,13 +41,24 @@ fn roomy() -> Deadline {
     }
 }
 
+/// The stack's table with a client of `deadline`.
+async fn store_with(stack: &TestStack, deadline: Deadline) -> Store {
+    let config = sdk_config_for(&stack.endpoint, deadline).await;
+    Store::new(aws_sdk_dynamodb::Client::new(&config), &stack.table_name)
+}
+
 /// A store whose table is down (nothing listens there), spilling to the
-/// stack's queue.
+/// stack's queue. moto takes a megabyte body in SQS messages far slower
+/// than SQS (whose messages are sent at once within the spill's 1.2 s), so
+/// the spill gets a roomy deadline here too.
 async fn table_down(stack: &TestStack) -> Store {
     let down = format!("http://127.0.0.1:{}", free_port());
-    store_at(&down, Deadline::FIVE_SECOND_PROVIDER)
-        .await
-        .with_spillway(stack.spillway().await)
+    let config = sdk_config_for(&down, Deadline::FIVE_SECOND_PROVIDER).await;
+    let queue = sdk_config_for(&stack.endpoint, roomy()).await;
+    let spillway =
+        callhooks::ingest::spill::Spillway::new(Some(stack.spillway_queue_url.clone()), queue)
+            .with_deadline(roomy());
+    Store::new(aws_sdk_dynamodb::Client::new(&config), &stack.table_name).with_spillway(spillway)
 }
 
 // ---------------------------------------------------------------- Retell
@@ -72,7 +83,11 @@ fn retell_call_ended(call_id: &str, len: usize) -> (String, String) {
             .collect();
         let utterance = format!(
             r#"{{"role":"{}","content":"turn {} of a long call, Zoë \"quoted\" 山田","words":[{}]}}"#,
-            if utterances.len() % 2 == 0 { "agent" } else { "user" },
+            if utterances.len() % 2 == 0 {
+                "agent"
+            } else {
+                "user"
+            },
             utterances.len(),
             words.join(",")
         );
@@ -157,9 +172,13 @@ async fn assert_retell_kept_whole(stack: &TestStack, call_id: &str, body: &str, 
 async fn a_two_hour_retell_call_ended_of_2_4_mb_is_kept_whole() {
     let stack = TestStack::new().await;
     let (body, transcript) = retell_call_ended("call_two_hours", 2_400_000);
-    assert!(body.len() >= 2_400_000 && body.len() < 2_500_000, "{}", body.len());
+    assert!(
+        body.len() >= 2_400_000 && body.len() < 2_500_000,
+        "{}",
+        body.len()
+    );
     assert!(body.len() > 2 * 1024 * 1024, "over the old 2 MiB limit");
-    let deps = retell_deps(store_at(&stack.endpoint, roomy()).await);
+    let deps = retell_deps(store_with(&stack, roomy()).await);
     let (status, reply) = post_retell_event(&deps, &body).await;
     assert_eq!((status, reply["status"].as_str()), (200, Some("recorded")));
     assert_retell_kept_whole(&stack, "call_two_hours", &body, &transcript).await;
@@ -178,7 +197,9 @@ async fn a_2_4_mb_retell_call_ended_spilled_while_the_table_is_down_is_kept_whol
     let (status, reply) = post_retell_event(&deps, &body).await;
     assert_eq!((status, reply["status"].as_str()), (200, Some("spilled")));
     assert!(stack.all_items().await.is_empty());
-    let messages = stack.drain_spillway().await;
+    let messages = stack
+        .drain_spillway_into(store_with(&stack, roomy()).await)
+        .await;
     assert_eq!(
         messages,
         body.len()
@@ -230,7 +251,10 @@ async fn assert_salpre_kept_whole(stack: &TestStack, call_id: &str, body: &str, 
         .unwrap()
         .expect("the final transcript");
     assert_eq!(read.len(), transcript.len());
-    assert!(read == transcript, "the transcript differs from what was sent");
+    assert!(
+        read == transcript,
+        "the transcript differs from what was sent"
+    );
     let event = event_of(&store, Provider::Salpre, call_id, "call_ended").await;
     assert!(attr(&event, "raw") == Some(body), "the raw body differs");
 }
@@ -240,9 +264,13 @@ async fn a_5_mb_salpre_transcript_is_kept_whole_directly_and_through_the_spillwa
     let stack = TestStack::new().await;
     let (body, transcript) = salpre_call_ended(501, 5_000_000);
     assert!(body.len() > 5_000_000 && body.len() < callhooks::http::MAX_BODY_BYTES);
-    let direct = salpre_deps(store_at(&stack.endpoint, roomy()).await);
+    let direct = salpre_deps(store_with(&stack, roomy()).await);
     let (status, reply) = answer(&salpre_events::handle(&direct, salpre(&body), now()).await);
-    assert_eq!((status, reply["status"].as_str()), (200, Some("recorded")), "{reply}");
+    assert_eq!(
+        (status, reply["status"].as_str()),
+        (200, Some("recorded")),
+        "{reply}"
+    );
     assert_salpre_kept_whole(&stack, "501", &body, &transcript).await;
 
     // The same size while the table is down: spilled in as many messages
@@ -250,8 +278,14 @@ async fn a_5_mb_salpre_transcript_is_kept_whole_directly_and_through_the_spillwa
     let (body, transcript) = salpre_call_ended(502, 5_000_000);
     let spilling = salpre_deps(table_down(&stack).await);
     let (status, reply) = answer(&salpre_events::handle(&spilling, salpre(&body), now()).await);
-    assert_eq!((status, reply["status"].as_str()), (200, Some("spilled")), "{reply}");
-    let messages = stack.drain_spillway().await;
+    assert_eq!(
+        (status, reply["status"].as_str()),
+        (200, Some("spilled")),
+        "{reply}"
+    );
+    let messages = stack
+        .drain_spillway_into(store_with(&stack, roomy()).await)
+        .await;
     assert!(messages > 30, "{messages} messages");
     assert_salpre_kept_whole(&stack, "502", &body, &transcript).await;
 }
@@ -288,7 +322,10 @@ async fn only_a_body_over_the_platforms_limit_is_refused() {
     );
     let (status, _) = answer(&salpre_events::handle(&deps, req, now()).await);
     assert_eq!(status, 413);
-    assert!(stack.all_items().await.is_empty(), "nothing refused is stored");
+    assert!(
+        stack.all_items().await.is_empty(),
+        "nothing refused is stored"
+    );
 }
 
 // ------------------------------------------------------------- encodings
@@ -373,7 +410,11 @@ async fn gzip_and_latin1_zonitel_calls_are_read_as_their_calls() {
         let at = Timestamp::from_millisecond(T0_MS + 120_000 * index as i64).unwrap();
         let req = request("/zonitel/calls", &headers, &body);
         let (status, reply) = answer(&zonitel_call::handle(&deps, req, at).await);
-        assert_eq!((status, reply["status"].as_str()), (200, Some("recorded")), "{case}: {reply}");
+        assert_eq!(
+            (status, reply["status"].as_str()),
+            (200, Some("recorded")),
+            "{case}: {reply}"
+        );
         let call_id = reply["call_id"].as_str().unwrap().to_string();
         let summary = stack
             .store()
@@ -381,12 +422,20 @@ async fn gzip_and_latin1_zonitel_calls_are_read_as_their_calls() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(summary.caller_name.as_deref(), Some("José Müller"), "{case}");
+        assert_eq!(
+            summary.caller_name.as_deref(),
+            Some("José Müller"),
+            "{case}"
+        );
         let event = event_of(&stack.store(), Provider::Zonitel, &call_id, "incoming_call").await;
         // The stored raw body is the decoded text, the decoding named.
         let raw: serde_json::Value = serde_json::from_str(attr(&event, "raw").unwrap()).unwrap();
         assert_eq!(raw["caller_id_name"], "José Müller", "{case}");
-        assert_eq!(attr(&event, DECODED_FROM_ATTRIBUTE), Some(decoded_from), "{case}");
+        assert_eq!(
+            attr(&event, DECODED_FROM_ATTRIBUTE),
+            Some(decoded_from),
+            "{case}"
+        );
     }
 }
 
@@ -400,7 +449,8 @@ async fn gzip_and_latin1_salpre_events_are_read_as_their_calls() {
             T0_MS / 1000
         )
     };
-    let (latin1, _, _) = encoding_rs::WINDOWS_1252.encode(&ended(801, "José"));
+    let text = ended(801, "José");
+    let (latin1, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
     let cases = [
         (
             "801",
@@ -421,7 +471,11 @@ async fn gzip_and_latin1_salpre_events_are_read_as_their_calls() {
     for (call_id, headers, body, decoded_from) in cases {
         let req = request("/salpre/events", &headers, &body);
         let (status, reply) = answer(&salpre_events::handle(&deps, req, now()).await);
-        assert_eq!((status, reply["status"].as_str()), (200, Some("recorded")), "{call_id}: {reply}");
+        assert_eq!(
+            (status, reply["status"].as_str()),
+            (200, Some("recorded")),
+            "{call_id}: {reply}"
+        );
         let transcript = stack
             .store()
             .final_transcript(Provider::Salpre, call_id)
@@ -464,7 +518,11 @@ async fn a_decompression_bomb_is_kept_as_it_came_never_expanded() {
         &bomb,
     );
     let (status, reply) = answer(&zonitel_call::handle(&deps, req, now()).await);
-    assert_eq!((status, reply["status"].as_str()), (200, Some("unrecognized")), "{reply}");
+    assert_eq!(
+        (status, reply["status"].as_str()),
+        (200, Some("unrecognized")),
+        "{reply}"
+    );
     let items = stack.all_items().await;
     let kept = items
         .iter()
@@ -567,7 +625,9 @@ async fn http_post(
     body: &[u8],
 ) -> (u16, serde_json::Value) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
     let mut request = format!(
         "POST {target} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: {}\r\nconnection: close\r\n",
         body.len()
@@ -583,7 +643,10 @@ async fn http_post(
     let at = reply.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     let head = String::from_utf8_lossy(&reply[..at]);
     let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_slice(&reply[at..]).unwrap_or_default())
+    (
+        status,
+        serde_json::from_slice(&reply[at..]).unwrap_or_default(),
+    )
 }
 
 /// `make dev`'s front (scripts/api_gateway.py) hands a gzip body and a
@@ -621,14 +684,22 @@ async fn make_devs_api_front_hands_the_function_any_body_api_gateway_would() {
     let latin1_json = [("content-type", "application/json; charset=ISO-8859-1")];
     let (status, reply) =
         http_post(port, "/zonitel/calls", &gzip_json, &gzip(utf8.as_bytes())).await;
-    assert_eq!((status, reply["status"].as_str()), (200, Some("recorded")), "{reply}");
+    assert_eq!(
+        (status, reply["status"].as_str()),
+        (200, Some("recorded")),
+        "{reply}"
+    );
     let (status, reply) = http_post(port, "/zonitel/calls/", &latin1_json, ZONITEL_LATIN1).await;
     // The same caller again at once: a retry of the call within its window.
     assert_eq!(status, 200, "{reply}");
     let (latin1, _, _) = encoding_rs::WINDOWS_1252
         .encode(r#"{"event_type":"call_ringing","timestamp_utc":1795449000,"payload":{"from":"+14155552671","to":"+18339664835","direction":"inbound","call_id":"Müller-1"}}"#);
     let (status, reply) = http_post(port, "/salpre/events", &latin1_json, &latin1).await;
-    assert_eq!((status, reply["status"].as_str()), (200, Some("recorded")), "{reply}");
+    assert_eq!(
+        (status, reply["status"].as_str()),
+        (200, Some("recorded")),
+        "{reply}"
+    );
     assert!(stack
         .store()
         .call_summary(Provider::Salpre, "Müller-1")
@@ -637,7 +708,10 @@ async fn make_devs_api_front_hands_the_function_any_body_api_gateway_would() {
         .is_some());
     // Unknown routes are API Gateway's 404.
     let (status, reply) = http_post(port, "/nowhere", &[], b"{}").await;
-    assert_eq!((status, reply["message"].as_str()), (404, Some("Not Found")));
+    assert_eq!(
+        (status, reply["message"].as_str()),
+        (404, Some("Not Found"))
+    );
     front.kill().unwrap();
     front.wait().unwrap();
 }

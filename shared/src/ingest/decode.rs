@@ -172,10 +172,11 @@ fn charset(content_type: &str) -> Option<String> {
 }
 
 fn is_form(content_type: &str) -> bool {
-    content_type
-        .split(';')
-        .next()
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    content_type.split(';').next().is_some_and(|media| {
+        media
+            .trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    })
 }
 
 /// The body as UTF-8 text and what was done, when the label names an
@@ -344,8 +345,7 @@ mod tests {
     fn a_decompression_bomb_is_kept_as_it_came_never_expanded() {
         // 64 MiB of zeros compress to about 64 KB.
         let zeros = vec![0u8; 64 * 1024 * 1024];
-        let mut encoder =
-            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         encoder.write_all(&zeros).unwrap();
         let bomb = encoder.finish().unwrap();
         drop(zeros);
@@ -371,7 +371,11 @@ mod tests {
             (&b"not gzip"[..], "gzip", "not a valid stream"),
             (&b"not zlib"[..], "deflate", "not a valid stream"),
             (&b"\xff\xff\xff\xff"[..], "br", "not a valid stream"),
-            (&b"{}"[..], "compress", "\"compress\" is not a coding this reads"),
+            (
+                &b"{}"[..],
+                "compress",
+                "\"compress\" is not a coding this reads",
+            ),
             (&b"{}"[..], "zstd", "\"zstd\" is not a coding this reads"),
         ] {
             let out = decode_body(body, Some(coding), None, LIMIT);
@@ -393,7 +397,13 @@ mod tests {
     fn a_declared_charset_is_decoded_into_utf8() {
         // "José Müller" in Latin-1.
         let latin1 = b"{\"caller_id_name\":\"Jos\xe9 M\xfcller\"}";
-        for label in ["ISO-8859-1", "iso-8859-1", "latin1", "windows-1252", "\"cp1252\""] {
+        for label in [
+            "ISO-8859-1",
+            "iso-8859-1",
+            "latin1",
+            "windows-1252",
+            "\"cp1252\"",
+        ] {
             let content_type = format!("application/json; charset={label}");
             let out = decode_body(latin1, None, Some(&content_type), LIMIT);
             assert_eq!(
@@ -406,22 +416,51 @@ mod tests {
             );
         }
         // windows-1252's own characters (the euro sign, curly quotes).
-        let out = decode_body(b"\x80 \x93hi\x94", None, Some("text/plain;charset=windows-1252"), LIMIT);
+        let out = decode_body(
+            b"\x80 \x93hi\x94",
+            None,
+            Some("text/plain;charset=windows-1252"),
+            LIMIT,
+        );
         assert_eq!(std::str::from_utf8(&out.body).unwrap(), "€ “hi”");
         // UTF-16 (not ASCII-compatible) is decoded even though its bytes
         // happen to be valid UTF-8.
-        let utf16: Vec<u8> = "{\"a\":1}".encode_utf16().flat_map(u16::to_le_bytes).collect();
-        let out = decode_body(&utf16, None, Some("application/json; charset=utf-16le"), LIMIT);
+        let utf16: Vec<u8> = "{\"a\":1}"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let out = decode_body(
+            &utf16,
+            None,
+            Some("application/json; charset=utf-16le"),
+            LIMIT,
+        );
         assert_eq!(out.body, br#"{"a":1}"#);
     }
 
     #[test]
     fn mislabelled_utf8_and_unknown_labels_are_left_as_they_are() {
         let utf8 = "{\"name\":\"José\"}".as_bytes();
-        let out = decode_body(utf8, None, Some("application/json; charset=ISO-8859-1"), LIMIT);
-        assert_eq!((out.body.as_slice(), out.decoding), (utf8, BodyDecoding::AsSent));
-        let out = decode_body(b"\xe9", None, Some("application/json; charset=klingon"), LIMIT);
-        assert_eq!((out.body.as_slice(), out.decoding), (&b"\xe9"[..], BodyDecoding::AsSent));
+        let out = decode_body(
+            utf8,
+            None,
+            Some("application/json; charset=ISO-8859-1"),
+            LIMIT,
+        );
+        assert_eq!(
+            (out.body.as_slice(), out.decoding),
+            (utf8, BodyDecoding::AsSent)
+        );
+        let out = decode_body(
+            b"\xe9",
+            None,
+            Some("application/json; charset=klingon"),
+            LIMIT,
+        );
+        assert_eq!(
+            (out.body.as_slice(), out.decoding),
+            (&b"\xe9"[..], BodyDecoding::AsSent)
+        );
     }
 
     #[test]
@@ -448,7 +487,10 @@ mod tests {
             Some("application/x-www-form-urlencoded; charset=ISO-8859-1"),
             LIMIT,
         );
-        assert_eq!((out.body.as_slice(), out.decoding), (&utf8_form[..], BodyDecoding::AsSent));
+        assert_eq!(
+            (out.body.as_slice(), out.decoding),
+            (&utf8_form[..], BodyDecoding::AsSent)
+        );
     }
 
     #[test]
@@ -460,7 +502,10 @@ mod tests {
             Some("application/json; charset=ISO-8859-1"),
             LIMIT,
         );
-        assert_eq!(std::str::from_utf8(&out.body).unwrap(), r#"{"name":"José"}"#);
+        assert_eq!(
+            std::str::from_utf8(&out.body).unwrap(),
+            r#"{"name":"José"}"#
+        );
         assert_eq!(
             out.decoding,
             decoded("Content-Encoding gzip; charset ISO-8859-1")

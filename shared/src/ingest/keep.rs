@@ -8,10 +8,9 @@ use super::decode::{BodyDecoding, DECODED_FROM_ATTRIBUTE};
 use super::delivery::Delivery;
 use super::read::Unreadable;
 use super::unrecognized;
-use crate::runtime::Deadline;
 use crate::store::plan::{s, WritePlan};
-use std::borrow::Cow;
 use crate::store::{Store, StoreError, WriteOutcome};
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// What became of a delivery.
@@ -142,7 +141,7 @@ pub async fn spill(
         tracing::error!(error = %table_error, "delivery not kept: no spillway");
         return Err(NotKept(table_error.to_string()));
     };
-    match tokio::time::timeout(Deadline::SPILL.total, spillway.send(delivery)).await {
+    match tokio::time::timeout(spillway.deadline().total, spillway.send(delivery)).await {
         Ok(Ok(messages)) => {
             tracing::warn!(error = %table_error, messages, "table unavailable: delivery spilled");
             // Counted here, whatever the route answers (Retell's inbound

@@ -143,6 +143,8 @@ pub struct Spillway {
     queue_url: Option<String>,
     config: SdkConfig,
     client: OnceLock<aws_sdk_sqs::Client>,
+    /// How long one spill may take, every message of it sent at once.
+    deadline: Deadline,
 }
 
 impl Spillway {
@@ -151,7 +153,20 @@ impl Spillway {
             queue_url: queue_url.filter(|u| !u.is_empty()),
             config,
             client: OnceLock::new(),
+            deadline: Deadline::SPILL,
         }
+    }
+
+    /// The same spillway, given `deadline` for a spill instead of
+    /// [`Deadline::SPILL`] (tests against an emulator far slower than SQS
+    /// with megabyte bodies).
+    pub fn with_deadline(mut self, deadline: Deadline) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    pub fn deadline(&self) -> Deadline {
+        self.deadline
     }
 
     /// From `SPILLWAY_QUEUE_URL`, with the Lambda SDK configuration and
@@ -261,7 +276,10 @@ mod tests {
             from: "Content-Encoding gzip".into(),
         };
         let sent = messages(&original);
-        assert_eq!(sent.len(), crate::http::MAX_BODY_BYTES.div_ceil(PART_BODY_BYTES));
+        assert_eq!(
+            sent.len(),
+            crate::http::MAX_BODY_BYTES.div_ceil(PART_BODY_BYTES)
+        );
         for message in &sent {
             assert!(serde_json::to_string(message).unwrap().len() < 262_144);
         }

@@ -53,14 +53,11 @@ impl Store {
         let (summary_items, history_items) = (summary_items?, history_items?);
         // Text parts are written ahead of the summary (store::transaction):
         // parts without it are a message not recorded yet.
-        let Some((summary_item, parts)) = summary_items
-            .split_first()
-            .filter(|(first, _)| {
-                first
-                    .get(keys::SK)
-                    .is_some_and(|sk| sk.as_s().is_ok_and(|sk| sk == keys::SUMMARY_SK))
-            })
-        else {
+        let Some((summary_item, parts)) = summary_items.split_first().filter(|(first, _)| {
+            first
+                .get(keys::SK)
+                .is_some_and(|sk| sk.as_s().is_ok_and(|sk| sk == keys::SUMMARY_SK))
+        }) else {
             return Ok(None);
         };
         let mut summary = SmsSummary::from_item(summary_item)?;
@@ -339,7 +336,9 @@ pub fn assemble_parts(items: Vec<Item>) -> Vec<Item> {
             .unwrap_or_default();
         if let Some(p) = pending.as_mut() {
             if sk.starts_with(&keys::parts_prefix(&p.owner_sk)) {
-                if is_raw_part(&item) && p.found < p.expected && sk == keys::part_sk(&p.owner_sk, p.found + 1)
+                if is_raw_part(&item)
+                    && p.found < p.expected
+                    && sk == keys::part_sk(&p.owner_sk, p.found + 1)
                 {
                     if let Some(AttributeValue::S(part)) = item.get("raw") {
                         p.text.push_str(part);
@@ -460,9 +459,7 @@ mod tests {
         assert_eq!(out.len(), 2, "{out:?}");
         assert_eq!(out[0]["raw"], s("abcd"));
         // A part no item counts is not spliced, nor shown as an event.
-        assert!(!out
-            .iter()
-            .any(|i| i[keys::SK] == s("EVENT#2#x#PART#0001")));
+        assert!(!out.iter().any(|i| i[keys::SK] == s("EVENT#2#x#PART#0001")));
         assert!(!out[1].contains_key("raw"), "{:?}", out[1]);
         assert_eq!(out[1]["raw_incomplete"], s("1 of 3 parts"));
     }

@@ -75,7 +75,11 @@ pub(crate) fn retell_call_ended(len: usize) -> Vec<u8> {
             .collect();
         let utterance = format!(
             r#"{{"role":"{}","content":"Grüße, this is turn {} of a long call","words":[{}]}}"#,
-            if utterances.len() % 2 == 0 { "agent" } else { "user" },
+            if utterances.len() % 2 == 0 {
+                "agent"
+            } else {
+                "user"
+            },
             utterances.len(),
             words.join(",")
         );
@@ -202,7 +206,10 @@ fn assert_within_limits(case: &str, plan: &WritePlan) {
         assert!(update.bytes() <= MAX_ITEM_BYTES, "{case}: an update");
     }
     // Every part goes outside the transaction; nothing that decides does.
-    assert!(staged.puts.iter().all(|p| item_sk(p).is_none_or(|sk| !is_part_sk(sk))));
+    assert!(staged
+        .puts
+        .iter()
+        .all(|p| item_sk(p).is_none_or(|sk| !is_part_sk(sk))));
     assert!(staged.part_puts.iter().all(|p| p.condition.is_none()));
     // The event (or unrecognized record) counts its parts, and they are
     // all there, in order, to be put back together.
@@ -231,7 +238,10 @@ fn assert_within_limits(case: &str, plan: &WritePlan) {
         "{case}"
     );
     assert_eq!(
-        assembled.iter().filter(|i| i.contains_key("raw_parts")).count(),
+        assembled
+            .iter()
+            .filter(|i| i.contains_key("raw_parts"))
+            .count(),
         owners,
         "{case}"
     );
@@ -291,11 +301,13 @@ fn parts_go_first_and_alone_the_deciding_items_together() {
         item.insert("raw".into(), s("r"));
         crate::store::plan::GuardedPut { item, condition }
     };
-    plan.puts.push(put("EVENT#1", Some(Condition::item_absent())));
+    plan.puts
+        .push(put("EVENT#1", Some(Condition::item_absent())));
     plan.puts.push(put("EVENT#1#PART#0001", None));
     plan.puts.push(put("EVENT#1#PART#0002", None));
     // A guarded item shaped like a part still decides: it stays in.
-    plan.puts.push(put("GUARD#PART#0001", Some(Condition::item_absent())));
+    plan.puts
+        .push(put("GUARD#PART#0001", Some(Condition::item_absent())));
     plan.updates.push(SummaryUpdate::new("SMS#x#1", "SUMMARY"));
     let mut text_part = SummaryUpdate::new("SMS#x#1", keys::part_sk("SUMMARY", 1));
     text_part.set_once("text", s("t"));
@@ -311,16 +323,23 @@ fn parts_go_first_and_alone_the_deciding_items_together() {
     // Over either limit is named.
     let mut many = plan.clone();
     for i in 0..MAX_TRANSACTION_ACTIONS {
-        many.puts.push(put(&format!("GUARD#{i}"), Some(Condition::item_absent())));
+        many.puts
+            .push(put(&format!("GUARD#{i}"), Some(Condition::item_absent())));
     }
-    assert!(Staged::of(&many).check_limits().unwrap_err().contains("actions"));
+    assert!(Staged::of(&many)
+        .check_limits()
+        .unwrap_err()
+        .contains("actions"));
     let mut heavy = plan.clone();
     for i in 0..11 {
         let mut big = put(&format!("EVENT#{i}"), Some(Condition::item_absent()));
         big.item.insert("raw".into(), s("x".repeat(380_000)));
         heavy.puts.push(big);
     }
-    assert!(Staged::of(&heavy).check_limits().unwrap_err().contains("bytes"));
+    assert!(Staged::of(&heavy)
+        .check_limits()
+        .unwrap_err()
+        .contains("bytes"));
     assert!(Staged::of(&plan).check_limits().is_ok());
 }
 
@@ -329,7 +348,13 @@ fn part_keys_are_recognised_by_their_shape() {
     assert!(is_part_sk(&keys::part_sk("EVENT#2026#call_ended#d", 1)));
     assert!(is_part_sk(&keys::part_sk(keys::SUMMARY_SK, 12_345)));
     assert!(is_part_sk("SPILL#PART#0003"));
-    for not_part in ["EVENT#x", "SUMMARY", "#PART#0001", "EVENT#PART#", "EVENT#PART#00a1"] {
+    for not_part in [
+        "EVENT#x",
+        "SUMMARY",
+        "#PART#0001",
+        "EVENT#PART#",
+        "EVENT#PART#00a1",
+    ] {
         assert!(!is_part_sk(not_part), "{not_part}");
     }
     // A provider's text cannot forge one: `#` is escaped in key parts.
