@@ -370,7 +370,7 @@ async fn gzip_and_latin1_zonitel_calls_are_read_as_their_calls() {
     let stack = TestStack::new().await;
     let deps = zonitel_deps(&stack);
     let utf8 = r#"{"caller_id_name": "José Müller", "caller_id_number": "+14155552671", "destination_number": "+18339664835"}"#;
-    let cases: [(&str, Vec<(&str, &str)>, Vec<u8>, &str); 4] = [
+    let cases = [
         (
             "gzip",
             vec![
