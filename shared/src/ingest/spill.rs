@@ -7,7 +7,7 @@
 //! body in base64, when it arrived), so the spillway reads it exactly as
 //! the webhook would have. A body too large for one message (the queue
 //! takes 256 KiB; bodies go up to the platform's 6 MB) is cut into numbered
-//! parts of one delivery id, sent all at once, which the spillway gathers
+//! parts of one delivery id, sent several at a time, which the spillway gathers
 //! in the table until all are in.
 
 use super::decode::BodyDecoding;
@@ -26,6 +26,9 @@ pub const QUEUE_URL_ENV: &str = "SPILLWAY_QUEUE_URL";
 /// leaves room in SQS's 262,144-byte message for the envelope and a query
 /// string of up to API Gateway's URL limit.
 pub const PART_BODY_BYTES: usize = 160_000;
+
+/// Messages of one delivery sent at the same time.
+const SENDS_IN_FLIGHT: usize = 4;
 
 /// One spillway message: one delivery, or one part of a large one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,12 +198,18 @@ impl Spillway {
         let client = self
             .client
             .get_or_init(|| aws_sdk_sqs::Client::new(&self.config));
-        // All at once: a 6 MB body is 40 messages, and the spill has what
-        // is left of the provider's deadline.
+        // Several at a time: a 6 MB body is 40 messages, and the spill has
+        // what is left of the provider's deadline; a few in flight keep
+        // each one quick (a queue emulator serves them one by one).
         let messages = messages(delivery);
         let count = messages.len();
         let mut sends = tokio::task::JoinSet::new();
         for message in messages {
+            if sends.len() >= SENDS_IN_FLIGHT {
+                if let Some(sent) = sends.join_next().await {
+                    sent.map_err(|e| e.to_string())??;
+                }
+            }
             let body = serde_json::to_string(&message).map_err(|e| e.to_string())?;
             let (client, queue_url) = (client.clone(), queue_url.to_string());
             sends.spawn(async move {
