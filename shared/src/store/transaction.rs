@@ -8,9 +8,11 @@
 //!
 //! Parts written before a transaction that then finds a duplicate are the
 //! same bytes under the same keys (a retry), or, where a duplicate's event
-//! key differs, parts that no event names: reads never splice a part into
-//! an event that does not count it ([`super::reads::assemble_parts`]), and
-//! they expire with the events.
+//! key differs, parts that no event names: the write removes those it
+//! created unless their owner is in the table, so a retry writes nothing.
+//! Should that fail, reads never splice a part into an event that does not
+//! count it ([`super::reads::assemble_parts`]), and they expire with the
+//! events.
 
 use super::keys;
 use super::plan::{item_bytes, GuardedPut, SummaryUpdate, WritePlan, MAX_TRANSACTION_BYTES};

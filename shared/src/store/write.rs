@@ -64,7 +64,7 @@ impl Store {
     ) -> Result<(WriteOutcome, Consumed), StoreError> {
         let planned = units::plan_units(plan);
         let staged = Staged::of(plan);
-        let parts_reported = self.write_parts(&staged).await?;
+        let (created, parts_reported) = self.write_parts(&staged).await?;
         let with_parts = |reported: Option<f64>| match (reported, parts_reported) {
             (Some(a), Some(b)) => Some(a + b),
             (a, b) => a.or(b),
@@ -76,7 +76,10 @@ impl Store {
             ));
         }
         if !staged.is_transaction() {
-            let (outcome, reported) = self.put_one(staged.puts[0], true).await?;
+            let (outcome, reported) = self.put_one(staged.puts[0]).await?;
+            if outcome == WriteOutcome::Duplicate {
+                self.remove_unclaimed_parts(&created).await;
+            }
             return Ok((outcome, Consumed::of(planned, with_parts(reported))));
         }
         let mut attempt = 1;
@@ -110,6 +113,7 @@ impl Store {
                 _ => return Err(store_error(error)),
             };
             if reasons.iter().any(|code| code == "ConditionalCheckFailed") {
+                self.remove_unclaimed_parts(&created).await;
                 return Ok((WriteOutcome::Duplicate, Consumed::of(planned, None)));
             }
             let conflict = reasons.iter().any(|code| code == "TransactionConflict");
@@ -130,33 +134,94 @@ impl Store {
 
     /// Every part of a staged plan, all at once, each its own request: a
     /// part put only where it is absent (a part an earlier attempt wrote is
-    /// left as it is), a part update first-value-wins. The units DynamoDB
-    /// reported for them.
-    async fn write_parts(&self, staged: &Staged<'_>) -> Result<Option<f64>, StoreError> {
+    /// left as it is), a part update first-value-wins. The keys of the part
+    /// items this call created, and the units DynamoDB reported.
+    async fn write_parts(
+        &self,
+        staged: &Staged<'_>,
+    ) -> Result<(Vec<(String, String)>, Option<f64>), StoreError> {
         let mut tasks = tokio::task::JoinSet::new();
         for put in &staged.part_puts {
             let (store, put) = (self.clone(), (*put).clone());
             tasks.spawn(async move {
+                let key = (
+                    plan::text(&put.item, super::keys::PK)
+                        .unwrap_or("")
+                        .to_string(),
+                    plan::text(&put.item, super::keys::SK)
+                        .unwrap_or("")
+                        .to_string(),
+                );
                 let absent = plan::GuardedPut {
                     condition: Some(plan::Condition::item_absent()),
                     ..put
                 };
-                store.put_one(&absent, false).await.map(|(_, units)| units)
+                let (outcome, units) = store.put_one(&absent).await?;
+                Ok::<_, StoreError>(((outcome == WriteOutcome::Recorded).then_some(key), units))
             });
         }
         for update in &staged.part_updates {
             let (store, update) = (self.clone(), (*update).clone());
-            tasks.spawn(async move { store.update_one(&update).await });
+            tasks.spawn(async move { Ok((None, store.update_one(&update).await?)) });
         }
+        let mut created = Vec::new();
         let mut reported: Option<f64> = None;
         while let Some(joined) = tasks.join_next().await {
-            let units = joined.map_err(|e| StoreError(format!("part write: {e}")))??;
+            let (key, units) = joined.map_err(|e| StoreError(format!("part write: {e}")))??;
+            created.extend(key);
             reported = match (reported, units) {
                 (Some(a), Some(b)) => Some(a + b),
                 (a, b) => a.or(b),
             };
         }
-        Ok(reported)
+        Ok((created, reported))
+    }
+
+    /// After a duplicate: deletes the part items this write created whose
+    /// owner is not in the table (a retry whose event key differs from the
+    /// first delivery's), so a retry writes nothing. Where the owner is
+    /// there (a concurrent copy of the same delivery landed), its parts
+    /// stay: one transaction per owner, its condition that the owner is
+    /// absent. A failure is logged; such parts are never read and expire.
+    async fn remove_unclaimed_parts(&self, created: &[(String, String)]) {
+        let mut owners: Vec<(&str, &str)> = Vec::new();
+        for (pk, sk) in created {
+            let owner = sk
+                .rsplit_once(super::keys::PART_SK_MARKER)
+                .map_or(sk.as_str(), |(owner, _)| owner);
+            if !owners.contains(&(pk.as_str(), owner)) {
+                owners.push((pk.as_str(), owner));
+            }
+        }
+        for (pk, owner) in owners {
+            let parts: Vec<&str> = created
+                .iter()
+                .filter(|(p, sk)| p == pk && sk.starts_with(&super::keys::parts_prefix(owner)))
+                .map(|(_, sk)| sk.as_str())
+                .collect();
+            let actions = match self.removal_unless_owned(pk, owner, &parts) {
+                Ok(actions) => actions,
+                Err(error) => {
+                    tracing::warn!(%error, "parts of a duplicate not removed");
+                    continue;
+                }
+            };
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions))
+                .send()
+                .await;
+            if let Err(error) = result {
+                let claimed = matches!(
+                    error.as_service_error(),
+                    Some(TransactWriteItemsError::TransactionCanceledException(_))
+                );
+                if !claimed {
+                    tracing::warn!(error = %store_error(error), "parts of a duplicate not removed");
+                }
+            }
+        }
     }
 
     async fn update_one(&self, update: &SummaryUpdate) -> Result<Option<f64>, StoreError> {
@@ -176,13 +241,50 @@ impl Store {
         Ok(reported_units(output.consumed_capacity()))
     }
 
-    /// The outcome, and the units DynamoDB reported. A failed condition is
-    /// a duplicate when the put `decides`; for a part it means the part is
-    /// already there, which is what was wanted.
+    /// One transaction: `owner` must be absent, and then `parts` go.
+    fn removal_unless_owned(
+        &self,
+        pk: &str,
+        owner: &str,
+        parts: &[&str],
+    ) -> Result<Vec<TransactWriteItem>, aws_sdk_dynamodb::error::BuildError> {
+        let key = |sk: &str| {
+            std::collections::HashMap::from([
+                (super::keys::PK.to_string(), plan::s(pk)),
+                (super::keys::SK.to_string(), plan::s(sk)),
+            ])
+        };
+        let absent = plan::Condition::item_absent();
+        let mut actions = vec![TransactWriteItem::builder()
+            .condition_check(
+                aws_sdk_dynamodb::types::ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(owner)))
+                    .condition_expression(absent.expression)
+                    .set_expression_attribute_names(non_empty(absent.names))
+                    .build()?,
+            )
+            .build()];
+        for sk in parts {
+            actions.push(
+                TransactWriteItem::builder()
+                    .delete(
+                        aws_sdk_dynamodb::types::Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(sk)))
+                            .build()?,
+                    )
+                    .build(),
+            );
+        }
+        Ok(actions)
+    }
+
+    /// The outcome (a failed condition: a duplicate, or for a part, that it
+    /// is already there), and the units DynamoDB reported.
     async fn put_one(
         &self,
         put: &plan::GuardedPut,
-        decides: bool,
     ) -> Result<(WriteOutcome, Option<f64>), StoreError> {
         let mut request = self
             .client
@@ -202,14 +304,9 @@ impl Store {
                 reported_units(output.consumed_capacity()),
             )),
             Err(error) => match error.as_service_error() {
-                Some(e) if e.is_conditional_check_failed_exception() => Ok((
-                    if decides {
-                        WriteOutcome::Duplicate
-                    } else {
-                        WriteOutcome::Recorded
-                    },
-                    None,
-                )),
+                Some(e) if e.is_conditional_check_failed_exception() => {
+                    Ok((WriteOutcome::Duplicate, None))
+                }
                 _ => Err(store_error(error)),
             },
         }
