@@ -39,10 +39,10 @@ lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 unit:
-	cargo test --locked -p callhooks
+	cargo test --locked -p callhooks-model -p callhooks
 
 integration: $(BIN)/.installed
-	cargo test --locked --workspace --exclude callhooks
+	cargo test --locked --workspace --exclude callhooks-model --exclude callhooks
 
 validate: $(BIN)/.installed
 	sam validate --lint

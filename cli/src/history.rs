@@ -337,7 +337,7 @@ pub async fn show_call(
             "no {provider} call {call_id} in the table: check the id in `callhooks calls list --number <E164>`"
         )));
     };
-    let summary = CallSummary::from_item(&item).map_err(storage)?;
+    let summary = CallSummary::from_item(&item).map_err(|e| storage(e.into()))?;
     let events = events.map_err(storage)?;
     // A final transcript that cannot be read is said, not fatal: the rest of
     // the call is still worth seeing.

@@ -990,8 +990,8 @@ async fn overwrite(
         client
             .update_item()
             .table_name(&stack.table_name)
-            .key("PK", item["PK"].clone())
-            .key("SK", item["SK"].clone())
+            .key("PK", callhooks::store::sdk::to_sdk(&item["PK"]))
+            .key("SK", callhooks::store::sdk::to_sdk(&item["SK"]))
             .update_expression("SET #n = :v")
             .expression_attribute_names("#n", name)
             .expression_attribute_values(

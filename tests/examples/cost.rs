@@ -21,10 +21,12 @@ use aws_sdk_dynamodb::operation::{
     put_item::PutItemInput, query::QueryInput, query::QueryOutput,
     transact_write_items::TransactWriteItemsInput, update_item::UpdateItemInput,
 };
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
+use callhooks::attribute::AttributeValue;
 use callhooks::runtime::Deadline;
 use callhooks::store::plan::{item_bytes, Item};
+use callhooks::store::sdk::{from_sdk_item, SdkItem};
 use callhooks::store::units;
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
@@ -43,7 +45,7 @@ struct Tally {
     item_bytes: usize,
     /// Items updated (their keys), sized after the delivery, and whether in
     /// a transaction.
-    updated: Vec<(Item, bool)>,
+    updated: Vec<(SdkItem, bool)>,
     /// Each item written: its item type, bytes and units.
     writes: Vec<String>,
     /// Of `write_units`: what the transaction's doubling added, what the
@@ -84,7 +86,7 @@ struct Meter(Arc<Mutex<Tally>>);
 struct Pending {
     write_units: u64,
     item_bytes: usize,
-    updated: Vec<(Item, bool)>,
+    updated: Vec<(SdkItem, bool)>,
     consistent: bool,
     writes: Vec<String>,
     split: Split,
@@ -107,7 +109,7 @@ impl Intercept for Meter {
         let input = context.input();
         let mut pending = Pending::default();
         if let Some(put) = input.downcast_ref::<PutItemInput>() {
-            let item = put.item().cloned().unwrap_or_default();
+            let item = put.item().map(from_sdk_item).unwrap_or_default();
             let bytes = item_bytes(&item);
             pending.item_bytes = bytes;
             pending.write_units = units::item_write_units(&item, bytes, false);
@@ -124,14 +126,15 @@ impl Intercept for Meter {
         } else if let Some(transaction) = input.downcast_ref::<TransactWriteItemsInput>() {
             for action in transaction.transact_items() {
                 if let Some(put) = action.put() {
-                    let bytes = item_bytes(put.item());
-                    let cost = units::item_write_units(put.item(), bytes, true);
+                    let item = from_sdk_item(put.item());
+                    let bytes = item_bytes(&item);
+                    let cost = units::item_write_units(&item, bytes, true);
                     pending.item_bytes += bytes;
                     pending.write_units += cost;
                     pending
                         .writes
-                        .push(describe("transaction put", put.item(), bytes, cost));
-                    pending.split.add(put.item(), bytes, true);
+                        .push(describe("transaction put", &item, bytes, cost));
+                    pending.split.add(&item, bytes, true);
                 } else if let Some(update) = action.update() {
                     pending.updated.push((update.key().clone(), true));
                 } else {
@@ -174,10 +177,17 @@ impl Intercept for Meter {
         tally.split.indexes += pending.split.indexes;
         tally.split.guards += pending.split.guards;
         if let Some(get) = output.downcast_ref::<GetItemOutput>() {
-            let bytes = get.item().map(item_bytes).unwrap_or(0);
+            let bytes = get
+                .item()
+                .map(|i| item_bytes(&from_sdk_item(i)))
+                .unwrap_or(0);
             tally.read_units += units::read_units(bytes, pending.consistent);
         } else if let Some(query) = output.downcast_ref::<QueryOutput>() {
-            let bytes = query.items().iter().map(item_bytes).sum();
+            let bytes = query
+                .items()
+                .iter()
+                .map(|i| item_bytes(&from_sdk_item(i)))
+                .sum();
             tally.read_units += units::read_units(bytes, pending.consistent);
         }
         Ok(())
@@ -200,6 +210,7 @@ impl Meter {
                 .await
                 .unwrap()
                 .item
+                .map(|i| from_sdk_item(&i))
                 .unwrap_or_default();
             let bytes = item_bytes(&item);
             let cost = units::item_write_units(&item, bytes, transactional);
@@ -401,10 +412,10 @@ async fn floor(store: &Store, meter: &Meter, stack: &TestStack, raw: &str) -> Ta
         .table_name(store.table())
         .item(
             "PK",
-            AttributeValue::S("FLOOR#c0a8f1e2-55aa-4c1b-9d3e-1f2a3b4c5d6e".into()),
+            SdkValue::S("FLOOR#c0a8f1e2-55aa-4c1b-9d3e-1f2a3b4c5d6e".into()),
         )
-        .item("SK", AttributeValue::S("EVENT".into()))
-        .item("raw", AttributeValue::S(raw.into()))
+        .item("SK", SdkValue::S("EVENT".into()))
+        .item("raw", SdkValue::S(raw.into()))
         .send()
         .await
         .unwrap();

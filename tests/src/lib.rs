@@ -4,7 +4,7 @@
 //! way API Gateway hands them to a function.
 
 use aws_config::{Region, SdkConfig};
-use aws_sdk_dynamodb::types::AttributeValue;
+use callhooks::attribute::AttributeValue;
 use callhooks::runtime::{sdk_config_loader, Deadline};
 use callhooks::store::plan::Item;
 use callhooks::store::Store;
@@ -300,7 +300,7 @@ impl TestStack {
                 .send()
                 .await
                 .unwrap();
-            items.extend(page.items.unwrap_or_default());
+            items.extend(callhooks::store::sdk::items(page.items));
             match page.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
                 _ => return items,

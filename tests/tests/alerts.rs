@@ -1017,12 +1017,13 @@ fn item_size(item: &callhooks::store::plan::Item) -> usize {
         .map(|(name, value)| {
             name.len()
                 + match value {
-                    AttributeValue::S(text) => text.len(),
-                    AttributeValue::N(number) => {
+                    callhooks::attribute::AttributeValue::S(text) => text.len(),
+                    callhooks::attribute::AttributeValue::N(number) => {
                         let digits = number.trim_matches(|c| c == '0' || c == '-' || c == '.');
                         digits.len().div_ceil(2) + 1
                     }
-                    AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+                    callhooks::attribute::AttributeValue::Bool(_)
+                    | callhooks::attribute::AttributeValue::Null(_) => 1,
                     other => panic!("unexpected attribute {other:?}"),
                 }
         })
@@ -1077,7 +1078,9 @@ async fn the_ledger_costs_two_writes_of_at_most_two_units_per_alert() {
     else {
         panic!("not claimed");
     };
-    let claimed = item_size(&raw(entry.key()).await);
+    let claimed = item_size(&callhooks::store::sdk::from_sdk_item(
+        &raw(entry.key()).await,
+    ));
     assert!(ledger
         .mark_published(
             &entry.key(),
@@ -1088,7 +1091,9 @@ async fn the_ledger_costs_two_writes_of_at_most_two_units_per_alert() {
         )
         .await
         .unwrap());
-    let published = item_size(&raw(entry.key()).await);
+    let published = item_size(&callhooks::store::sdk::from_sdk_item(
+        &raw(entry.key()).await,
+    ));
     let units = (write_units(0, claimed), write_units(claimed, published));
     eprintln!(
         "ledger item: {claimed} bytes claimed, {published} bytes published: {units:?} write units"

@@ -375,7 +375,7 @@ async fn a_final_transcript_of_1_mib_reads_back_byte_for_byte() {
     let summary_item = items.iter().find(|i| attr(i, "SK") == Some("SUMMARY"));
     assert_eq!(
         summary_item.unwrap()["final_transcript_turns"],
-        aws_sdk_dynamodb::types::AttributeValue::N(turns.len().to_string())
+        callhooks::attribute::AttributeValue::N(turns.len().to_string())
     );
     // Stored once, in parts under DynamoDB's item limit: no copy.
     let parts = body.len().div_ceil(callhooks::store::plan::RAW_PART_BYTES);
@@ -486,7 +486,7 @@ async fn test_events_are_answered_200_and_stored_marked_as_test() {
     for item in &items {
         assert_eq!(
             item["is_test"],
-            aws_sdk_dynamodb::types::AttributeValue::Bool(true)
+            callhooks::attribute::AttributeValue::Bool(true)
         );
     }
 }
@@ -718,7 +718,7 @@ async fn deliver_twice(deps: &Deps, body: &str) -> serde_json::Value {
 /// The anomalies stored on an event item.
 fn anomalies(item: &callhooks::store::plan::Item) -> Vec<String> {
     match item.get("anomalies") {
-        Some(aws_sdk_dynamodb::types::AttributeValue::L(list)) => {
+        Some(callhooks::attribute::AttributeValue::L(list)) => {
             list.iter().filter_map(|v| v.as_s().ok().cloned()).collect()
         }
         _ => Vec::new(),
@@ -901,13 +901,13 @@ async fn an_error_without_a_call_is_kept_and_alerts_once() {
     assert_eq!(attr(&events[0], "raw"), Some(body.as_str()));
     // The alert rules over the summary as the stream shows it: one
     // call_error when it became failed, none for the same image again.
-    let image: callhooks::alerts::Image = stack
+    let summary_item = stack
         .all_items()
         .await
         .into_iter()
         .find(|i| attr(i, "SK") == Some("SUMMARY"))
-        .unwrap()
-        .into();
+        .unwrap();
+    let image: callhooks::alerts::Image = callhooks::store::sdk::to_sdk_item(&summary_item).into();
     let alert = alert_for_record("INSERT", &Default::default(), &image)
         .unwrap()
         .expect("one call_error");

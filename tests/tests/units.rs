@@ -4,7 +4,8 @@
 //! so the cost bench sizes requests itself (and fails here first if moto
 //! starts to follow them, time to trust its figures).
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+use callhooks::attribute::AttributeValue;
 use callhooks::event::{Channel, Direction, Event, Provider};
 use callhooks::phone::PhoneNumber;
 use callhooks::store::plan::{item_bytes, Item, WritePlan};
@@ -30,7 +31,7 @@ async fn moto_reports_fixed_figures_not_dynamodbs_rules() {
     let put = client
         .put_item()
         .table_name(&stack.table_name)
-        .set_item(Some(big))
+        .set_item(Some(callhooks::store::sdk::to_sdk_item(&big)))
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
         .await
@@ -43,8 +44,14 @@ async fn moto_reports_fixed_figures_not_dynamodbs_rules() {
     let get = client
         .get_item()
         .table_name(&stack.table_name)
-        .key("PK", AttributeValue::S("UNITS#1".into()))
-        .key("SK", AttributeValue::S("EVENT".into()))
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S("UNITS#1".into()),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S("EVENT".into()),
+        )
         .consistent_read(true)
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()

@@ -743,7 +743,7 @@ async fn events_of(stack: &TestStack, sid: &str) -> Vec<callhooks::store::plan::
 
 fn anomalies(item: &callhooks::store::plan::Item) -> Vec<String> {
     match item.get("anomalies") {
-        Some(aws_sdk_dynamodb::types::AttributeValue::L(list)) => {
+        Some(callhooks::attribute::AttributeValue::L(list)) => {
             list.iter().filter_map(|v| v.as_s().ok().cloned()).collect()
         }
         _ => Vec::new(),

@@ -454,7 +454,7 @@ const MAX_NAME: usize = callhooks::providers::zonitel::MAX_CALLER_NAME_CHARS;
 /// A list-of-strings attribute (`anomalies`) of an item.
 fn strings(item: &callhooks::store::plan::Item, name: &str) -> Vec<String> {
     match item.get(name) {
-        Some(AttributeValue::L(values)) => values
+        Some(callhooks::attribute::AttributeValue::L(values)) => values
             .iter()
             .filter_map(|v| v.as_s().ok().cloned())
             .collect(),
@@ -483,6 +483,7 @@ async fn stored_call(
         .await
         .unwrap()
         .item
+        .map(|item| callhooks::store::sdk::from_sdk_item(&item))
         .expect("summary stored");
     (events[0].clone(), summary)
 }

@@ -270,6 +270,7 @@ async fn a_failed_outbound_message_carries_what_the_alert_needs() {
         .await
         .unwrap()
         .item
+        .map(|item| callhooks::store::sdk::from_sdk_item(&item))
         .unwrap();
     for (name, value) in [
         ("item_type", "sms"),
@@ -288,7 +289,7 @@ async fn a_failed_outbound_message_carries_what_the_alert_needs() {
     }
     assert_eq!(
         item.get("is_test"),
-        Some(&aws_sdk_dynamodb::types::AttributeValue::Bool(false))
+        Some(&callhooks::attribute::AttributeValue::Bool(false))
     );
 }
 
@@ -693,7 +694,7 @@ async fn storage_hanging_answers_503_in_time() {
 /// A list-of-strings attribute (`anomalies`) of an item.
 fn strings(item: &callhooks::store::plan::Item, name: &str) -> Vec<String> {
     match item.get(name) {
-        Some(aws_sdk_dynamodb::types::AttributeValue::L(values)) => values
+        Some(callhooks::attribute::AttributeValue::L(values)) => values
             .iter()
             .filter_map(|v| v.as_s().ok().cloned())
             .collect(),
@@ -714,6 +715,7 @@ async fn summary_item(stack: &TestStack, id: &str) -> callhooks::store::plan::It
         .await
         .unwrap()
         .item
+        .map(|item| callhooks::store::sdk::from_sdk_item(&item))
         .expect("summary stored")
 }
 

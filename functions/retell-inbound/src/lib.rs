@@ -13,14 +13,14 @@
 
 use callhooks::config::AgentChoice;
 use callhooks::config_cache::NumberConfigCache;
-use callhooks::http::{body_bytes, json_response, require_method, respond, ApiError};
+use callhooks::http::{body_bytes, header_value, json_response, require_method, respond, ApiError};
 use callhooks::ingest::{
     self, call_events, call_events::CallEventError, call_events::JoinPatience,
 };
 use callhooks::phone::{mask, redact};
 use callhooks::providers::retell::{self, ConfigLookup, SignedDelivery};
 use callhooks::runtime::Deadline;
-use callhooks::signature::{signature_parts, SigningKey};
+use callhooks::signature::{signature_parts, SigningKey, SIGNATURE_HEADER};
 use callhooks::store::{Store, StoreError, WriteOutcome};
 use callhooks::time::Timestamp;
 use callhooks::webhook::body_text;
@@ -123,11 +123,12 @@ fn accept<'r>(
 ) -> Result<(&'r [u8], Option<SignedDelivery>), ApiError> {
     require_method(req, &[Method::POST])?;
     let body = body_bytes(req)?;
-    deps.key.verify_request(req.headers(), body, now)?;
+    let signature = header_value(req.headers(), SIGNATURE_HEADER);
+    deps.key.verify_request(signature, body, now)?;
     // No Content-Type check: the body is read by what it is (senders
     // mislabel), and what cannot be read is kept, not refused.
     let signed = if deps.key.is_enabled() {
-        signature_parts(req.headers()).map(|(signed_ms, digest_hex)| SignedDelivery {
+        signature_parts(signature).map(|(signed_ms, digest_hex)| SignedDelivery {
             signed_ms,
             digest_hex,
         })

@@ -1,0 +1,31 @@
+//! The callhooks model: everything a webhook does that can be decided
+//! without the network, as plain functions over plain types. Its manifest
+//! has no AWS, Lambda or HTTP-framework dependency, so nothing here can
+//! reach one: the crate that talks to AWS (`callhooks`, beside it) turns
+//! requests into [`ingest::Delivery`] values and [`store::plan::WritePlan`]s
+//! into DynamoDB requests.
+//!
+//! - [`providers`]: one module per provider, reading a delivery into
+//!   [`event::Event`]s, a write plan and, for call-control routes, a plain
+//!   decision that [`voxml`] (or another renderer) writes.
+//! - [`store`]: the key design, the write plan and its attribute values,
+//!   the records reads return, what requests cost.
+//! - [`ingest`]: a delivery as plain data, its reading and its
+//!   unrecognized record.
+
+pub mod attribute;
+pub mod auth;
+pub mod config;
+pub mod config_cache;
+pub mod event;
+pub mod ingest;
+pub mod phone;
+pub mod providers;
+pub mod schedule;
+pub mod signature;
+pub mod store;
+pub mod time;
+pub mod voxml;
+
+#[cfg(test)]
+mod proptests;
