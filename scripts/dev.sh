@@ -2,7 +2,9 @@
 # `make dev`: the whole stack on this machine. Starts moto on 127.0.0.1:4566
 # (unless AWS_ENDPOINT_URL already points at an endpoint), creates the table
 # and topic from template.yaml, and serves every route at its API Gateway
-# path on http://127.0.0.1:9000 with cargo lambda watch. Ctrl-C stops all.
+# path on http://127.0.0.1:9000: scripts/api_gateway.py builds API Gateway's
+# event (base64 where a body is not UTF-8, as API Gateway does) and invokes
+# the functions that cargo lambda watch runs behind it. Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,9 @@ export AWS_EC2_METADATA_DISABLED=true
 export TABLE_NAME="${TABLE_NAME:-callhooks-local}"
 PY=.venv/bin/python
 PORT="${DEV_PORT:-9000}"
+# cargo lambda watch, behind the API front on $PORT (its own router reads
+# every JSON or text body as UTF-8 and answers 500 to a gzip or Latin-1 one).
+WATCH_PORT="${DEV_WATCH_PORT:-9001}"
 
 pids=()
 cleanup() {
@@ -120,16 +125,20 @@ Try:
 Ctrl-C stops everything.
 TXT
 
-AWS_ENDPOINT_URL="$FUNCTIONS_ENDPOINT" .venv/bin/cargo-lambda lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" &
+AWS_ENDPOINT_URL="$FUNCTIONS_ENDPOINT" .venv/bin/cargo-lambda lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" &
+pids+=($!)
+# API Gateway's HTTP API in front: the routes, and watch's invoke API
+# (`cargo lambda invoke --invoke-port $PORT`) passed through.
+$PY scripts/api_gateway.py serve --port "$PORT" --watch "http://127.0.0.1:$WATCH_PORT" &
 pids+=($!)
 # The alerts function's event source mapping, locally: the table's stream
 # into the function through watch's invoke API, the topic's messages out.
 $PY scripts/stream_pump.py --endpoint "$AWS_ENDPOINT_URL" run --table "$TABLE_NAME" --topic-arn "$ALERTS_TOPIC_ARN" \
-  --invoke-url "http://127.0.0.1:$PORT/2015-03-31/functions/alerts/invocations" &
+  --invoke-url "http://127.0.0.1:$WATCH_PORT/2015-03-31/functions/alerts/invocations" &
 pids+=($!)
 # The spillway's event source mapping, locally: deliveries the table could
 # not take, from the queue into the spillway function.
 $PY scripts/stream_pump.py --endpoint "$AWS_ENDPOINT_URL" spillway --queue-url "$SPILLWAY_QUEUE_URL" \
-  --invoke-url "http://127.0.0.1:$PORT/2015-03-31/functions/spillway/invocations" &
+  --invoke-url "http://127.0.0.1:$WATCH_PORT/2015-03-31/functions/spillway/invocations" &
 pids+=($!)
 wait -n "${pids[@]}"

@@ -264,8 +264,17 @@ impl TestStack {
     /// deleting those it kept. Returns the messages kept; those it reported
     /// failed stay on the queue (invisible for the queue's timeout).
     pub async fn drain_spillway(&self) -> usize {
+        self.drain_spillway_into(self.store()).await
+    }
+
+    /// [`Self::drain_spillway`], the spillway function writing through
+    /// `store` (a client with other timeouts: megabyte deliveries).
+    pub async fn drain_spillway_into(&self, store: Store) -> usize {
         let sqs = aws_sdk_sqs::Client::new(&self.config);
-        let deps = self.spillway_deps();
+        let deps = spillway::Deps {
+            store,
+            ..self.spillway_deps()
+        };
         let mut kept = 0;
         loop {
             let page = sqs

@@ -441,9 +441,22 @@ async fn a_live_call_is_forwarded_from_the_fallback_when_the_table_is_down() {
 async fn a_two_mebibyte_transcript_is_spilled_and_recovered_byte_for_byte() {
     let stack = TestStack::new().await;
     let refused = closed_endpoint();
-    let mut functions =
-        functions_spilling_to(&refused, &stack.table_name, Some(stack.spillway().await)).await;
-    // Sending 14 messages to moto takes longer than a real queue would.
+    // Sending 14 messages to moto takes longer than a real queue would (and
+    // far longer on a loaded machine): the spill gets a roomy deadline here;
+    // the spill deadline itself is tested with the small deliveries above.
+    let roomy = Deadline {
+        total: Duration::from_secs(60),
+        attempt: Duration::from_secs(60),
+        connect: Duration::from_secs(5),
+        max_attempts: 1,
+    };
+    let spillway = Spillway::new(
+        Some(stack.spillway_queue_url.clone()),
+        sdk_config_for(&stack.endpoint, roomy).await,
+    )
+    .with_deadline(roomy);
+    let spillway = spillway.signed_with(callhooks_tests::spill_key());
+    let mut functions = functions_spilling_to(&refused, &stack.table_name, Some(spillway)).await;
     functions.salpre.deadline.total = Duration::from_millis(500);
     let turn = r#"{"type":"customer","message":"%s","utc_timestamp":"1795449080"},"#;
     let mut turns = String::new();

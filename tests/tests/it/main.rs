@@ -22,6 +22,7 @@ mod retell_inbound;
 mod retention;
 mod salpre_events;
 mod sam_local;
+mod sizes_and_encodings;
 mod spill_integrity;
 mod template_production;
 mod template_security;

@@ -16,6 +16,7 @@ fn salpre_delivery() -> Delivery {
         content_type: Some("application/json".into()),
         query: String::new(),
         body: br#"{"event_type":"call_initiated","call_id":"48213","from_number":"+14155552671","to_number":"+18339664835","timestamp":"2026-11-23T15:51:22Z"}"#.to_vec(),
+        decoding: Default::default(),
         user_agent: None,
         received_at: Timestamp::from_millisecond(1_795_449_082_123).unwrap(),
     }

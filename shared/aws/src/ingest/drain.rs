@@ -131,6 +131,37 @@ async fn set_aside(
     Ok(Drained::Forged)
 }
 
+use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
+
+/// How many parts of a spilled delivery are in the table (a strongly
+/// consistent count, page by page).
+async fn count_parts(store: &Store, pk: &str) -> Result<usize, String> {
+    let mut count = 0;
+    let mut start = None;
+    loop {
+        let output = store
+            .client()
+            .query()
+            .table_name(store.table())
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", SdkValue::S(pk.to_string()))
+            .expression_attribute_values(":prefix", SdkValue::S(keys::parts_prefix("SPILL")))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| crate::store::store_error(e).to_string())?;
+        count += output.count.max(0) as usize;
+        match output.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(count),
+        }
+    }
+}
+
 /// Keeps one part in the table and returns every part once all are there.
 /// Reads are strongly consistent, so of two parts written at once, the
 /// later read sees both: the last part to arrive completes the delivery
@@ -159,6 +190,11 @@ async fn gather(
         updates: Vec::new(),
     };
     deps.store.write(&plan).await.map_err(|e| e.to_string())?;
+    // Counted first: the parts (up to 40 of 200 KB) are read once, by the
+    // message that completes them.
+    if count_parts(&deps.store, &pk).await? < message.parts as usize {
+        return Ok(None);
+    }
     let stored = deps
         .store
         .query_prefix(&pk, &keys::parts_prefix("SPILL"))

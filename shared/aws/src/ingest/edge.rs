@@ -3,14 +3,15 @@
 //! turns everything else into a plain [`Delivery`], and for the JSON routes
 //! runs the whole pipeline: read, keep (table, else spillway), answer.
 
+use super::decode::decode_body;
 use super::delivery::{Delivery, Route};
 use super::keep::{keep, Outcome};
 use super::read::{read, Recording, Unreadable};
 use crate::auth::{Credential, SharedSecret, TOKEN_QUERY_PARAM};
 use crate::event::Event;
 use crate::http::{
-    header_str, header_value, json_response, query_param, require_method, respond, ApiError,
-    MAX_BODY_BYTES, REJECTED_BODY_HEADER,
+    header_str, header_value, json_response, platform_size, query_param, require_method, respond,
+    ApiError, MAX_BODY_BYTES, REJECTED_BODY_HEADER,
 };
 use crate::phone::{mask, redact};
 use crate::providers::voxtelesys::without_token;
@@ -65,8 +66,9 @@ pub fn accept(
         }
     };
     require_method(req, methods)?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::too_large(body.len()));
+    let size = platform_size(req.body());
+    if size > MAX_BODY_BYTES {
+        return Err(ApiError::too_large(size));
     }
     Ok((delivery(req, route, received_at), credential))
 }
@@ -80,12 +82,21 @@ pub fn delivery(req: &Request, route: Route, received_at: Timestamp) -> Delivery
     if headers.contains_key(REJECTED_BODY_HEADER) {
         content_type = Some("(body flagged as base64 by API Gateway but not valid base64)".into());
     }
+    // Read after its Content-Encoding and charset; what cannot be decoded
+    // is kept as it came (see `decode`).
+    let decoded = decode_body(
+        body,
+        header_str(headers, header::CONTENT_ENCODING.as_str()),
+        content_type.as_deref(),
+        MAX_BODY_BYTES,
+    );
     Delivery {
         route,
         is_post: req.method() == Method::POST,
         content_type,
         query: without_token(req.uri().query().unwrap_or("")),
-        body: body.to_vec(),
+        body: decoded.body,
+        decoding: decoded.decoding,
         user_agent: header_str(headers, header::USER_AGENT.as_str()).map(str::to_string),
         received_at,
     }

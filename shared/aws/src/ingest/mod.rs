@@ -23,7 +23,7 @@ pub mod keep;
 pub mod spill;
 pub mod spill_key;
 
-pub use callhooks_model::ingest::{delivery, identity, read, unrecognized, Identity};
+pub use callhooks_model::ingest::{decode, delivery, identity, read, unrecognized, Identity};
 
 pub use delivery::{Delivery, Route};
 pub use keep::Outcome;

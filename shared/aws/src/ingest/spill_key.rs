@@ -83,6 +83,7 @@ mod tests {
             content_type: Some("application/json".into()),
             query: String::new(),
             body: br#"{"event_type":"call_ended"}"#.to_vec(),
+            decoding: Default::default(),
             user_agent: None,
             received_at: Timestamp::from_millisecond(1_795_449_082_123).unwrap(),
         };

@@ -184,6 +184,7 @@ async fn handle_inbound(
     };
     let event = retell::inbound_event(&request, raw, now);
     let plan = retell::inbound_plan(&event, &request, deps.retention_days, signed.as_ref());
+    let plan = ingest::keep::name_decoding(&delivery, &plan);
     // The answer is decided as of the signed moment: a replay of the same
     // signed bytes minutes later gets the answer the original got.
     let decided_at = signed

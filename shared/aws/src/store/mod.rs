@@ -11,7 +11,7 @@ pub mod reads;
 pub mod sdk;
 pub mod write;
 
-pub use callhooks_model::store::{keys, plan, records, units};
+pub use callhooks_model::store::{keys, plan, records, transaction, units};
 pub use reads::{assemble_parts, json_at_pointer, RAW_PART_ITEM_TYPE, TRANSCRIPT_POINTER};
 pub use records::{CallSummary, CallerRecords, SmsRecord, SmsStatusEntry, SmsSummary};
 

@@ -76,6 +76,7 @@ mod tests {
             content_type: None,
             query: query.into(),
             body: body.as_bytes().to_vec(),
+            decoding: Default::default(),
             user_agent: None,
             received_at: Timestamp::from_millisecond(at_ms).unwrap(),
         }

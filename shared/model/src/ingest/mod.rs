@@ -3,6 +3,7 @@
 //! record ([`unrecognized`]). The HTTP edge and the writes are the AWS
 //! crate's `ingest`.
 
+pub mod decode;
 pub mod delivery;
 pub mod identity;
 pub mod read;

@@ -45,6 +45,9 @@ pub fn plan(delivery: &Delivery, reason: &str, retention_days: u32) -> WritePlan
     if let Some(agent) = &delivery.user_agent {
         item.insert("user_agent".into(), s(bounded(agent)));
     }
+    if let super::decode::BodyDecoding::Decoded { from } = &delivery.decoding {
+        item.insert(super::decode::DECODED_FROM_ATTRIBUTE.into(), s(from));
+    }
     if !delivery.query.is_empty() {
         // The query is bounded by API Gateway (its URL limit), far below
         // an item's size.
@@ -123,6 +126,7 @@ mod tests {
             content_type: Some("text/plain".into()),
             query: String::new(),
             body: body.to_vec(),
+            decoding: Default::default(),
             user_agent: Some("Salpre-Webhook/1.0".into()),
             received_at: Timestamp::from_millisecond(1_795_449_082_000).unwrap(),
         }

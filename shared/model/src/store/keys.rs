@@ -106,9 +106,12 @@ pub fn status_sk(status: &str) -> String {
     format!("{STATUS_SK_PREFIX}{}", key_part(status))
 }
 
+/// What joins a part's index to its owner's sort key.
+pub const PART_SK_MARKER: &str = "#PART#";
+
 /// The sort key of the `index`-th (from 1) part of a value split across items.
 pub fn part_sk(owner_sk: &str, index: usize) -> String {
-    format!("{owner_sk}#PART#{index:04}")
+    format!("{owner_sk}{PART_SK_MARKER}{index:04}")
 }
 
 /// The guard of one distinct delivery: `DELIVERY#<what>#<outcome>...`.
@@ -124,7 +127,7 @@ pub fn unmatched_events_pk(provider: Provider) -> String {
 
 /// The prefix of every part of the value split from the item `owner_sk`.
 pub fn parts_prefix(owner_sk: &str) -> String {
-    format!("{owner_sk}#PART#")
+    format!("{owner_sk}{PART_SK_MARKER}")
 }
 
 pub fn phone_pk(number: &PhoneNumber) -> String {

@@ -964,7 +964,8 @@ mod tests {
                 voxtelesys::parse_callback(voxtelesys::Hook::Status, params, body, at).unwrap();
             assert_fits(&callback.plan(30), case);
         }
-        // A 2 MiB Salpre transcript (the body limit), and a 2 MiB live line.
+        // A 2 MiB Salpre transcript and a 2 MiB live line (every route up to
+        // the 6 MB body limit: store::transaction's tests).
         let message = "m".repeat(2 * 1024 * 1024 - 200);
         let ended = format!(
             r#"{{"event_type":"call_ended","timestamp_utc":1795449000,"payload":{{"call_id":1,"transcript":[{{"type":"customer","message":"{message}"}}]}}}}"#

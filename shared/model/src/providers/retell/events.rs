@@ -669,6 +669,7 @@ mod tests {
             content_type: None,
             query: String::new(),
             body: body.as_bytes().to_vec(),
+            decoding: Default::default(),
             user_agent: None,
             received_at: at(T),
         }))
