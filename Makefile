@@ -14,12 +14,13 @@ export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export AWS_EC2_METADATA_DISABLED := true
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test lint unit integration validate deploy deploy-guided build-arm64 release-arm64 clean load bench bench-coldstart bench-per-event bench-sizes bench-cost bench-sweep fuzz
+.PHONY: dev test lint unit integration browser validate bench-console deploy deploy-guided build-arm64 release-arm64 clean load bench bench-coldstart bench-per-event bench-sizes bench-cost bench-sweep fuzz
 
 ## Python tools (moto server, cargo-lambda, SAM CLI, cfn-lint) in .venv.
-$(BIN)/.installed: requirements-dev.txt
+## Installed with their whole dependency tree pinned (constraints-dev.txt).
+$(BIN)/.installed: requirements-dev.txt constraints-dev.txt
 	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints-dev.txt
 	touch $@
 
 ## Run every route locally on http://127.0.0.1:9000 against moto.
@@ -41,8 +42,13 @@ lint:
 unit:
 	cargo test --locked -p callhooks-model -p callhooks
 
-integration: $(BIN)/.installed
+integration: $(BIN)/.installed browser
 	cargo test --locked --workspace --exclude callhooks-model --exclude callhooks
+
+## The console's end-to-end test drives headless Chromium (Debian's package)
+## with Node.js: both installed with apt-get when missing.
+browser:
+	scripts/chromium.sh
 
 validate: $(BIN)/.installed
 	sam validate --lint
@@ -126,12 +132,12 @@ BENCH_STARTS ?= 15
 # The webhook functions (functions/* but the stream and queue consumers).
 BENCH_BINARIES = $(filter-out alerts spillway sweeper,$(FUNCTIONS)) bench-floor bench-noop
 
-.venv-bench/.installed: bench/requirements.txt
+.venv-bench/.installed: bench/requirements.txt bench/constraints.txt
 	python3 -m venv .venv-bench
-	.venv-bench/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	.venv-bench/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt -c bench/constraints.txt
 	touch $@
 
-bench: bench-coldstart bench-per-event bench-sizes bench-cost
+bench: bench-coldstart bench-per-event bench-sizes bench-cost bench-console
 	$(BIN)/python bench/report.py
 
 bench-coldstart: $(BIN)/.installed .venv-bench/.installed
@@ -161,3 +167,11 @@ bench-sweep: $(BIN)/.installed
 clean:
 	cargo clean
 	rm -rf .aws-sam bench-results
+
+## `callhooks console`'s pages with 10,000 calls in a moto table (BENCH_CALLS
+## to change): median and worst time of each page, and what it read
+## (docs/console.md). Debug build, like the tests.
+bench-console: $(BIN)/.installed
+	cargo build --locked -q -p callhooks-cli --bin callhooks
+	mkdir -p bench-results
+	cargo run --locked -q -p callhooks-cli --example console_pages | tee bench-results/console.md

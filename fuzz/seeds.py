@@ -10,7 +10,7 @@ import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "fuzz" / "corpus"
-# Hook::ALL's order in shared/src/providers/voxtelesys/mod.rs.
+# Hook::ALL's order in shared/model/src/providers/voxtelesys/mod.rs.
 HOOKS = ["voice", "status", "dial", "recording"]
 
 

@@ -2,7 +2,9 @@
 # `make dev`: the whole stack on this machine. Starts moto on 127.0.0.1:4566
 # (unless AWS_ENDPOINT_URL already points at an endpoint), creates the table
 # and topic from template.yaml, and serves every route at its API Gateway
-# path on http://127.0.0.1:9000 with cargo lambda watch. Ctrl-C stops all.
+# path on http://127.0.0.1:9000: scripts/api_gateway.py builds API Gateway's
+# event (base64 where a body is not UTF-8, as API Gateway does) and invokes
+# the functions that cargo lambda watch runs behind it. Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,10 @@ PORT="${DEV_PORT:-9000}"
 # instead of the template's defaults (docs/lifecycles.md).
 export SWEEP_INTERVAL_SECONDS="${SWEEP_INTERVAL_SECONDS:-60}"
 if [[ -n "${LIFECYCLE_WAIT_SECONDS:-}" ]]; then export LIFECYCLE_WAIT_SECONDS; fi
+
+# cargo lambda watch, behind the API front on $PORT (its own router reads
+# every JSON or text body as UTF-8 and answers 500 to a gzip or Latin-1 one).
+WATCH_PORT="${DEV_WATCH_PORT:-9001}"
 
 pids=()
 cleanup() {
@@ -59,6 +65,12 @@ ALERTS_TOPIC_ARN=$($PY -c 'import json,sys; print(json.load(sys.stdin)["topic_ar
 export ALERTS_TOPIC_ARN
 SPILLWAY_QUEUE_URL=$($PY -c 'import json,sys; print(json.load(sys.stdin)["spillway_queue_url"])' <<<"$created")
 export SPILLWAY_QUEUE_URL
+SPILLWAY_DEAD_LETTER_QUEUE_URL=$($PY -c 'import json,sys; print(json.load(sys.stdin)["spillway_dead_letter_queue_url"])' <<<"$created")
+export SPILLWAY_DEAD_LETTER_QUEUE_URL
+# The key the webhooks sign spilled deliveries with and the spillway
+# verifies (the stack makes its own): one per run.
+SPILLWAY_SIGNING_KEY=$($PY -c 'import secrets; print(secrets.token_hex(32))')
+export SPILLWAY_SIGNING_KEY
 # The alerts function's dead-letter queue (failed alerts, whole; docs/alerts.md).
 ALERTS_DEAD_LETTER_QUEUE_URL=$($PY -c 'import boto3, os; print(boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ.get("AWS_REGION", "us-east-1")).create_queue(QueueName="callhooks-local-alerts-dlq")["QueueUrl"])')
 export ALERTS_DEAD_LETTER_QUEUE_URL
@@ -120,17 +132,21 @@ Try:
 Ctrl-C stops everything.
 TXT
 
-AWS_ENDPOINT_URL="$FUNCTIONS_ENDPOINT" .venv/bin/cargo-lambda lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" &
+AWS_ENDPOINT_URL="$FUNCTIONS_ENDPOINT" .venv/bin/cargo-lambda lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" &
+pids+=($!)
+# API Gateway's HTTP API in front: the routes, and watch's invoke API
+# (`cargo lambda invoke --invoke-port $PORT`) passed through.
+$PY scripts/api_gateway.py serve --port "$PORT" --watch "http://127.0.0.1:$WATCH_PORT" &
 pids+=($!)
 # The alerts function's event source mapping, locally: the table's stream
 # into the function through watch's invoke API, the topic's messages out.
 $PY scripts/stream_pump.py --endpoint "$AWS_ENDPOINT_URL" run --table "$TABLE_NAME" --topic-arn "$ALERTS_TOPIC_ARN" \
-  --invoke-url "http://127.0.0.1:$PORT/2015-03-31/functions/alerts/invocations" &
+  --invoke-url "http://127.0.0.1:$WATCH_PORT/2015-03-31/functions/alerts/invocations" &
 pids+=($!)
 # The spillway's event source mapping, locally: deliveries the table could
 # not take, from the queue into the spillway function.
 $PY scripts/stream_pump.py --endpoint "$AWS_ENDPOINT_URL" spillway --queue-url "$SPILLWAY_QUEUE_URL" \
-  --invoke-url "http://127.0.0.1:$PORT/2015-03-31/functions/spillway/invocations" &
+  --invoke-url "http://127.0.0.1:$WATCH_PORT/2015-03-31/functions/spillway/invocations" &
 pids+=($!)
 # The sweeper's schedule, locally: the sweeper function every
 # SWEEP_INTERVAL_SECONDS (it reads LIFECYCLE_WAIT_SECONDS itself).

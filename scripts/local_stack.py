@@ -113,6 +113,14 @@ def create_spillway(sqs, name, resources):
     return sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
 
 
+def create_spillway_dead_letters(sqs, name, resources):
+    """The spillway's dead-letter queue (SpillwayDeadLetterQueue): where the
+    spillway moves a message that fails its integrity check."""
+    props = resources["SpillwayDeadLetterQueue"]["Properties"]
+    attributes = {"MessageRetentionPeriod": str(props["MessageRetentionPeriod"])}
+    return sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+
+
 def create(args):
     resources = template_resources(args.template)
     table_props = one_resource(resources, "AWS::DynamoDB::Table")
@@ -122,6 +130,9 @@ def create(args):
     table = create_table(client("dynamodb", args.endpoint), args.table, table_props)
     topic_arn = client("sns", args.endpoint).create_topic(Name=args.topic)["TopicArn"]
     spillway_url = create_spillway(client("sqs", args.endpoint), f"{args.table}-spillway", resources)
+    spillway_dlq_url = create_spillway_dead_letters(
+        client("sqs", args.endpoint), f"{args.table}-spillway-dlq", resources
+    )
     print(
         json.dumps(
             {
@@ -129,6 +140,7 @@ def create(args):
                 "stream_arn": table.get("LatestStreamArn"),
                 "topic_arn": topic_arn,
                 "spillway_queue_url": spillway_url,
+                "spillway_dead_letter_queue_url": spillway_dlq_url,
             }
         )
     )

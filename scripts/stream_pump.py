@@ -25,10 +25,10 @@ import urllib.request
 
 import boto3
 
-# Only records that can alert reach the function, like the event source
-# mapping's FilterCriteria in template.yaml: call and SMS summaries whose new
-# image has failed_at, unanswered_at or incomplete_at (the sweeper's flag).
-ALERTABLE_TYPES = ("call", "sms")
+# Only the records the event source mapping's FilterCriteria in
+# template.yaml lets through: every call and SMS summary change (alerts and
+# the per-day counters) and new alert ledger entries (counted).
+SUMMARY_TYPES = ("call", "sms")
 
 
 def template_retry_attempts():
@@ -68,12 +68,15 @@ def lambda_record(record, stream_arn):
     }
 
 
-def can_alert(record):
+def passes_filter(record):
     new = record["dynamodb"].get("NewImage") or {}
+    item_type = new.get("item_type", {}).get("S")
+    if record["eventName"] == "INSERT" and item_type == "alert":
+        return True
     return (
         record["eventName"] in ("INSERT", "MODIFY")
-        and new.get("item_type", {}).get("S") in ALERTABLE_TYPES
-        and ("failed_at" in new or "unanswered_at" in new or "incomplete_at" in new)
+        and item_type in SUMMARY_TYPES
+        and new.get("SK", {}).get("S") == "SUMMARY"
     )
 
 
@@ -147,7 +150,7 @@ def run(args):
     pending = []
     attempts = 0
     while True:
-        pending.extend(r for r in follower.poll() if can_alert(r))
+        pending.extend(r for r in follower.poll() if passes_filter(r))
         if pending:
             try:
                 failures = invoke(args.invoke_url, pending).get("batchItemFailures") or []

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints template.yaml as JSON, CloudFormation's short-form tags as their
 long form ({"Ref": ...}, {"Fn::Sub": ...}), for tests that read the
-template (tests/tests/operations.rs). Run it with .venv/bin/python."""
+template (tests/tests/it/operations.rs). Run it with .venv/bin/python."""
 
 import json
 import sys

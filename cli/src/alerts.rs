@@ -52,19 +52,36 @@ fn entry_json(entry: &LedgerEntry, now: Timestamp) -> Value {
     })
 }
 
-/// `alerts list`: newest first.
+/// `alerts list`: newest first, one page (`page.limit`, before
+/// `page.until`).
 pub async fn list(
     ledger: &Ledger,
     since: Timestamp,
     failed_only: bool,
+    page: crate::history::Page,
     context: &Context,
 ) -> Result<String, CliError> {
     let now = context.now;
-    let mut entries = ledger.list(since, now).await.map_err(storage)?;
+    let last_day = page
+        .until
+        .as_deref()
+        .and_then(|u| u.parse::<Timestamp>().ok())
+        .map_or(now, |until| until.min(now));
+    let mut entries = ledger.list(since, last_day).await.map_err(storage)?;
     entries.reverse();
+    if let Some(until) = &page.until {
+        entries.retain(|e| e.occurred_at.as_str() < until.as_str());
+    }
     if failed_only {
         entries.retain(|e| needs_replay(e, now));
     }
+    let full = entries.len() > page.limit;
+    entries.truncate(page.limit);
+    let hint = if full {
+        crate::history::older_page_hint(entries.last().map(|e| e.occurred_at.as_str()), context)
+    } else {
+        String::new()
+    };
     if context.json {
         let all: Vec<Value> = entries.iter().map(|e| entry_json(e, now)).collect();
         return Ok(serde_json::to_string_pretty(&all).unwrap_or_default());
@@ -108,7 +125,7 @@ pub async fn list(
             (dash(&entry.sns_message_id), Tone::Plain),
         ]);
     }
-    Ok(table.render(context.color).trim_end().to_string())
+    Ok(format!("{}{hint}", table.render(context.color).trim_end()))
 }
 
 /// Which alerts `alerts replay` sends.

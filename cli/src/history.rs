@@ -178,12 +178,13 @@ pub async fn list(
     store: &Store,
     number: &PhoneNumber,
     since: Option<Timestamp>,
-    limit: usize,
+    page: Page,
     context: &Context,
 ) -> Result<String, CliError> {
+    let limit = page.limit;
     let since_key = since.map(time::to_key);
     let entries = store
-        .timeline_since(number, since_key.as_deref(), limit)
+        .timeline_window(number, since_key.as_deref(), page.until.as_deref(), limit)
         .await
         .map_err(storage)?;
     render_list(
@@ -193,6 +194,37 @@ pub async fn list(
         limit,
         context,
     )
+}
+
+/// One page of a list: at most `limit` entries, all before `until` (a
+/// [`time::to_key`] moment) when given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub limit: usize,
+    pub until: Option<String>,
+}
+
+/// `--until`: a moment as `--since` takes them (a date, an RFC 3339
+/// moment, or a duration back from now), as a [`time::to_key`] key.
+pub fn parse_until(until: Option<&str>, context: &Context) -> Result<Option<String>, CliError> {
+    until
+        .map(|u| parse_since(u, context.now, &context.tz).map(time::to_key))
+        .transpose()
+        .map_err(CliError::Invalid)
+}
+
+/// What a full page says at its end: the `--until` of the next older page,
+/// the oldest moment shown (`--until` excludes that millisecond: two
+/// entries first seen in the very same millisecond across a page boundary
+/// would skip the second). Nothing in JSON: a script pages with the last
+/// entry's own moment.
+pub fn older_page_hint(oldest_shown: Option<&str>, context: &Context) -> String {
+    match oldest_shown {
+        Some(moment) if !context.json => {
+            format!("\n(older ones: the same command with --until {moment})")
+        }
+        _ => String::new(),
+    }
 }
 
 /// A list of calls and messages as `calls list` shows it; `subject` says
@@ -279,8 +311,11 @@ pub fn render_list(
     }
     let mut out = table.render(context.color);
     if entries.len() == limit {
+        let oldest = entries.last().map_or("", TimelineEntry::first_seen_at);
         out.push_str(&paint(
-            &format!("(the {limit} most recent; --limit N or --since for others)\n"),
+            &format!(
+                "(the {limit} most recent; older ones: the same command with --until {oldest})\n"
+            ),
             Tone::Dim,
             context.color,
         ));
@@ -326,8 +361,21 @@ fn event_detail(event: &Item) -> String {
     parts.join("; ")
 }
 
-/// One turn of a final transcript as Salpre sends it.
+/// The turns of a call's transcript: Salpre's list of turns, or Retell's
+/// text of `Speaker: words` lines.
 fn transcript_turns(final_transcript: &str) -> Vec<(Option<String>, String, Option<String>)> {
+    if let Ok(text) = serde_json::from_str::<String>(final_transcript) {
+        return text
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| match line.split_once(": ") {
+                Some((speaker, said)) if !speaker.contains(' ') || speaker.len() <= 16 => {
+                    (Some(speaker.to_string()), said.to_string(), None)
+                }
+                _ => (None, line.to_string(), None),
+            })
+            .collect();
+    }
     let turns: Vec<Value> = serde_json::from_str(final_transcript).unwrap_or_default();
     turns
         .iter()
@@ -724,6 +772,29 @@ pub fn render_unrecognized(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transcript_is_read_as_salpres_turns_or_retells_lines() {
+        let retell =
+            serde_json::to_string("Agent: Hi\nUser: A table: for four\n\nno speaker here").unwrap();
+        let turns = transcript_turns(&retell);
+        assert_eq!(turns.len(), 3);
+        assert_eq!(turns[0], (Some("Agent".into()), "Hi".into(), None));
+        assert_eq!(
+            turns[1],
+            (Some("User".into()), "A table: for four".into(), None)
+        );
+        assert_eq!(turns[2], (None, "no speaker here".into(), None));
+        let salpre = r#"[{"type":"customer","message":"Hello","utc_timestamp":"1795449080"}]"#;
+        assert_eq!(
+            transcript_turns(salpre),
+            vec![(
+                Some("customer".into()),
+                "Hello".into(),
+                Some("1795449080".into())
+            )]
+        );
+    }
 
     #[test]
     fn since_takes_moments_dates_and_durations() {

@@ -13,9 +13,14 @@
 //! callhooks calls list [--since S] [--missed]      # every number's calls and messages (day index)
 //! callhooks stats [--since 7d]                     # calls, missed, errors, SMS failed per provider per day
 //! callhooks completions bash|zsh|fish|powershell|elvish
-//! callhooks alerts list [--since 1d] [--failed]     # the alert ledger: state, SNS message id
+//! callhooks alerts list [--since 1d] [--failed] [--limit N]  # the alert ledger: state, SNS message id
 //! callhooks alerts replay ID...|--failed [--again]  # publish again through the ledger
+//! callhooks console [--port 8787] [--open]          # the web console on 127.0.0.1 (docs/console.md)
 //! ```
+//!
+//! Lists page back in time: a full page ends with the `--until` that
+//! shows the next older one. `--region` and `--profile` work as the AWS
+//! CLI's do.
 //!
 //! `--stack` (or `CALLHOOKS_STACK`; by default samconfig.toml's
 //! `stack_name`) names the deployed stack once: commands that read the
@@ -30,6 +35,7 @@
 //! 2 bad input or usage.
 
 pub mod alerts;
+pub mod console;
 pub mod history;
 pub mod ops;
 pub mod safe;
@@ -70,8 +76,30 @@ pub struct Cli {
     /// stack_name): its outputs give the table and the webhook URLs.
     #[arg(long, env = "CALLHOOKS_STACK", global = true)]
     pub stack: Option<String>,
+    /// The AWS region, as the AWS CLI's --region (default: AWS_REGION, else
+    /// the profile's).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// A named profile of ~/.aws/config and ~/.aws/credentials, as the AWS
+    /// CLI's --profile (default: AWS_PROFILE, else `default`).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The SDK configuration the command runs with: the standard chain
+/// (environment, profile files, `AWS_ENDPOINT_URL` for a local stack),
+/// with `--profile` and `--region` taking precedence as in the AWS CLI.
+pub async fn sdk_config(region: Option<String>, profile: Option<String>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(profile) = profile.filter(|p| !p.is_empty()) {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = region.filter(|r| !r.is_empty()) {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    loader.load().await
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,6 +159,20 @@ pub enum Command {
         #[command(subcommand)]
         action: AlertsAction,
     },
+    /// The web console on 127.0.0.1: overview, calls, callers, SMS, alerts,
+    /// unrecognized deliveries, numbers, contacts and a routing dry run. The
+    /// first line printed is its URL, with this run's token.
+    Console {
+        /// The port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = console::DEFAULT_PORT)]
+        port: u16,
+        /// Open the URL in the browser.
+        #[arg(long)]
+        open: bool,
+        /// The alerts topic, for replays (default: the stack's AlertsTopicArn output).
+        #[arg(long, env = "ALERTS_TOPIC_ARN")]
+        topic_arn: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +185,12 @@ pub enum AlertsAction {
         /// Only alerts that were not published (failed, or stalled in progress).
         #[arg(long)]
         failed: bool,
+        /// At most this many (the newest).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Only those before this moment (the older page a full one names).
+        #[arg(long)]
+        until: Option<String>,
     },
     /// Publish alerts again through the ledger, marked `"replayed": true`.
     #[command(group(clap::ArgGroup::new("which").required(true).args(["ids", "failed"])))]
@@ -158,7 +206,8 @@ pub enum AlertsAction {
         /// Send an already published alert once more.
         #[arg(long)]
         again: bool,
-        /// The alerts topic (the stack's AlertsTopicArn output).
+        /// The alerts topic (default: the stack's AlertsTopicArn output,
+        /// the stack named as for the table).
         #[arg(long, env = "ALERTS_TOPIC_ARN")]
         topic_arn: Option<String>,
     },
@@ -175,6 +224,10 @@ pub enum UnrecognizedAction {
         /// At most this many.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Only those received before this moment (the older page a full
+        /// one names).
+        #[arg(long)]
+        until: Option<String>,
     },
 }
 
@@ -263,6 +316,10 @@ pub enum CallsAction {
         /// At most this many.
         #[arg(long, default_value_t = 25)]
         limit: usize,
+        /// Only those first seen before this moment (the older page a full
+        /// one names).
+        #[arg(long)]
+        until: Option<String>,
     },
     /// One call: summary, events in order, transcript.
     Show {
@@ -434,6 +491,31 @@ async fn run_command(
     let invalid = |file: &Path, e: String| CliError::Invalid(format!("{}: {e}", file.display()));
     let storage = |e: callhooks::store::StoreError| CliError::Storage(e.to_string());
     match cli.command {
+        Command::Console {
+            port,
+            open,
+            topic_arn,
+        } => {
+            let topic_arn = match (topic_arn.filter(|t| !t.is_empty()), &default_stack) {
+                (Some(arn), _) => Some(arn),
+                (None, Some(stack)) => {
+                    let client = aws_sdk_cloudformation::Client::new(sdk);
+                    urls::stack_outputs(&client, stack)
+                        .await
+                        .ok()
+                        .and_then(|outputs| outputs.get("AlertsTopicArn").cloned())
+                }
+                (None, None) => None,
+            };
+            let publisher = topic_arn.map(|topic_arn| alerts_function::SnsPublisher {
+                sns: aws_sdk_sns::Client::new(sdk),
+                topic_arn,
+            });
+            console::serve(store()?, publisher, port, open, context.tz.clone())
+                .await
+                .map_err(CliError::Failure)?;
+            Ok("console stopped".into())
+        }
         Command::Urls { show_secrets } => {
             let stack = default_stack.ok_or_else(|| {
                 CliError::Invalid(
@@ -587,6 +669,7 @@ async fn run_command(
                 incomplete,
                 since,
                 limit,
+                until,
             } => {
                 if incomplete {
                     if limit == 0 {
@@ -602,14 +685,16 @@ async fn run_command(
                     .map(|s| history::parse_since(&s, context.now, &context.tz))
                     .transpose()
                     .map_err(CliError::Invalid)?;
+                let until = history::parse_until(until.as_deref(), context)?;
+                let page = history::Page { limit, until };
                 match number {
                     Some(number) if !missed => {
-                        history::list(&store()?, &number, since, limit, context).await
+                        history::list(&store()?, &number, since, page, context).await
                     }
                     Some(_) => Err(CliError::Invalid(
                         "--missed lists every number's missed calls: leave out --number".into(),
                     )),
-                    None => ops::recent(&store()?, since, limit, missed, context).await,
+                    None => ops::recent(&store()?, since, page, missed, context).await,
                 }
             }
             CallsAction::Show {
@@ -625,7 +710,12 @@ async fn run_command(
                 },
         } => history::show_sms(&store()?, p.into(), &message_id, context).await,
         Command::Unrecognized {
-            action: UnrecognizedAction::List { since, limit },
+            action:
+                UnrecognizedAction::List {
+                    since,
+                    limit,
+                    until,
+                },
         } => {
             if limit == 0 {
                 return Err(CliError::Invalid("--limit must be at least 1".into()));
@@ -635,11 +725,17 @@ async fn run_command(
                 .transpose()
                 .map_err(CliError::Invalid)?
                 .map(callhooks::time::to_key);
+            let until = history::parse_until(until.as_deref(), context)?;
             let found = store()?
-                .unrecognized_deliveries(since.as_deref(), limit)
+                .unrecognized_window(since.as_deref(), until.as_deref(), limit)
                 .await
                 .map_err(storage)?;
-            Ok(history::render_unrecognized(&found, context))
+            let mut out = history::render_unrecognized(&found, context);
+            if found.len() == limit {
+                let last = found.last().map(|d| d.received_at.as_str());
+                out.push_str(&history::older_page_hint(last, context));
+            }
+            Ok(out)
         }
         Command::Stats { since } => {
             let since = history::parse_since(&since, context.now, &context.tz)
@@ -655,9 +751,19 @@ async fn run_command(
             // matter for reading and replaying.
             let ledger = |store| callhooks::alerts::ledger::Ledger::new(store, 1);
             match action {
-                AlertsAction::List { since, failed } => {
+                AlertsAction::List {
+                    since,
+                    failed,
+                    limit,
+                    until,
+                } => {
+                    if limit == 0 {
+                        return Err(CliError::Invalid("--limit must be at least 1".into()));
+                    }
                     let since = since_of(&since)?;
-                    alerts::list(&ledger(store()?), since, failed, context).await
+                    let until = history::parse_until(until.as_deref(), context)?;
+                    let page = history::Page { limit, until };
+                    alerts::list(&ledger(store()?), since, failed, page, context).await
                 }
                 AlertsAction::Replay {
                     ids,
@@ -667,12 +773,10 @@ async fn run_command(
                     topic_arn,
                 } => {
                     let since = since_of(&since)?;
-                    let topic_arn = topic_arn.filter(|t| !t.is_empty()).ok_or_else(|| {
-                        CliError::Invalid(
-                            "no topic: pass --topic-arn ARN or set ALERTS_TOPIC_ARN (the stack's AlertsTopicArn output)"
-                                .into(),
-                        )
-                    })?;
+                    let topic_arn = match topic_arn.filter(|t| !t.is_empty()) {
+                        Some(topic_arn) => topic_arn,
+                        None => ops::resolve_topic(default_stack.as_deref(), sdk).await?,
+                    };
                     let publisher = alerts_function::SnsPublisher {
                         sns: aws_sdk_sns::Client::new(sdk),
                         topic_arn,

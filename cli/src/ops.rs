@@ -87,6 +87,34 @@ pub async fn resolve_table(
     }
 }
 
+/// The alerts topic of the stack (its `AlertsTopicArn` output), for
+/// `alerts replay` without `--topic-arn`.
+pub async fn resolve_topic(
+    stack: Option<&str>,
+    sdk: &aws_config::SdkConfig,
+) -> Result<String, CliError> {
+    let stack = stack.ok_or_else(|| {
+        CliError::Invalid(
+            "no topic: pass --stack NAME (the stack given to `sam deploy`), --topic-arn ARN or set ALERTS_TOPIC_ARN (the stack's AlertsTopicArn output)"
+                .into(),
+        )
+    })?;
+    let client = aws_sdk_cloudformation::Client::new(sdk);
+    let outputs = crate::urls::stack_outputs(&client, stack)
+        .await
+        .map_err(|e| {
+            CliError::Failure(format!(
+                "{}; or pass --topic-arn ARN or set ALERTS_TOPIC_ARN",
+                e.message()
+            ))
+        })?;
+    outputs.get("AlertsTopicArn").cloned().ok_or_else(|| {
+        CliError::Failure(format!(
+            "stack {stack:?} has no AlertsTopicArn output: is it a callhooks stack? (--stack NAME, or --topic-arn ARN)"
+        ))
+    })
+}
+
 /// Colour on stdout by the anstream conventions: never with `NO_COLOR`,
 /// always with `CLICOLOR_FORCE`, never with `CLICOLOR=0` or `TERM=dumb`,
 /// else on a terminal.
@@ -123,10 +151,11 @@ pub fn with_token(url: &str, token: &str) -> Result<String, CliError> {
 pub async fn recent(
     store: &Store,
     since: Option<Timestamp>,
-    limit: usize,
+    page: history::Page,
     missed_only: bool,
     context: &Context,
 ) -> Result<String, CliError> {
+    let limit = page.limit;
     let since = match since {
         Some(since) => since,
         None => context
@@ -140,7 +169,7 @@ pub async fn recent(
     let keep: Option<&dyn Fn(&TimelineEntry) -> bool> =
         if missed_only { Some(&missed) } else { None };
     let entries = store
-        .recent_activity(today, &since_key, limit, keep)
+        .recent_activity_window(today, &since_key, page.until.as_deref(), limit, keep)
         .await
         .map_err(|e| CliError::Storage(e.to_string()))?;
     let subject = if missed_only {

@@ -53,7 +53,7 @@ fn handle(hook: Hook, get: bool, input: &[u8]) -> Result<(), ApiError> {
         (req, credential)
     } else {
         let req = post(&path, "application/x-www-form-urlencoded", input);
-        let credential = secret().verify(req.headers(), None)?;
+        let credential = secret().verify(callhooks::http::header_value(req.headers(), "authorization"), None)?;
         (req, credential)
     };
 

@@ -7,7 +7,7 @@
 //! refused write until it gives up and the event is lost), so every plan a
 //! target builds is checked against DynamoDB's documented limits.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use callhooks::attribute::AttributeValue;
 use callhooks::auth::SharedSecret;
 use callhooks::config::{Contact, NumberConfig};
 use callhooks::event::Event;
@@ -260,7 +260,7 @@ fn value_size(value: &AttributeValue) -> usize {
     match value {
         AttributeValue::S(text) => text.len(),
         AttributeValue::N(number) => number.len() / 2 + 1,
-        AttributeValue::B(blob) => blob.as_ref().len(),
+        AttributeValue::B(blob) => blob.len(),
         AttributeValue::L(list) => 3 + list.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
         AttributeValue::M(map) => {
             3 + map
@@ -332,10 +332,11 @@ pub fn check_number(text: &str) -> Result<(), String> {
 pub fn through_pipeline(route: callhooks::ingest::Route, body: &[u8]) -> Result<(), ApiError> {
     use callhooks::ingest::{edge, read, unrecognized};
     let req = post(route.path(), "application/json", body);
+    let secret = secret();
     let (delivery, _) = edge::accept(
         &req,
         route,
-        &secret(),
+        edge::Credentials::Token(&secret),
         &[Method::POST],
         now(),
     )?;

@@ -277,10 +277,11 @@ fn with_body(event_json: &str, body: &str) -> String {
 
 /// The alerts function's share of a delivery: the stream records of the
 /// delivery that pass the event source mapping's filter (template.yaml:
-/// a call or SMS summary with `failed_at`, a call summary with
-/// `unanswered_at`), each handled by the alerts function as if in its own
-/// invocation (the mapping batches them: an upper bound), with a metered
-/// ledger and label store. Stream reads by a Lambda trigger are free.
+/// every call or SMS summary change, and new alert ledger entries), each
+/// handled by the alerts function as if in its own invocation (the mapping
+/// batches them: an upper bound), alerts and the console's per-day
+/// counters, with a metered ledger and label store. Stream reads by a
+/// Lambda trigger are free.
 #[derive(Clone, Debug, Default)]
 struct AlertShare {
     invocations: u64,
@@ -305,13 +306,11 @@ impl Alerts {
         let value = serde_json::to_value(record).unwrap();
         let image = &value["dynamodb"]["NewImage"];
         let text = |name: &str| image[name]["S"].as_str();
-        matches!(value["eventName"].as_str(), Some("INSERT" | "MODIFY"))
-            && text("SK") == Some("SUMMARY")
-            && match text("item_type") {
-                Some("call") => text("failed_at").is_some() || text("unanswered_at").is_some(),
-                Some("sms") => text("failed_at").is_some(),
-                _ => false,
-            }
+        let name = value["eventName"].as_str();
+        (name == Some("INSERT") && text("item_type") == Some("alert"))
+            || (matches!(name, Some("INSERT" | "MODIFY"))
+                && text("SK") == Some("SUMMARY")
+                && matches!(text("item_type"), Some("call" | "sms")))
     }
 
     /// The alerts function on what the last delivery put on the stream.
@@ -347,6 +346,10 @@ impl Alerts {
             {
                 share.publishes += 1;
             }
+            // Each record as its own batch: the counters' upper bound.
+            alerts::count_daily(&deps, std::slice::from_ref(record))
+                .await
+                .expect("the daily counters");
         }
         share.tally = meter.take(stack).await;
         share
@@ -485,7 +488,7 @@ async fn main() {
         retention_days: 30,
         deadline: Deadline::FIVE_SECOND_PROVIDER,
     };
-    let voxtelesys = voxtelesys_voice::Deps {
+    let voxtelesys = callhooks::routes::voxtelesys::Deps {
         store: store.clone(),
         secret: callhooks::auth::SharedSecret::new(None),
         retention_days: 30,
@@ -494,7 +497,7 @@ async fn main() {
         default_message: "Sorry, nobody can take your call.".into(),
         fallback: None,
     };
-    let retell = retell_inbound::Deps {
+    let retell = callhooks::routes::retell::Deps {
         store: waiting.clone(),
         events_store: metered_store(&stack, &meter, Deadline::CALL_EVENTS).await,
         events_deadline: Deadline::CALL_EVENTS,
@@ -583,8 +586,8 @@ async fn main() {
             "zonitel call" => zonitel_call::handle(&webhook, request, now).await,
             "zonitel sms" => zonitel_sms::handle(&webhook, request, now).await,
             "salpre events" => salpre_events::handle(&webhook, request, now).await,
-            "voxtelesys" => voxtelesys_voice::handle(&voxtelesys, request, now).await,
-            _ => retell_inbound::handle(&retell, request, now).await,
+            "voxtelesys" => callhooks::routes::voxtelesys::handle(&voxtelesys, request, now).await,
+            _ => callhooks::routes::retell::handle(&retell, request, now).await,
         };
         let handler_ms = started.elapsed().as_secs_f64() * 1000.0;
         let status = response.status().as_u16();
@@ -646,7 +649,7 @@ async fn main() {
 /// table's units are the drain's.
 async fn spilled_zonitel_call(stack: &TestStack, meter: &Meter) -> Row {
     let (event, raw) = sample("zonitel-call");
-    let closed = format!("http://127.0.0.1:{}", callhooks_tests::free_port());
+    let closed = callhooks_tests::closed_endpoint();
     let down = callhooks_tests::store_at(&closed, Deadline::FIVE_SECOND_PROVIDER)
         .await
         .with_spillway(stack.spillway().await);
@@ -688,6 +691,8 @@ async fn spilled_zonitel_call(stack: &TestStack, meter: &Meter) -> Row {
         store: metered_store(stack, meter, Deadline::FIVE_SECOND_PROVIDER).await,
         retention_days: 30,
         budget: Duration::from_secs(60),
+        key: callhooks_tests::spill_key(),
+        dead_letters: None,
     };
     let _ = meter.take(stack).await;
     let answer = spillway::handle(

@@ -7,15 +7,21 @@
 //! and the spillway later leaves the table as the clean deliveries would,
 //! also when the provider retried meanwhile; with the queue down too, 503
 //! (a live Voxtelesys call: its VoXML).
+//!
+//! A test binary of its own, so its own moto server: these tests pass only
+//! if moto answers within the functions' real deadlines (the spillway's
+//! 1.2 s for a 2 MiB delivery in 14 messages), so no other test may load
+//! the same moto meanwhile.
 
-use callhooks::auth::SharedSecret;
 use callhooks::ingest::spill::Spillway;
 use callhooks::runtime::Deadline;
-use callhooks::signature::SigningKey;
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
-use callhooks_tests::{answer, api_request, attr, free_port, sdk_config_for, TestStack};
-use lambda_http::{Body, Request, Response};
+use callhooks_tests::{
+    answer, api_request, attr, closed_endpoint, sdk_config_for, Credentials, Functions, Route,
+    TestStack,
+};
+use lambda_http::Request;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -28,176 +34,99 @@ fn at(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap()
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Route {
-    ZonitelCall,
-    ZonitelSms,
-    Salpre,
-    Voxtelesys,
-    Retell,
-    /// Retell's `call_ended` for the call `Retell` announced: it joins that
-    /// inbound record when the inbound delivery is stored first.
-    RetellEvent,
-}
-
+/// What each outage test sends: one delivery per route.
 const ROUTES: [Route; 6] = [
     Route::ZonitelCall,
     Route::ZonitelSms,
-    Route::Salpre,
-    Route::Voxtelesys,
-    Route::Retell,
-    Route::RetellEvent,
+    Route::SalpreEvents,
+    Route::Voxtelesys("status"),
+    Route::RetellInbound,
+    // Retell's `call_ended` for the call `RetellInbound` announced: it
+    // joins that inbound record when the inbound delivery is stored first.
+    Route::RetellEvents,
 ];
 
-impl Route {
-    fn request(self) -> Request {
-        let json = |path: &str, body: &str| {
-            api_request(
-                "POST",
-                path,
-                &[("content-type", "application/json")],
-                Some(body),
-                false,
-            )
-        };
-        match self {
-            Route::ZonitelCall => json(
-                "/zonitel/calls",
-                r#"{"caller_id_name": "Ann", "caller_id_number": "+14155552671", "destination_number": "+18339664835"}"#,
-            ),
-            Route::ZonitelSms => json(
-                "/zonitel/sms",
-                r#"{"status": "delivered", "data": {"id": "sms-out-1", "segments": 1, "direction": "outbound", "messageText": "Hi", "from": "+18339664835", "to": "+14155552671", "medias": []}, "message": "ok"}"#,
-            ),
-            Route::Salpre => json(
-                "/salpre/events",
-                r#"{"event_type":"call_answered","timestamp_utc":1795449080,"payload":{"call_id":77,"from":"+14155552671","to":"+18339664835","direction":"inbound"}}"#,
-            ),
-            Route::Voxtelesys => api_request(
-                "POST",
-                "/voxtelesys/status",
-                &[("content-type", "application/x-www-form-urlencoded")],
-                Some("CallSid=CA-out-1&From=%2B14155552671&To=%2B18339664835&CallStatus=completed&Direction=inbound"),
-                false,
-            ),
-            Route::Retell => json(
-                "/retell/inbound",
-                r#"{"event": "call_inbound", "call_inbound": {"agent_id": "a", "from_number": "+14155552671", "to_number": "+18339664835"}}"#,
-            ),
-            Route::RetellEvent => json(
-                "/retell/events",
-                &serde_json::json!({"event": "call_ended", "call": {
-                    "call_id": "call_outage_1", "call_type": "phone_call", "direction": "inbound",
-                    "from_number": "+14155552671", "to_number": "+18339664835", "agent_id": "a",
-                    "call_status": "ended", "start_timestamp": T0 - 1_000,
-                    "end_timestamp": T0 + 60_000, "duration_ms": 61_000,
-                    "disconnection_reason": "user_hangup"}})
-                .to_string(),
-            ),
-        }
-    }
-
-    /// The storage budget of the route's function, and its provider's
-    /// deadline for an answer.
-    fn deadlines(self) -> (Duration, Duration) {
-        match self {
-            Route::Retell => (Deadline::CALLER_WAITING.total, Duration::from_secs(10)),
-            Route::RetellEvent => (Deadline::CALL_EVENTS.total, Duration::from_secs(10)),
-            _ => (Deadline::FIVE_SECOND_PROVIDER.total, Duration::from_secs(5)),
-        }
+/// The route's one delivery in these tests.
+fn delivery(route: Route) -> Request {
+    let json = |body: &str| {
+        api_request(
+            "POST",
+            &route.path(),
+            &[("content-type", "application/json")],
+            Some(body),
+            false,
+        )
+    };
+    match route {
+        Route::ZonitelCall => json(
+            r#"{"caller_id_name": "Ann", "caller_id_number": "+14155552671", "destination_number": "+18339664835"}"#,
+        ),
+        Route::ZonitelSms => json(
+            r#"{"status": "delivered", "data": {"id": "sms-out-1", "segments": 1, "direction": "outbound", "messageText": "Hi", "from": "+18339664835", "to": "+14155552671", "medias": []}, "message": "ok"}"#,
+        ),
+        Route::SalpreEvents => json(
+            r#"{"event_type":"call_answered","timestamp_utc":1795449080,"payload":{"call_id":77,"from":"+14155552671","to":"+18339664835","direction":"inbound"}}"#,
+        ),
+        Route::Voxtelesys(_) => api_request(
+            "POST",
+            &route.path(),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some("CallSid=CA-out-1&From=%2B14155552671&To=%2B18339664835&CallStatus=completed&Direction=inbound"),
+            false,
+        ),
+        Route::RetellInbound => json(
+            r#"{"event": "call_inbound", "call_inbound": {"agent_id": "a", "from_number": "+14155552671", "to_number": "+18339664835"}}"#,
+        ),
+        Route::RetellEvents => json(
+            &serde_json::json!({"event": "call_ended", "call": {
+                "call_id": "call_outage_1", "call_type": "phone_call", "direction": "inbound",
+                "from_number": "+14155552671", "to_number": "+18339664835", "agent_id": "a",
+                "call_status": "ended", "start_timestamp": T0 - 1_000,
+                "end_timestamp": T0 + 60_000, "duration_ms": 61_000,
+                "disconnection_reason": "user_hangup"}})
+            .to_string(),
+        ),
     }
 }
 
-/// Every function, with its storage at one endpoint.
-struct Functions {
-    zonitel_call: zonitel_call::Deps,
-    zonitel_sms: zonitel_sms::Deps,
-    salpre: salpre_events::Deps,
-    voxtelesys: voxtelesys_voice::Deps,
-    retell: retell_inbound::Deps,
+/// The storage budget of the route's function, and its provider's deadline
+/// for an answer.
+fn deadlines(route: Route) -> (Duration, Duration) {
+    match route {
+        Route::RetellInbound => (Deadline::CALLER_WAITING.total, Duration::from_secs(10)),
+        Route::RetellEvents => (Deadline::CALL_EVENTS.total, Duration::from_secs(10)),
+        _ => (Deadline::FIVE_SECOND_PROVIDER.total, Duration::from_secs(5)),
+    }
 }
 
-impl Functions {
-    async fn at(endpoint: &str, table: &str) -> Self {
-        Self::spilling_to(endpoint, table, None).await
-    }
+/// Every function, with its table at `endpoint`.
+async fn functions_at(endpoint: &str, table: &str) -> Functions {
+    functions_spilling_to(endpoint, table, None).await
+}
 
-    /// The functions with their table at `endpoint` and, when given, a
-    /// spillway queue behind it.
-    async fn spilling_to(endpoint: &str, table: &str, spillway: Option<Spillway>) -> Self {
-        let five = Deadline::FIVE_SECOND_PROVIDER;
-        let mut five_store = Store::new(
-            aws_sdk_dynamodb::Client::new(&sdk_config_for(endpoint, five).await),
+/// Every function with its table at `endpoint` and, when given, a spillway
+/// queue behind it.
+async fn functions_spilling_to(
+    endpoint: &str,
+    table: &str,
+    spillway: Option<Spillway>,
+) -> Functions {
+    let spillway = spillway.as_ref();
+    let store = |deadline| async move {
+        let store = Store::new(
+            aws_sdk_dynamodb::Client::new(&sdk_config_for(endpoint, deadline).await),
             table,
         );
-        if let Some(spillway) = &spillway {
-            five_store = five_store.with_spillway(spillway.clone());
+        match spillway {
+            Some(spillway) => store.with_spillway(spillway.clone()),
+            None => store,
         }
-        let mut retell_store = Store::new(
-            aws_sdk_dynamodb::Client::new(
-                &sdk_config_for(endpoint, Deadline::CALLER_WAITING).await,
-            ),
-            table,
-        );
-        if let Some(spillway) = &spillway {
-            retell_store = retell_store.with_spillway(spillway.clone());
-        }
-        Functions {
-            zonitel_call: zonitel_call::Deps {
-                store: five_store.clone(),
-                secret: SharedSecret::new(None),
-                retention_days: 30,
-                deadline: five,
-            },
-            zonitel_sms: zonitel_sms::Deps {
-                store: five_store.clone(),
-                secret: SharedSecret::new(None),
-                retention_days: 30,
-                deadline: five,
-            },
-            salpre: salpre_events::Deps {
-                store: five_store.clone(),
-                secret: SharedSecret::new(None),
-                retention_days: 30,
-                deadline: five,
-            },
-            voxtelesys: voxtelesys_voice::Deps {
-                store: five_store,
-                secret: SharedSecret::new(None),
-                retention_days: 30,
-                deadline: five,
-                config_cache: callhooks::config_cache::NumberConfigCache::new(
-                    std::time::Duration::from_secs(30),
-                ),
-                default_message: "Sorry.".into(),
-                fallback: None,
-            },
-            retell: retell_inbound::Deps {
-                store: retell_store.clone(),
-                key: SigningKey::new(None),
-                retention_days: 30,
-                deadline: Deadline::CALLER_WAITING,
-                events_store: retell_store.clone(),
-                events_deadline: Deadline::CALL_EVENTS,
-                config_cache: callhooks::config_cache::NumberConfigCache::new(
-                    std::time::Duration::from_secs(30),
-                ),
-            },
-        }
-    }
-
-    async fn call(&self, route: Route, now: Timestamp) -> Response<Body> {
-        let req = route.request();
-        match route {
-            Route::ZonitelCall => zonitel_call::handle(&self.zonitel_call, req, now).await,
-            Route::ZonitelSms => zonitel_sms::handle(&self.zonitel_sms, req, now).await,
-            Route::Salpre => salpre_events::handle(&self.salpre, req, now).await,
-            Route::Voxtelesys => voxtelesys_voice::handle(&self.voxtelesys, req, now).await,
-            Route::Retell | Route::RetellEvent => {
-                retell_inbound::handle(&self.retell, req, now).await
-            }
-        }
-    }
+    };
+    Functions::new(
+        store(Deadline::FIVE_SECOND_PROVIDER).await,
+        store(Deadline::CALLER_WAITING).await,
+        Credentials::none(),
+    )
 }
 
 /// A proxy to `upstream` that waits `delay` before forwarding each
@@ -250,11 +179,11 @@ fn pipe(client: TcpStream, server: TcpStream) {
 async fn deliver_during_outage(functions: &Functions, now: Timestamp, outage: &str) {
     for route in ROUTES {
         let started = Instant::now();
-        let response = functions.call(route, now).await;
+        let response = functions.call(route, delivery(route), now).await;
         let elapsed = started.elapsed();
         let (status, body) = answer(&response);
-        let (budget, provider_deadline) = route.deadlines();
-        if route == Route::Retell {
+        let (budget, provider_deadline) = deadlines(route);
+        if route == Route::RetellInbound {
             // The caller is ringing: Retell gets its answer, without extras.
             assert_eq!(status, 200, "{outage} {route:?}: {body}");
             assert!(body["call_inbound"].is_object(), "{body}");
@@ -273,10 +202,10 @@ async fn deliver_during_outage(functions: &Functions, now: Timestamp, outage: &s
 /// The provider retries after the outage: each retry is answered 200 and
 /// the table ends as one clean delivery of each event leaves it.
 async fn retry_until_clean(stack: &TestStack, now: Timestamp, outage: &str) {
-    let functions = Functions::at(&stack.endpoint, &stack.table_name).await;
+    let functions = functions_at(&stack.endpoint, &stack.table_name).await;
     for retry in 1..=2 {
         for route in ROUTES {
-            let (status, body) = answer(&functions.call(route, now).await);
+            let (status, body) = answer(&functions.call(route, delivery(route), now).await);
             assert_eq!(status, 200, "{outage} retry {retry} {route:?}: {body}");
         }
     }
@@ -290,9 +219,9 @@ async fn retry_until_clean(stack: &TestStack, now: Timestamp, outage: &str) {
 /// What one delivery of each event writes, on a table of its own.
 async fn clean_counts(now: Timestamp) -> HashMap<String, usize> {
     let clean = TestStack::new().await;
-    let functions = Functions::at(&clean.endpoint, &clean.table_name).await;
+    let functions = functions_at(&clean.endpoint, &clean.table_name).await;
     for route in ROUTES {
-        let (status, body) = answer(&functions.call(route, now).await);
+        let (status, body) = answer(&functions.call(route, delivery(route), now).await);
         assert_eq!(status, 200, "{route:?}: {body}");
     }
     clean.count_by_type().await
@@ -301,8 +230,8 @@ async fn clean_counts(now: Timestamp) -> HashMap<String, usize> {
 #[tokio::test]
 async fn storage_refusing_connections_gets_503_then_retries_are_stored_once() {
     let stack = TestStack::new().await;
-    let refused = format!("http://127.0.0.1:{}", free_port());
-    let functions = Functions::at(&refused, &stack.table_name).await;
+    let refused = closed_endpoint();
+    let functions = functions_at(&refused, &stack.table_name).await;
     deliver_during_outage(&functions, at(T0), "refused").await;
     assert_eq!(stack.all_items().await, vec![], "nothing written");
     retry_until_clean(&stack, at(T0 + 2_000), "refused").await;
@@ -311,7 +240,7 @@ async fn storage_refusing_connections_gets_503_then_retries_are_stored_once() {
 #[tokio::test]
 async fn storage_never_answering_gets_503_in_time_then_retries_are_stored_once() {
     let stack = TestStack::new().await;
-    let functions = Functions::at(&callhooks_tests::black_hole(), &stack.table_name).await;
+    let functions = functions_at(&callhooks_tests::black_hole(), &stack.table_name).await;
     deliver_during_outage(&functions, at(T0), "black hole").await;
     assert_eq!(stack.all_items().await, vec![], "nothing written");
     retry_until_clean(&stack, at(T0 + 5_000), "black hole").await;
@@ -322,7 +251,7 @@ async fn storage_answering_too_late_gets_503_and_the_late_write_is_not_doubled()
     let stack = TestStack::new().await;
     // Each attempt reaches DynamoDB 4 s late: after the function answered.
     let proxy = slow_proxy(&stack.endpoint, Duration::from_secs(4));
-    let functions = Functions::at(&proxy, &stack.table_name).await;
+    let functions = functions_at(&proxy, &stack.table_name).await;
     deliver_during_outage(&functions, at(T0), "slow").await;
     // Let the late attempts land (each at most a few seconds behind).
     tokio::time::sleep(Duration::from_secs(6)).await;
@@ -330,7 +259,7 @@ async fn storage_answering_too_late_gets_503_and_the_late_write_is_not_doubled()
     // sent, so nothing of it lands late.
     let writes_first: Vec<Route> = ROUTES
         .into_iter()
-        .filter(|r| *r != Route::RetellEvent)
+        .filter(|r| *r != Route::RetellEvents)
         .collect();
     assert_eq!(
         stack.count_by_type().await,
@@ -344,18 +273,18 @@ async fn storage_answering_too_late_gets_503_and_the_late_write_is_not_doubled()
 const SPILLED_ROUTES: [Route; 6] = [
     Route::ZonitelCall,
     Route::ZonitelSms,
-    Route::Salpre,
-    Route::Voxtelesys,
-    Route::Retell,
-    Route::RetellEvent,
+    Route::SalpreEvents,
+    Route::Voxtelesys("status"),
+    Route::RetellInbound,
+    Route::RetellEvents,
 ];
 
 /// What one delivery of each of `routes` writes, on a table of its own.
 async fn clean_counts_of(routes: &[Route], now: Timestamp) -> HashMap<String, usize> {
     let clean = TestStack::new().await;
-    let functions = Functions::at(&clean.endpoint, &clean.table_name).await;
+    let functions = functions_at(&clean.endpoint, &clean.table_name).await;
     for route in routes {
-        let (status, body) = answer(&functions.call(*route, now).await);
+        let (status, body) = answer(&functions.call(*route, delivery(*route), now).await);
         assert_eq!(status, 200, "{route:?}: {body}");
     }
     clean.count_by_type().await
@@ -364,7 +293,7 @@ async fn clean_counts_of(routes: &[Route], now: Timestamp) -> HashMap<String, us
 /// Each spilled route answers 200 within its provider's deadline while the
 /// table at `table_endpoint` is out, and nothing reaches the table.
 async fn spill_during_outage(stack: &TestStack, table_endpoint: &str, now: Timestamp) {
-    let functions = Functions::spilling_to(
+    let functions = functions_spilling_to(
         table_endpoint,
         &stack.table_name,
         Some(stack.spillway().await),
@@ -372,14 +301,14 @@ async fn spill_during_outage(stack: &TestStack, table_endpoint: &str, now: Times
     .await;
     for route in SPILLED_ROUTES {
         let started = Instant::now();
-        let response = functions.call(route, now).await;
+        let response = functions.call(route, delivery(route), now).await;
         let elapsed = started.elapsed();
         let (status, body) = answer(&response);
         assert_eq!(status, 200, "{route:?}: {body}");
         match route {
             // A live call: VoXML, or Retell's answer (from the fallback).
-            Route::Voxtelesys => {}
-            Route::Retell => assert!(body["call_inbound"].is_object(), "{body}"),
+            Route::Voxtelesys(_) => {}
+            Route::RetellInbound => assert!(body["call_inbound"].is_object(), "{body}"),
             _ => assert_eq!(body["status"], "spilled", "{route:?}: {body}"),
         }
         assert!(
@@ -392,7 +321,7 @@ async fn spill_during_outage(stack: &TestStack, table_endpoint: &str, now: Times
 #[tokio::test]
 async fn table_refusing_connections_spills_and_the_spillway_stores_each_delivery_once() {
     let stack = TestStack::new().await;
-    let refused = format!("http://127.0.0.1:{}", free_port());
+    let refused = closed_endpoint();
     spill_during_outage(&stack, &refused, at(T0)).await;
     assert_eq!(stack.all_items().await, vec![], "nothing reached the table");
     assert_eq!(stack.drain_spillway().await, SPILLED_ROUTES.len());
@@ -427,9 +356,9 @@ async fn table_never_answering_spills_in_time_and_the_providers_retry_is_not_dou
     // The table is back and the providers retried before the spillway ran
     // (their answer was lost): both the retries and the spilled copies
     // arrive, in that order; each event is stored once.
-    let functions = Functions::at(&stack.endpoint, &stack.table_name).await;
+    let functions = functions_at(&stack.endpoint, &stack.table_name).await;
     for route in SPILLED_ROUTES {
-        let (status, body) = answer(&functions.call(route, at(T0 + 3_000)).await);
+        let (status, body) = answer(&functions.call(route, delivery(route), at(T0 + 3_000)).await);
         assert_eq!(status, 200, "retry {route:?}: {body}");
     }
     assert_eq!(stack.drain_spillway().await, SPILLED_ROUTES.len());
@@ -442,25 +371,25 @@ async fn table_never_answering_spills_in_time_and_the_providers_retry_is_not_dou
 #[tokio::test]
 async fn table_and_queue_both_down_answers_503_and_a_live_call_still_hears_voxml() {
     let stack = TestStack::new().await;
-    let refused = format!("http://127.0.0.1:{}", free_port());
+    let refused = closed_endpoint();
     let dead_queue = Spillway::new(
         Some(format!("{refused}/000000000000/spillway")),
         sdk_config_for(&refused, Deadline::SPILL).await,
     );
-    let functions = Functions::spilling_to(&refused, &stack.table_name, Some(dead_queue)).await;
+    let functions = functions_spilling_to(&refused, &stack.table_name, Some(dead_queue)).await;
     for route in [
         Route::ZonitelCall,
         Route::ZonitelSms,
-        Route::Salpre,
-        Route::Voxtelesys,
-        Route::RetellEvent,
+        Route::SalpreEvents,
+        Route::Voxtelesys("status"),
+        Route::RetellEvents,
     ] {
         let started = Instant::now();
-        let response = functions.call(route, at(T0)).await;
+        let response = functions.call(route, delivery(route), at(T0)).await;
         let (status, body) = answer(&response);
         assert_eq!(status, 503, "{route:?}: {body}");
         assert_eq!(body["error"]["code"], "storage_unavailable");
-        let (budget, _) = route.deadlines();
+        let (budget, _) = deadlines(route);
         assert!(started.elapsed() < budget.min(Duration::from_secs(5)) + Duration::from_secs(2));
     }
     // A caller on the line: answered, never an error.
@@ -472,7 +401,8 @@ async fn table_and_queue_both_down_answers_503_and_a_live_call_still_hears_voxml
         false,
     );
     let started = Instant::now();
-    let response = voxtelesys_voice::handle(&functions.voxtelesys, voice, at(T0)).await;
+    let response =
+        callhooks::routes::voxtelesys::handle(&functions.voxtelesys, voice, at(T0)).await;
     assert_eq!(response.status(), 200);
     assert!(started.elapsed() < Duration::from_secs(5));
     let xml = String::from_utf8(response.body().to_vec()).unwrap();
@@ -482,10 +412,11 @@ async fn table_and_queue_both_down_answers_503_and_a_live_call_still_hears_voxml
 #[tokio::test]
 async fn a_live_call_is_forwarded_from_the_fallback_when_the_table_is_down() {
     let stack = TestStack::new().await;
-    let refused = format!("http://127.0.0.1:{}", free_port());
+    let refused = closed_endpoint();
     let mut functions =
-        Functions::spilling_to(&refused, &stack.table_name, Some(stack.spillway().await)).await;
-    functions.voxtelesys.fallback = voxtelesys_voice::fallback("+15550001111", true).unwrap();
+        functions_spilling_to(&refused, &stack.table_name, Some(stack.spillway().await)).await;
+    functions.voxtelesys.fallback =
+        callhooks::routes::voxtelesys::fallback("+15550001111", true).unwrap();
     let voice = api_request(
         "POST",
         "/voxtelesys/voice?token=x",
@@ -493,7 +424,8 @@ async fn a_live_call_is_forwarded_from_the_fallback_when_the_table_is_down() {
         Some("CallSid=CA-live-2&From=%2B14155552671&To=%2B18339664835&Direction=inbound"),
         false,
     );
-    let response = voxtelesys_voice::handle(&functions.voxtelesys, voice, at(T0)).await;
+    let response =
+        callhooks::routes::voxtelesys::handle(&functions.voxtelesys, voice, at(T0)).await;
     assert_eq!(response.status(), 200);
     let xml = String::from_utf8(response.body().to_vec()).unwrap();
     assert!(
@@ -508,10 +440,23 @@ async fn a_live_call_is_forwarded_from_the_fallback_when_the_table_is_down() {
 #[tokio::test]
 async fn a_two_mebibyte_transcript_is_spilled_and_recovered_byte_for_byte() {
     let stack = TestStack::new().await;
-    let refused = format!("http://127.0.0.1:{}", free_port());
-    let mut functions =
-        Functions::spilling_to(&refused, &stack.table_name, Some(stack.spillway().await)).await;
-    // Sending 14 messages to moto takes longer than a real queue would.
+    let refused = closed_endpoint();
+    // Sending 14 messages to moto takes longer than a real queue would (and
+    // far longer on a loaded machine): the spill gets a roomy deadline here;
+    // the spill deadline itself is tested with the small deliveries above.
+    let roomy = Deadline {
+        total: Duration::from_secs(60),
+        attempt: Duration::from_secs(60),
+        connect: Duration::from_secs(5),
+        max_attempts: 1,
+    };
+    let spillway = Spillway::new(
+        Some(stack.spillway_queue_url.clone()),
+        sdk_config_for(&stack.endpoint, roomy).await,
+    )
+    .with_deadline(roomy);
+    let spillway = spillway.signed_with(callhooks_tests::spill_key());
+    let mut functions = functions_spilling_to(&refused, &stack.table_name, Some(spillway)).await;
     functions.salpre.deadline.total = Duration::from_millis(500);
     let turn = r#"{"type":"customer","message":"%s","utc_timestamp":"1795449080"},"#;
     let mut turns = String::new();

@@ -132,10 +132,12 @@ pub async fn handle<P: Publisher, D: DeadLetters>(
     deadline: Option<Timestamp>,
 ) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
-    for record in &event.records {
+    let mut handled = event.records.len();
+    for (index, record) in event.records.iter().enumerate() {
         let Err(NotYet(reason)) = handle_record(deps, record, deadline).await else {
             continue;
         };
+        handled = index;
         let sequence_number = record.change.sequence_number.clone();
         tracing::warn!(
             event_id = %record.event_id,
@@ -147,7 +149,48 @@ pub async fn handle<P: Publisher, D: DeadLetters>(
         response.batch_item_failures.push(item);
         break;
     }
+    // The overview's counters, from the records Lambda will not hand over
+    // again (those before the first failure): a retry counts the rest.
+    if let Err(error) = count_daily(deps, &event.records[..handled]).await {
+        tracing::warn!("daily counters not written, the batch will be retried: {error}");
+        if let Some(first) = event.records.first() {
+            let mut item = DynamoDbBatchItemFailure::default();
+            item.item_identifier = first.change.sequence_number.clone();
+            response.batch_item_failures = vec![item];
+        }
+    }
     response
+}
+
+/// The per-day counters of `records` (see `callhooks::daily_counts`), one
+/// `ADD` per counter item, in the ledger's table. The batch is named by its
+/// first and last sequence numbers, so the same records handed over again
+/// after a crash are not counted twice by an item that took them.
+pub async fn count_daily<P, D>(
+    deps: &Deps<P, D>,
+    records: &[EventRecord],
+) -> Result<usize, callhooks::store::StoreError> {
+    let counts = callhooks::daily_counts::aggregate(records.iter().filter_map(|record| {
+        callhooks::daily_counts::increments_for_record(
+            &record.event_name,
+            &record.change.old_image,
+            &record.change.new_image,
+        )
+    }));
+    if counts.is_empty() {
+        return Ok(0);
+    }
+    let sequence = |record: Option<&EventRecord>| {
+        record
+            .and_then(|r| r.change.sequence_number.clone())
+            .unwrap_or_default()
+    };
+    let batch = format!(
+        "{}..{}",
+        sequence(records.first()),
+        sequence(records.last())
+    );
+    deps.ledger.store().add_daily_counts(&batch, &counts).await
 }
 
 /// The alert of one record, published through the ledger.

@@ -1,11 +1,11 @@
 use callhooks::config_cache::NumberConfigCache;
 use callhooks::ingest::spill::Spillway;
+use callhooks::routes::retell::{handle_with, Deps, Options};
 use callhooks::runtime::{dynamodb_with_deadline, lambda_sdk_config, run_http, Deadline, Settings};
 use callhooks::signature::SigningKey;
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
 use lambda_http::{service_fn, Error, Request};
-use retell_inbound::{handle_with, Deps, Options};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

@@ -1,11 +1,11 @@
 use callhooks::auth::SharedSecret;
 use callhooks::config_cache::NumberConfigCache;
 use callhooks::ingest::spill::Spillway;
+use callhooks::routes::voxtelesys::{handle, Deps};
 use callhooks::runtime::{lambda_sdk_config, run_http, Deadline, Settings};
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
 use lambda_http::{service_fn, Error, Request};
-use voxtelesys_voice::{handle, Deps};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

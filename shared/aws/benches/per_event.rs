@@ -6,13 +6,12 @@
 //! written to bench-results/per-event.md.
 
 use callhooks::auth::SharedSecret;
-use callhooks::ingest::edge::accept;
+use callhooks::ingest::edge::{accept, Credentials};
 use callhooks::ingest::read::read;
 use callhooks::ingest::Route;
 use callhooks::providers::retell;
 use callhooks::signature::{self, SigningKey};
 use callhooks::time::Timestamp;
-use callhooks::webhook::body_text;
 use criterion::Criterion;
 use lambda_http::http::Method;
 use lambda_http::request::LambdaRequest;
@@ -65,7 +64,8 @@ fn pipeline(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
     let req = request(event);
     let route = Route::of_path(req.raw_http_path()).unwrap();
     let methods = [Method::GET, Method::POST];
-    let (delivery, _) = accept(&req, route, &keys.secret, &methods, now).unwrap();
+    let (delivery, _) =
+        accept(&req, route, Credentials::Token(&keys.secret), &methods, now).unwrap();
     read(&delivery, RETENTION_DAYS).unwrap().plan.action_count()
 }
 
@@ -80,7 +80,7 @@ fn retell(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
         )
         .unwrap();
     let call = retell::parse_inbound(body).unwrap();
-    let event = retell::inbound_event(&call, body_text(body).unwrap(), now);
+    let event = retell::inbound_event(&call, std::str::from_utf8(body).unwrap(), now);
     retell::inbound_plan(&event, &call, RETENTION_DAYS, None).action_count()
 }
 

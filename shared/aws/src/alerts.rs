@@ -345,9 +345,9 @@ impl Alert {
             match number {
                 Some(n) if Some(n) == ours => match self.line_label.as_deref().map(ascii_line) {
                     Some(label) if !label.is_empty() => label,
-                    _ => readable_number(n),
+                    _ => subject_party(n),
                 },
-                Some(n) => readable_number(n),
+                Some(n) => subject_party(n),
                 None => withheld.to_string(),
             }
         };
@@ -410,6 +410,34 @@ impl Alert {
             ("provider", self.provider.clone()),
         ]
     }
+}
+
+/// What the Subject says of a party: its number (readable) when it has a
+/// phone number's or a short code's shape, else [`UNRECOGNISED_CALLER`]. A
+/// caller ID is text the caller chose: in the one line a person reads
+/// first it must not pass for a message ("Bank: call 555..."). The body
+/// keeps the full text.
+pub fn subject_party(caller: &str) -> String {
+    if number_shaped(caller) {
+        readable_number(caller)
+    } else {
+        UNRECOGNISED_CALLER.to_string()
+    }
+}
+
+/// What the Subject says instead of a caller ID that is not number-shaped.
+pub const UNRECOGNISED_CALLER: &str = "an unrecognised caller ID";
+
+/// An optional `+` and 3 to 15 digits (short codes have 3 to 8, E.164 at
+/// most 15), with the spaces, dashes, dots and brackets numbers are
+/// written with.
+fn number_shaped(text: &str) -> bool {
+    let trimmed = text.trim();
+    let rest = trimmed.strip_prefix('+').unwrap_or(trimmed);
+    let digits = rest.chars().filter(char::is_ascii_digit).count();
+    rest.chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        && (3..=15).contains(&digits)
 }
 
 /// `+14155552671` as `+1 415 555 2671`; other countries' numbers stay in

@@ -7,11 +7,27 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use std::fmt;
 
-/// The largest body any route accepts: 2 MiB. Salpre's `call_ended` carries a
-/// whole conversation, and a 1 MiB transcript must fit with its envelope.
-/// API Gateway itself accepts up to 10 MB and Lambda 6 MB; DynamoDB's 4 MB
-/// transaction limit is what bounds us (raw body plus its split copy).
-pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// The largest body any route accepts: the platform's. Lambda takes a
+/// synchronous invocation's payload up to 6 MB (6,291,456 bytes), and a
+/// body API Gateway base64-encoded counts at its encoded size (see
+/// [`platform_size`]); anything it hands over is kept. A two-hour Retell
+/// `call_ended` (its transcript three times, with word timings) is about
+/// 2.4 MB. Large values are split across part items written outside the
+/// transaction (`store::transaction`), so DynamoDB's 4 MB transaction
+/// limit does not bound a body. Also the most a compressed body may
+/// decompress to (`ingest::decode`).
+pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
+
+/// A body's size as the platform counts it against [`MAX_BODY_BYTES`]: a
+/// text body by its bytes, one API Gateway handed over base64-encoded (a
+/// binary body: `lambda_http` decoded it into [`Body::Binary`]) by its
+/// encoded length.
+pub fn platform_size(body: &Body) -> usize {
+    match body {
+        Body::Binary(bytes) => bytes.len().div_ceil(3) * 4,
+        other => other.as_ref().len(),
+    }
+}
 
 /// Set by [`crate::runtime`] when API Gateway handed over a body flagged as
 /// base64 that does not decode; any copy a client sends is removed first.
@@ -166,7 +182,8 @@ pub fn require_method(req: &Request, allowed: &[Method]) -> Result<(), ApiError>
     }
 }
 
-/// The raw body bytes, refused above [`MAX_BODY_BYTES`] or when API Gateway's
+/// The raw body bytes, refused above [`MAX_BODY_BYTES`] (as
+/// [`platform_size`] counts it) or when API Gateway's
 /// base64 encoding of it was broken.
 pub fn body_bytes(req: &Request) -> Result<&[u8], ApiError> {
     if req.headers().contains_key(REJECTED_BODY_HEADER) {
@@ -174,11 +191,11 @@ pub fn body_bytes(req: &Request) -> Result<&[u8], ApiError> {
             "body: flagged as base64-encoded but is not valid base64",
         ));
     }
-    let bytes: &[u8] = req.body().as_ref();
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::too_large(bytes.len()));
+    let size = platform_size(req.body());
+    if size > MAX_BODY_BYTES {
+        return Err(ApiError::too_large(size));
     }
-    Ok(bytes)
+    Ok(req.body().as_ref())
 }
 
 /// A query-string parameter's first value.
@@ -213,6 +230,17 @@ mod tests {
         );
         let unavailable = ApiError::storage_unavailable().to_response();
         assert_eq!(unavailable.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn the_platform_counts_a_base64_body_at_its_encoded_size() {
+        assert_eq!(platform_size(&Body::Empty), 0);
+        assert_eq!(platform_size(&Body::Text("héllo".into())), 6);
+        assert_eq!(platform_size(&Body::Binary(vec![0; 3])), 4);
+        assert_eq!(platform_size(&Body::Binary(vec![0; 4])), 8);
+        // 4.5 MiB of bytes are 6 MiB in base64: the most a binary body can be.
+        let largest = Body::Binary(vec![0; MAX_BODY_BYTES / 4 * 3]);
+        assert_eq!(platform_size(&largest), MAX_BODY_BYTES);
     }
 
     #[test]

@@ -15,9 +15,11 @@ pub use callhooks_model::{
 };
 
 pub mod alerts;
+pub mod daily_counts;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod routes;
 pub mod runtime;
 pub mod store;
 pub mod sweep;

@@ -182,6 +182,30 @@ fn directive(dimensions: Value, metrics: Vec<Value>) -> Value {
 /// source IP; any other line at INFO (Lambda's log-level filter reads
 /// `level`).
 pub fn delivery_line(delivery: &Delivery, timestamp_ms: i64) -> String {
+    traced_delivery_line(delivery, &RequestIds::default(), timestamp_ms)
+}
+
+/// Where a request can be found in the other logs: API Gateway's request
+/// id (the access log's `requestId`) and Lambda's (its `REPORT` line, the
+/// access log's `lambdaRequestId`), and whether this invocation started
+/// the execution environment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestIds<'a> {
+    pub api_request_id: Option<&'a str>,
+    pub lambda_request_id: Option<&'a str>,
+    pub cold_start: bool,
+}
+
+/// True for the first call in this process (the invocation that paid the
+/// cold start), false after.
+pub fn first_invocation() -> bool {
+    static SEEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    !SEEN.swap(true, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// [`delivery_line`] with the request's ids and cold-start flag
+/// (`api_request_id`, `lambda_request_id`, `cold_start` on the line).
+pub fn traced_delivery_line(delivery: &Delivery, ids: &RequestIds, timestamp_ms: i64) -> String {
     let outcome = delivery.outcome;
     let mut root = Map::with_capacity(12);
     let mut main_metrics = vec![
@@ -195,8 +219,10 @@ pub fn delivery_line(delivery: &Delivery, timestamp_ms: i64) -> String {
         Outcome::Refused { status } => {
             root.insert(REFUSED.into(), 1.into());
             root.insert(STATUS.into(), status.to_string().into());
+            // By provider too: the alarm on a provider whose every request
+            // is refused divides this by Received per provider.
             directives.push(directive(
-                json!([[PROVIDER, ROUTE, STATUS], [STATUS]]),
+                json!([[PROVIDER, ROUTE, STATUS], [STATUS], [PROVIDER]]),
                 vec![metric(REFUSED, "Count")],
             ));
         }
@@ -216,6 +242,12 @@ pub fn delivery_line(delivery: &Delivery, timestamp_ms: i64) -> String {
         }
     }
     directives.insert(0, directive(json!([[PROVIDER, ROUTE]]), main_metrics));
+    // Received per provider alone (the refused-share and silence alarms),
+    // without multiplying the other metrics by a dimension set.
+    directives.push(directive(
+        json!([[PROVIDER]]),
+        vec![metric(RECEIVED, "Count")],
+    ));
     let refused = matches!(outcome, Outcome::Refused { .. } | Outcome::Unavailable);
     if refused {
         root.insert(
@@ -229,6 +261,9 @@ pub fn delivery_line(delivery: &Delivery, timestamp_ms: i64) -> String {
     }
     root.insert(PROVIDER.into(), delivery.provider.into());
     root.insert(ROUTE.into(), delivery.route.into());
+    root.insert("api_request_id".into(), ids.api_request_id.into());
+    root.insert("lambda_request_id".into(), ids.lambda_request_id.into());
+    root.insert("cold_start".into(), ids.cold_start.into());
     root.insert("outcome".into(), outcome.as_str().into());
     root.insert("level".into(), if refused { "WARN" } else { "INFO" }.into());
     root.insert(
@@ -420,8 +455,15 @@ mod tests {
         (root, found)
     }
 
+    /// The metric names, each once, in their first order.
     fn names(found: &Found) -> Vec<&str> {
-        found.iter().map(|(n, _)| n.as_str()).collect()
+        let mut names: Vec<&str> = Vec::new();
+        for (name, _) in found {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+        names
     }
 
     #[test]
@@ -482,7 +524,14 @@ mod tests {
         );
         let (root, found) = parse_emf(&line);
         let (_, sets) = found.iter().find(|(n, _)| n == REFUSED).unwrap();
-        assert_eq!(*sets, [vec!["Provider", "Route", "Status"], vec!["Status"]]);
+        assert_eq!(
+            *sets,
+            [
+                vec!["Provider", "Route", "Status"],
+                vec!["Status"],
+                vec!["Provider"]
+            ]
+        );
         assert_eq!(root["Status"], "401");
         assert_eq!(root["code"], "unauthorized");
         assert_eq!(root["source_ip"], "203.0.113.9");
@@ -508,6 +557,9 @@ mod tests {
                     "source_ip",
                     "Provider",
                     "Route",
+                    "api_request_id",
+                    "lambda_request_id",
+                    "cold_start",
                     "outcome",
                     "level",
                     "message"
@@ -516,6 +568,39 @@ mod tests {
                 "{key}"
             );
         }
+    }
+
+    #[test]
+    fn every_line_names_the_request_ids_and_counts_received_per_provider() {
+        let ids = RequestIds {
+            api_request_id: Some("Kx1abcDEFoAMEbQ="),
+            lambda_request_id: Some("8f5c1e2a-0000-4000-8000-000000000001"),
+            cold_start: true,
+        };
+        for outcome in [Outcome::Recorded, Outcome::Refused { status: 401 }] {
+            let line = traced_delivery_line(&delivery(outcome), &ids, AT);
+            let (root, found) = parse_emf(&line);
+            assert_eq!(root["api_request_id"], "Kx1abcDEFoAMEbQ=");
+            assert_eq!(
+                root["lambda_request_id"],
+                "8f5c1e2a-0000-4000-8000-000000000001"
+            );
+            assert_eq!(root["cold_start"], true);
+            assert!(found
+                .iter()
+                .any(|(n, sets)| n == RECEIVED && sets == &[vec!["Provider".to_string()]]));
+        }
+        // Without ids (a request outside Lambda) the keys are still there.
+        let (root, _) = parse_emf(&delivery_line(&delivery(Outcome::Recorded), AT));
+        assert!(root["api_request_id"].is_null());
+        assert_eq!(root["cold_start"], false);
+    }
+
+    #[test]
+    fn only_the_first_invocation_is_a_cold_start() {
+        // Other tests in this process may have called it already.
+        let _ = first_invocation();
+        assert!(!first_invocation());
     }
 
     #[test]

@@ -263,12 +263,16 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         use lambda_http::request::RequestContext;
         use lambda_http::RequestExt;
-        let (route_key, source_ip) = match req.request_context_ref() {
-            Some(RequestContext::ApiGatewayV2(context)) => {
-                (context.route_key.clone(), context.http.source_ip.clone())
-            }
-            _ => (None, None),
+        let (route_key, source_ip, api_request_id) = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => (
+                context.route_key.clone(),
+                context.http.source_ip.clone(),
+                context.request_id.clone(),
+            ),
+            _ => (None, None, None),
         };
+        let lambda_request_id = req.lambda_context_ref().map(|c| c.request_id.clone());
+        let cold_start = crate::metrics::first_invocation();
         let started = std::time::Instant::now();
         let sink = self.sink;
         let answer = self.inner.call(req);
@@ -294,7 +298,14 @@ where
                 code: code.as_deref(),
             };
             let now_ms = crate::time::Timestamp::now().as_millisecond();
-            sink(&crate::metrics::delivery_line(&delivery, now_ms));
+            let ids = crate::metrics::RequestIds {
+                api_request_id: api_request_id.as_deref(),
+                lambda_request_id: lambda_request_id.as_deref(),
+                cold_start,
+            };
+            sink(&crate::metrics::traced_delivery_line(
+                &delivery, &ids, now_ms,
+            ));
             Ok(response)
         })
     }
@@ -390,6 +401,7 @@ mod tests {
         let mut request = ApiGatewayV2httpRequest::default();
         request.request_context.route_key = Some("POST /zonitel/calls".into());
         request.request_context.http.source_ip = Some("198.51.100.7".into());
+        request.request_context.request_id = Some("api-request-7".into());
         request.raw_path = Some("/zonitel/calls".into());
         request.headers.insert(
             "authorization",
@@ -397,6 +409,9 @@ mod tests {
         );
         request.body = Some("{\"caller\": \"secret body\"}".into());
         let built: Request = LambdaRequest::ApiGatewayV2(request).into();
+        let mut context = lambda_http::Context::default();
+        context.request_id = "lambda-request-7".into();
+        let built = lambda_http::RequestExt::with_lambda_context(built, context);
         let mut service = Measured::with_sink(
             lambda_http::service_fn(move |_req: Request| async move {
                 if let Some(outcome) = noted {
@@ -415,6 +430,10 @@ mod tests {
         assert_eq!(line["Received"], 1);
         assert_eq!(line["Route"], "POST /zonitel/calls");
         assert_eq!(line["Provider"], "zonitel");
+        // Findable in the access log and Lambda's own lines.
+        assert_eq!(line["api_request_id"], "api-request-7");
+        assert_eq!(line["lambda_request_id"], "lambda-request-7");
+        assert!(line["cold_start"].is_boolean());
         let _ = response;
         line
     }

@@ -416,3 +416,44 @@ fn no_file_refers_to_documents_outside_the_repository() {
         found.join("\n")
     );
 }
+
+/// Every path of this repository a doc names in a code span (`shared/...`,
+/// `functions/...`, `scripts/...`...) exists: a file moved is a doc to fix.
+#[test]
+fn every_repository_path_the_docs_name_exists() {
+    let root = repo_root();
+    let docs = markdown_files(&root);
+    let roots = [
+        "shared/",
+        "functions/",
+        "scripts/",
+        "tests/",
+        "cli/",
+        "bench/",
+        "events/",
+        "fuzz/",
+        "examples/",
+    ];
+    let mut missing = Vec::new();
+    for doc in docs {
+        for span in code_spans(&read(&doc)) {
+            // A path alone, not a command or a pattern.
+            let path = span.trim().trim_end_matches('/');
+            if !roots.iter().any(|r| path.starts_with(r))
+                || path.contains(|c: char| c.is_whitespace() || "*<>{}$|".contains(c))
+            {
+                continue;
+            }
+            if !root.join(path).exists() {
+                missing.push(format!("{}: {span}", doc.display()));
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "paths that do not exist:\n{}",
+        missing.join("\n")
+    );
+}

@@ -46,13 +46,31 @@ enum SecretState {
 }
 
 /// How a request proved itself, so callbacks we hand out can do the same.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Credential {
     /// The route is explicitly open; nothing was checked.
     NotRequired,
     BearerHeader,
     /// The token came in the query string; callback URLs must carry it too.
     QueryToken(String),
+    /// A signed request (Retell): when it was signed, and the digest that
+    /// names these signed bytes (a replay of them carries the same).
+    Signed {
+        signed_ms: i64,
+        digest_hex: String,
+    },
+}
+
+impl std::fmt::Debug for Credential {
+    /// The token never reaches a log line or a panic message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::NotRequired => f.write_str("NotRequired"),
+            Credential::BearerHeader => f.write_str("BearerHeader"),
+            Credential::QueryToken(_) => f.write_str("QueryToken(<redacted>)"),
+            Credential::Signed { signed_ms, .. } => write!(f, "Signed(at {signed_ms})"),
+        }
+    }
 }
 
 impl std::fmt::Debug for SharedSecret {
@@ -341,5 +359,12 @@ mod tests {
     fn debug_never_prints_the_secret() {
         let printed = format!("{:?}", SharedSecret::new(Some("s3cret")));
         assert!(!printed.contains("s3cret"));
+    }
+
+    #[test]
+    fn a_query_token_credential_debugs_without_its_token() {
+        let printed = format!("{:?}", Credential::QueryToken("s3cret-token".into()));
+        assert_eq!(printed, "QueryToken(<redacted>)");
+        assert_eq!(format!("{:?}", Credential::BearerHeader), "BearerHeader");
     }
 }

@@ -200,20 +200,26 @@ impl CallbackLinks {
         url
     }
 
-    /// From where the request came in: the Host header, else API Gateway's
-    /// `domainName`; the stage unless it is `$default`; the scheme from
+    /// From where the request came in: API Gateway's `domainName` (what
+    /// the platform says it served, never what a client wrote), else, for a
+    /// local run whose context names only a loopback host, the Host header
+    /// (which carries the local port); the stage unless it is `$default`; the scheme from
     /// `X-Forwarded-Proto`, else http for a local host and https for any
     /// other; the request's method; and the `token` the request
     /// authenticated with, if it used the query parameter.
     pub fn new(origin: &Origin, method: Method, token: Option<&str>) -> Self {
-        let host = [origin.host, origin.domain_name]
-            .into_iter()
-            .flatten()
-            .find(|h| is_host(h))
+        let is_local = |host: &str| {
+            ["localhost", "127.0.0.1", "[::1]"]
+                .iter()
+                .any(|l| host == *l || host.starts_with(&format!("{l}:")))
+        };
+        let deployed = origin.domain_name.filter(|d| is_host(d) && !is_local(d));
+        let local_host = origin.host.filter(|h| is_host(h) && is_local(h));
+        let host = deployed
+            .or(local_host)
+            .or(origin.domain_name.filter(|d| is_host(d)))
             .unwrap_or("localhost");
-        let local = ["localhost", "127.0.0.1", "[::1]"]
-            .iter()
-            .any(|l| host == *l || host.starts_with(&format!("{l}:")));
+        let local = is_local(host);
         let scheme = match origin.forwarded_proto {
             Some("http") => "http",
             Some("https") => "https",
@@ -252,6 +258,42 @@ mod tests {
     use super::*;
     use quick_xml::events::Event as XmlEvent;
     use quick_xml::Reader;
+
+    #[test]
+    fn callbacks_point_at_the_platforms_domain_not_the_clients_host() {
+        let origin = |host, domain_name| Origin {
+            host,
+            domain_name,
+            stage: Some("$default"),
+            forwarded_proto: None,
+        };
+        let deployed = CallbackLinks::new(
+            &origin(
+                Some("evil.example"),
+                Some("abc.execute-api.us-east-1.amazonaws.com"),
+            ),
+            Method::Post,
+            None,
+        );
+        assert_eq!(
+            deployed.origin,
+            "https://abc.execute-api.us-east-1.amazonaws.com"
+        );
+        // make dev: the context says localhost, the Host header has the port.
+        let local = CallbackLinks::new(
+            &origin(Some("127.0.0.1:9000"), Some("localhost")),
+            Method::Get,
+            Some("t"),
+        );
+        assert_eq!(local.origin, "http://127.0.0.1:9000");
+        // A Host that is not local never wins over a local context.
+        let spoofed = CallbackLinks::new(
+            &origin(Some("evil.example"), Some("localhost")),
+            Method::Get,
+            None,
+        );
+        assert_eq!(spoofed.origin, "http://localhost");
+    }
 
     /// Every element name, attribute and text of a document, in order;
     /// panics on malformed XML.

@@ -262,6 +262,30 @@ fn subject_uses_the_line_label_and_stays_short_printable_ascii() {
 }
 
 #[test]
+fn the_subject_names_a_caller_only_in_a_number_or_short_code_shape() {
+    let mut alert = alert("missed_inbound_call");
+    alert.line_label = Some("Support".into());
+    for (caller, shown) in [
+        ("+14155552671", "+1 415 555 2671"),
+        ("72345", "72345"),
+        ("(415) 555-2671", "(415) 555-2671"),
+        ("Bank: call 555 0100 now", UNRECOGNISED_CALLER),
+        ("anonymous", UNRECOGNISED_CALLER),
+        ("12", UNRECOGNISED_CALLER),
+    ] {
+        alert.from = Some(caller.into());
+        assert_eq!(
+            alert.subject(),
+            format!("Missed call from {shown} to Support"),
+            "{caller}"
+        );
+    }
+    // The body keeps the caller ID as it came.
+    alert.from = Some("Bank: call 555 0100 now".into());
+    assert!(alert.message_body().contains("Bank: call 555 0100 now"));
+}
+
+#[test]
 fn numbers_read_in_groups_where_the_plan_is_known() {
     assert_eq!(readable_number("+14155552671"), "+1 415 555 2671");
     assert_eq!(readable_number("+442079460958"), "+442079460958");

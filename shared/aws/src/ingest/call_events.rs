@@ -4,6 +4,7 @@
 //! a spilled event is joined and stored exactly as it would have been.
 
 use super::read::Unreadable;
+use super::{Delivery, Identity};
 use crate::event::{Channel, Direction, Provider};
 use crate::providers::retell::events::{self, CallEvent, JoinCandidate, ParsedCallEvent};
 use crate::store::plan::WritePlan;
@@ -57,15 +58,16 @@ pub enum CallEventError {
     Storage(StoreError),
 }
 
-/// Reads `body` (the delivery's bytes, which arrived at `received_at`) and
-/// plans what it writes.
+/// Reads a call-event delivery and plans what it writes.
 pub async fn plan_call_event(
     store: &Store,
-    body: &[u8],
-    received_at: Timestamp,
+    delivery: &Delivery,
     retention_days: u32,
     patience: JoinPatience,
 ) -> Result<PlannedCallEvent, CallEventError> {
+    let (body, received_at) = (delivery.body.as_slice(), delivery.received_at);
+    // Retell sends no id of its own: the delivery is its bytes.
+    let identity = Identity::of(delivery, None);
     let unreadable = |reason: String| CallEventError::Unreadable(Unreadable { reason });
     let raw = std::str::from_utf8(body)
         .map_err(|e| unreadable(format!("body is not UTF-8 text ({e})")))?;
@@ -73,11 +75,10 @@ pub async fn plan_call_event(
         events::parse_call_event(body).map_err(|e| CallEventError::Unreadable(e.into()))?;
     Ok(match parsed {
         ParsedCallEvent::Unattached { event, anomaly } => {
-            // Once per body: Retell retries the same bytes, freshly signed.
-            let key = events::body_key(body);
-            let stored = events::unattached_event(&event, &anomaly, raw, &key, received_at);
+            // Once per delivery: Retell retries the same bytes, freshly signed.
+            let stored = events::unattached_event(&event, &anomaly, raw, &identity, received_at);
             PlannedCallEvent {
-                plan: events::unattached_plan(&stored, retention_days),
+                plan: events::unattached_plan(&stored, &identity, retention_days),
                 kind: event,
                 joined: false,
             }
@@ -87,9 +88,9 @@ pub async fn plan_call_event(
                 .await
                 .map_err(CallEventError::Storage)?;
             let joined = record_id != event.call_id;
-            let stored = events::call_event(&event, &record_id, raw, received_at);
+            let stored = events::call_event(&event, &record_id, raw, received_at, &identity);
             PlannedCallEvent {
-                plan: events::call_event_plan(&event, &stored, retention_days),
+                plan: events::call_event_plan(&event, &stored, &identity, retention_days),
                 kind: event.event.clone(),
                 joined,
             }

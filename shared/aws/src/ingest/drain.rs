@@ -9,6 +9,7 @@ use super::delivery::Route;
 use super::keep::{write, Outcome};
 use super::read::read;
 use super::spill::{assemble, parse_message, SpilledMessage};
+use super::spill_key::SpillKey;
 use crate::store::keys::{self, PK, SK, TTL};
 use crate::store::plan::{n, s, GuardedPut, Item, WritePlan};
 use crate::store::Store;
@@ -25,7 +26,21 @@ pub struct DrainDeps {
     pub retention_days: u32,
     /// For one delivery's writes; the queue retries a message that fails.
     pub budget: Duration,
+    /// Every message must carry this key's MAC to be written.
+    pub key: SpillKey,
+    /// Where a message that fails the check goes, whole and unwritten.
+    pub dead_letters: Option<DeadLetters>,
 }
+
+/// The spillway's dead-letter queue (`SPILLWAY_DEAD_LETTER_QUEUE_URL`).
+#[derive(Clone, Debug)]
+pub struct DeadLetters {
+    pub client: aws_sdk_sqs::Client,
+    pub queue_url: String,
+}
+
+/// The environment variable naming the spillway's dead-letter queue.
+pub const DEAD_LETTER_QUEUE_URL_ENV: &str = "SPILLWAY_DEAD_LETTER_QUEUE_URL";
 
 /// What became of one message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +49,8 @@ pub enum Drained {
     Kept(Outcome),
     /// One part of a large delivery, kept until the others arrive.
     PartKept,
+    /// Its MAC did not verify: moved to the dead-letter queue, unwritten.
+    Forged,
 }
 
 /// Takes one spillway message into the table. An error leaves the message
@@ -41,6 +58,9 @@ pub enum Drained {
 /// moved to its dead-letter queue, whole).
 pub async fn drain(deps: &DrainDeps, body: &str, now: Timestamp) -> Result<Drained, String> {
     let message = parse_message(body)?;
+    if !deps.key.verify(&message) {
+        return set_aside(deps, body, &message).await;
+    }
     let delivery = if message.parts == 1 {
         assemble(vec![message])?
     } else {
@@ -53,9 +73,7 @@ pub async fn drain(deps: &DrainDeps, body: &str, now: Timestamp) -> Result<Drain
         // A call event joins its call by a read of the table as it is now.
         Route::RetellEvents => match plan_call_event(
             &deps.store,
-            // The bytes as they came, as the webhook read them.
-            &delivery.body,
-            delivery.received_at,
+            &delivery,
             deps.retention_days,
             JoinPatience::NONE,
         )
@@ -83,6 +101,65 @@ pub async fn drain(deps: &DrainDeps, body: &str, now: Timestamp) -> Result<Drain
         "spilled delivery kept"
     );
     Ok(Drained::Kept(outcome))
+}
+
+/// A message whose MAC does not verify goes to the dead-letter queue as it
+/// came; with no dead-letter queue it fails, and the queue's own redrive
+/// moves it there after its receive limit. Never written to the table.
+async fn set_aside(
+    deps: &DrainDeps,
+    body: &str,
+    message: &SpilledMessage,
+) -> Result<Drained, String> {
+    tracing::error!(
+        route = %message.route,
+        signed = message.mac.is_some(),
+        "a spillway message failed its integrity check: not written, moved to the dead-letter queue"
+    );
+    let dead_letters = deps
+        .dead_letters
+        .as_ref()
+        .ok_or("a message failed its integrity check and there is no dead-letter queue")?;
+    dead_letters
+        .client
+        .send_message()
+        .queue_url(&dead_letters.queue_url)
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|e| aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())?;
+    Ok(Drained::Forged)
+}
+
+use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
+
+/// How many parts of a spilled delivery are in the table (a strongly
+/// consistent count, page by page).
+async fn count_parts(store: &Store, pk: &str) -> Result<usize, String> {
+    let mut count = 0;
+    let mut start = None;
+    loop {
+        let output = store
+            .client()
+            .query()
+            .table_name(store.table())
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", SdkValue::S(pk.to_string()))
+            .expression_attribute_values(":prefix", SdkValue::S(keys::parts_prefix("SPILL")))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| crate::store::store_error(e).to_string())?;
+        count += output.count.max(0) as usize;
+        match output.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(count),
+        }
+    }
 }
 
 /// Keeps one part in the table and returns every part once all are there.
@@ -113,6 +190,11 @@ async fn gather(
         updates: Vec::new(),
     };
     deps.store.write(&plan).await.map_err(|e| e.to_string())?;
+    // Counted first: the parts (up to 40 of 200 KB) are read once, by the
+    // message that completes them.
+    if count_parts(&deps.store, &pk).await? < message.parts as usize {
+        return Ok(None);
+    }
     let stored = deps
         .store
         .query_prefix(&pk, &keys::parts_prefix("SPILL"))

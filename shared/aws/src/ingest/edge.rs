@@ -3,18 +3,20 @@
 //! turns everything else into a plain [`Delivery`], and for the JSON routes
 //! runs the whole pipeline: read, keep (table, else spillway), answer.
 
+use super::decode::decode_body;
 use super::delivery::{Delivery, Route};
 use super::keep::{keep, Outcome};
 use super::read::{read, Recording, Unreadable};
 use crate::auth::{Credential, SharedSecret, TOKEN_QUERY_PARAM};
 use crate::event::Event;
 use crate::http::{
-    header_str, header_value, json_response, query_param, require_method, respond, ApiError,
-    MAX_BODY_BYTES, REJECTED_BODY_HEADER,
+    header_str, header_value, json_response, platform_size, query_param, require_method, respond,
+    ApiError, MAX_BODY_BYTES, REJECTED_BODY_HEADER,
 };
 use crate::phone::{mask, redact};
 use crate::providers::voxtelesys::without_token;
 use crate::runtime::{lambda_sdk_config, run_http, Deadline};
+use crate::signature::{signature_parts, SigningKey, SIGNATURE_HEADER};
 use crate::store::Store;
 use crate::time::Timestamp;
 use crate::webhook::WebhookDeps;
@@ -23,25 +25,50 @@ use lambda_http::{service_fn, Body, Request, Response};
 use serde_json::{json, Value};
 use std::time::Instant;
 
-/// Checks a request in the order a provider can fix it (method 405,
-/// credentials 401, size 413) and takes its delivery. Nothing about the
-/// content is refused: a body API Gateway flagged as base64 but could not
-/// decode arrives empty, and is kept as unrecognized by the reader.
+/// How a route's sender proves who it is.
+#[derive(Clone, Copy, Debug)]
+pub enum Credentials<'a> {
+    /// A shared token: `Authorization: Bearer` or the `token` query
+    /// parameter (Zonitel, Salpre, Voxtelesys).
+    Token(&'a SharedSecret),
+    /// Retell's `x-retell-signature` over the raw body.
+    RetellSignature(&'a SigningKey),
+}
+
+/// Checks a request, credentials first (so nothing about a route is told
+/// to a sender that has not proved who it is: 401), then its method (405)
+/// and size (413), and takes its delivery. Nothing about the content is
+/// refused: a body API Gateway flagged as base64 but could not decode
+/// arrives empty, and is kept as unrecognized by the reader.
 pub fn accept(
     req: &Request,
     route: Route,
-    secret: &SharedSecret,
+    credentials: Credentials<'_>,
     methods: &[Method],
     received_at: Timestamp,
 ) -> Result<(Delivery, Credential), ApiError> {
-    require_method(req, methods)?;
-    let credential = secret.verify(
-        header_value(req.headers(), header::AUTHORIZATION.as_str()),
-        query_param(req, TOKEN_QUERY_PARAM).as_deref(),
-    )?;
     let body: &[u8] = req.body().as_ref();
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::too_large(body.len()));
+    let credential = match credentials {
+        Credentials::Token(secret) => secret.verify(
+            header_value(req.headers(), header::AUTHORIZATION.as_str()),
+            query_param(req, TOKEN_QUERY_PARAM).as_deref(),
+        )?,
+        Credentials::RetellSignature(key) => {
+            let header = header_value(req.headers(), SIGNATURE_HEADER);
+            key.verify_request(header, body, received_at)?;
+            match (key.is_enabled(), signature_parts(header)) {
+                (true, Some((signed_ms, digest_hex))) => Credential::Signed {
+                    signed_ms,
+                    digest_hex,
+                },
+                _ => Credential::NotRequired,
+            }
+        }
+    };
+    require_method(req, methods)?;
+    let size = platform_size(req.body());
+    if size > MAX_BODY_BYTES {
+        return Err(ApiError::too_large(size));
     }
     Ok((delivery(req, route, received_at), credential))
 }
@@ -55,12 +82,21 @@ pub fn delivery(req: &Request, route: Route, received_at: Timestamp) -> Delivery
     if headers.contains_key(REJECTED_BODY_HEADER) {
         content_type = Some("(body flagged as base64 by API Gateway but not valid base64)".into());
     }
+    // Read after its Content-Encoding and charset; what cannot be decoded
+    // is kept as it came (see `decode`).
+    let decoded = decode_body(
+        body,
+        header_str(headers, header::CONTENT_ENCODING.as_str()),
+        content_type.as_deref(),
+        MAX_BODY_BYTES,
+    );
     Delivery {
         route,
         is_post: req.method() == Method::POST,
         content_type,
         query: without_token(req.uri().query().unwrap_or("")),
-        body: body.to_vec(),
+        body: decoded.body,
+        decoding: decoded.decoding,
         user_agent: header_str(headers, header::USER_AGENT.as_str()).map(str::to_string),
         received_at,
     }
@@ -127,7 +163,13 @@ async fn handle_json_request(
     now: Timestamp,
 ) -> Result<Response<Body>, ApiError> {
     let started = Instant::now();
-    let (delivery, _) = accept(req, route, &deps.secret, &[Method::POST], now)?;
+    let (delivery, _) = accept(
+        req,
+        route,
+        Credentials::Token(&deps.secret),
+        &[Method::POST],
+        now,
+    )?;
     let reading: Result<Recording, Unreadable> = read(&delivery, deps.retention_days);
     let kept = keep(
         &deps.store,

@@ -4,12 +4,13 @@
 //! table cannot be reached in time, spill it to the queue. Only when the
 //! queue fails too is the delivery not kept, and the webhook answers 503.
 
+use super::decode::{BodyDecoding, DECODED_FROM_ATTRIBUTE};
 use super::delivery::Delivery;
 use super::read::Unreadable;
 use super::unrecognized;
-use crate::runtime::Deadline;
-use crate::store::plan::WritePlan;
+use crate::store::plan::{s, WritePlan};
 use crate::store::{Store, StoreError, WriteOutcome};
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// What became of a delivery.
@@ -52,6 +53,17 @@ pub async fn write(
     budget: Duration,
 ) -> Result<Outcome, StoreError> {
     let started = tokio::time::Instant::now();
+    // A body the edge could not decode is kept as it came, with the reason.
+    let undecodable;
+    let read = match delivery.decoding.unreadable_reason() {
+        Some(reason) => {
+            undecodable = Unreadable {
+                reason: reason.to_string(),
+            };
+            Err(&undecodable)
+        }
+        None => read,
+    };
     let plan = match read {
         Ok(plan) => plan,
         Err(unreadable) => {
@@ -61,7 +73,8 @@ pub async fn write(
                 .map(|o| recognized_as(o, Outcome::Unrecognized));
         }
     };
-    match write_within(store, plan, budget).await {
+    let plan = name_decoding(delivery, plan);
+    match write_within(store, &plan, budget).await {
         Ok(outcome) => Ok(recognized_as(outcome, Outcome::Recorded)),
         Err(error) if error.is_refusal() => {
             tracing::warn!(%error, "DynamoDB refused the event: kept as an unrecognized delivery");
@@ -74,6 +87,29 @@ pub async fn write(
         }
         Err(error) => Err(error),
     }
+}
+
+/// The plan with the decoding named beside the raw body it stores (on the
+/// item that holds `raw` or its `raw_parts`), when the edge decoded the
+/// body: the stored raw body is then the decoded text.
+pub fn name_decoding<'p>(delivery: &Delivery, plan: &'p WritePlan) -> Cow<'p, WritePlan> {
+    let BodyDecoding::Decoded { from } = &delivery.decoding else {
+        return Cow::Borrowed(plan);
+    };
+    let mut named = plan.clone();
+    for put in &mut named.puts {
+        let holds_raw = ["raw", "raw_parts"]
+            .iter()
+            .any(|name| put.item.contains_key(*name));
+        let is_part = put.item.get(crate::store::keys::SK).is_some_and(|sk| {
+            sk.as_s()
+                .is_ok_and(|sk| crate::store::transaction::is_part_sk(sk))
+        });
+        if holds_raw && !is_part {
+            put.item.insert(DECODED_FROM_ATTRIBUTE.into(), s(from));
+        }
+    }
+    Cow::Owned(named)
 }
 
 /// The reduced record gets at least this long, even when the refusal came
@@ -105,7 +141,7 @@ pub async fn spill(
         tracing::error!(error = %table_error, "delivery not kept: no spillway");
         return Err(NotKept(table_error.to_string()));
     };
-    match tokio::time::timeout(Deadline::SPILL.total, spillway.send(delivery)).await {
+    match tokio::time::timeout(spillway.deadline().total, spillway.send(delivery)).await {
         Ok(Ok(messages)) => {
             tracing::warn!(error = %table_error, messages, "table unavailable: delivery spilled");
             // Counted here, whatever the route answers (Retell's inbound

@@ -21,8 +21,9 @@ pub mod drain;
 pub mod edge;
 pub mod keep;
 pub mod spill;
+pub mod spill_key;
 
-pub use callhooks_model::ingest::{delivery, read, unrecognized};
+pub use callhooks_model::ingest::{decode, delivery, identity, read, unrecognized, Identity};
 
 pub use delivery::{Delivery, Route};
 pub use keep::Outcome;

@@ -6,9 +6,11 @@
 //! A message holds the delivery as it came (route, query without token,
 //! body in base64, when it arrived), so the spillway reads it exactly as
 //! the webhook would have. A body too large for one message (the queue
-//! takes 256 KiB; bodies go up to 2 MiB) is cut into numbered parts of one
-//! delivery id, which the spillway gathers in the table until all are in.
+//! takes 256 KiB; bodies go up to the platform's 6 MB) is cut into numbered
+//! parts of one delivery id, sent several at a time, which the spillway gathers
+//! in the table until all are in.
 
+use super::decode::BodyDecoding;
 use super::delivery::{Delivery, Route};
 use crate::runtime::{lambda_sdk_config, Deadline};
 use crate::time::Timestamp;
@@ -24,6 +26,9 @@ pub const QUEUE_URL_ENV: &str = "SPILLWAY_QUEUE_URL";
 /// leaves room in SQS's 262,144-byte message for the envelope and a query
 /// string of up to API Gateway's URL limit.
 pub const PART_BODY_BYTES: usize = 160_000;
+
+/// Messages of one delivery sent at the same time.
+const SENDS_IN_FLIGHT: usize = 4;
 
 /// One spillway message: one delivery, or one part of a large one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,10 +46,18 @@ pub struct SpilledMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
     pub received_at_ms: i64,
+    /// What the edge decoded (the body travels decoded: it is not decoded
+    /// again).
+    #[serde(default, skip_serializing_if = "BodyDecoding::is_as_sent")]
+    pub decoding: BodyDecoding,
     /// 1-based.
     pub part: u32,
     pub parts: u32,
     pub body_b64: String,
+    /// HMAC-SHA256 of the rest, in hex ([`super::spill_key`]): the spillway
+    /// writes only what verifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 /// The messages that carry `delivery`: one, or one per [`PART_BODY_BYTES`].
@@ -68,9 +81,11 @@ pub fn messages(delivery: &Delivery) -> Vec<SpilledMessage> {
             query: delivery.query.clone(),
             user_agent: delivery.user_agent.clone(),
             received_at_ms,
+            decoding: delivery.decoding.clone(),
             part: index as u32 + 1,
             parts,
             body_b64: base64::engine::general_purpose::STANDARD.encode(chunk),
+            mac: None,
         })
         .collect()
 }
@@ -123,6 +138,7 @@ pub fn assemble(mut parts: Vec<SpilledMessage>) -> Result<Delivery, String> {
         content_type: first.content_type.clone(),
         query: first.query.clone(),
         body,
+        decoding: first.decoding.clone(),
         user_agent: first.user_agent.clone(),
         received_at,
     })
@@ -135,6 +151,11 @@ pub struct Spillway {
     queue_url: Option<String>,
     config: SdkConfig,
     client: OnceLock<aws_sdk_sqs::Client>,
+    /// Signs every message; without it messages go unsigned, and the
+    /// spillway moves them to its dead-letter queue unwritten.
+    key: Option<super::spill_key::SpillKey>,
+    /// How long one spill may take, every message of it sent at once.
+    deadline: Deadline,
 }
 
 impl Spillway {
@@ -143,7 +164,27 @@ impl Spillway {
             queue_url: queue_url.filter(|u| !u.is_empty()),
             config,
             client: OnceLock::new(),
+            key: None,
+            deadline: Deadline::SPILL,
         }
+    }
+
+    /// The same spillway, signing what it sends with `key`.
+    pub fn signed_with(mut self, key: super::spill_key::SpillKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// The same spillway, given `deadline` for a spill instead of
+    /// [`Deadline::SPILL`] (tests against an emulator far slower than SQS
+    /// with megabyte bodies).
+    pub fn with_deadline(mut self, deadline: Deadline) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    pub fn deadline(&self) -> Deadline {
+        self.deadline
     }
 
     /// From `SPILLWAY_QUEUE_URL`, with the Lambda SDK configuration and
@@ -157,7 +198,17 @@ impl Spillway {
                 "no spillway queue: a delivery the table cannot take gets a 503"
             );
         }
-        Self::new(queue_url, lambda_sdk_config(Deadline::SPILL))
+        let spillway = Self::new(queue_url, lambda_sdk_config(Deadline::SPILL));
+        match super::spill_key::SpillKey::from_env() {
+            Some(key) => spillway.signed_with(key),
+            None => {
+                tracing::warn!(
+                    variable = super::spill_key::SIGNING_KEY_ENV,
+                    "no spillway signing key: a spilled delivery waits in the spillway's dead-letter queue"
+                );
+                spillway
+            }
+        }
     }
 
     pub fn is_configured(&self) -> bool {
@@ -172,20 +223,42 @@ impl Spillway {
         let client = self
             .client
             .get_or_init(|| aws_sdk_sqs::Client::new(&self.config));
-        let messages = messages(delivery);
-        for message in &messages {
-            let body = serde_json::to_string(message).map_err(|e| e.to_string())?;
-            client
-                .send_message()
-                .queue_url(queue_url)
-                .message_body(body)
-                .send()
-                .await
-                .map_err(|e| {
-                    aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()
-                })?;
+        // Several at a time: a 6 MB body is 40 messages, and the spill has
+        // what is left of the provider's deadline; a few in flight keep
+        // each one quick (a queue emulator serves them one by one).
+        let mut messages = messages(delivery);
+        if let Some(key) = &self.key {
+            for message in &mut messages {
+                message.mac = Some(key.sign(message));
+            }
         }
-        Ok(messages.len())
+        let count = messages.len();
+        let mut sends = tokio::task::JoinSet::new();
+        for message in messages {
+            if sends.len() >= SENDS_IN_FLIGHT {
+                if let Some(sent) = sends.join_next().await {
+                    sent.map_err(|e| e.to_string())??;
+                }
+            }
+            let body = serde_json::to_string(&message).map_err(|e| e.to_string())?;
+            let (client, queue_url) = (client.clone(), queue_url.to_string());
+            sends.spawn(async move {
+                client
+                    .send_message()
+                    .queue_url(queue_url)
+                    .message_body(body)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()
+                    })
+            });
+        }
+        while let Some(sent) = sends.join_next().await {
+            sent.map_err(|e| e.to_string())??;
+        }
+        Ok(count)
     }
 }
 
@@ -200,6 +273,7 @@ mod tests {
             content_type: Some("application/json".into()),
             query: String::new(),
             body,
+            decoding: Default::default(),
             user_agent: None,
             received_at: Timestamp::from_millisecond(1_795_449_082_123).unwrap(),
         }
@@ -229,6 +303,26 @@ mod tests {
         assert_eq!(assemble(sent.clone()).unwrap(), original);
         sent.retain(|m| m.part != 7);
         assert!(assemble(sent).unwrap_err().contains("13 of its 14"));
+    }
+
+    #[test]
+    fn the_platforms_largest_body_travels_in_parts_that_fit_a_message() {
+        let body: Vec<u8> = (0..crate::http::MAX_BODY_BYTES)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut original = delivery(body);
+        original.decoding = BodyDecoding::Decoded {
+            from: "Content-Encoding gzip".into(),
+        };
+        let sent = messages(&original);
+        assert_eq!(
+            sent.len(),
+            crate::http::MAX_BODY_BYTES.div_ceil(PART_BODY_BYTES)
+        );
+        for message in &sent {
+            assert!(serde_json::to_string(message).unwrap().len() < 262_144);
+        }
+        assert_eq!(assemble(sent).unwrap(), original);
     }
 
     #[test]

@@ -4,13 +4,14 @@
 //! access-pattern reads ([`reads`]) and the records they return
 //! ([`records`]).
 
+pub mod counts;
 pub mod documents;
 pub mod operator;
 pub mod reads;
 pub mod sdk;
 pub mod write;
 
-pub use callhooks_model::store::{keys, plan, records, units};
+pub use callhooks_model::store::{keys, plan, records, transaction, units};
 pub use reads::{assemble_parts, json_at_pointer, RAW_PART_ITEM_TYPE, TRANSCRIPT_POINTER};
 pub use records::{
     CallSummary, CallerRecords, LifecycleState, SmsRecord, SmsStatusEntry, SmsSummary,

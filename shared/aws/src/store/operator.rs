@@ -50,14 +50,27 @@ impl Store {
         since_key: Option<&str>,
         limit: usize,
     ) -> Result<Vec<TimelineEntry>, StoreError> {
+        self.timeline_window(number, since_key, None, limit).await
+    }
+
+    /// [`Self::timeline_since`], first seen before `until_key` too (`None`:
+    /// up to now): the next older page after one that ended at it.
+    pub async fn timeline_window(
+        &self,
+        number: &PhoneNumber,
+        since_key: Option<&str>,
+        until_key: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
         let limit = limit.max(1);
+        let window = Window::new(since_key, until_key);
         let (from, to) = tokio::join!(
             self.query_timeline(
                 keys::GSI1,
                 keys::GSI1PK,
                 keys::GSI1SK,
                 number,
-                since_key,
+                &window,
                 limit
             ),
             self.query_timeline(
@@ -65,7 +78,7 @@ impl Store {
                 keys::GSI2PK,
                 keys::GSI2SK,
                 number,
-                since_key,
+                &window,
                 limit
             )
         );
@@ -98,11 +111,21 @@ impl Store {
         since_key: Option<&str>,
         limit: Option<usize>,
     ) -> Result<Vec<TimelineEntry>, StoreError> {
+        self.day_activity_window(day, &Window::new(since_key, None), limit)
+            .await
+    }
+
+    async fn day_activity_window(
+        &self,
+        day: jiff::civil::Date,
+        window: &Window,
+        limit: Option<usize>,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
         let mut entries = Vec::new();
         let mut start: Option<SdkItem> = None;
         loop {
             let page_limit = limit.map(|l| i32::try_from(l - entries.len()).unwrap_or(i32::MAX));
-            let range = since_range(keys::GSI3SK, since_key.map(keys::timeline_lower_bound));
+            let range = window.range(keys::GSI3SK);
             let output = self
                 .newest_first(keys::GSI3, keys::GSI3PK, keys::day_pk_of(day), range)
                 .set_limit(page_limit)
@@ -133,17 +156,34 @@ impl Store {
         limit: usize,
         keep: Option<&dyn Fn(&TimelineEntry) -> bool>,
     ) -> Result<Vec<TimelineEntry>, StoreError> {
-        let first_day = since_key
-            .get(..10)
-            .and_then(|d| d.parse::<jiff::civil::Date>().ok())
-            .unwrap_or(today);
+        self.recent_activity_window(today, since_key, None, limit, keep)
+            .await
+    }
+
+    /// [`Self::recent_activity`] of what was first seen before `until_key`
+    /// too (`None`: up to `today`): the next older page, starting from
+    /// `until_key`'s day.
+    pub async fn recent_activity_window(
+        &self,
+        today: jiff::civil::Date,
+        since_key: &str,
+        until_key: Option<&str>,
+        limit: usize,
+        keep: Option<&dyn Fn(&TimelineEntry) -> bool>,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
+        let day_of = |key: &str| {
+            key.get(..10)
+                .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+        };
+        let first_day = day_of(since_key).unwrap_or(today);
+        let window = Window::new(Some(since_key), until_key);
         let mut found = Vec::new();
-        let mut day = today;
+        let mut day = until_key.and_then(day_of).unwrap_or(today).min(today);
         while day >= first_day && found.len() < limit {
             // Without a filter a day needs no more than what is still
             // missing; with one, the whole day is read.
             let wanted = keep.is_none().then(|| limit - found.len());
-            let entries = self.day_activity(day, Some(since_key), wanted).await?;
+            let entries = self.day_activity_window(day, &window, wanted).await?;
             found.extend(
                 entries
                     .into_iter()
@@ -164,13 +204,13 @@ impl Store {
         partition_attr: &str,
         sort_attr: &str,
         number: &PhoneNumber,
-        since_key: Option<&str>,
+        window: &Window,
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start: Option<SdkItem> = None;
         loop {
-            let range = since_range(sort_attr, since_key.map(keys::timeline_lower_bound));
+            let range = window.range(sort_attr);
             let output = self
                 .newest_first(index, partition_attr, keys::phone_pk(number), range)
                 .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
@@ -299,7 +339,7 @@ impl Store {
 /// table; its size is shown).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct UnrecognizedDelivery {
-    /// The digest naming it (`UNRECOGNIZED#<id>` in the table).
+    /// The digest naming it (`UNRECOGNIZED#<provider>#<id>` in the table).
     pub id: String,
     pub route: String,
     pub provider: String,
@@ -317,7 +357,7 @@ impl UnrecognizedDelivery {
         let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
         UnrecognizedDelivery {
             id: text(keys::PK)
-                .and_then(|pk| pk.strip_prefix("UNRECOGNIZED#").map(str::to_string))
+                .and_then(|pk| keys::unrecognized_id(&pk).map(str::to_string))
                 .unwrap_or_default(),
             route: text("route").unwrap_or_default(),
             provider: text("provider").unwrap_or_default(),
@@ -342,7 +382,19 @@ impl Store {
         since_key: Option<&str>,
         limit: usize,
     ) -> Result<Vec<UnrecognizedDelivery>, StoreError> {
-        let range = since_range(keys::GSI1SK, since_key.map(str::to_string));
+        self.unrecognized_window(since_key, None, limit).await
+    }
+
+    /// [`Self::unrecognized_deliveries`] received before `until_key` too
+    /// (`None`: up to now): the next older page.
+    pub async fn unrecognized_window(
+        &self,
+        since_key: Option<&str>,
+        until_key: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<UnrecognizedDelivery>, StoreError> {
+        let window = Window::new(since_key, until_key);
+        let range = window.range(keys::GSI1SK);
         let output = self
             .newest_first(
                 keys::GSI1,
@@ -361,10 +413,78 @@ impl Store {
     }
 }
 
-/// The operator's `--since`: sort keys (`attr`) from `from` on, else all.
-fn since_range(attr: &str, from: Option<String>) -> SortKeyRange<'_> {
-    match from {
-        Some(from) => SortKeyRange::AtLeast { attr, from },
-        None => SortKeyRange::All,
+/// The operator's `--since` and `--until` on sort keys that start with a
+/// [`crate::time::to_key`] moment: from `since` (included) to `until`
+/// (excluded), either open.
+struct Window {
+    since: Option<String>,
+    /// The largest sort key before `until`: the moment a millisecond
+    /// earlier, then `~` (after every suffix a key carries).
+    below: Option<String>,
+}
+
+/// The smallest sort key of the window when only its end is given: every
+/// moment key starts with a digit.
+const LOWEST_MOMENT_KEY: &str = "0";
+
+impl Window {
+    fn new(since_key: Option<&str>, until_key: Option<&str>) -> Self {
+        let below = until_key.map(|until| {
+            let earlier = until
+                .parse::<crate::time::Timestamp>()
+                .ok()
+                .and_then(|at| at.checked_sub(jiff::SignedDuration::from_millis(1)).ok())
+                .map(crate::time::to_key)
+                // Not a moment: everything sorting before it.
+                .unwrap_or_else(|| until.to_string());
+            format!("{earlier}~")
+        });
+        Window {
+            since: since_key.map(keys::timeline_lower_bound),
+            below,
+        }
+    }
+
+    fn range<'a>(&'a self, attr: &'a str) -> SortKeyRange<'a> {
+        match (&self.since, &self.below) {
+            (None, None) => SortKeyRange::All,
+            (Some(from), None) => SortKeyRange::AtLeast {
+                attr,
+                from: from.clone(),
+            },
+            (since, Some(upper)) => SortKeyRange::Between {
+                attr,
+                lower: since.as_deref().unwrap_or(LOWEST_MOMENT_KEY),
+                upper,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+
+    #[test]
+    fn a_window_ends_just_before_until_whatever_follows_the_moment() {
+        let window = Window::new(
+            Some("2026-11-20T00:00:00.000Z"),
+            Some("2026-11-23T15:51:22.123Z"),
+        );
+        let SortKeyRange::Between { lower, upper, .. } = window.range("SK") else {
+            panic!("a bounded window");
+        };
+        assert_eq!(lower, "2026-11-20T00:00:00.000Z");
+        assert!(upper < "2026-11-23T15:51:22.123Z");
+        assert!(upper > "2026-11-23T15:51:22.122Z#CALL#zonitel#x");
+        let open = Window::new(None, Some("2026-11-23T15:51:22.123Z"));
+        assert!(matches!(
+            open.range("SK"),
+            SortKeyRange::Between { lower: "0", .. }
+        ));
+        assert!(matches!(
+            Window::new(None, None).range("SK"),
+            SortKeyRange::All
+        ));
     }
 }

@@ -54,7 +54,13 @@ impl Store {
             self.query_prefix(&pk, keys::STATUS_SK_PREFIX)
         );
         let (summary_items, history_items) = (summary_items?, history_items?);
-        let Some((summary_item, parts)) = summary_items.split_first() else {
+        // Text parts are written ahead of the summary (store::transaction):
+        // parts without it are a message not recorded yet.
+        let Some((summary_item, parts)) = summary_items.split_first().filter(|(first, _)| {
+            first
+                .get(keys::SK)
+                .is_some_and(|sk| sk.as_s().is_ok_and(|sk| sk == keys::SUMMARY_SK))
+        }) else {
             return Ok(None);
         };
         let mut summary = SmsSummary::from_item(summary_item)?;
@@ -299,6 +305,8 @@ impl Store {
 /// dropped. A part of another type, out of order, beyond N, or of another
 /// owner is never spliced in; a value whose parts are not all there is left
 /// without `raw` (and says so in `raw_incomplete`) rather than shown cut.
+/// A raw part no item counts (written ahead of a transaction that then
+/// found a duplicate, see `store::transaction`) is no event: left out.
 pub fn assemble_parts(items: Vec<Item>) -> Vec<Item> {
     struct Pending {
         owner_sk: String,
@@ -329,10 +337,9 @@ pub fn assemble_parts(items: Vec<Item>) -> Vec<Item> {
             .unwrap_or_default();
         if let Some(p) = pending.as_mut() {
             if sk.starts_with(&keys::parts_prefix(&p.owner_sk)) {
-                let is_part = item
-                    .get(keys::ITEM_TYPE)
-                    .is_some_and(|v| v.as_s().is_ok_and(|t| t == RAW_PART_ITEM_TYPE));
-                if is_part && p.found < p.expected && sk == keys::part_sk(&p.owner_sk, p.found + 1)
+                if is_raw_part(&item)
+                    && p.found < p.expected
+                    && sk == keys::part_sk(&p.owner_sk, p.found + 1)
                 {
                     if let Some(AttributeValue::S(part)) = item.get("raw") {
                         p.text.push_str(part);
@@ -344,6 +351,9 @@ pub fn assemble_parts(items: Vec<Item>) -> Vec<Item> {
         }
         if let Some(p) = pending.take() {
             finish(&mut out, p);
+        }
+        if is_raw_part(&item) {
+            continue;
         }
         let expected = item
             .get("raw_parts")
@@ -365,11 +375,16 @@ pub fn assemble_parts(items: Vec<Item>) -> Vec<Item> {
     out
 }
 
+fn is_raw_part(item: &Item) -> bool {
+    item.get(keys::ITEM_TYPE)
+        .is_some_and(|v| v.as_s().is_ok_and(|t| t == RAW_PART_ITEM_TYPE))
+}
+
 /// `item_type` of the items a long raw body is split into.
 pub const RAW_PART_ITEM_TYPE: &str = "raw_part";
 
 /// The event attribute naming where a final transcript sits in the raw body.
-pub const TRANSCRIPT_POINTER: &str = "transcript_pointer";
+pub const TRANSCRIPT_POINTER: &str = crate::store::plan::TRANSCRIPT_POINTER_ATTR;
 
 /// The exact text of the JSON value at `pointer` (RFC 6901, object members
 /// only: `/payload/transcript`) in `json`, without re-serializing it.
@@ -442,12 +457,12 @@ mod tests {
             part("EVENT#4#PART#0003", "c"),
         ];
         let out = assemble_parts(items);
-        assert_eq!(out.len(), 3, "{out:?}");
+        assert_eq!(out.len(), 2, "{out:?}");
         assert_eq!(out[0]["raw"], s("abcd"));
-        // A part with a key of its own is an item of its own, not spliced.
-        assert_eq!(out[1][keys::SK], s("EVENT#2#x#PART#0001"));
-        assert!(!out[2].contains_key("raw"), "{:?}", out[2]);
-        assert_eq!(out[2]["raw_incomplete"], s("1 of 3 parts"));
+        // A part no item counts is not spliced, nor shown as an event.
+        assert!(!out.iter().any(|i| i[keys::SK] == s("EVENT#2#x#PART#0001")));
+        assert!(!out[1].contains_key("raw"), "{:?}", out[1]);
+        assert_eq!(out[1]["raw_incomplete"], s("1 of 3 parts"));
     }
 
     #[test]

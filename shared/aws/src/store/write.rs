@@ -1,9 +1,11 @@
-//! Writing a delivery's [`WritePlan`]: one conditional PutItem when the
-//! plan is a single put, else one transaction; a failed guard is a
-//! duplicate, not an error.
+//! Writing a delivery's [`WritePlan`]: its part items first, each on its
+//! own and idempotently, outside the transaction (see [`super::transaction`]);
+//! then one conditional PutItem when what decides is a single put, else one
+//! transaction. A failed guard is a duplicate, not an error.
 
-use super::plan::{self, WritePlan};
+use super::plan::{self, SummaryUpdate, WritePlan};
 use super::sdk::to_sdk_item;
+use super::transaction::Staged;
 use super::units::{self, PlanUnits};
 use super::{non_empty, store_error, Store, StoreError, WriteOutcome};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -62,15 +64,30 @@ impl Store {
         plan: &WritePlan,
     ) -> Result<(WriteOutcome, Consumed), StoreError> {
         let planned = units::plan_units(plan);
-        if plan.updates.is_empty() && plan.puts.len() == 1 {
-            let (outcome, reported) = self.put_one(&plan.puts[0]).await?;
-            return Ok((outcome, Consumed::of(planned, reported)));
+        let staged = Staged::of(plan);
+        let (created, parts_reported) = self.write_parts(&staged).await?;
+        let with_parts = |reported: Option<f64>| match (reported, parts_reported) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        if staged.puts.is_empty() && staged.updates.is_empty() {
+            return Ok((
+                WriteOutcome::Recorded,
+                Consumed::of(planned, parts_reported),
+            ));
+        }
+        if !staged.is_transaction() {
+            let (outcome, reported) = self.put_one(staged.puts[0]).await?;
+            if outcome == WriteOutcome::Duplicate {
+                self.remove_unclaimed_parts(&created).await;
+            }
+            return Ok((outcome, Consumed::of(planned, with_parts(reported))));
         }
         let mut attempt = 1;
         loop {
             // Built for each attempt, as the request takes them: one copy of
-            // the items (raw body included) per attempt, not two.
-            let actions = self.transaction_items(plan)?;
+            // the items per attempt, not two.
+            let actions = self.transaction_items(&staged)?;
             let result = self
                 .client
                 .transact_write_items()
@@ -81,7 +98,10 @@ impl Store {
             let error = match result {
                 Ok(output) => {
                     let reported = reported_units(output.consumed_capacity());
-                    return Ok((WriteOutcome::Recorded, Consumed::of(planned, reported)));
+                    return Ok((
+                        WriteOutcome::Recorded,
+                        Consumed::of(planned, with_parts(reported)),
+                    ));
                 }
                 Err(error) => error,
             };
@@ -94,6 +114,7 @@ impl Store {
                 _ => return Err(store_error(error)),
             };
             if reasons.iter().any(|code| code == "ConditionalCheckFailed") {
+                self.remove_unclaimed_parts(&created).await;
                 return Ok((WriteOutcome::Duplicate, Consumed::of(planned, None)));
             }
             let conflict = reasons.iter().any(|code| code == "TransactionConflict");
@@ -112,7 +133,156 @@ impl Store {
         }
     }
 
-    /// The outcome, and the units DynamoDB reported.
+    /// Every part of a staged plan, all at once, each its own request: a
+    /// part put only where it is absent (a part an earlier attempt wrote is
+    /// left as it is), a part update first-value-wins. The keys of the part
+    /// items this call created, and the units DynamoDB reported.
+    async fn write_parts(
+        &self,
+        staged: &Staged<'_>,
+    ) -> Result<(Vec<(String, String)>, Option<f64>), StoreError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for put in &staged.part_puts {
+            let (store, put) = (self.clone(), (*put).clone());
+            tasks.spawn(async move {
+                let key = (
+                    plan::text(&put.item, super::keys::PK)
+                        .unwrap_or("")
+                        .to_string(),
+                    plan::text(&put.item, super::keys::SK)
+                        .unwrap_or("")
+                        .to_string(),
+                );
+                let absent = plan::GuardedPut {
+                    condition: Some(plan::Condition::item_absent()),
+                    ..put
+                };
+                let (outcome, units) = store.put_one(&absent).await?;
+                Ok::<_, StoreError>(((outcome == WriteOutcome::Recorded).then_some(key), units))
+            });
+        }
+        for update in &staged.part_updates {
+            let (store, update) = (self.clone(), (*update).clone());
+            tasks.spawn(async move { Ok((None, store.update_one(&update).await?)) });
+        }
+        let mut created = Vec::new();
+        let mut reported: Option<f64> = None;
+        while let Some(joined) = tasks.join_next().await {
+            let (key, units) = joined.map_err(|e| StoreError(format!("part write: {e}")))??;
+            created.extend(key);
+            reported = match (reported, units) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+        }
+        Ok((created, reported))
+    }
+
+    /// After a duplicate: deletes the part items this write created whose
+    /// owner is not in the table (a retry whose event key differs from the
+    /// first delivery's), so a retry writes nothing. Where the owner is
+    /// there (a concurrent copy of the same delivery landed), its parts
+    /// stay: one transaction per owner, its condition that the owner is
+    /// absent. A failure is logged; such parts are never read and expire.
+    async fn remove_unclaimed_parts(&self, created: &[(String, String)]) {
+        let mut owners: Vec<(&str, &str)> = Vec::new();
+        for (pk, sk) in created {
+            let owner = sk
+                .rsplit_once(super::keys::PART_SK_MARKER)
+                .map_or(sk.as_str(), |(owner, _)| owner);
+            if !owners.contains(&(pk.as_str(), owner)) {
+                owners.push((pk.as_str(), owner));
+            }
+        }
+        for (pk, owner) in owners {
+            let parts: Vec<&str> = created
+                .iter()
+                .filter(|(p, sk)| p == pk && sk.starts_with(&super::keys::parts_prefix(owner)))
+                .map(|(_, sk)| sk.as_str())
+                .collect();
+            let actions = match self.removal_unless_owned(pk, owner, &parts) {
+                Ok(actions) => actions,
+                Err(error) => {
+                    tracing::warn!(%error, "parts of a duplicate not removed");
+                    continue;
+                }
+            };
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions))
+                .send()
+                .await;
+            if let Err(error) = result {
+                let claimed = matches!(
+                    error.as_service_error(),
+                    Some(TransactWriteItemsError::TransactionCanceledException(_))
+                );
+                if !claimed {
+                    tracing::warn!(error = %store_error(error), "parts of a duplicate not removed");
+                }
+            }
+        }
+    }
+
+    async fn update_one(&self, update: &SummaryUpdate) -> Result<Option<f64>, StoreError> {
+        let expression = update.expression();
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(to_sdk_item(&update.key())))
+            .update_expression(expression.expression)
+            .set_expression_attribute_names(non_empty(expression.names))
+            .set_expression_attribute_values(non_empty(to_sdk_item(&expression.values)))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(reported_units(output.consumed_capacity()))
+    }
+
+    /// One transaction: `owner` must be absent, and then `parts` go.
+    fn removal_unless_owned(
+        &self,
+        pk: &str,
+        owner: &str,
+        parts: &[&str],
+    ) -> Result<Vec<TransactWriteItem>, aws_sdk_dynamodb::error::BuildError> {
+        let key = |sk: &str| {
+            to_sdk_item(&plan::Item::from([
+                (super::keys::PK.to_string(), plan::s(pk)),
+                (super::keys::SK.to_string(), plan::s(sk)),
+            ]))
+        };
+        let absent = plan::Condition::item_absent();
+        let mut actions = vec![TransactWriteItem::builder()
+            .condition_check(
+                aws_sdk_dynamodb::types::ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(owner)))
+                    .condition_expression(absent.expression)
+                    .set_expression_attribute_names(non_empty(absent.names))
+                    .build()?,
+            )
+            .build()];
+        for sk in parts {
+            actions.push(
+                TransactWriteItem::builder()
+                    .delete(
+                        aws_sdk_dynamodb::types::Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(sk)))
+                            .build()?,
+                    )
+                    .build(),
+            );
+        }
+        Ok(actions)
+    }
+
+    /// The outcome (a failed condition: a duplicate, or for a part, that it
+    /// is already there), and the units DynamoDB reported.
     async fn put_one(
         &self,
         put: &plan::GuardedPut,
@@ -143,10 +313,10 @@ impl Store {
         }
     }
 
-    fn transaction_items(&self, plan: &WritePlan) -> Result<Vec<TransactWriteItem>, StoreError> {
+    fn transaction_items(&self, staged: &Staged<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
         let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError(e.to_string());
-        let mut actions = Vec::with_capacity(plan.action_count());
-        for put in &plan.puts {
+        let mut actions = Vec::with_capacity(staged.action_count());
+        for put in &staged.puts {
             let mut builder = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(to_sdk_item(&put.item)));
@@ -162,7 +332,7 @@ impl Store {
                     .build(),
             );
         }
-        for update in &plan.updates {
+        for update in &staged.updates {
             let expression = update.expression();
             let built = Update::builder()
                 .table_name(&self.table)

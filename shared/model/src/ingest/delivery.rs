@@ -3,6 +3,7 @@
 //! (see [`super::edge`]) after the request authenticated, and again by the
 //! spillway from a spilled copy, so both read it the same way.
 
+use super::decode::BodyDecoding;
 use crate::event::Provider;
 use crate::providers::voxtelesys::Hook;
 use crate::time::Timestamp;
@@ -89,7 +90,11 @@ pub struct Delivery {
     /// The query string without its `token` parameters: a secret is never
     /// kept.
     pub query: String,
+    /// The body to read: as it came, or decoded at the edge from its
+    /// Content-Encoding and charset (see `decoding`).
     pub body: Vec<u8>,
+    /// What the edge did to the body before anything read it.
+    pub decoding: BodyDecoding,
     /// The sender's User-Agent, kept with an unrecognized delivery to tell
     /// who sent it.
     pub user_agent: Option<String>,
@@ -150,6 +155,7 @@ mod tests {
             content_type: None,
             query: "CallSid=CA1".into(),
             body: b"\xEF\xBB\xBF{}".to_vec(),
+            decoding: BodyDecoding::AsSent,
             user_agent: None,
             received_at: Timestamp::from_millisecond(0).unwrap(),
         };

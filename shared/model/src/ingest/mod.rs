@@ -3,8 +3,11 @@
 //! record ([`unrecognized`]). The HTTP edge and the writes are the AWS
 //! crate's `ingest`.
 
+pub mod decode;
 pub mod delivery;
+pub mod identity;
 pub mod read;
 pub mod unrecognized;
 
 pub use delivery::{Delivery, Route};
+pub use identity::Identity;

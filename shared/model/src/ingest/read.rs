@@ -225,6 +225,7 @@ mod tests {
             content_type: Some("application/json".into()),
             query: String::new(),
             body: body.as_bytes().to_vec(),
+            decoding: Default::default(),
             user_agent: None,
             received_at: Timestamp::from_millisecond(1_795_449_082_000).unwrap(),
         }

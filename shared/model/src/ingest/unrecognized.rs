@@ -9,29 +9,18 @@ use crate::attribute::AttributeValue;
 use crate::store::keys::{self, PK, SK, TTL};
 use crate::store::plan::{n, s, Condition, GuardedPut, Item, WritePlan, RAW_PART_BYTES};
 use crate::time;
-use sha2::{Digest, Sha256};
 
 /// Longest reason, content type or user agent kept (characters).
 const MAX_NOTE_CHARS: usize = 1_000;
 
-/// The identity of a delivery's bytes on its route: a provider's retry of
-/// the same bytes has the same digest (hex, 128 bits).
-pub fn digest(delivery: &Delivery) -> String {
-    let mut hash = Sha256::new();
-    hash.update(delivery.route.path().as_bytes());
-    hash.update([0]);
-    hash.update(delivery.query.as_bytes());
-    hash.update([0]);
-    hash.update(&delivery.body);
-    hex::encode(&hash.finalize()[..16])
-}
+pub use super::identity::digest;
 
 /// What keeping an unrecognized delivery writes: one item (and, for a body
 /// over [`RAW_PART_BYTES`], its parts), conditional on its absence so a
 /// retry is a duplicate.
 pub fn plan(delivery: &Delivery, reason: &str, retention_days: u32) -> WritePlan {
     let digest = digest(delivery);
-    let pk = keys::unrecognized_pk(&digest);
+    let pk = keys::unrecognized_pk(delivery.route.provider().as_str(), &digest);
     let received = time::to_key(delivery.received_at);
     let expires = n(time::expires_at(delivery.received_at, retention_days));
     let mut item = Item::with_capacity(16);
@@ -55,6 +44,9 @@ pub fn plan(delivery: &Delivery, reason: &str, retention_days: u32) -> WritePlan
     }
     if let Some(agent) = &delivery.user_agent {
         item.insert("user_agent".into(), s(bounded(agent)));
+    }
+    if let super::decode::BodyDecoding::Decoded { from } = &delivery.decoding {
+        item.insert(super::decode::DECODED_FROM_ATTRIBUTE.into(), s(from));
     }
     if !delivery.query.is_empty() {
         // The query is bounded by API Gateway (its URL limit), far below
@@ -134,6 +126,7 @@ mod tests {
             content_type: Some("text/plain".into()),
             query: String::new(),
             body: body.to_vec(),
+            decoding: Default::default(),
             user_agent: Some("Salpre-Webhook/1.0".into()),
             received_at: Timestamp::from_millisecond(1_795_449_082_000).unwrap(),
         }

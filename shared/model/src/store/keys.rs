@@ -3,7 +3,7 @@
 //! number) and `GSI2PK/GSI2SK` (their `to` number) for the phone timeline.
 //!
 //! The access patterns these keys serve, and every item's keys, are in
-//! `docs/storage.md` (one copy; `shared/tests/docs.rs` checks it against
+//! `docs/storage.md` (one copy; `shared/aws/tests/docs.rs` checks it against
 //! this file).
 
 use crate::event::{Channel, Provider};
@@ -112,9 +112,12 @@ pub fn status_sk(status: &str) -> String {
     format!("{STATUS_SK_PREFIX}{}", key_part(status))
 }
 
+/// What joins a part's index to its owner's sort key.
+pub const PART_SK_MARKER: &str = "#PART#";
+
 /// The sort key of the `index`-th (from 1) part of a value split across items.
 pub fn part_sk(owner_sk: &str, index: usize) -> String {
-    format!("{owner_sk}#PART#{index:04}")
+    format!("{owner_sk}{PART_SK_MARKER}{index:04}")
 }
 
 /// The guard of one distinct delivery: `DELIVERY#<what>#<outcome>...`.
@@ -130,7 +133,7 @@ pub fn unmatched_events_pk(provider: Provider) -> String {
 
 /// The prefix of every part of the value split from the item `owner_sk`.
 pub fn parts_prefix(owner_sk: &str) -> String {
-    format!("{owner_sk}#PART#")
+    format!("{owner_sk}{PART_SK_MARKER}")
 }
 
 pub fn phone_pk(number: &PhoneNumber) -> String {
@@ -203,10 +206,20 @@ pub fn retry_guard_pk(function: &str, parts: &[&str]) -> String {
 pub const GUARD_SK: &str = "GUARD";
 
 /// An unrecognized delivery (one no provider module could read): its own
-/// partition, named by a digest of the route and the bytes, so a provider's
-/// retry of the same bytes finds it and writes nothing new.
-pub fn unrecognized_pk(digest: &str) -> String {
-    format!("UNRECOGNIZED#{digest}")
+/// partition, named by its provider and a digest of the route and the
+/// bytes, so a provider's retry of the same bytes finds it and writes
+/// nothing new, and each webhook's role reaches only its own provider's
+/// (`UNRECOGNIZED#zonitel#*`). Listed across providers through GSI1
+/// ([`UNRECOGNIZED_INDEX_PK`]).
+pub fn unrecognized_pk(provider: &str, digest: &str) -> String {
+    format!("UNRECOGNIZED#{provider}#{digest}")
+}
+
+/// The digest naming an unrecognized delivery, from its partition key
+/// (`UNRECOGNIZED#<provider>#<digest>`, or `UNRECOGNIZED#<digest>` as
+/// items kept before the provider was part of the key).
+pub fn unrecognized_id(pk: &str) -> Option<&str> {
+    pk.strip_prefix("UNRECOGNIZED#")?.rsplit('#').next()
 }
 
 pub const UNRECOGNIZED_SK: &str = "DELIVERY";
@@ -233,6 +246,26 @@ pub const CONTACT_ITEM_TYPE: &str = "contact";
 /// `item_type` of an alert ledger entry (see [`crate::alerts::ledger`]).
 pub const ALERT_ITEM_TYPE: &str = "alert";
 pub const ALERTS_PK_PREFIX: &str = "ALERTS#";
+
+/// `item_type` of a per-day counter item (`callhooks::daily_counts`).
+pub const DAILY_COUNTS_ITEM_TYPE: &str = "daily_counts";
+pub const DAILY_COUNTS_PK_PREFIX: &str = "COUNTS#";
+
+/// The partition of one UTC month's counters (`COUNTS#2026-12` for the day
+/// `2026-12-07`): a month's overview is one query, whatever the calls.
+pub fn daily_counts_pk(day: &str) -> String {
+    format!(
+        "{DAILY_COUNTS_PK_PREFIX}{}",
+        key_part(day.get(..7).unwrap_or(day))
+    )
+}
+
+/// One counter item of a month: a day, a provider and one of our numbers
+/// (`2026-12-07#zonitel#+18339664835`), so a range of days is one range of
+/// sort keys.
+pub fn daily_counts_sk(day: &str, provider: &str, number: &str) -> String {
+    joined(&[day, provider, number])
+}
 
 /// The ledger partition of the alerts whose incident happened on one UTC
 /// day (`2026-11-29`): listing a period reads one partition per day, and
@@ -275,6 +308,16 @@ pub fn timeline_lower_bound(since_key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unrecognized_deliveries_are_keyed_per_provider_and_named_by_digest() {
+        let pk = unrecognized_pk("zonitel", "0123abcd");
+        assert_eq!(pk, "UNRECOGNIZED#zonitel#0123abcd");
+        assert_eq!(unrecognized_id(&pk), Some("0123abcd"));
+        // Kept before the provider was in the key.
+        assert_eq!(unrecognized_id("UNRECOGNIZED#0123abcd"), Some("0123abcd"));
+        assert_eq!(unrecognized_id("CALL#zonitel#x"), None);
+    }
 
     #[test]
     fn keys_have_the_documented_shapes() {

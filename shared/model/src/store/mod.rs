@@ -6,6 +6,7 @@
 pub mod keys;
 pub mod plan;
 pub mod records;
+pub mod transaction;
 pub mod units;
 
 pub use records::{CallSummary, CallerRecords, SmsRecord, SmsStatusEntry, SmsSummary};

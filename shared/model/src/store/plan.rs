@@ -12,6 +12,12 @@ use std::collections::HashMap;
 /// item limit is 400 KB and the rest of an event item needs room too.
 pub const RAW_PART_BYTES: usize = 300_000;
 
+/// The event attribute holding the JSON pointer to where the event's raw
+/// body carries the call's transcript (Salpre's `call_ended`, Retell's call
+/// events): the transcript is kept once, in the raw body, and a call's is
+/// read from its latest event that has one.
+pub const TRANSCRIPT_POINTER_ATTR: &str = "transcript_pointer";
+
 /// The event attribute naming what was odd about a partly understood
 /// delivery (see [`Event::anomalies`]).
 pub const ANOMALIES: &str = "anomalies";
@@ -982,7 +988,8 @@ mod tests {
                 voxtelesys::parse_callback(voxtelesys::Hook::Status, params, body, at).unwrap();
             assert_fits(&callback.plan(30), case);
         }
-        // A 2 MiB Salpre transcript (the body limit), and a 2 MiB live line.
+        // A 2 MiB Salpre transcript and a 2 MiB live line (every route up to
+        // the 6 MB body limit: store::transaction's tests).
         let message = "m".repeat(2 * 1024 * 1024 - 200);
         let ended = format!(
             r#"{{"event_type":"call_ended","timestamp_utc":1795449000,"payload":{{"call_id":1,"transcript":[{{"type":"customer","message":"{message}"}}]}}}}"#

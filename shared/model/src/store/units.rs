@@ -16,7 +16,7 @@
 //!
 //! DynamoDB reports what a request consumed when asked (ReturnConsumedCapacity);
 //! moto does not follow these rules (a fixed 1.0 per put, 0.5 per get,
-//! nothing for a transaction: `tests/tests/units.rs` pins that), so the cost
+//! nothing for a transaction: `tests/tests/it/units.rs` pins that), so the cost
 //! bench and [`plan_units`] size requests with these functions.
 
 use super::keys;
@@ -99,21 +99,26 @@ pub struct PlanUnits {
     /// of what the update sets: a lower bound (the summary holds what
     /// earlier deliveries set too); DynamoDB's own report is exact.
     pub write_units: u64,
-    /// Whether it goes as a transaction (one put alone does not).
+    /// Whether what decides goes as a transaction (one put alone does not;
+    /// part items are standard writes either way).
     pub transactional: bool,
 }
 
-/// [`PlanUnits`] of `plan`, as [`super::Store::write`] sends it.
+/// [`PlanUnits`] of `plan`, as [`super::Store::write`] sends it: part items
+/// (see [`super::transaction`]) as standard writes, the rest in the
+/// deciding request.
 pub fn plan_units(plan: &WritePlan) -> PlanUnits {
-    let transactional = !(plan.updates.is_empty() && plan.puts.len() == 1);
+    let staged = super::transaction::Staged::of(plan);
+    let transactional = staged.is_transaction();
     let mut units = PlanUnits {
         transactional,
         ..PlanUnits::default()
     };
     for put in &plan.puts {
         let bytes = item_bytes(&put.item);
+        let in_request = staged.puts.iter().any(|p| std::ptr::eq(*p, put));
         units.item_bytes += bytes;
-        units.write_units += item_write_units(&put.item, bytes, transactional);
+        units.write_units += item_write_units(&put.item, bytes, transactional && in_request);
     }
     for update in &plan.updates {
         let bytes = update.bytes();
@@ -124,7 +129,8 @@ pub fn plan_units(plan: &WritePlan) -> PlanUnits {
             .chain(update.set.iter())
             .cloned()
             .collect();
-        units.write_units += item_write_units(&set, bytes, transactional);
+        let in_request = staged.updates.iter().any(|u| std::ptr::eq(*u, update));
+        units.write_units += item_write_units(&set, bytes, transactional && in_request);
     }
     units
 }

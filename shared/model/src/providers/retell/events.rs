@@ -25,11 +25,12 @@
 //!   `custom_analysis` (JSON text). And the alert fields, see [`outcome`].
 
 use crate::event::{Channel, Direction, Event, Provider};
+use crate::ingest::Identity;
 use crate::lifecycle;
 use crate::phone::PhoneNumber;
 use crate::providers::{parse_json, ReadError};
 use crate::store::keys;
-use crate::store::plan::{b, n, s, Item, WritePlan};
+use crate::store::plan::{b, n, s, Item, WritePlan, TRANSCRIPT_POINTER_ATTR};
 use crate::time::{self, Timestamp};
 use serde_json::Value;
 
@@ -57,6 +58,9 @@ pub const ERROR_REASONS: &[&str] = &[
     "invalid_destination",
     "marked_as_spam",
 ];
+
+/// Where a call event's transcript text sits in its raw body.
+pub const TRANSCRIPT_POINTER: &str = "/call/transcript";
 
 /// What Retell's `call_analysis` says.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -88,6 +92,10 @@ pub struct CallEvent {
     /// Whether the transcript has any words; `None` when the event carries
     /// no transcript.
     pub spoke: Option<bool>,
+    /// Where the transcript text sits in the raw body
+    /// ([`TRANSCRIPT_POINTER`]), when the event carries one: the call's
+    /// transcript is read from its latest such event.
+    pub transcript_pointer: Option<&'static str>,
     pub recording_url: Option<String>,
     pub analysis: Option<CallAnalysis>,
     pub transfer_destination: Option<String>,
@@ -148,6 +156,15 @@ pub fn parse_call_event(body: &[u8]) -> Result<ParsedCallEvent, ReadError> {
     let named = string(envelope.get("event"))
         .or_else(|| string(envelope.get("event_type")))
         .ok_or_else(|| ReadError::field("event", "is missing"))?;
+    // An inbound request on the events route (a misconfigured webhook, or
+    // a signed inbound body sent again here) is no call event: it is kept
+    // as an unrecognized delivery, never as an event of a call.
+    if matches!(named.as_str(), "call_inbound" | "chat_inbound") {
+        return Err(ReadError::field(
+            "event",
+            format!("{named} is an inbound request, answered on /retell/inbound"),
+        ));
+    }
     let mut anomalies = Vec::new();
     // The name and the call id become key parts: anything that cannot be
     // one is kept raw and named, never put in a key.
@@ -209,6 +226,8 @@ pub fn parse_call_event(body: &[u8]) -> Result<ParsedCallEvent, ReadError> {
     };
     let start = moment("start_timestamp");
     let end = moment("end_timestamp");
+    let transcript_pointer =
+        matches!(call.get("transcript"), Some(Value::String(_))).then_some(TRANSCRIPT_POINTER);
     let spoke = match call.get("transcript") {
         Some(Value::String(text)) => Some(!text.trim().is_empty()),
         Some(Value::Null) | None => match call.get("transcript_object") {
@@ -247,6 +266,7 @@ pub fn parse_call_event(body: &[u8]) -> Result<ParsedCallEvent, ReadError> {
         duration_ms: millis(call.get("duration_ms")),
         disconnection_reason: string(call.get("disconnection_reason")),
         spoke,
+        transcript_pointer,
         recording_url: string(call.get("recording_url")),
         analysis,
         transfer_destination,
@@ -444,8 +464,16 @@ fn capped(text: &str, max: usize) -> String {
 }
 
 /// The event as stored: in the partition of `record_id` (the joined
-/// inbound record's id, or Retell's call id).
-pub fn call_event(event: &CallEvent, record_id: &str, raw: &str, received_at: Timestamp) -> Event {
+/// inbound record's id, or Retell's call id), keyed by the delivery's
+/// `identity` so that two events of one name in one call (a
+/// `transcript_updated` at every turn, several `transfer_*`) are two items.
+pub fn call_event(
+    event: &CallEvent,
+    record_id: &str,
+    raw: &str,
+    received_at: Timestamp,
+    identity: &Identity,
+) -> Event {
     Event {
         provider: Provider::Retell,
         channel: Channel::Call,
@@ -458,24 +486,41 @@ pub fn call_event(event: &CallEvent, record_id: &str, raw: &str, received_at: Ti
         occurred_at: event.occurred_at(received_at),
         received_at,
         is_test: false,
-        delivery_key: event.call_id.clone(),
+        delivery_key: identity.event_key(),
         raw: raw.to_string(),
         anomalies: event.anomalies.clone(),
     }
 }
 
 /// What one call event writes, in one transaction: its delivery guard
-/// (Retell's call id and the event name), the event, and the summary's
+/// (the delivery's identity: Retell sends no id of its own, so the digest
+/// of its bytes, which a retry repeats), the event, and the summary's
 /// outcome fields (each set once).
-pub fn call_event_plan(event: &CallEvent, stored: &Event, retention_days: u32) -> WritePlan {
+pub fn call_event_plan(
+    event: &CallEvent,
+    stored: &Event,
+    identity: &Identity,
+    retention_days: u32,
+) -> WritePlan {
     let mut plan = WritePlan::for_event(stored, retention_days);
     let pk = keys::conversation_pk(Channel::Call, Provider::Retell, &stored.provider_id);
     plan.guard_delivery(
         &pk,
-        &["retell", &event.call_id, &event.event],
+        &identity.key_parts(),
         stored.received_at,
         retention_days,
     );
+    if let Some(pointer) = event.transcript_pointer {
+        if let Some(put) = plan.puts.iter_mut().find(|p| {
+            p.item
+                .get(keys::ITEM_TYPE)
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some("call_event")
+        }) {
+            put.item.insert(TRANSCRIPT_POINTER_ATTR.into(), s(pointer));
+        }
+    }
 
     let received = time::to_key(stored.received_at);
     let summary = plan.summary_mut();
@@ -547,12 +592,12 @@ pub fn call_event_plan(event: &CallEvent, stored: &Event, retention_days: u32) -
 }
 
 /// An event that names no call: kept apart under
-/// [`keys::unmatched_events_pk`], once per signed body (`delivery_key`).
+/// [`keys::unmatched_events_pk`], once per delivery (`identity`).
 pub fn unattached_event(
     event_name: &str,
     anomaly: &str,
     raw: &str,
-    delivery_key: &str,
+    identity: &Identity,
     received_at: Timestamp,
 ) -> Event {
     Event {
@@ -567,23 +612,16 @@ pub fn unattached_event(
         occurred_at: received_at,
         received_at,
         is_test: false,
-        delivery_key: delivery_key.to_string(),
+        delivery_key: identity.event_key(),
         raw: raw.to_string(),
         anomalies: vec![anomaly.to_string()],
     }
 }
 
-/// A delivery key for an event without a call: the SHA-256 of its body, so
-/// Retell's retry of the same body (freshly signed) is recognized.
-pub fn body_key(body: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(body))
-}
-
 /// The write of an unattached event: the event item under
-/// `UNMATCHED#retell` and a guard on its body's key, so a retry of the same
-/// body is recognized whenever it comes.
-pub fn unattached_plan(event: &Event, retention_days: u32) -> WritePlan {
+/// `UNMATCHED#retell` and a guard on the delivery's identity, so a retry of
+/// the same body (freshly signed) is recognized whenever it comes.
+pub fn unattached_plan(event: &Event, identity: &Identity, retention_days: u32) -> WritePlan {
     let mut plan = WritePlan::for_event(event, retention_days);
     let pk = keys::unmatched_events_pk(Provider::Retell);
     for put in &mut plan.puts {
@@ -595,7 +633,7 @@ pub fn unattached_plan(event: &Event, retention_days: u32) -> WritePlan {
     plan.updates.clear();
     plan.guard_delivery(
         &pk,
-        &["retell", &event.delivery_key],
+        &identity.key_parts(),
         event.received_at,
         retention_days,
     );
@@ -630,23 +668,94 @@ mod tests {
         Timestamp::from_millisecond(ms).unwrap()
     }
 
+    /// The identity the pipeline gives these bytes on the events route.
+    fn identity_of(body: &str) -> Identity {
+        Identity::Digest(crate::ingest::identity::digest(&crate::ingest::Delivery {
+            route: crate::ingest::Route::RetellEvents,
+            is_post: true,
+            content_type: None,
+            query: String::new(),
+            body: body.as_bytes().to_vec(),
+            decoding: Default::default(),
+            user_agent: None,
+            received_at: at(T),
+        }))
+    }
+
+    /// The delivery guard's and the event's sort keys of one delivery.
+    fn keys_of(body: Value, received_ms: i64) -> (AttributeValue, AttributeValue) {
+        let event = parse(body.clone());
+        let identity = identity_of(&body.to_string());
+        let stored = call_event(&event, "call_abc", "{}", at(received_ms), &identity);
+        let plan = call_event_plan(&event, &stored, &identity, 30);
+        (
+            plan.puts[0].item[keys::SK].clone(),
+            plan.puts[1].item[keys::SK].clone(),
+        )
+    }
+
+    #[test]
+    fn repeated_events_of_one_call_are_each_their_own_delivery() {
+        let update = |transcript: &str| {
+            json!({"event": "transcript_updated", "call": {"call_id": "call_abc",
+                "direction": "inbound", "transcript": transcript}})
+        };
+        let transfer = |to: &str| {
+            json!({"event": "transfer_started", "call": {"call_id": "call_abc",
+                "direction": "inbound", "transfer_destination": to}})
+        };
+        let deliveries = [
+            (update("Agent: Hi"), T),
+            (update("Agent: Hi\nUser: Hello"), T + 1_000),
+            (update("Agent: Hi\nUser: Hello\nAgent: Bye"), T + 2_000),
+            (transfer("+14155550001"), T + 3_000),
+            (transfer("+14155550002"), T + 4_000),
+        ];
+        let keys: Vec<_> = deliveries
+            .iter()
+            .map(|(body, ms)| keys_of(body.clone(), *ms))
+            .collect();
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a.0, b.0, "two deliveries share a guard");
+                assert_ne!(a.1, b.1, "two deliveries share an event item");
+            }
+        }
+        // Retell's retry of the third update, a minute later: the same guard.
+        let retry = keys_of(deliveries[2].0.clone(), T + 62_000);
+        assert_eq!(retry.0, keys[2].0);
+        // Each update names its transcript, so the latest can be read.
+        let event = parse(deliveries[2].0.clone());
+        assert_eq!(event.transcript_pointer, Some(TRANSCRIPT_POINTER));
+        let identity = identity_of(&deliveries[2].0.to_string());
+        let stored = call_event(&event, "call_abc", "{}", at(T), &identity);
+        let plan = call_event_plan(&event, &stored, &identity, 30);
+        assert_eq!(
+            plan.puts[1].item[TRANSCRIPT_POINTER_ATTR],
+            s(TRANSCRIPT_POINTER)
+        );
+        assert!(parse(deliveries[3].0.clone()).transcript_pointer.is_none());
+    }
+
     #[test]
     fn call_ended_fills_the_outcome_once() {
         let event = parse(ended("agent_hangup", "Agent: Hi\nUser: Bye"));
         assert_eq!(event.start, Some(at(T)));
         assert_eq!(event.spoke, Some(true));
         assert_eq!(outcome(&event), Outcome::default(), "a good call");
+        let identity = Identity::Digest("0123456789abcdef0123456789abcdef".into());
         let stored = call_event(
             &event,
             "20261123T155122000Z-12137771234",
             "{}",
             at(T + 43_000),
+            &identity,
         );
         assert_eq!(stored.occurred_at, at(T + 42_000));
-        let plan = call_event_plan(&event, &stored, 30);
+        let plan = call_event_plan(&event, &stored, &identity, 30);
         assert_eq!(
             plan.puts[0].item[keys::SK],
-            s("DELIVERY#retell#call_abc#call_ended")
+            s("DELIVERY#body#0123456789abcdef0123456789abcdef")
         );
         assert_eq!(
             plan.puts[0].item[keys::PK],
@@ -678,8 +787,9 @@ mod tests {
             "user_sentiment": "Positive", "call_successful": true, "in_voicemail": false,
             "custom_analysis_data": {"party_size": 4}});
         let event = parse(body);
-        let stored = call_event(&event, "call_abc", "{}", at(T + 60_000));
-        let plan = call_event_plan(&event, &stored, 30);
+        let identity = identity_of("analyzed");
+        let stored = call_event(&event, "call_abc", "{}", at(T + 60_000), &identity);
+        let plan = call_event_plan(&event, &stored, &identity, 30);
         let set: std::collections::HashMap<_, _> =
             plan.updates[0].set_once.iter().cloned().collect();
         assert_eq!(set["call_summary"], s("Booked a table."));
@@ -782,15 +892,15 @@ mod tests {
             panic!("unattached");
         };
         assert_eq!(event, "agent_updated");
-        assert_eq!(body_key(b"{}").len(), 64);
-        let stored = unattached_event(&event, &anomaly, "{}", &body_key(b"{}"), at(T));
-        let plan = unattached_plan(&stored, 30);
+        let identity = identity_of("{}");
+        let stored = unattached_event(&event, &anomaly, "{}", &identity, at(T));
+        let plan = unattached_plan(&stored, &identity, 30);
         assert_eq!(plan.updates.len(), 0);
         assert_eq!(plan.puts[0].item[keys::PK], s("UNMATCHED#retell"));
         assert!(plan.puts[0].item[keys::SK]
             .as_s()
             .unwrap()
-            .starts_with("DELIVERY#retell#"));
+            .starts_with("DELIVERY#body#"));
         assert_eq!(plan.puts[1].item[keys::PK], s("UNMATCHED#retell"));
         let hostile = json!({"event": "call#ended", "call": {"call_id": "x#SUMMARY"}});
         let ParsedCallEvent::Unattached { event, anomaly } =
@@ -806,6 +916,9 @@ mod tests {
         assert_eq!(odd.event, "unreadable_event");
         assert_eq!(odd.anomalies, ["event: not an event name"]);
         assert!(parse_call_event(br#"{"call": {}}"#).is_err());
+        let inbound =
+            br#"{"event": "call_inbound", "call_inbound": {"from_number": "+12137771234"}}"#;
+        assert!(parse_call_event(inbound).is_err());
         assert!(parse_call_event(b"[]").is_err());
     }
 }

@@ -63,8 +63,7 @@ use crate::time::Timestamp;
 /// Where the final transcript sits in a `call_ended` body (a JSON pointer,
 /// stored on the event item so the reader needs no Salpre knowledge).
 pub const TRANSCRIPT_POINTER: &str = "/payload/transcript";
-/// The event-item attribute holding that pointer.
-pub const TRANSCRIPT_POINTER_ATTR: &str = "transcript_pointer";
+pub use crate::store::plan::TRANSCRIPT_POINTER_ATTR;
 
 /// Ids and event types go into keys; no real one is anywhere near this.
 pub const MAX_CALL_ID_CHARS: usize = 128;
