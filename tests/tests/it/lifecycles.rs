@@ -105,8 +105,21 @@ async fn retell_event(
     let ParsedCallEvent::Call(parsed) = parse_call_event(body.as_bytes()).unwrap() else {
         panic!("a call event")
     };
-    let stored = call_event(&parsed, record_id, &body, at(received_ms));
-    write(stack, call_event_plan(&parsed, &stored, 30)).await
+    let identity = callhooks::ingest::Identity::of(
+        &callhooks::ingest::Delivery {
+            route: callhooks::ingest::Route::RetellEvents,
+            is_post: true,
+            content_type: None,
+            query: String::new(),
+            body: body.as_bytes().to_vec(),
+            decoding: Default::default(),
+            user_agent: None,
+            received_at: at(received_ms),
+        },
+        None,
+    );
+    let stored = call_event(&parsed, record_id, &body, at(received_ms), &identity);
+    write(stack, call_event_plan(&parsed, &stored, &identity, 30)).await
 }
 
 async fn zonitel_sms(stack: &TestStack, id: &str, status: &str, received_ms: i64) -> WriteOutcome {

@@ -96,8 +96,22 @@ fn retell(kind: &str, call: serde_json::Value) -> WritePlan {
         crate::providers::retell::events::ParsedCallEvent::Call(event) => event,
         other => panic!("{other:?}"),
     };
-    let stored = call_event(&parsed, "rec-1", &body, at(T0 + 60_000));
-    call_event_plan(&parsed, &stored, 30)
+    // Each body its own delivery, as the pipeline names it.
+    let identity = crate::ingest::Identity::of(
+        &crate::ingest::Delivery {
+            route: crate::ingest::Route::RetellEvents,
+            is_post: true,
+            content_type: None,
+            query: String::new(),
+            body: body.as_bytes().to_vec(),
+            decoding: Default::default(),
+            user_agent: None,
+            received_at: at(T0 + 60_000),
+        },
+        None,
+    );
+    let stored = call_event(&parsed, "rec-1", &body, at(T0 + 60_000), &identity);
+    call_event_plan(&parsed, &stored, &identity, 30)
 }
 
 fn retell_end(kind: &str, reason: &str, extra: serde_json::Value) -> WritePlan {
