@@ -71,6 +71,15 @@ READS = {
         "SPILLWAY_SIGNING_KEY",
         "SPILLWAY_DEAD_LETTER_QUEUE_URL",
     ],
+    "SweeperFunction": [
+        "TABLE_NAME",
+        "RETENTION_DAYS",
+        "CALL_START_WAIT_SECONDS",
+        "CALL_END_WAIT_SECONDS",
+        "CALL_ANALYSIS_WAIT_SECONDS",
+        "SMS_STATUS_WAIT_SECONDS",
+        "LIFECYCLE_WAIT_SECONDS",
+    ],
 }
 # Read by every function through the SDK (AWS_ENDPOINT_URL locally).
 SDK_READS = ["AWS_ENDPOINT_URL"]

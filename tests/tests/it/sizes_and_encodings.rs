@@ -57,7 +57,8 @@ async fn table_down(stack: &TestStack) -> Store {
     let queue = sdk_config_for(&stack.endpoint, roomy()).await;
     let spillway =
         callhooks::ingest::spill::Spillway::new(Some(stack.spillway_queue_url.clone()), queue)
-            .with_deadline(roomy());
+            .with_deadline(roomy())
+            .signed_with(callhooks_tests::spill_key());
     Store::new(aws_sdk_dynamodb::Client::new(&config), &stack.table_name).with_spillway(spillway)
 }
 
