@@ -247,6 +247,27 @@ async fn handle_inbound(
         retell::InboundKind::Call => options.fallback_call_agent.as_ref(),
         retell::InboundKind::Chat => options.fallback_chat_agent.as_ref(),
     };
+    // The same signed bytes again (the signature's digest already kept):
+    // a replay, not Retell's retry (which is signed afresh). It gets the
+    // bare answer: nothing about the caller goes to whoever replayed it.
+    let replayed = match (&recorded, &signed) {
+        (Some(WriteOutcome::Duplicate), Some(signed)) => {
+            let guard = retell::inbound::replay_guard(signed).item;
+            let text = |name: &str| guard.get(name).and_then(|v| v.as_s().ok()).cloned();
+            match (text(crate::store::keys::PK), text(crate::store::keys::SK)) {
+                (Some(pk), Some(sk)) => within(budget, "replay", store.item_exists(&pk, &sk))
+                    .await
+                    .unwrap_or(true),
+                _ => true,
+            }
+        }
+        _ => false,
+    };
+    let (contact, history) = if replayed {
+        (None, None)
+    } else {
+        (contact, history)
+    };
     let decision = retell::decide(
         &request,
         lookup,

@@ -39,6 +39,24 @@ impl Store {
             .map_err(StoreError::from)
     }
 
+    /// Whether the item `pk`/`sk` exists (a consistent read of its key only).
+    pub async fn item_exists(&self, pk: &str, sk: &str) -> Result<bool, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .key(keys::PK, SdkValue::S(pk.into()))
+            .key(keys::SK, SdkValue::S(sk.into()))
+            .projection_expression("#pk")
+            .expression_attribute_names("#pk", keys::PK)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(output.item.is_some_and(|item| !item.is_empty()))
+    }
+
     /// Access pattern 4: one SMS message's summary (its long text put back
     /// together) and its status history in the order the statuses arrived.
     /// The summary and its parts, and the history, are two queries run
