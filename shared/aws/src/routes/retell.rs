@@ -252,14 +252,11 @@ async fn handle_inbound(
     // bare answer: nothing about the caller goes to whoever replayed it.
     let replayed = match (&recorded, &signed) {
         (Some(WriteOutcome::Duplicate), Some(signed)) => {
-            let guard = retell::inbound::replay_guard(signed).item;
-            let text = |name: &str| guard.get(name).and_then(|v| v.as_s().ok()).cloned();
-            match (text(crate::store::keys::PK), text(crate::store::keys::SK)) {
-                (Some(pk), Some(sk)) => within(budget, "replay", store.item_exists(&pk, &sk))
-                    .await
-                    .unwrap_or(true),
-                _ => true,
-            }
+            let (pk, sk) = retell::inbound::replay_guard_key(signed);
+            // Unknown (the read failed): answered bare, the safe side.
+            within(budget, "replay", store.item_exists(&pk, sk))
+                .await
+                .unwrap_or(true)
         }
         _ => false,
     };

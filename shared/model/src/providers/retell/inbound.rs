@@ -330,15 +330,10 @@ fn retry_guard(event: &Event, kind: InboundKind) -> RetryGuard {
 /// could be accepted (5 minutes either side of its time), so it is
 /// recognized anywhere in that window. It expires a while after.
 pub fn replay_guard(signed: &SignedDelivery) -> GuardedPut {
+    let (pk, sk) = replay_guard_key(signed);
     let mut item = Item::with_capacity(5);
-    item.insert(
-        keys::PK.into(),
-        s(keys::retry_guard_pk(
-            "retell-signature",
-            &[&signed.digest_hex],
-        )),
-    );
-    item.insert(keys::SK.into(), s(keys::GUARD_SK));
+    item.insert(keys::PK.into(), s(pk));
+    item.insert(keys::SK.into(), s(sk));
     item.insert(keys::ITEM_TYPE.into(), s("replay_guard"));
     item.insert("signed_ms".into(), n(signed.signed_ms));
     let window_end_s = (signed.signed_ms + MAX_SKEW_MS) / 1000;
@@ -347,6 +342,15 @@ pub fn replay_guard(signed: &SignedDelivery) -> GuardedPut {
         item,
         condition: Some(Condition::item_absent()),
     }
+}
+
+/// The key (partition, sort) of [`replay_guard`]'s item: its presence
+/// says these signed bytes were kept before.
+pub fn replay_guard_key(signed: &SignedDelivery) -> (String, &'static str) {
+    (
+        keys::retry_guard_pk("retell-signature", &[&signed.digest_hex]),
+        keys::GUARD_SK,
+    )
 }
 
 /// The follow-up write of a refused call or chat: its summary records the
