@@ -160,19 +160,19 @@ async fn the_console_in_a_browser() {
     // Deliveries through the functions.
     let secret = || SharedSecret::new(Some(TOKEN));
     let deadline = Deadline::FIVE_SECOND_PROVIDER;
-    let salpre_deps = salpre_events::Deps {
+    let salpre_deps = callhooks::webhook::WebhookDeps {
         store: store.clone(),
         secret: secret(),
         retention_days: 30,
         deadline,
     };
-    let zonitel = zonitel_call::Deps {
+    let zonitel = callhooks::webhook::WebhookDeps {
         store: store.clone(),
         secret: secret(),
         retention_days: 30,
         deadline,
     };
-    let sms = zonitel_sms::Deps {
+    let sms = callhooks::webhook::WebhookDeps {
         store: store.clone(),
         secret: secret(),
         retention_days: 30,
@@ -185,26 +185,58 @@ async fn the_console_in_a_browser() {
         (salpre("call_ended", 5001, ago(19)), ago(19)),
         (salpre("error", 5002, ago(15)), ago(15)),
     ] {
-        let (status, body) = answer(&salpre_events::handle(&salpre_deps, request, at).await);
+        let (status, body) = answer(
+            &callhooks::ingest::edge::handle_json(
+                callhooks::route_table::Route::SalpreEvents,
+                &salpre_deps,
+                request,
+                at,
+            )
+            .await,
+        );
         assert_eq!(status, 200, "{body}");
     }
     let hostile = json!({"caller_id_name": HOSTILE_NAME, "caller_id_number": "+14155552671",
                          "destination_number": "+18339664835"});
     let request = authorized(post_json("/zonitel/calls", &hostile.to_string()));
-    let (status, body) = answer(&zonitel_call::handle(&zonitel, request, ago(10)).await);
+    let (status, body) = answer(
+        &callhooks::ingest::edge::handle_json(
+            callhooks::route_table::Route::ZonitelCall,
+            &zonitel,
+            request,
+            ago(10),
+        )
+        .await,
+    );
     assert_eq!(status, 200, "{body}");
     let hostile_call = format!("zonitel/{}", body["call_id"].as_str().unwrap());
     let failed_sms = json!({"status": "failed", "message": "destination unreachable <b>x</b>",
         "data": {"id": "sms-1", "direction": "outbound", "messageText": "Hi \u{202e}there <i>", "from": "+18339664835", "to": "+14155552671"}});
     let request = authorized(post_json("/zonitel/sms", &failed_sms.to_string()));
-    let (status, body) = answer(&zonitel_sms::handle(&sms, request, ago(5)).await);
+    let (status, body) = answer(
+        &callhooks::ingest::edge::handle_json(
+            callhooks::route_table::Route::ZonitelSms,
+            &sms,
+            request,
+            ago(5),
+        )
+        .await,
+    );
     assert_eq!(status, 200, "{body}");
     // A body no reader understands: kept as an unrecognized delivery.
     let request = authorized(post_json(
         "/salpre/events",
         "</pre><script>alert(3)</script> \u{202e}not json",
     ));
-    let (status, body) = answer(&salpre_events::handle(&salpre_deps, request, ago(4)).await);
+    let (status, body) = answer(
+        &callhooks::ingest::edge::handle_json(
+            callhooks::route_table::Route::SalpreEvents,
+            &salpre_deps,
+            request,
+            ago(4),
+        )
+        .await,
+    );
     assert_eq!(status, 200, "{body}");
 
     // The stream: alerts published, then the ledger's new entries counted.

@@ -583,9 +583,33 @@ async fn main() {
         let _ = meter.take(&stack).await;
         let started = Instant::now();
         let response = match route {
-            "zonitel call" => zonitel_call::handle(&webhook, request, now).await,
-            "zonitel sms" => zonitel_sms::handle(&webhook, request, now).await,
-            "salpre events" => salpre_events::handle(&webhook, request, now).await,
+            "zonitel call" => {
+                callhooks::ingest::edge::handle_json(
+                    callhooks::route_table::Route::ZonitelCall,
+                    &webhook,
+                    request,
+                    now,
+                )
+                .await
+            }
+            "zonitel sms" => {
+                callhooks::ingest::edge::handle_json(
+                    callhooks::route_table::Route::ZonitelSms,
+                    &webhook,
+                    request,
+                    now,
+                )
+                .await
+            }
+            "salpre events" => {
+                callhooks::ingest::edge::handle_json(
+                    callhooks::route_table::Route::SalpreEvents,
+                    &webhook,
+                    request,
+                    now,
+                )
+                .await
+            }
             "voxtelesys" => callhooks::routes::voxtelesys::handle(&voxtelesys, request, now).await,
             _ => callhooks::routes::retell::handle(&retell, request, now).await,
         };
@@ -660,7 +684,13 @@ async fn spilled_zonitel_call(stack: &TestStack, meter: &Meter) -> Row {
         deadline: Deadline::FIVE_SECOND_PROVIDER,
     };
     let started = Instant::now();
-    let response = zonitel_call::handle(&deps, event_request(&event), at(60_000)).await;
+    let response = callhooks::ingest::edge::handle_json(
+        callhooks::route_table::Route::ZonitelCall,
+        &deps,
+        event_request(&event),
+        at(60_000),
+    )
+    .await;
     let handler_ms = started.elapsed().as_secs_f64() * 1000.0;
     let status = response.status().as_u16();
     assert_eq!(status, 200, "spill: {:?}", response.body());
@@ -687,7 +717,7 @@ async fn spilled_zonitel_call(stack: &TestStack, meter: &Meter) -> Row {
             })
         })
         .collect();
-    let drain = spillway::Deps {
+    let drain = callhooks::ingest::drain::DrainDeps {
         store: metered_store(stack, meter, Deadline::FIVE_SECOND_PROVIDER).await,
         retention_days: 30,
         budget: Duration::from_secs(60),
@@ -695,7 +725,7 @@ async fn spilled_zonitel_call(stack: &TestStack, meter: &Meter) -> Row {
         dead_letters: None,
     };
     let _ = meter.take(stack).await;
-    let answer = spillway::handle(
+    let answer = callhooks::ingest::drain::drain_batch(
         &drain,
         serde_json::from_value(json!({ "Records": records })).unwrap(),
         Timestamp::now(),

@@ -9,7 +9,7 @@ mod logs;
 mod routes;
 
 pub use logs::{capture_logs, Captured};
-pub use routes::{Credentials, Functions, Route};
+pub use routes::{salpre_events, zonitel_call, zonitel_sms, Credentials, Functions, Hook, Route};
 
 use aws_config::{Region, SdkConfig};
 use callhooks::attribute::AttributeValue;
@@ -246,8 +246,8 @@ impl TestStack {
 
     /// The spillway function's dependencies over this stack, verifying with
     /// [`spill_key`].
-    pub fn spillway_deps(&self) -> spillway::Deps {
-        spillway::Deps {
+    pub fn spillway_deps(&self) -> callhooks::ingest::drain::DrainDeps {
+        callhooks::ingest::drain::DrainDeps {
             store: self.store(),
             retention_days: 30,
             budget: std::time::Duration::from_secs(60),
@@ -271,7 +271,7 @@ impl TestStack {
     /// `store` (a client with other timeouts: megabyte deliveries).
     pub async fn drain_spillway_into(&self, store: Store) -> usize {
         let sqs = aws_sdk_sqs::Client::new(&self.config);
-        let deps = spillway::Deps {
+        let deps = callhooks::ingest::drain::DrainDeps {
             store,
             ..self.spillway_deps()
         };
@@ -301,7 +301,7 @@ impl TestStack {
                 .collect();
             let event = serde_json::from_value(serde_json::json!({ "Records": records })).unwrap();
             let now = callhooks::time::Timestamp::now();
-            let response = spillway::handle(&deps, event, now).await;
+            let response = callhooks::ingest::drain::drain_batch(&deps, event, now).await;
             let failed: Vec<&str> = response
                 .batch_item_failures
                 .iter()

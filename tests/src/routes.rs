@@ -3,42 +3,18 @@
 
 use callhooks::auth::SharedSecret;
 use callhooks::config_cache::NumberConfigCache;
+use callhooks::ingest::edge::handle_json;
 use callhooks::runtime::Deadline;
 use callhooks::signature::SigningKey;
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
+use callhooks::webhook::WebhookDeps;
 use lambda_http::{Body, Request, Response};
 use std::time::Duration;
 
-/// A webhook route of template.yaml, named after its function and path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Route {
-    /// POST /zonitel/calls
-    ZonitelCall,
-    /// POST /zonitel/sms
-    ZonitelSms,
-    /// POST /salpre/events
-    SalpreEvents,
-    /// GET or POST /voxtelesys/{hook}, with the hook.
-    Voxtelesys(&'static str),
-    /// POST /retell/inbound
-    RetellInbound,
-    /// POST /retell/events (retell-inbound's second route)
-    RetellEvents,
-}
-
-impl Route {
-    pub fn path(self) -> String {
-        match self {
-            Route::ZonitelCall => "/zonitel/calls".into(),
-            Route::ZonitelSms => "/zonitel/sms".into(),
-            Route::SalpreEvents => "/salpre/events".into(),
-            Route::Voxtelesys(hook) => format!("/voxtelesys/{hook}"),
-            Route::RetellInbound => "/retell/inbound".into(),
-            Route::RetellEvents => "/retell/events".into(),
-        }
-    }
-}
+pub use callhooks::providers::voxtelesys::Hook;
+/// The webhook routes: the route table's (`callhooks::route_table`).
+pub use callhooks::route_table::Route;
 
 /// Each webhook function's credential, as its `main.rs` reads it.
 pub struct Credentials {
@@ -62,9 +38,9 @@ impl Credentials {
 
 /// Every webhook function with its dependencies.
 pub struct Functions {
-    pub zonitel_call: zonitel_call::Deps,
-    pub zonitel_sms: zonitel_sms::Deps,
-    pub salpre: salpre_events::Deps,
+    pub zonitel_call: WebhookDeps,
+    pub zonitel_sms: WebhookDeps,
+    pub salpre: WebhookDeps,
     pub voxtelesys: callhooks::routes::voxtelesys::Deps,
     pub retell: callhooks::routes::retell::Deps,
 }
@@ -77,19 +53,19 @@ impl Functions {
         let five = Deadline::FIVE_SECOND_PROVIDER;
         let config_cache = || NumberConfigCache::new(Duration::from_secs(30));
         Functions {
-            zonitel_call: zonitel_call::Deps {
+            zonitel_call: WebhookDeps {
                 store: store.clone(),
                 secret: credentials.zonitel.clone(),
                 retention_days: 30,
                 deadline: five,
             },
-            zonitel_sms: zonitel_sms::Deps {
+            zonitel_sms: WebhookDeps {
                 store: store.clone(),
                 secret: credentials.zonitel,
                 retention_days: 30,
                 deadline: five,
             },
-            salpre: salpre_events::Deps {
+            salpre: WebhookDeps {
                 store: store.clone(),
                 secret: credentials.salpre,
                 retention_days: 30,
@@ -119,9 +95,9 @@ impl Functions {
     /// `request` through the function that serves `route`, at `now`.
     pub async fn call(&self, route: Route, request: Request, now: Timestamp) -> Response<Body> {
         match route {
-            Route::ZonitelCall => zonitel_call::handle(&self.zonitel_call, request, now).await,
-            Route::ZonitelSms => zonitel_sms::handle(&self.zonitel_sms, request, now).await,
-            Route::SalpreEvents => salpre_events::handle(&self.salpre, request, now).await,
+            Route::ZonitelCall => handle_json(route, &self.zonitel_call, request, now).await,
+            Route::ZonitelSms => handle_json(route, &self.zonitel_sms, request, now).await,
+            Route::SalpreEvents => handle_json(route, &self.salpre, request, now).await,
             Route::Voxtelesys(_) => {
                 callhooks::routes::voxtelesys::handle(&self.voxtelesys, request, now).await
             }
@@ -131,3 +107,22 @@ impl Functions {
         }
     }
 }
+
+/// The JSON routes' functions, as their `main.rs` serve them: the
+/// pipeline's [`handle_json`] with the route, for tests that call one.
+macro_rules! json_function {
+    ($name:ident, $route:ident) => {
+        pub mod $name {
+            use super::*;
+
+            pub type Deps = WebhookDeps;
+
+            pub async fn handle(deps: &Deps, request: Request, now: Timestamp) -> Response<Body> {
+                handle_json(Route::$route, deps, request, now).await
+            }
+        }
+    };
+}
+json_function!(zonitel_call, ZonitelCall);
+json_function!(zonitel_sms, ZonitelSms);
+json_function!(salpre_events, SalpreEvents);

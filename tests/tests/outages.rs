@@ -18,8 +18,8 @@ use callhooks::runtime::Deadline;
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
 use callhooks_tests::{
-    answer, api_request, attr, closed_endpoint, sdk_config_for, Credentials, Functions, Route,
-    TestStack,
+    answer, api_request, attr, closed_endpoint, sdk_config_for, Credentials, Functions, Hook,
+    Route, TestStack,
 };
 use lambda_http::Request;
 use std::collections::HashMap;
@@ -39,7 +39,7 @@ const ROUTES: [Route; 6] = [
     Route::ZonitelCall,
     Route::ZonitelSms,
     Route::SalpreEvents,
-    Route::Voxtelesys("status"),
+    Route::Voxtelesys(Hook::Status),
     Route::RetellInbound,
     // Retell's `call_ended` for the call `RetellInbound` announced: it
     // joins that inbound record when the inbound delivery is stored first.
@@ -274,7 +274,7 @@ const SPILLED_ROUTES: [Route; 6] = [
     Route::ZonitelCall,
     Route::ZonitelSms,
     Route::SalpreEvents,
-    Route::Voxtelesys("status"),
+    Route::Voxtelesys(Hook::Status),
     Route::RetellInbound,
     Route::RetellEvents,
 ];
@@ -381,7 +381,7 @@ async fn table_and_queue_both_down_answers_503_and_a_live_call_still_hears_voxml
         Route::ZonitelCall,
         Route::ZonitelSms,
         Route::SalpreEvents,
-        Route::Voxtelesys("status"),
+        Route::Voxtelesys(Hook::Status),
         Route::RetellEvents,
     ] {
         let started = Instant::now();
@@ -480,8 +480,15 @@ async fn a_two_mebibyte_transcript_is_spilled_and_recovered_byte_for_byte() {
         Some(&body),
         false,
     );
-    let (status, answer_body) =
-        answer(&salpre_events::handle(&functions.salpre, request, at(T0)).await);
+    let (status, answer_body) = answer(
+        &callhooks::ingest::edge::handle_json(
+            callhooks::route_table::Route::SalpreEvents,
+            &functions.salpre,
+            request,
+            at(T0),
+        )
+        .await,
+    );
     assert_eq!(status, 200, "{answer_body}");
     assert_eq!(answer_body["status"], "spilled");
     assert_eq!(stack.drain_spillway().await, 14);

@@ -78,6 +78,26 @@ fn event_file(name: &str) -> lambda_http::Request {
 }
 
 /// Posts `events/<file>` through a function's `handle` at `ms`; 200 or bust.
+/// The JSON routes' functions, as the pipeline serves them.
+macro_rules! json_function {
+    ($name:ident, $route:ident) => {
+        mod $name {
+            use callhooks::route_table::Route;
+            use lambda_http::{Body, Request, Response};
+            pub async fn handle(
+                deps: &callhooks::webhook::WebhookDeps,
+                request: Request,
+                now: callhooks::time::Timestamp,
+            ) -> Response<Body> {
+                callhooks::ingest::edge::handle_json(Route::$route, deps, request, now).await
+            }
+        }
+    };
+}
+json_function!(zonitel_call, ZonitelCall);
+json_function!(zonitel_sms, ZonitelSms);
+json_function!(salpre_events, SalpreEvents);
+
 macro_rules! deliver {
     ($($function:ident)::+, $deps:expr, $file:expr, $ms:expr) => {{
         let (status, body) =
@@ -98,19 +118,19 @@ async fn seed_payloads_of_every_provider_show_in_calls_list_and_show() {
     let stack = TestStack::new().await;
     let store = stack.store();
     let deadline = Deadline::FIVE_SECOND_PROVIDER;
-    let zonitel = zonitel_call::Deps {
+    let zonitel = callhooks::webhook::WebhookDeps {
         store: store.clone(),
         secret: SharedSecret::new(None),
         retention_days: 30,
         deadline,
     };
-    let sms = zonitel_sms::Deps {
+    let sms = callhooks::webhook::WebhookDeps {
         store: store.clone(),
         secret: SharedSecret::new(None),
         retention_days: 30,
         deadline,
     };
-    let salpre = salpre_events::Deps {
+    let salpre = callhooks::webhook::WebhookDeps {
         store: store.clone(),
         secret: SharedSecret::new(None),
         retention_days: 30,
@@ -1025,7 +1045,7 @@ async fn overwrite(
 #[tokio::test(flavor = "multi_thread")]
 async fn stored_escape_sequences_and_bidi_overrides_print_harmlessly() {
     let stack = TestStack::new().await;
-    let deps = zonitel_call::Deps {
+    let deps = callhooks::webhook::WebhookDeps {
         store: stack.store(),
         secret: SharedSecret::new(None),
         retention_days: 30,
@@ -1099,7 +1119,7 @@ async fn stored_escape_sequences_and_bidi_overrides_print_harmlessly() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unrecognized_list_shows_what_could_not_be_read() {
     let stack = TestStack::new().await;
-    let salpre = salpre_events::Deps {
+    let salpre = callhooks::webhook::WebhookDeps {
         store: stack.store(),
         secret: SharedSecret::new(None),
         retention_days: 30,
@@ -1150,7 +1170,7 @@ async fn unrecognized_list_shows_what_could_not_be_read() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_short_code_and_a_sender_id_have_timelines() {
     let stack = TestStack::new().await;
-    let deps = zonitel_sms::Deps {
+    let deps = callhooks::webhook::WebhookDeps {
         store: stack.store(),
         secret: SharedSecret::new(None),
         retention_days: 30,

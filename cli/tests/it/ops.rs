@@ -82,19 +82,19 @@ async fn seed(stack: &TestStack) -> Seeded {
     let store = stack.store();
     let deadline = Deadline::FIVE_SECOND_PROVIDER;
     let secret = || SharedSecret::new(Some(TOKEN));
-    let salpre_deps = salpre_events::Deps {
+    let salpre_deps = callhooks::webhook::WebhookDeps {
         store: store.clone(),
         secret: secret(),
         retention_days: 30,
         deadline,
     };
-    let zonitel = zonitel_call::Deps {
+    let zonitel = callhooks::webhook::WebhookDeps {
         store: store.clone(),
         secret: secret(),
         retention_days: 30,
         deadline,
     };
-    let sms = zonitel_sms::Deps {
+    let sms = callhooks::webhook::WebhookDeps {
         store: store.clone(),
         secret: secret(),
         retention_days: 30,
@@ -109,15 +109,35 @@ async fn seed(stack: &TestStack) -> Seeded {
         (salpre("call_ended", 5001, ms(today, 1000)), ms(today, 1000)),
         (salpre("error", 5002, old), old),
     ] {
-        let (status, body) = answer(&salpre_events::handle(&salpre_deps, req, at).await);
+        let (status, body) = answer(
+            &callhooks::ingest::edge::handle_json(
+                callhooks::route_table::Route::SalpreEvents,
+                &salpre_deps,
+                req,
+                at,
+            )
+            .await,
+        );
         assert_eq!(status, 200, "{body}");
     }
     let (status, body) = answer(
-        &zonitel_call::handle(&zonitel, event_file("zonitel-call.json"), ms(today, 2000)).await,
+        &callhooks::ingest::edge::handle_json(
+            callhooks::route_table::Route::ZonitelCall,
+            &zonitel,
+            event_file("zonitel-call.json"),
+            ms(today, 2000),
+        )
+        .await,
     );
     assert_eq!(status, 200, "{body}");
     let (status, body) = answer(
-        &zonitel_sms::handle(&sms, event_file("zonitel-sms-failed.json"), ms(today, 3000)).await,
+        &callhooks::ingest::edge::handle_json(
+            callhooks::route_table::Route::ZonitelSms,
+            &sms,
+            event_file("zonitel-sms-failed.json"),
+            ms(today, 3000),
+        )
+        .await,
     );
     assert_eq!(status, 200, "{body}");
 

@@ -3,13 +3,12 @@
 #![recursion_limit = "256"]
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use callhooks::ingest::drain::{DeadLetters, DEAD_LETTER_QUEUE_URL_ENV};
+use callhooks::ingest::drain::{drain_batch, DeadLetters, DrainDeps, DEAD_LETTER_QUEUE_URL_ENV};
 use callhooks::ingest::spill_key::{SpillKey, SIGNING_KEY_ENV};
 use callhooks::runtime::{lambda_sdk_config, Deadline, Settings};
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use spillway::{handle, Deps};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -28,7 +27,7 @@ async fn main() -> Result<(), Error> {
             client: aws_sdk_sqs::Client::new(&config),
             queue_url,
         });
-    let deps = Deps {
+    let deps = DrainDeps {
         store: Store::new(aws_sdk_dynamodb::Client::new(&config), settings.table_name),
         retention_days: settings.retention_days,
         budget: deadline.total,
@@ -36,7 +35,7 @@ async fn main() -> Result<(), Error> {
         dead_letters,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async {
-        Ok::<_, Error>(handle(&deps, event.payload, Timestamp::now()).await)
+        Ok::<_, Error>(drain_batch(&deps, event.payload, Timestamp::now()).await)
     }))
     .await
 }

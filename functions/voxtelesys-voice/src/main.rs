@@ -1,8 +1,10 @@
 use callhooks::auth::SharedSecret;
 use callhooks::config_cache::NumberConfigCache;
 use callhooks::ingest::spill::Spillway;
+use callhooks::providers::voxtelesys::Hook;
+use callhooks::route_table::Route;
 use callhooks::routes::voxtelesys::{handle, Deps};
-use callhooks::runtime::{lambda_sdk_config, run_http, Deadline, Settings};
+use callhooks::runtime::{lambda_sdk_config, run_http, Settings};
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
 use lambda_http::{service_fn, Error, Request};
@@ -11,8 +13,8 @@ use lambda_http::{service_fn, Error, Request};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let settings = Settings::from_env()?;
-    // A caller is listening: answer as fast as the five-second providers.
-    let deadline = Deadline::FIVE_SECOND_PROVIDER;
+    // The route table's: a caller is listening.
+    let deadline = Route::Voxtelesys(Hook::Voice).entry().deadline;
     let config = lambda_sdk_config(deadline);
     let deps = Deps {
         store: Store::new(aws_sdk_dynamodb::Client::new(&config), settings.table_name)

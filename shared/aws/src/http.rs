@@ -2,6 +2,7 @@
 //! (docs/ingest.md), body limits, headers, queries.
 
 use crate::providers::ReadError;
+use crate::route_table::{HttpMethod, Route};
 use lambda_http::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
@@ -73,8 +74,8 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
-    pub fn method_not_allowed(method: &Method, allowed: &[Method]) -> Self {
-        let allowed: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+    pub fn method_not_allowed(method: &Method, allowed: &[HttpMethod]) -> Self {
+        let allowed: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -174,11 +175,14 @@ pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
     result.unwrap_or_else(|error| error.to_response())
 }
 
-pub fn require_method(req: &Request, allowed: &[Method]) -> Result<(), ApiError> {
-    if allowed.contains(req.method()) {
+pub fn require_method(req: &Request, route: Route) -> Result<(), ApiError> {
+    if route.accepts(req.method().as_str()) {
         Ok(())
     } else {
-        Err(ApiError::method_not_allowed(req.method(), allowed))
+        Err(ApiError::method_not_allowed(
+            req.method(),
+            route.entry().methods,
+        ))
     }
 }
 

@@ -8,7 +8,7 @@ use callhooks::auth::SharedSecret;
 use callhooks::signature::{sign, SigningKey, SIGNATURE_HEADER};
 use callhooks::time::Timestamp;
 use callhooks_tests::{
-    answer, api_request, capture_logs, Credentials, Functions, Route, TestStack,
+    answer, api_request, capture_logs, Credentials, Functions, Hook, Route, TestStack,
 };
 use lambda_http::Request;
 
@@ -101,7 +101,7 @@ fn token_routes() -> [(
             SALPRE_TOKEN,
         ),
         (
-            Route::Voxtelesys("voice"),
+            Route::Voxtelesys(Hook::Voice),
             "/voxtelesys/voice",
             "application/x-www-form-urlencoded",
             VOX,

@@ -8,7 +8,7 @@
 
 use callhooks::time::Timestamp;
 use callhooks_tests::{
-    answer, api_request, base64_request, Credentials, Functions, Route, TestStack,
+    answer, api_request, base64_request, Credentials, Functions, Hook, Route, TestStack,
 };
 use lambda_http::Request;
 
@@ -132,7 +132,7 @@ fn cases() -> Vec<Case> {
     let zc = Route::ZonitelCall;
     let sms = Route::ZonitelSms;
     let sal = Route::SalpreEvents;
-    let vox = Route::Voxtelesys("voice");
+    let vox = Route::Voxtelesys(Hook::Voice);
     let ret = Route::RetellInbound;
     let json_routes = [zc, sms, sal, ret];
     let all_routes = [zc, sms, sal, vox, ret];
@@ -316,8 +316,16 @@ fn cases() -> Vec<Case> {
     ));
     cases.push(refused(
         "voxtelesys unknown hook",
-        Route::Voxtelesys("shell"),
-        form(Route::Voxtelesys("shell"), VOX),
+        // The path names no hook; the function serving /voxtelesys/{hook}
+        // answers it.
+        Route::Voxtelesys(Hook::Voice),
+        api_request(
+            "POST",
+            "/voxtelesys/shell",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(VOX),
+            false,
+        ),
         404,
         "unknown hook",
     ));
@@ -583,7 +591,7 @@ async fn zonitel_oddities_are_recorded_not_refused() {
 /// answered 200 and kept, with its oddities named on the stored event.
 fn kept_cases() -> Vec<(String, Route, Request)> {
     let sal = Route::SalpreEvents;
-    let vox = Route::Voxtelesys("voice");
+    let vox = Route::Voxtelesys(Hook::Voice);
     let mut cases = Vec::new();
     for content_type in ["text/plain", "text/xml"] {
         let body = VOX.replace("CA1", &format!("CA-{}", content_type.len()));
@@ -697,7 +705,7 @@ fn kept_cases() -> Vec<(String, Route, Request)> {
             false,
         ),
     ));
-    let status = Route::Voxtelesys("status");
+    let status = Route::Voxtelesys(Hook::Status);
     cases.push((
         "voxtelesys status hook without CallStatus".into(),
         status,
@@ -739,8 +747,8 @@ async fn the_unmutated_bodies_are_accepted() {
         (Route::ZonitelSms, json(Route::ZonitelSms, SMS)),
         (Route::SalpreEvents, json(Route::SalpreEvents, SALPRE)),
         (
-            Route::Voxtelesys("voice"),
-            form(Route::Voxtelesys("voice"), VOX),
+            Route::Voxtelesys(Hook::Voice),
+            form(Route::Voxtelesys(Hook::Voice), VOX),
         ),
         (Route::RetellInbound, json(Route::RetellInbound, RETELL)),
         // Unknown fields are what providers add over time: accepted.

@@ -56,10 +56,22 @@ async fn every_item_a_delivery_writes_carries_expires_at() {
     // Zonitel: an incoming call (event, summary, retry guard), an inbound
     // SMS with a text long enough to be split (status entry, text parts),
     // and a delivery status of another message.
-    let r = zonitel_call::handle(&deps, event_file("zonitel-call.json"), now).await;
+    let r = callhooks::ingest::edge::handle_json(
+        callhooks::route_table::Route::ZonitelCall,
+        &deps,
+        event_file("zonitel-call.json"),
+        now,
+    )
+    .await;
     ok(r.status().as_u16(), "zonitel call");
     for name in ["zonitel-sms-inbound.json", "zonitel-sms-delivered.json"] {
-        let r = zonitel_sms::handle(&deps, event_file(name), now).await;
+        let r = callhooks::ingest::edge::handle_json(
+            callhooks::route_table::Route::ZonitelSms,
+            &deps,
+            event_file(name),
+            now,
+        )
+        .await;
         ok(r.status().as_u16(), name);
     }
     let long_text = json!({
@@ -69,7 +81,7 @@ async fn every_item_a_delivery_writes_carries_expires_at() {
                  "to": "+18339664835", "medias": []},
         "message": "ok"
     });
-    let r = zonitel_sms::handle(
+    let r = callhooks_tests::zonitel_sms::handle(
         &deps,
         post_json("/zonitel/sms", &long_text.to_string()),
         now,
@@ -87,7 +99,13 @@ async fn every_item_a_delivery_writes_carries_expires_at() {
         "salpre-error.json",
         "salpre-call_ended.json",
     ] {
-        let r = salpre_events::handle(&deps, event_file(name), now).await;
+        let r = callhooks::ingest::edge::handle_json(
+            callhooks::route_table::Route::SalpreEvents,
+            &deps,
+            event_file(name),
+            now,
+        )
+        .await;
         ok(r.status().as_u16(), name);
     }
     let turns: Vec<serde_json::Value> = (0..700)
@@ -99,7 +117,13 @@ async fn every_item_a_delivery_writes_carries_expires_at() {
                     "call_id": 77, "transcript": turns},
         "is_test": false
     });
-    let r = salpre_events::handle(&deps, post_json("/salpre/events", &big.to_string()), now).await;
+    let r = callhooks::ingest::edge::handle_json(
+        callhooks::route_table::Route::SalpreEvents,
+        &deps,
+        post_json("/salpre/events", &big.to_string()),
+        now,
+    )
+    .await;
     ok(r.status().as_u16(), "big salpre");
 
     // Voxtelesys: each hook (delivery guards).

@@ -6,11 +6,11 @@ use callhooks::providers::salpre;
 use callhooks::runtime::Deadline;
 use callhooks::store::CallSummary;
 use callhooks::time::{self, Timestamp};
+use callhooks_tests::salpre_events::{handle, Deps};
 use callhooks_tests::{
     answer, api_request, assert_error, assert_kept, attr, base64_request, event_request, post_json,
     project_root, sdk_config_for, TestStack,
 };
-use salpre_events::{handle, Deps};
 
 const PATH: &str = "/salpre/events";
 /// Seconds: when the calls of these tests begin.

@@ -238,7 +238,7 @@ fn salpre_call_ended(call_id: u32, min_bytes: usize) -> (String, String) {
     (body, transcript)
 }
 
-fn salpre_deps(store: Store) -> salpre_events::Deps {
+fn salpre_deps(store: Store) -> callhooks_tests::salpre_events::Deps {
     callhooks::webhook::WebhookDeps {
         store,
         secret: SharedSecret::new(None),
@@ -269,7 +269,15 @@ async fn a_5_mb_salpre_transcript_is_kept_whole_directly_and_through_the_spillwa
     let (body, transcript) = salpre_call_ended(501, 5_000_000);
     assert!(body.len() > 5_000_000 && body.len() < callhooks::http::MAX_BODY_BYTES);
     let direct = salpre_deps(store_with(&stack, roomy()).await);
-    let (status, reply) = answer(&salpre_events::handle(&direct, salpre(&body), now()).await);
+    let (status, reply) = answer(
+        &callhooks::ingest::edge::handle_json(
+            callhooks::route_table::Route::SalpreEvents,
+            &direct,
+            salpre(&body),
+            now(),
+        )
+        .await,
+    );
     assert_eq!(
         (status, reply["status"].as_str()),
         (200, Some("recorded")),
@@ -281,7 +289,15 @@ async fn a_5_mb_salpre_transcript_is_kept_whole_directly_and_through_the_spillwa
     // as it needs, then drained into the table whole.
     let (body, transcript) = salpre_call_ended(502, 5_000_000);
     let spilling = salpre_deps(table_down(&stack).await);
-    let (status, reply) = answer(&salpre_events::handle(&spilling, salpre(&body), now()).await);
+    let (status, reply) = answer(
+        &callhooks::ingest::edge::handle_json(
+            callhooks::route_table::Route::SalpreEvents,
+            &spilling,
+            salpre(&body),
+            now(),
+        )
+        .await,
+    );
     assert_eq!(
         (status, reply["status"].as_str()),
         (200, Some("spilled")),
@@ -310,7 +326,15 @@ async fn only_a_body_over_the_platforms_limit_is_refused() {
     let deps = salpre_deps(stack.store());
     let limit = callhooks::http::MAX_BODY_BYTES;
     let over = format!(r#"{{"event_type":"x","pad":"{}"}}"#, "a".repeat(limit));
-    let (status, reply) = answer(&salpre_events::handle(&deps, salpre(&over), now()).await);
+    let (status, reply) = answer(
+        &callhooks::ingest::edge::handle_json(
+            callhooks::route_table::Route::SalpreEvents,
+            &deps,
+            salpre(&over),
+            now(),
+        )
+        .await,
+    );
     assert_eq!(status, 413, "{reply}");
     assert_eq!(reply["error"]["code"], "payload_too_large");
     // A binary body counts at its base64 size, as API Gateway hands it over:
@@ -324,7 +348,15 @@ async fn only_a_body_over_the_platforms_limit_is_refused() {
         Some(&encoded),
         true,
     );
-    let (status, _) = answer(&salpre_events::handle(&deps, req, now()).await);
+    let (status, _) = answer(
+        &callhooks::ingest::edge::handle_json(
+            callhooks::route_table::Route::SalpreEvents,
+            &deps,
+            req,
+            now(),
+        )
+        .await,
+    );
     assert_eq!(status, 413);
     assert!(
         stack.all_items().await.is_empty(),
@@ -358,7 +390,7 @@ fn request(path: &str, headers: &[(&str, &str)], body: &[u8]) -> lambda_http::Re
     }
 }
 
-fn zonitel_deps(stack: &TestStack) -> zonitel_call::Deps {
+fn zonitel_deps(stack: &TestStack) -> callhooks_tests::zonitel_call::Deps {
     callhooks::webhook::WebhookDeps {
         store: stack.store(),
         secret: SharedSecret::new(None),
@@ -413,7 +445,15 @@ async fn gzip_and_latin1_zonitel_calls_are_read_as_their_calls() {
         // A minute apart: the same caller calling again, not a retry.
         let at = Timestamp::from_millisecond(T0_MS + 120_000 * index as i64).unwrap();
         let req = request("/zonitel/calls", &headers, &body);
-        let (status, reply) = answer(&zonitel_call::handle(&deps, req, at).await);
+        let (status, reply) = answer(
+            &callhooks::ingest::edge::handle_json(
+                callhooks::route_table::Route::ZonitelCall,
+                &deps,
+                req,
+                at,
+            )
+            .await,
+        );
         assert_eq!(
             (status, reply["status"].as_str()),
             (200, Some("recorded")),
@@ -474,7 +514,15 @@ async fn gzip_and_latin1_salpre_events_are_read_as_their_calls() {
     ];
     for (call_id, headers, body, decoded_from) in cases {
         let req = request("/salpre/events", &headers, &body);
-        let (status, reply) = answer(&salpre_events::handle(&deps, req, now()).await);
+        let (status, reply) = answer(
+            &callhooks::ingest::edge::handle_json(
+                callhooks::route_table::Route::SalpreEvents,
+                &deps,
+                req,
+                now(),
+            )
+            .await,
+        );
         assert_eq!(
             (status, reply["status"].as_str()),
             (200, Some("recorded")),
@@ -521,7 +569,15 @@ async fn a_decompression_bomb_is_kept_as_it_came_never_expanded() {
         ],
         &bomb,
     );
-    let (status, reply) = answer(&zonitel_call::handle(&deps, req, now()).await);
+    let (status, reply) = answer(
+        &callhooks::ingest::edge::handle_json(
+            callhooks::route_table::Route::ZonitelCall,
+            &deps,
+            req,
+            now(),
+        )
+        .await,
+    );
     assert_eq!(
         (status, reply["status"].as_str()),
         (200, Some("unrecognized")),
@@ -561,8 +617,24 @@ async fn local_invoke_api(stack: &TestStack) -> String {
                 .to_string();
             let req = callhooks_tests::event_request(std::str::from_utf8(&body).unwrap());
             let response = match function.as_str() {
-                "zonitel-call" => zonitel_call::handle(&zonitel, req, Timestamp::now()).await,
-                "salpre-events" => salpre_events::handle(&salpre, req, Timestamp::now()).await,
+                "zonitel-call" => {
+                    callhooks::ingest::edge::handle_json(
+                        callhooks::route_table::Route::ZonitelCall,
+                        &zonitel,
+                        req,
+                        Timestamp::now(),
+                    )
+                    .await
+                }
+                "salpre-events" => {
+                    callhooks::ingest::edge::handle_json(
+                        callhooks::route_table::Route::SalpreEvents,
+                        &salpre,
+                        req,
+                        Timestamp::now(),
+                    )
+                    .await
+                }
                 other => panic!("no function {other}"),
             };
             let headers: serde_json::Map<String, serde_json::Value> = response

@@ -6,12 +6,12 @@ use callhooks::event::{CallStatus, Channel, Provider};
 use callhooks::phone::PhoneNumber;
 use callhooks::runtime::Deadline;
 use callhooks::time::Timestamp;
+use callhooks_tests::zonitel_call::{handle, Deps};
 use callhooks_tests::{
     answer, api_request, assert_error, assert_kept, attr, base64_request, event_request, post_json,
     project_root, store_at, TestStack,
 };
 use std::time::{Duration, Instant};
-use zonitel_call::{handle, Deps};
 
 const SEED: &str = r#"{ "caller_id_name": "John Doe", "caller_id_number": "+14155552671", "destination_number": "+18339664835" }"#;
 const PATH: &str = "/zonitel/calls";

@@ -7,13 +7,13 @@ use callhooks::providers::zonitel_sms::{INLINE_TEXT_BYTES, MAX_MESSAGE_TEXT_BYTE
 use callhooks::runtime::Deadline;
 use callhooks::store::SmsRecord;
 use callhooks::time::Timestamp;
+use callhooks_tests::zonitel_sms::{handle, Deps};
 use callhooks_tests::{
     answer, api_request, assert_error, assert_kept, attr, base64_request, event_request, post_json,
     project_root, store_at, TestStack,
 };
 use serde_json::json;
 use std::time::{Duration, Instant};
-use zonitel_sms::{handle, Deps};
 
 /// Zonitel's two documented examples, byte for byte.
 const INBOUND: &str = r#"{ "status": "received", "data": { "id": "11111111-aaaa-2222-bbbb-333333333333", "segments": 1, "direction": "inbound", "messageText": "Hello, this is a test SMS", "from": "+10000000010", "to": "+10000000020", "medias": [] }, "message": "SMS message received successfully" }"#;

@@ -14,6 +14,7 @@ use crate::store::keys::{self, PK, SK, TTL};
 use crate::store::plan::{n, s, GuardedPut, Item, WritePlan};
 use crate::store::Store;
 use crate::time::Timestamp;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use std::time::Duration;
 
 /// How long the parts of a large delivery wait in the table for the rest:
@@ -211,4 +212,21 @@ async fn gather(
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
+}
+
+/// The spillway function's batch: each message back into the table through
+/// [`drain`]; a message that fails is reported as a batch item failure, so
+/// SQS retries only it (and moves it, whole, to the dead-letter queue after
+/// its receive limit).
+pub async fn drain_batch(deps: &DrainDeps, event: SqsEvent, now: Timestamp) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let body = record.body.as_deref().unwrap_or("");
+        if let Err(error) = drain(deps, body, now).await {
+            tracing::error!(message_id = %id, %error, "spilled delivery not kept yet: left on the queue");
+            response.add_failure(id);
+        }
+    }
+    response
 }

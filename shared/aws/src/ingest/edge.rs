@@ -6,7 +6,7 @@
 use super::decode::decode_body;
 use super::delivery::{Delivery, Route};
 use super::keep::{keep, Outcome};
-use super::read::{read, Recording, Unreadable};
+use super::read::{read, Reading, Unreadable};
 use crate::auth::{Credential, SharedSecret, TOKEN_QUERY_PARAM};
 use crate::event::Event;
 use crate::http::{
@@ -15,7 +15,7 @@ use crate::http::{
 };
 use crate::phone::{mask, redact};
 use crate::providers::voxtelesys::without_token;
-use crate::runtime::{lambda_sdk_config, run_http, Deadline};
+use crate::runtime::{lambda_sdk_config, run_http};
 use crate::signature::{signature_parts, SigningKey, SIGNATURE_HEADER};
 use crate::store::Store;
 use crate::time::Timestamp;
@@ -36,15 +36,14 @@ pub enum Credentials<'a> {
 }
 
 /// Checks a request, credentials first (so nothing about a route is told
-/// to a sender that has not proved who it is: 401), then its method (405)
-/// and size (413), and takes its delivery. Nothing about the content is
+/// to a sender that has not proved who it is: 401), then its method (405,
+/// the route table's methods) and size (413), and takes its delivery. Nothing about the content is
 /// refused: a body API Gateway flagged as base64 but could not decode
 /// arrives empty, and is kept as unrecognized by the reader.
 pub fn accept(
     req: &Request,
     route: Route,
     credentials: Credentials<'_>,
-    methods: &[Method],
     received_at: Timestamp,
 ) -> Result<(Delivery, Credential), ApiError> {
     let body: &[u8] = req.body().as_ref();
@@ -65,7 +64,7 @@ pub fn accept(
             }
         }
     };
-    require_method(req, methods)?;
+    require_method(req, route)?;
     let size = platform_size(req.body());
     if size > MAX_BODY_BYTES {
         return Err(ApiError::too_large(size));
@@ -163,14 +162,8 @@ async fn handle_json_request(
     now: Timestamp,
 ) -> Result<Response<Body>, ApiError> {
     let started = Instant::now();
-    let (delivery, _) = accept(
-        req,
-        route,
-        Credentials::Token(&deps.secret),
-        &[Method::POST],
-        now,
-    )?;
-    let reading: Result<Recording, Unreadable> = read(&delivery, deps.retention_days);
+    let (delivery, _) = accept(req, route, Credentials::Token(&deps.secret), now)?;
+    let reading: Result<Reading, Unreadable> = read(&delivery, deps.retention_days);
     let kept = keep(
         &deps.store,
         &delivery,
@@ -194,7 +187,7 @@ async fn handle_json_request(
 }
 
 /// `{"status": "recorded", ...what the provider's reader said}`.
-pub fn json_answer(outcome: Outcome, recording: Option<&Recording>) -> Value {
+pub fn json_answer(outcome: Outcome, recording: Option<&Reading>) -> Value {
     let mut answer = json!({"status": outcome.as_str()});
     if let (Some(Value::Object(fields)), Value::Object(into)) =
         (recording.map(|r| &r.answer), &mut answer)
@@ -208,8 +201,9 @@ pub fn json_answer(outcome: Outcome, recording: Option<&Recording>) -> Value {
 
 /// What a function serving a route needs, from the environment: the table
 /// (with the spillway queue behind it), the route's secret, the retention
-/// and the deadline.
-pub fn webhook_deps_from_env(route: Route, deadline: Deadline) -> Result<WebhookDeps, String> {
+/// and the route's deadline (the route table's).
+pub fn webhook_deps_from_env(route: Route) -> Result<WebhookDeps, String> {
+    let deadline = route.entry().deadline;
     let settings = crate::runtime::Settings::from_env()?;
     let config = lambda_sdk_config(deadline);
     Ok(WebhookDeps {
@@ -225,7 +219,7 @@ pub fn webhook_deps_from_env(route: Route, deadline: Deadline) -> Result<Webhook
 /// every request through [`handle_json`].
 pub async fn serve_json(route: Route) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    let deps = webhook_deps_from_env(route, Deadline::FIVE_SECOND_PROVIDER)?;
+    let deps = webhook_deps_from_env(route)?;
     run_http(service_fn(|req: Request| async {
         Ok::<_, lambda_http::Error>(handle_json(route, &deps, req, Timestamp::now()).await)
     }))
@@ -242,7 +236,7 @@ mod tests {
             json_answer(Outcome::Spilled, None),
             json!({"status": "spilled"})
         );
-        let recording = Recording {
+        let recording = Reading {
             event: crate::event::Event {
                 provider: crate::event::Provider::Zonitel,
                 channel: crate::event::Channel::Call,

@@ -25,7 +25,7 @@ use crate::runtime::Deadline;
 use crate::signature::SigningKey;
 use crate::store::{Store, StoreError, WriteOutcome};
 use crate::time::Timestamp;
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -124,13 +124,8 @@ fn accept(
     route: Route,
     now: Timestamp,
 ) -> Result<(Delivery, Option<SignedDelivery>), ApiError> {
-    let (delivery, credential) = edge::accept(
-        req,
-        route,
-        Credentials::RetellSignature(&deps.key),
-        &[Method::POST],
-        now,
-    )?;
+    let (delivery, credential) =
+        edge::accept(req, route, Credentials::RetellSignature(&deps.key), now)?;
     // No Content-Type check: the body is read by what it is (senders
     // mislabel), and what cannot be read is kept, not refused.
     let signed = match credential {

@@ -98,7 +98,6 @@ async fn handle_hook(
     now: Timestamp,
 ) -> Result<Response<Body>, ApiError> {
     let started = Instant::now();
-    let methods = [Method::GET, Method::POST];
     // Credentials before the hook: a stranger learns nothing of the routes.
     let path = req.raw_http_path();
     let (delivery, credential) = match Hook::of_path(path) {
@@ -106,7 +105,6 @@ async fn handle_hook(
             req,
             Route::Voxtelesys(hook),
             Credentials::Token(&deps.secret),
-            &methods,
             now,
         )?,
         None => {
@@ -114,7 +112,6 @@ async fn handle_hook(
                 req,
                 Route::Voxtelesys(Hook::Voice),
                 Credentials::Token(&deps.secret),
-                &methods,
                 now,
             )?;
             return Err(unknown_hook(path));

@@ -4,79 +4,10 @@
 //! spillway from a spilled copy, so both read it the same way.
 
 use super::decode::BodyDecoding;
-use crate::event::Provider;
-use crate::providers::voxtelesys::Hook;
+use crate::providers::Payload;
 use crate::time::Timestamp;
 
-/// A webhook route: where a delivery came in, and so who sent it and how
-/// it is read. [`Route::ALL`] is the one list of routes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Route {
-    ZonitelCall,
-    ZonitelSms,
-    SalpreEvents,
-    Voxtelesys(Hook),
-    RetellInbound,
-    /// Retell's call events: joined to their call by reads, so the retell
-    /// function reads them itself; only an unreadable one comes this way.
-    RetellEvents,
-}
-
-impl Route {
-    pub const ALL: [Route; 9] = [
-        Route::ZonitelCall,
-        Route::ZonitelSms,
-        Route::SalpreEvents,
-        Route::Voxtelesys(Hook::Voice),
-        Route::Voxtelesys(Hook::Status),
-        Route::Voxtelesys(Hook::Recording),
-        Route::Voxtelesys(Hook::Dial),
-        Route::RetellInbound,
-        Route::RetellEvents,
-    ];
-
-    /// The route's path, as API Gateway serves it.
-    pub fn path(self) -> &'static str {
-        match self {
-            Route::ZonitelCall => "/zonitel/calls",
-            Route::ZonitelSms => "/zonitel/sms",
-            Route::SalpreEvents => "/salpre/events",
-            Route::Voxtelesys(Hook::Voice) => "/voxtelesys/voice",
-            Route::Voxtelesys(Hook::Status) => "/voxtelesys/status",
-            Route::Voxtelesys(Hook::Recording) => "/voxtelesys/recording",
-            Route::Voxtelesys(Hook::Dial) => "/voxtelesys/dial",
-            Route::RetellInbound => "/retell/inbound",
-            Route::RetellEvents => "/retell/events",
-        }
-    }
-
-    /// The route of a path; `None` for a path no webhook serves.
-    pub fn of_path(path: &str) -> Option<Route> {
-        let path = path.trim_end_matches('/');
-        Route::ALL
-            .into_iter()
-            .find(|route| path.ends_with(route.path()))
-    }
-
-    pub fn provider(self) -> Provider {
-        match self {
-            Route::ZonitelCall | Route::ZonitelSms => Provider::Zonitel,
-            Route::SalpreEvents => Provider::Salpre,
-            Route::Voxtelesys(_) => Provider::Voxtelesys,
-            Route::RetellInbound | Route::RetellEvents => Provider::Retell,
-        }
-    }
-
-    /// The environment variable holding the secret this route checks.
-    pub fn secret_variable(self) -> &'static str {
-        match self.provider() {
-            Provider::Zonitel => "ZONITEL_WEBHOOK_TOKEN",
-            Provider::Salpre => "SALPRE_WEBHOOK_TOKEN",
-            Provider::Voxtelesys => "VOXTELESYS_WEBHOOK_TOKEN",
-            Provider::Retell => "RETELL_API_KEY",
-        }
-    }
-}
+pub use crate::route_table::Route;
 
 /// One authenticated delivery, within the size limit, as it came.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,15 +33,20 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// What a provider parses: the body without a UTF-8 byte order mark (some
-    /// senders write one), or, for a GET, the query string.
+    /// What its route's reader gets.
+    pub fn as_payload(&self) -> Payload<'_> {
+        Payload {
+            is_post: self.is_post,
+            content_type: self.content_type.as_deref(),
+            query: &self.query,
+            body: &self.body,
+            received_at: self.received_at,
+        }
+    }
+
+    /// What a provider parses (see [`Payload::bytes`]).
     pub fn payload(&self) -> &[u8] {
-        let bytes = if self.is_post {
-            self.body.as_slice()
-        } else {
-            self.query.as_bytes()
-        };
-        bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+        self.as_payload().bytes()
     }
 
     /// The payload as text, when it is text.
@@ -122,30 +58,6 @@ impl Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_route_is_found_by_its_path_with_or_without_a_stage() {
-        for route in Route::ALL {
-            assert_eq!(Route::of_path(route.path()), Some(route));
-            assert_eq!(
-                Route::of_path(&format!("/prod{}", route.path())),
-                Some(route)
-            );
-            assert_eq!(Route::of_path(&format!("{}/", route.path())), Some(route));
-        }
-        assert_eq!(Route::of_path("/voxtelesys/other"), None);
-        assert_eq!(Route::of_path("/"), None);
-    }
-
-    #[test]
-    fn every_provider_has_a_route() {
-        for provider in crate::event::Provider::ALL {
-            assert!(
-                Route::ALL.iter().any(|r| r.provider() == provider),
-                "{provider}"
-            );
-        }
-    }
 
     #[test]
     fn payload_drops_a_byte_order_mark_and_reads_a_get_from_its_query() {

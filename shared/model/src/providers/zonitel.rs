@@ -183,6 +183,28 @@ fn retry_guard(event: &Event) -> RetryGuard {
     }
 }
 
+/// The route's [`crate::providers::Reader`]: an incoming-call webhook.
+pub fn read_payload(
+    payload: &crate::providers::Payload,
+    retention_days: u32,
+) -> Result<crate::providers::Reading, ReadError> {
+    let (body, anomaly) = crate::providers::json_body(payload)?;
+    let call = parse_incoming_call(&body)?;
+    let event = incoming_call_event(
+        &call,
+        crate::providers::raw_text(payload)?,
+        payload.received_at,
+    )?;
+    let plan = incoming_call_plan(&event, retention_days);
+    let answer = serde_json::json!({"call_id": event.provider_id});
+    Ok(crate::providers::Reading {
+        event,
+        plan,
+        answer,
+    }
+    .with_anomaly(anomaly))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -539,6 +539,32 @@ pub fn sms_plan(delivery: &SmsDelivery, retention_days: u32) -> WritePlan {
     plan
 }
 
+/// The route's [`crate::providers::Reader`]: an inbound message or an
+/// outbound message's status.
+pub fn read_payload(
+    payload: &crate::providers::Payload,
+    retention_days: u32,
+) -> Result<crate::providers::Reading, ReadError> {
+    let (body, anomaly) = crate::providers::json_body(payload)?;
+    let notification = parse_notification(&body)?;
+    let sms = sms_delivery(
+        &notification,
+        crate::providers::raw_text(payload)?,
+        payload.received_at,
+    )?;
+    let plan = sms_plan(&sms, retention_days);
+    let answer = serde_json::json!({
+        "message_id": sms.event.provider_id,
+        "sms_status": sms.event.kind,
+    });
+    Ok(crate::providers::Reading {
+        event: sms.event,
+        plan,
+        answer,
+    }
+    .with_anomaly(anomaly))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,3 +35,27 @@ pub mod variables {
     pub const PREVIOUS_CALL_COUNT: &str = "previous_call_count";
     pub const LAST_CALL_AT: &str = "last_call_at";
 }
+
+/// `/retell/inbound`'s [`crate::providers::Reader`]. The webhook answers
+/// from the request itself; this reading is what it writes, and what the
+/// spillway writes for a spilled copy (which carries no signature to
+/// guard: the retry guard alone recognises the provider's retry of it).
+pub fn read_inbound_payload(
+    payload: &crate::providers::Payload,
+    retention_days: u32,
+) -> Result<crate::providers::Reading, crate::providers::ReadError> {
+    let (body, anomaly) = crate::providers::json_body(payload)?;
+    let request = parse_inbound(&body)?;
+    let event = inbound_event(
+        &request,
+        crate::providers::raw_text(payload)?,
+        payload.received_at,
+    );
+    let plan = inbound_plan(&event, &request, retention_days, None);
+    Ok(crate::providers::Reading {
+        event,
+        plan,
+        answer: serde_json::Value::Null,
+    }
+    .with_anomaly(anomaly))
+}

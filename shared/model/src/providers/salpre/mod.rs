@@ -158,3 +158,28 @@ impl Delivery {
         !matches!(self.payload, Payload::Unknown)
     }
 }
+
+/// The route's [`crate::providers::Reader`]: one custom-webhook delivery.
+pub fn read_payload(
+    payload: &crate::providers::Payload,
+    retention_days: u32,
+) -> Result<crate::providers::Reading, crate::providers::ReadError> {
+    let (body, anomaly) = crate::providers::json_body(payload)?;
+    let parsed = parse_delivery(&body)?;
+    let mapped = map_delivery(
+        &parsed,
+        crate::providers::raw_text(payload)?,
+        payload.received_at,
+        retention_days,
+    )?;
+    let mut answer = serde_json::json!({"event_type": parsed.event_type});
+    if let Some(call) = &mapped.call {
+        answer["call_id"] = serde_json::json!(call.call_id);
+    }
+    Ok(crate::providers::Reading {
+        event: mapped.event,
+        plan: mapped.plan,
+        answer,
+    }
+    .with_anomaly(anomaly))
+}

@@ -40,6 +40,42 @@ mod answer;
 mod callback;
 mod params;
 
+/// A hook's callback from a plain payload: its form body (POST) or query
+/// string (GET).
+pub fn read_callback(
+    hook: Hook,
+    payload: &crate::providers::Payload,
+) -> Result<Callback, ReadError> {
+    let path = format!("/voxtelesys/{}", hook.as_str());
+    let inbound = Inbound {
+        method: if payload.is_post {
+            Method::Post
+        } else {
+            Method::Get
+        },
+        path: &path,
+        query: payload.query,
+        body: payload.body,
+        content_type: payload.content_type,
+    };
+    read(&inbound, payload.received_at)
+}
+
+/// A hook's [`crate::providers::Reader`] (the route table gives each hook
+/// its own).
+pub fn read_payload(
+    hook: Hook,
+    payload: &crate::providers::Payload,
+    retention_days: u32,
+) -> Result<crate::providers::Reading, ReadError> {
+    let callback = read_callback(hook, payload)?;
+    Ok(crate::providers::Reading {
+        plan: callback.plan(retention_days),
+        answer: serde_json::json!({"call_id": callback.event.provider_id}),
+        event: callback.event,
+    })
+}
+
 #[cfg(test)]
 mod tests;
 
