@@ -16,16 +16,17 @@ event source pumps) are passed through unchanged.
   event  METHOD PATH [--header NAME:VALUE]... [--body-file FILE]
          print the event a request becomes (for a look, and the tests)
 
-The routes are the workspace's `[workspace.metadata.lambda.watch.router]`
-in Cargo.toml. Run it with the project's virtualenv (.venv/bin/python).
+The routes are the route table's (shared/model/src/route_table.rs, read
+through `cargo run -p callhooks-model --example route_table`). Run it with
+the project's virtualenv (.venv/bin/python).
 """
 
 import argparse
 import base64
 import json
 import re
+import subprocess
 import sys
-import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -44,18 +45,30 @@ MAX_INVOCATION_BYTES = 6 * 1024 * 1024
 INVOKE_TIMEOUT_SECONDS = 900
 
 
-def routes(cargo_toml=ROOT / "Cargo.toml"):
-    """[(method, path template, compiled pattern, function)] from Cargo.toml."""
-    with open(cargo_toml, "rb") as f:
-        router = tomllib.load(f)["workspace"]["metadata"]["lambda"]["watch"]["router"]
-    table = []
-    for template, targets in router.items():
+def route_table():
+    """The route table as JSON (shared/model/src/route_table.rs), printed by
+    the model crate's example: the one list of routes, here too."""
+    out = subprocess.run(
+        ["cargo", "run", "-q", "--locked", "-p", "callhooks-model", "--example", "route_table"],
+        cwd=ROOT, check=True, capture_output=True,
+    ).stdout
+    return json.loads(out)
+
+
+def routes(table=None):
+    """[(method, path template, compiled pattern, function)] from the route table."""
+    table = table or route_table()
+    found, seen = [], set()
+    for route in table["routes"]:
+        template = route["api_path"]
         pattern = re.compile(
             "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "/?$"
         )
-        for target in targets:
-            table.append((target["method"].upper(), template, pattern, target["function"]))
-    return table
+        for method in route["methods"]:
+            if (method, template) not in seen:
+                seen.add((method, template))
+                found.append((method.upper(), template, pattern, route["function"]))
+    return found
 
 
 def match(table, method, path):

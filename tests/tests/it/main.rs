@@ -21,6 +21,7 @@ mod reproducible;
 mod retell_events;
 mod retell_inbound;
 mod retention;
+mod route_table;
 mod salpre_events;
 mod sam_local;
 mod sizes_and_encodings;
