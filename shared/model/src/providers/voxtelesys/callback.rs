@@ -1,7 +1,7 @@
 //! From parameters to the normalized callback and what it writes.
 
-use super::answer::{dial_outcome, DialOutcome};
 use super::{CallParams, Hook, MAX_CALLER_NAME_CHARS, MAX_STRUCTURED_VARS_BYTES, MAX_TOKEN_CHARS};
+use crate::call_answer::{dial_outcome, DialOutcome};
 use crate::event::{Channel, Direction, Event, Provider};
 use crate::lifecycle;
 use crate::phone::PhoneNumber;
@@ -360,7 +360,7 @@ impl Callback {
                 if let Some(seconds) = seconds(p.dial_call_duration.as_deref()).map(n) {
                     summary.set_once("dial_call_duration_s", seconds);
                 }
-                match dial_outcome(p) {
+                match dial_outcome(p.dial_call_status.as_deref()) {
                     DialOutcome::Answered => {
                         summary.set_once("answered_at", at);
                     }
