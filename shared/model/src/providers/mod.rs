@@ -8,6 +8,7 @@
 
 pub mod retell;
 pub mod salpre;
+pub mod twilio;
 pub mod voxtelesys;
 pub mod zonitel;
 pub mod zonitel_sms;
