@@ -8,6 +8,11 @@
 
 use crate::config::{VoicemailConfig, VoxtelesysConfig};
 
+/// Said when a number has no configuration and the function's default
+/// message (`VOXTELESYS_DEFAULT_MESSAGE`, or Twilio's) is not set.
+pub const DEFAULT_MESSAGE: &str =
+    "Thank you for calling. We cannot take your call right now. Please try again later.";
+
 /// Said before the beep when voicemail is on and its prompt is not set.
 pub const DEFAULT_VOICEMAIL_PROMPT: &str =
     "Nobody is available to take your call. Please leave a message after the beep.";

@@ -5,9 +5,10 @@ use crate::call_answer::{dial_outcome, DialOutcome};
 use crate::event::{Channel, Direction, Event, Provider};
 use crate::lifecycle;
 use crate::phone::PhoneNumber;
+use crate::providers::form::{self, normalized, seconds};
 use crate::providers::ReadError;
 use crate::store::keys;
-use crate::store::plan::{self, is_storable_number, n, s, Item, WritePlan};
+use crate::store::plan::{self, n, s, Item, WritePlan};
 use crate::time::{self, Timestamp};
 use sha2::{Digest, Sha256};
 
@@ -64,24 +65,9 @@ pub struct Callback {
     pub event: Event,
 }
 
-/// A value that becomes part of a key (a status, an id): as sent when it
-/// is printable and bounded, else a digest of it (named).
+/// A value that becomes part of a key, bounded at [`MAX_TOKEN_CHARS`].
 fn key_part(value: &str, field: &str, anomalies: &mut Vec<String>) -> String {
-    let value = value.trim();
-    if value.chars().count() <= MAX_TOKEN_CHARS
-        && !value.chars().any(|c| c.is_control() || c == '#')
-    {
-        return value.to_string();
-    }
-    anomalies.push(format!(
-        "{field}: longer than {MAX_TOKEN_CHARS} characters or not printable; keyed by its digest"
-    ));
-    format!("h-{}", hex::encode(&Sha256::digest(value.as_bytes())[..8]))
-}
-
-/// A status as matched: trimmed and lower-case (stored as it came).
-fn normalized(value: Option<&str>) -> String {
-    value.unwrap_or("").trim().to_ascii_lowercase()
+    form::key_part(value, field, MAX_TOKEN_CHARS, anomalies)
 }
 
 /// A parameter's value, trimmed; `None` when absent or empty.
@@ -428,16 +414,4 @@ impl Callback {
             None => Item::new(),
         }
     }
-}
-
-/// A duration in seconds as stored: a non-negative number DynamoDB can
-/// store (any other stays text, on the event only).
-fn seconds(value: Option<&str>) -> Option<&str> {
-    let value = value?.trim();
-    value
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .filter(|_| is_storable_number(value))
-        .map(|_| value)
 }

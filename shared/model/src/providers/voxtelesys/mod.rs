@@ -44,17 +44,13 @@ mod params;
 #[cfg(test)]
 mod tests;
 
-pub use crate::call_answer::{answer_voice, CallAnswer, DEFAULT_VOICEMAIL_PROMPT};
+pub use crate::call_answer::{answer_voice, CallAnswer, DEFAULT_MESSAGE, DEFAULT_VOICEMAIL_PROMPT};
 pub use callback::{parse_callback, phone_number, Callback, Vars};
 pub use params::{read_inbound, without_token, CallParams, Inbound, Method};
 
 use crate::providers::ReadError;
 use crate::time::Timestamp;
 
-/// Said when a number has no Voxtelesys configuration and
-/// `VOXTELESYS_DEFAULT_MESSAGE` is not set.
-pub const DEFAULT_MESSAGE: &str =
-    "Thank you for calling. We cannot take your call right now. Please try again later.";
 /// Caller-ID names are 15 characters in North America; longer is not a name.
 pub const MAX_CALLER_NAME_CHARS: usize = 256;
 /// Ids and statuses become parts of keys: bounded so keys stay small.
