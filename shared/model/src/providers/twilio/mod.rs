@@ -14,7 +14,18 @@
 //! answer is the decision shared with Voxtelesys (`crate::call_answer`),
 //! written as TwiML by `crate::twiml`.
 
+pub mod calls;
+pub mod messages;
+mod request;
 pub mod signature;
+
+pub use request::{read, Inbound, Reading};
+
+/// Caller-ID names are 15 characters in North America; longer is not a name.
+pub const MAX_CALLER_NAME_CHARS: usize = 256;
+/// Sids and statuses become parts of keys: bounded so keys stay small
+/// (Twilio's sids are 34 characters).
+pub const MAX_TOKEN_CHARS: usize = 128;
 
 /// The six Twilio webhook routes. Users paste these paths into Twilio's
 /// console, so they are a contract.
