@@ -88,8 +88,9 @@ impl Hook {
         !matches!(self, Hook::Messages | Hook::MessageStatus)
     }
 
-    /// Whether Twilio may request it with GET (the voice routes: a number's
-    /// voice URL and the TwiML actions have a configurable method).
+    /// Whether the route serves GET as well as POST: the voice routes (a
+    /// number's voice URL and our TwiML's actions), whose method users set
+    /// in Twilio's console; the others are POSTed.
     pub fn allows_get(self) -> bool {
         matches!(self, Hook::Voice | Hook::Dial | Hook::Recording)
     }

@@ -15,8 +15,9 @@ use crate::time::Timestamp;
 #[derive(Clone, Copy, Debug)]
 pub struct Inbound<'a> {
     pub hook: Hook,
-    /// POST (form parameters in the body) or GET (in the query string; the
-    /// voice routes only).
+    /// POST (form parameters in the body) or GET (in the query string).
+    /// Twilio lets each webhook's method be configured, so a GET reads the
+    /// same on every hook; which routes serve GET is the route table's.
     pub is_post: bool,
     /// The raw query string (without `?`), `""` when there is none; a GET's
     /// parameters, and kept as its raw payload.
@@ -46,7 +47,7 @@ pub fn read(
     received_at: Timestamp,
     retention_days: u32,
 ) -> Result<Reading, ReadError> {
-    let (part, mut anomalies) = form_part(
+    let (part, anomalies) = form_part(
         !inbound.is_post,
         inbound.query,
         inbound.body,
@@ -56,12 +57,6 @@ pub fn read(
     let raw = match part {
         FormPart::Query(text) | FormPart::Body(text) => text,
     };
-    if !inbound.is_post && !inbound.hook.allows_get() {
-        anomalies.push(format!(
-            "method: GET on {}, where Twilio POSTs; the query string is read",
-            inbound.hook.path()
-        ));
-    }
     let form = Form::parse(raw.as_bytes());
     // What the request's shape said comes first, then the parameters'.
     let (event, plan) = if inbound.hook.is_call() {
