@@ -5,6 +5,7 @@
 //! and the small value helpers both readers use (statuses, key parts,
 //! seconds).
 
+use crate::phone::PhoneNumber;
 use crate::providers::ReadError;
 use crate::store::plan::is_storable_number;
 use sha2::{Digest, Sha256};
@@ -117,6 +118,31 @@ impl Form {
     /// Every (name, first value), in the order the names first came.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+}
+
+/// A number parameter (`From`, `To`): the caller's may be withheld
+/// (`None`), ours must be a number (short codes, numbers without `+` and
+/// sender ids are numbers too, docs/phone-numbers.md). Missing, or text
+/// that is no number, is named in `anomalies` and read as `None` (the
+/// text is kept as sent by the plan).
+pub fn number_param(
+    name: &str,
+    value: Option<&str>,
+    is_caller: bool,
+    anomalies: &mut Vec<String>,
+) -> Option<PhoneNumber> {
+    let Some(text) = value else {
+        anomalies.push(format!("{name}: missing"));
+        return None;
+    };
+    match PhoneNumber::read_field(text, is_caller) {
+        Ok(number) => number,
+        Err(problem) => {
+            let shown: String = text.chars().take(40).collect();
+            anomalies.push(format!("{name}: {shown:?} {problem}; kept as sent"));
+            None
+        }
     }
 }
 

@@ -21,8 +21,7 @@ use super::{Hook, MAX_CALLER_NAME_CHARS, MAX_TOKEN_CHARS};
 use crate::call_answer::{dial_outcome, DialOutcome};
 use crate::event::{Channel, Direction, Event, Provider};
 use crate::lifecycle;
-use crate::phone::PhoneNumber;
-use crate::providers::form::{self, normalized, seconds, Form};
+use crate::providers::form::{self, normalized, number_param, seconds, Form};
 use crate::providers::ReadError;
 use crate::store::keys;
 use crate::store::plan::{n, s, WritePlan};
@@ -115,8 +114,8 @@ pub fn read_call(
             .iter()
             .map(|name| format!("{name}: sent more than once; the first value is read")),
     );
-    let from = number("From", form.get("From"), true, &mut anomalies);
-    let to = number("To", form.get("To"), false, &mut anomalies);
+    let from = number_param("From", form.get("From"), true, &mut anomalies);
+    let to = number_param("To", form.get("To"), false, &mut anomalies);
     for field in ["CallDuration", "DialCallDuration", "RecordingDuration"] {
         if form
             .present(field)
@@ -201,28 +200,6 @@ pub fn read_call(
         raw: raw.to_string(),
         anomalies,
     })
-}
-
-/// A number parameter: the caller's may be withheld (`None`), ours must be
-/// a number; one that cannot be read is named and kept as sent.
-fn number(
-    name: &str,
-    value: Option<&str>,
-    is_caller: bool,
-    anomalies: &mut Vec<String>,
-) -> Option<PhoneNumber> {
-    let Some(text) = value else {
-        anomalies.push(format!("{name}: missing"));
-        return None;
-    };
-    match PhoneNumber::read_field(text, is_caller) {
-        Ok(number) => number,
-        Err(problem) => {
-            let shown: String = text.chars().take(40).collect();
-            anomalies.push(format!("{name}: {shown:?} {problem}; kept as sent"));
-            None
-        }
-    }
 }
 
 /// What makes a callback distinct from another of the same call: a retry

@@ -23,8 +23,7 @@
 use super::{Hook, MAX_TOKEN_CHARS};
 use crate::event::{Channel, Direction, Event, Provider, SmsStatus};
 use crate::lifecycle;
-use crate::phone::PhoneNumber;
-use crate::providers::form::{self, normalized, Form};
+use crate::providers::form::{self, normalized, number_param, Form};
 use crate::providers::zonitel_sms::{INLINE_TEXT_BYTES, MAX_MEDIAS, MAX_MEDIAS_BYTES};
 use crate::providers::ReadError;
 use crate::store::keys::{self, PK, SK};
@@ -205,8 +204,8 @@ pub fn read_message(
         }
         _ => Direction::Outbound,
     };
-    let from = number("From", form.get("From"), true, &mut anomalies);
-    let to = number("To", form.get("To"), false, &mut anomalies);
+    let from = number_param("From", form.get("From"), true, &mut anomalies);
+    let to = number_param("To", form.get("To"), false, &mut anomalies);
     let body = form.get("Body").map(|text| {
         if text.len() > INLINE_TEXT_BYTES {
             anomalies.push(format!(
@@ -265,26 +264,6 @@ pub fn read_message(
         error_code,
         error_message,
     })
-}
-
-fn number(
-    name: &str,
-    value: Option<&str>,
-    is_caller: bool,
-    anomalies: &mut Vec<String>,
-) -> Option<PhoneNumber> {
-    let Some(text) = value else {
-        anomalies.push(format!("{name}: missing"));
-        return None;
-    };
-    match PhoneNumber::read_field(text, is_caller) {
-        Ok(number) => number,
-        Err(problem) => {
-            let shown: String = text.chars().take(40).collect();
-            anomalies.push(format!("{name}: {shown:?} {problem}; kept as sent"));
-            None
-        }
-    }
 }
 
 /// `MediaUrl0..N` and `MediaContentType0..N`, in index order, bounded at

@@ -5,7 +5,7 @@ use crate::call_answer::{dial_outcome, DialOutcome};
 use crate::event::{Channel, Direction, Event, Provider};
 use crate::lifecycle;
 use crate::phone::PhoneNumber;
-use crate::providers::form::{self, normalized, seconds};
+use crate::providers::form::{self, normalized, number_param, seconds};
 use crate::providers::ReadError;
 use crate::store::keys;
 use crate::store::plan::{self, n, s, Item, WritePlan};
@@ -125,22 +125,8 @@ pub fn parse_callback(
         .iter()
         .map(|name| format!("{name}: sent more than once; the first value is read"))
         .collect();
-    let mut number = |name: &str, value: &Option<String>, is_caller: bool| match value {
-        None => {
-            anomalies.push(format!("{name}: missing"));
-            None
-        }
-        Some(text) => match phone_number(text, is_caller) {
-            Ok(number) => number,
-            Err(problem) => {
-                let shown: String = text.chars().take(40).collect();
-                anomalies.push(format!("{name}: {shown:?} {problem}; kept as sent"));
-                None
-            }
-        },
-    };
-    let from = number("From", &params.from, true);
-    let to = number("To", &params.to, false);
+    let from = number_param("From", params.from.as_deref(), true, &mut anomalies);
+    let to = number_param("To", params.to.as_deref(), false, &mut anomalies);
     for (field, value) in [
         ("DialCallDuration", params.dial_call_duration.as_deref()),
         ("RecordingDuration", params.recording_duration.as_deref()),
