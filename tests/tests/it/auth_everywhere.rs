@@ -1,11 +1,12 @@
 //! With every secret set, every route refuses a missing or wrong credential
-//! (Retell: also a stale, malformed or foreign signature) with 401 and
+//! (Retell: also a stale, malformed or foreign signature; Twilio: a
+//! signature by another token or over another body or URL) with 401 and
 //! writes nothing; the right credential is accepted. Neither the answers
 //! nor the log lines (captured as the JSON a deployed function writes)
 //! contain a secret or a caller's whole number.
 
 use callhooks::auth::SharedSecret;
-use callhooks::providers::twilio::signature::AuthToken;
+use callhooks::providers::twilio::signature::{self as twilio_signature, AuthToken};
 use callhooks::signature::{sign, SigningKey, SIGNATURE_HEADER};
 use callhooks::time::Timestamp;
 use callhooks_tests::{
@@ -35,6 +36,12 @@ const SALPRE: &str = r#"{"event_type":"transcript","timestamp_utc":1795449000,"p
 const VOX: &str =
     "CallSid=CA-auth-1&From=%2B14155552671&To=%2B18339664835&CallStatus=ringing&Direction=inbound";
 const RETELL: &str = r#"{"event": "call_inbound", "call_inbound": {"agent_id": "agent_1", "from_number": "+14155552671", "to_number": "+18339664835"}}"#;
+const TWILIO_CALL: &str = "AccountSid=AC1&CallSid=CA-auth-2&From=%2B14155552671&To=%2B18339664835&CallStatus=ringing&Direction=inbound&CallerName=John+Doe";
+const TWILIO_SMS: &str = "AccountSid=AC1&MessageSid=SM-auth-1&From=%2B14155552671&To=%2B18339664835&Body=My+PIN+is+4321&NumMedia=0";
+/// The host Twilio's requests name: the URL they are signed for is
+/// `https://{TWILIO_HOST}{path}`.
+const TWILIO_HOST: &str = "hooks.example.com";
+const FORM: &str = "application/x-www-form-urlencoded";
 
 fn now() -> Timestamp {
     Timestamp::from_millisecond(T0).unwrap()
@@ -83,6 +90,49 @@ fn post(path: &str, content_type: &str, headers: &[(&str, &str)], body: &str) ->
     let mut all = vec![("content-type", content_type)];
     all.extend_from_slice(headers);
     api_request("POST", path, &all, Some(body), false)
+}
+
+/// The Twilio routes these tests call: route, path, body.
+fn twilio_routes() -> [(Route, &'static str, &'static str); 2] {
+    use callhooks::providers::twilio::Hook as TwilioHook;
+    [
+        (
+            Route::Twilio(TwilioHook::Voice),
+            "/twilio/voice",
+            TWILIO_CALL,
+        ),
+        (
+            Route::Twilio(TwilioHook::Messages),
+            "/twilio/messages",
+            TWILIO_SMS,
+        ),
+    ]
+}
+
+/// Twilio's signature of `body` POSTed to `path`, with `token`.
+fn twilio_sign(token: &str, path: &str, body: &str) -> String {
+    twilio_signature::sign(
+        token,
+        &format!("https://{TWILIO_HOST}{path}"),
+        &twilio_signature::form_params(body.as_bytes()),
+    )
+}
+
+/// A form POST to a Twilio route, with these extra headers.
+fn twilio_post(path: &str, body: &str, headers: &[(&str, &str)]) -> Request {
+    let mut all = vec![("host", TWILIO_HOST)];
+    all.extend_from_slice(headers);
+    post(path, FORM, &all, body)
+}
+
+/// A Twilio request signed as Twilio signs it.
+fn twilio_signed(path: &str, body: &str) -> Request {
+    let signature = twilio_sign(TWILIO_TOKEN, path, body);
+    twilio_post(
+        path,
+        body,
+        &[(twilio_signature::SIGNATURE_HEADER, &signature)],
+    )
 }
 
 /// The shared-secret routes: route, path, content type, body, its token.
@@ -226,6 +276,59 @@ fn refusals() -> Vec<(String, Route, Request)> {
             retell(header),
         ));
     }
+    let header = twilio_signature::SIGNATURE_HEADER;
+    for (route, path, body) in twilio_routes() {
+        let other_path = if path == "/twilio/voice" {
+            "/twilio/dial"
+        } else {
+            "/twilio/message-status"
+        };
+        let bearer = format!("Bearer {TWILIO_TOKEN}");
+        for (name, request) in [
+            ("missing signature", twilio_post(path, body, &[])),
+            (
+                "signed with another token",
+                twilio_post(
+                    path,
+                    body,
+                    &[(header, &twilio_sign("other-token", path, body))],
+                ),
+            ),
+            (
+                "signed for another body",
+                twilio_post(
+                    path,
+                    body,
+                    &[(
+                        header,
+                        &twilio_sign(TWILIO_TOKEN, path, &body.replace("2671", "2672")),
+                    )],
+                ),
+            ),
+            (
+                "signed for another URL",
+                twilio_post(
+                    path,
+                    body,
+                    &[(header, &twilio_sign(TWILIO_TOKEN, other_path, body))],
+                ),
+            ),
+            (
+                "token as the signature",
+                twilio_post(path, body, &[(header, TWILIO_TOKEN)]),
+            ),
+            (
+                "bearer token instead",
+                twilio_post(path, body, &[("authorization", &bearer)]),
+            ),
+            (
+                "query token instead",
+                twilio_post(&format!("{path}?token={TWILIO_TOKEN}"), body, &[]),
+            ),
+        ] {
+            cases.push((format!("{route:?} {name}"), route, request));
+        }
+    }
     cases
 }
 
@@ -298,6 +401,15 @@ async fn the_right_credential_is_accepted_and_logs_reveal_no_secret_number_or_pa
         )
         .await;
     assert_eq!(response.status().as_u16(), 200);
+    for (route, path, body) in twilio_routes() {
+        let response = functions
+            .call(route, twilio_signed(path, body), now())
+            .await;
+        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        assert_eq!(response.status().as_u16(), 200, "{route:?}: {text}");
+        assert!(text.contains("<Response"), "{route:?}: {text}");
+        assert_clean(&format!("{route:?} answer"), &text);
+    }
 
     // A token that came in a query string or a header is never stored.
     let stored = format!("{:?}", stack.all_items().await);
@@ -323,7 +435,8 @@ async fn the_right_credential_is_accepted_and_logs_reveal_no_secret_number_or_pa
         .iter()
         .filter(|l| l["fields"]["outcome"].is_string())
         .collect();
-    assert_eq!(handled.len(), 9, "{text}"); // four routes twice, Retell once
+    // Four routes twice, Retell once, Twilio's two routes once.
+    assert_eq!(handled.len(), 11, "{text}");
     for line in handled {
         let fields = &line["fields"];
         for name in ["provider", "kind", "outcome", "duration_ms"] {
@@ -361,14 +474,22 @@ fn every_kind_of_request() -> Vec<(String, Route, Request)> {
             RETELL,
         ),
     ));
+    for (route, path, body) in twilio_routes() {
+        cases.push((
+            format!("{route:?} signed"),
+            route,
+            twilio_signed(path, body),
+        ));
+    }
     cases
 }
 
-const SECRET_VARIABLES: [&str; 4] = [
+const SECRET_VARIABLES: [&str; 5] = [
     "ZONITEL_WEBHOOK_TOKEN",
     "SALPRE_WEBHOOK_TOKEN",
     "VOXTELESYS_WEBHOOK_TOKEN",
     "RETELL_API_KEY",
+    "TWILIO_AUTH_TOKEN",
 ];
 
 #[tokio::test]
@@ -390,6 +511,11 @@ async fn with_no_secret_and_no_opt_in_every_route_refuses_everything_and_says_wh
             assert_eq!(status, 401, "{env:?} {name}: {body}");
             assert_eq!(body["error"]["code"], "unauthorized", "{name}");
             assert_clean(&name, &body.to_string());
+            if matches!(route, Route::Twilio(_)) {
+                // Says why: the token is not configured, whatever was sent.
+                let message = body["error"]["message"].as_str().unwrap_or_default();
+                assert!(message.contains("TWILIO_AUTH_TOKEN"), "{name}: {body}");
+            }
         }
     }
     assert_eq!(stack.all_items().await, vec![], "a refused request wrote");
@@ -435,6 +561,12 @@ async fn allow_unauthenticated_true_is_the_only_way_to_an_open_route() {
         )
         .await;
     assert_eq!(response.status().as_u16(), 200);
+    for (route, path, body) in twilio_routes() {
+        let response = functions
+            .call(route, twilio_post(path, body, &[]), now())
+            .await;
+        assert_eq!(response.status().as_u16(), 200, "{route:?}");
+    }
     assert!(!stack.all_items().await.is_empty());
     let text = logs.text();
     for variable in SECRET_VARIABLES {

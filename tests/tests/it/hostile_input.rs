@@ -6,6 +6,7 @@
 //! delivery), bounded by DynamoDB's limits, never a 5xx. Nothing panics (a
 //! panic fails the test).
 
+use callhooks::providers::twilio::Hook as TwilioHook;
 use callhooks::time::Timestamp;
 use callhooks_tests::{
     answer, api_request, base64_request, Credentials, Functions, Hook, Route, TestStack,
@@ -98,6 +99,9 @@ fn nested_objects(depth: usize) -> String {
 const ZONITEL_CALL: &str = r#"{"caller_id_name": "John Doe", "caller_id_number": "+14155552671", "destination_number": "+18339664835"}"#;
 const SMS: &str = r#"{"status": "received", "data": {"id": "11111111-aaaa-2222-bbbb-333333333333", "segments": 1, "direction": "inbound", "messageText": "Hi", "from": "+10000000010", "to": "+10000000020", "medias": []}, "message": "ok"}"#;
 const SALPRE: &str = r#"{"event_type":"call_initiated","timestamp_utc":1795449000,"payload":{"call_id":1,"from":"+14155552671","to":"+18339664835","direction":"inbound"}}"#;
+/// Twilio's voice URL and messaging URL requests, as its documents show.
+const TWILIO_CALL: &str = "AccountSid=AC1&ApiVersion=2010-04-01&CallSid=CA-tw-1&CallStatus=ringing&Direction=inbound&From=%2B14155552671&To=%2B18339664835";
+const TWILIO_SMS: &str = "AccountSid=AC1&ApiVersion=2010-04-01&MessageSid=SM-tw-1&SmsSid=SM-tw-1&SmsStatus=received&Body=Hi&NumMedia=0&NumSegments=1&From=%2B14155552671&To=%2B18339664835";
 const RETELL: &str = r#"{"event": "call_inbound", "call_inbound": {"agent_id": "agent_1", "from_number": "+14155552671", "to_number": "+18339664835"}}"#;
 const VOX: &str =
     "CallSid=CA1&From=%2B14155552671&To=%2B18339664835&CallStatus=ringing&Direction=inbound";
@@ -134,15 +138,17 @@ fn cases() -> Vec<Case> {
     let sal = Route::SalpreEvents;
     let vox = Route::Voxtelesys(Hook::Voice);
     let ret = Route::RetellInbound;
+    let tw_voice = Route::Twilio(TwilioHook::Voice);
+    let tw_sms = Route::Twilio(TwilioHook::Messages);
     let json_routes = [zc, sms, sal, ret];
-    let all_routes = [zc, sms, sal, vox, ret];
+    let all_routes = [zc, sms, sal, vox, ret, tw_voice, tw_sms];
     let too_big = " ".repeat(callhooks::http::MAX_BODY_BYTES + 1);
     let mut cases = Vec::new();
 
     // Every method but the route's own, on every route.
     for route in all_routes {
         for method in ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"] {
-            if method == "GET" && matches!(route, Route::Voxtelesys(_)) {
+            if method == "GET" && (matches!(route, Route::Voxtelesys(_)) || route == tw_voice) {
                 continue;
             }
             let request = api_request(method, route.path(), &[], None, false);
@@ -357,6 +363,92 @@ fn cases() -> Vec<Case> {
         "limit",
     ));
 
+    // Twilio: forms and queries that name no call or message, bodies that
+    // are not forms, bytes that are not text. A caller is answered TwiML,
+    // a message `<Response/>`, and what came is kept raw.
+    for (route, body) in [
+        (tw_voice, ""),
+        (tw_voice, "=&=&&&=x"),
+        (
+            tw_voice,
+            "CallSid=C%20A&From=%2B14155552671&To=%2B18339664835",
+        ),
+        (
+            tw_voice,
+            "CallSid=%0A&From=%2B14155552671&To=%2B18339664835",
+        ),
+        (tw_voice, "From=%2B14155552671&To=%2B18339664835"),
+        (tw_sms, ""),
+        (tw_sms, "Body=no+sid&From=%2B14155552671"),
+        (tw_sms, "MessageSid=%00%01&Body=x"),
+        (tw_sms, &TWILIO_SMS.replace("SM-tw-1", &"S".repeat(200))),
+    ] {
+        cases.push(kept(
+            format!("twilio form {body:?} on {route:?}"),
+            route,
+            form(route, body),
+        ));
+    }
+    for route in [tw_voice, tw_sms] {
+        cases.push(kept(
+            format!("JSON on {route:?}"),
+            route,
+            json(route, r#"{"CallSid": "CA-json", "MessageSid": "SM-json"}"#),
+        ));
+        cases.push(kept(
+            format!("multipart on {route:?}"),
+            route,
+            with_type(route, "multipart/form-data; boundary=x", "--x--"),
+        ));
+        cases.push(kept(
+            format!("invalid UTF-8 form on {route:?}"),
+            route,
+            bytes(
+                route,
+                "application/x-www-form-urlencoded",
+                b"CallSid=CA-utf&MessageSid=SM-utf&From=\xff&To=%2B18339664835",
+            ),
+        ));
+        cases.push(kept(
+            format!("invalid base64 on {route:?}"),
+            route,
+            api_request(
+                "POST",
+                route.path(),
+                &[("content-type", "application/x-www-form-urlencoded")],
+                Some("CallSid=CA1&From=%2B1"),
+                true,
+            ),
+        ));
+        cases.push(refused(
+            format!("body over the limit on {route:?}"),
+            route,
+            form(route, &too_big),
+            413,
+            "limit",
+        ));
+    }
+    cases.push(kept(
+        "twilio GET voice without parameters",
+        tw_voice,
+        api_request("GET", "/twilio/voice", &[], None, false),
+    ));
+    cases.push(refused(
+        "twilio unknown hook",
+        // The path names no hook; the function serving /twilio/{hook}
+        // answers it.
+        tw_voice,
+        api_request(
+            "POST",
+            "/twilio/shell",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(TWILIO_CALL),
+            false,
+        ),
+        404,
+        "unknown hook",
+    ));
+
     // Retell: unreadable numbers in an authenticated call_inbound are read
     // around (anonymous caller, no configuration) and named in the event's
     // anomalies, never refused: tests/tests/it/retell_inbound.rs. What cannot
@@ -435,6 +527,8 @@ async fn every_authenticated_hostile_body_is_answered_200_and_kept() {
         let kept = match case.route {
             // VoXML: the call is answered whatever came.
             Route::Voxtelesys(_) => status == 200,
+            // TwiML: the call is answered (a message: `<Response/>`).
+            Route::Twilio(_) => status == 200 && text.contains("<Response"),
             // An empty object, which overrides nothing.
             Route::RetellInbound => {
                 status == 200
@@ -714,6 +808,90 @@ fn kept_cases() -> Vec<(String, Route, Request)> {
             "CallSid=CA-status&From=%2B14155552671&To=%2B18339664835",
         ),
     ));
+    // Twilio: the same oddities on its call routes, and messages with odd
+    // statuses, media and sizes (each its own call or message).
+    let tw_voice = Route::Twilio(TwilioHook::Voice);
+    for (index, body) in [
+        "CallSid=CA1&CallSid=CA2&From=%2B14155552671&To=%2B18339664835",
+        "CallSid=CA1&From=%2B14155552671&To=%2B18339664835&To=%2B18339664836",
+        "CallSid=CA1&From=anonymous&To=%2B18339664835",
+        "CallSid=CA1&From=%2B14155552671",
+        "CallSid=CA1&From=%2B1415555ABCD&To=%2B18339664835",
+        "CallSid=CA1&From=%2B14155552671&To=%00&Direction=sideways",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = body.replacen("CallSid=CA1", &format!("CallSid=CA-tw-form-{index}"), 1);
+        cases.push((
+            format!("twilio form {body:?}"),
+            tw_voice,
+            form(tw_voice, &body),
+        ));
+    }
+    let long_name = format!("{TWILIO_CALL}&CallerName={}", "N".repeat(100_000))
+        .replace("CA-tw-1", "CA-tw-name");
+    cases.push((
+        "twilio huge CallerName".into(),
+        tw_voice,
+        form(tw_voice, &long_name),
+    ));
+    let dial = Route::Twilio(TwilioHook::Dial);
+    cases.push((
+        "twilio dial without DialCallStatus".into(),
+        dial,
+        form(dial, &TWILIO_CALL.replace("CA-tw-1", "CA-tw-dial")),
+    ));
+    let call_status = Route::Twilio(TwilioHook::CallStatus);
+    cases.push((
+        "twilio call status Teleported".into(),
+        call_status,
+        form(
+            call_status,
+            &TWILIO_CALL
+                .replace("CA-tw-1", "CA-tw-status")
+                .replace("ringing", "Teleported"),
+        ),
+    ));
+    let tw_sms = Route::Twilio(TwilioHook::Messages);
+    let media: String = (0..30)
+        .map(|i| format!("&MediaUrl{i}=https%3A%2F%2Fapi.twilio.com%2FME{i}&MediaContentType{i}=image%2Fjpeg"))
+        .collect();
+    cases.push((
+        "twilio MMS with 30 media and NumMedia 2".into(),
+        tw_sms,
+        form(
+            tw_sms,
+            &format!(
+                "{}{media}",
+                TWILIO_SMS
+                    .replace("SM-tw-1", "SM-tw-media")
+                    .replace("NumMedia=0", "NumMedia=2")
+            ),
+        ),
+    ));
+    cases.push((
+        "twilio SMS with a 300 kB body".into(),
+        tw_sms,
+        form(
+            tw_sms,
+            &TWILIO_SMS
+                .replace("SM-tw-1", "SM-tw-long")
+                .replace("Body=Hi", &format!("Body={}", "%C3%A9".repeat(150_000))),
+        ),
+    ));
+    let message_status = Route::Twilio(TwilioHook::MessageStatus);
+    cases.push((
+        "twilio message status Teleported with a long ErrorMessage".into(),
+        message_status,
+        form(
+            message_status,
+            &format!(
+                "MessageSid=SM-tw-status&MessageStatus=Teleported&ErrorCode=x%27%3B--&ErrorMessage={}&From=%2B18339664835&To=%2B14155552671",
+                "e".repeat(40_000)
+            ),
+        ),
+    ));
     cases
 }
 
@@ -751,6 +929,14 @@ async fn the_unmutated_bodies_are_accepted() {
             form(Route::Voxtelesys(Hook::Voice), VOX),
         ),
         (Route::RetellInbound, json(Route::RetellInbound, RETELL)),
+        (
+            Route::Twilio(TwilioHook::Voice),
+            form(Route::Twilio(TwilioHook::Voice), TWILIO_CALL),
+        ),
+        (
+            Route::Twilio(TwilioHook::Messages),
+            form(Route::Twilio(TwilioHook::Messages), TWILIO_SMS),
+        ),
         // Unknown fields are what providers add over time: accepted.
         (
             Route::ZonitelCall,

@@ -28,6 +28,7 @@ mod sizes_and_encodings;
 mod spill_integrity;
 mod template_production;
 mod template_security;
+mod twilio;
 mod units;
 mod voxtelesys_voice;
 mod zonitel_call;

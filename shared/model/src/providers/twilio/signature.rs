@@ -301,7 +301,8 @@ pub struct AuthToken {
 enum TokenState {
     Configured(String),
     Open,
-    Missing,
+    /// The variable that should have held the token.
+    Missing(String),
 }
 
 impl std::fmt::Debug for AuthToken {
@@ -310,7 +311,7 @@ impl std::fmt::Debug for AuthToken {
         let state = match self.state {
             TokenState::Configured(_) => "configured",
             TokenState::Open => "open",
-            TokenState::Missing => "missing",
+            TokenState::Missing(_) => "missing",
         };
         f.debug_struct("AuthToken").field("state", &state).finish()
     }
@@ -327,16 +328,30 @@ impl AuthToken {
     }
 
     /// From the variable `name` of `get`: set, or open only when the
-    /// operator opted in with `ALLOW_UNAUTHENTICATED=true`, else missing.
+    /// operator opted in with `ALLOW_UNAUTHENTICATED=true`, else missing;
+    /// either of the last two is said once, at start-up, as the other
+    /// providers' secrets say it.
     pub fn from_vars(name: &str, get: impl Fn(&str) -> Option<String>) -> Self {
         match get(name).filter(|t| !t.is_empty()) {
             Some(token) => Self::new(Some(&token)),
-            None if crate::auth::unauthenticated_allowed(&get) => AuthToken {
-                state: TokenState::Open,
-            },
-            None => AuthToken {
-                state: TokenState::Missing,
-            },
+            None if crate::auth::unauthenticated_allowed(&get) => {
+                tracing::warn!(
+                    variable = name,
+                    "secret not set and ALLOW_UNAUTHENTICATED=true: requests are accepted without authentication"
+                );
+                AuthToken {
+                    state: TokenState::Open,
+                }
+            }
+            None => {
+                tracing::error!(
+                    variable = name,
+                    "secret not set: every request is refused with 401; set {name}, or ALLOW_UNAUTHENTICATED=true to accept requests without authentication"
+                );
+                AuthToken {
+                    state: TokenState::Missing(name.to_string()),
+                }
+            }
         }
     }
 
@@ -353,7 +368,10 @@ impl AuthToken {
         match &self.state {
             TokenState::Configured(token) => verify(Some(token), signature, request),
             TokenState::Open => Ok(()),
-            TokenState::Missing => Err(SignatureError::NotConfigured),
+            TokenState::Missing(variable) => {
+                tracing::warn!(variable = %variable, "refused: secret not set");
+                Err(SignatureError::NotConfigured)
+            }
         }
     }
 }
