@@ -6,7 +6,7 @@
 //! the spillway queue behind the table, the same outages are answered 200,
 //! and the spillway later leaves the table as the clean deliveries would,
 //! also when the provider retried meanwhile; with the queue down too, 503
-//! (a live Voxtelesys call: its VoXML).
+//! (a live Voxtelesys or Twilio call: its VoXML or TwiML).
 //!
 //! A test binary of its own, so its own moto server: these tests pass only
 //! if moto answers within the functions' real deadlines (the spillway's
@@ -279,13 +279,14 @@ async fn storage_answering_too_late_gets_503_and_the_late_write_is_not_doubled()
 }
 
 /// The routes whose deliveries the spillway keeps.
-const SPILLED_ROUTES: [Route; 6] = [
+const SPILLED_ROUTES: [Route; 7] = [
     Route::ZonitelCall,
     Route::ZonitelSms,
     Route::SalpreEvents,
     Route::Voxtelesys(Hook::Status),
     Route::RetellInbound,
     Route::RetellEvents,
+    Route::Twilio(TwilioHook::CallStatus),
 ];
 
 /// What one delivery of each of `routes` writes, on a table of its own.
@@ -317,6 +318,11 @@ async fn spill_during_outage(stack: &TestStack, table_endpoint: &str, now: Times
         match route {
             // A live call: VoXML, or Retell's answer (from the fallback).
             Route::Voxtelesys(_) => {}
+            // Twilio's status callback: the empty TwiML answer.
+            Route::Twilio(_) => {
+                let xml = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+                assert!(xml.ends_with("<Response/>"), "{route:?}: {xml}");
+            }
             Route::RetellInbound => assert!(body["call_inbound"].is_object(), "{body}"),
             _ => assert_eq!(body["status"], "spilled", "{route:?}: {body}"),
         }
@@ -392,6 +398,7 @@ async fn table_and_queue_both_down_answers_503_and_a_live_call_still_hears_voxml
         Route::SalpreEvents,
         Route::Voxtelesys(Hook::Status),
         Route::RetellEvents,
+        Route::Twilio(TwilioHook::CallStatus),
     ] {
         let started = Instant::now();
         let response = functions.call(route, delivery(route), at(T0)).await;
@@ -416,6 +423,21 @@ async fn table_and_queue_both_down_answers_503_and_a_live_call_still_hears_voxml
     assert!(started.elapsed() < Duration::from_secs(5));
     let xml = String::from_utf8(response.body().to_vec()).unwrap();
     assert!(xml.contains("<Say>Sorry.</Say>"), "{xml}");
+    // A Twilio caller too: TwiML, never an error.
+    let voice = api_request(
+        "POST",
+        "/twilio/voice",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some("CallSid=CA-live-3&From=%2B14155552671&To=%2B18339664835&Direction=inbound"),
+        false,
+    );
+    let started = Instant::now();
+    let response = callhooks::routes::twilio::handle(&functions.twilio, voice, at(T0)).await;
+    assert_eq!(response.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(response.headers()["content-type"], "text/xml");
+    let xml = String::from_utf8(response.body().to_vec()).unwrap();
+    assert!(xml.contains("<Say>Sorry.</Say><Hangup/>"), "{xml}");
 }
 
 #[tokio::test]
@@ -426,6 +448,7 @@ async fn a_live_call_is_forwarded_from_the_fallback_when_the_table_is_down() {
         functions_spilling_to(&refused, &stack.table_name, Some(stack.spillway().await)).await;
     functions.voxtelesys.fallback =
         callhooks::routes::voxtelesys::fallback("+15550001111", true).unwrap();
+    functions.twilio.fallback = functions.voxtelesys.fallback.clone();
     let voice = api_request(
         "POST",
         "/voxtelesys/voice?token=x",
@@ -441,9 +464,24 @@ async fn a_live_call_is_forwarded_from_the_fallback_when_the_table_is_down() {
         xml.contains("+15550001111") && xml.contains("<Dial"),
         "{xml}"
     );
-    // And the call itself is kept, through the spillway.
-    assert_eq!(stack.drain_spillway().await, 1);
-    assert_eq!(stack.count_by_type().await.get("call"), Some(&1));
+    // Twilio's caller is forwarded the same way, in TwiML.
+    let voice = api_request(
+        "POST",
+        "/twilio/voice",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some("CallSid=CA-live-4&From=%2B14155552671&To=%2B18339664835&Direction=inbound"),
+        false,
+    );
+    let response = callhooks::routes::twilio::handle(&functions.twilio, voice, at(T0)).await;
+    assert_eq!(response.status(), 200);
+    let xml = String::from_utf8(response.body().to_vec()).unwrap();
+    assert!(
+        xml.contains("<Number>+15550001111</Number>") && xml.contains("<Dial"),
+        "{xml}"
+    );
+    // And the calls themselves are kept, through the spillway.
+    assert_eq!(stack.drain_spillway().await, 2);
+    assert_eq!(stack.count_by_type().await.get("call"), Some(&2));
 }
 
 #[tokio::test]
