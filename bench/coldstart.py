@@ -53,9 +53,13 @@ FUNCTIONS = [
     ("salpre-events", "salpre-events", "salpre-call_initiated.json", [(r"48213", "{n}")]),
     ("voxtelesys-voice", "voxtelesys-voice", "voxtelesys-voice-post.json", [(r"CA5f2c1e", "CA5f2c1e{n}")]),
     ("retell-inbound", "retell-inbound", "retell-inbound.json", []),
+    # Opened by ALLOW_UNAUTHENTICATED (no TWILIO_AUTH_TOKEN): a new CallSid
+    # each start would not match the sample's signature anyway.
+    ("twilio", "twilio", "twilio-voice-post.json", [(r"CA5f2c1e", "CA5f2c1e{n}")]),
 ]
-# The functions that answer no HTTP request (stream and queue consumers).
-NOT_WEBHOOKS = {"alerts", "spillway"}
+# The functions that answer no HTTP request (stream, queue and schedule
+# consumers).
+NOT_WEBHOOKS = {"alerts", "spillway", "sweeper"}
 FLOOR = "floor (one PutItem)"
 NOOP = "no-op function"
 PYTHON = "Python 3 + boto3 (zonitel-call's job)"

@@ -28,6 +28,8 @@ TARGETS = {
     "zonitel sms": 1.5,
     "salpre events": 1.5,
     "voxtelesys": 2.0,
+    # The same call-control work as Voxtelesys's.
+    "twilio": 2.0,
     "retell inbound": 2.0,
     "retell events": 2.0,
 }

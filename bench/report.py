@@ -117,6 +117,7 @@ def _same(function, event):
         "salpre-events": "salpre-",
         "voxtelesys-voice": "voxtelesys-",
         "retell-inbound": "retell-",
+        "twilio": "twilio-",
     }
     prefix = prefixes.get(function)
     return prefix is not None and event.startswith(prefix)

@@ -27,7 +27,10 @@ provider's retry comes, not minutes later, when it would be a new call.
 Every other duplicate goes anywhere in the shuffled order.
 """
 
+import base64
 import functools
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -38,7 +41,7 @@ import urllib.error
 import urllib.request
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlencode, urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse
 
 import boto3
 from sign_retell import saved_secret, sign
@@ -175,6 +178,38 @@ def voxtelesys(i, no_answer):
     return Conversation("CALL#voxtelesys#" + sid, 2, checks, alert), out
 
 
+def twilio_call(i, no_answer):
+    """A Twilio call: the voice URL, the <Dial> action (nobody answered:
+    one missed_call alert; or answered, its dial leg joined) and the final
+    call status (3 events)."""
+    sid = f"CA-load-{RUN}-tw-{i}"
+    common = {"AccountSid": "AC-load", "CallSid": sid, "From": number(i), "To": OURS,
+              "Direction": "inbound", "ApiVersion": "2010-04-01"}
+    dial = {**common, "CallStatus": "in-progress", "DialCallSid": sid + "-leg",
+            "DialCallStatus": "no-answer" if no_answer else "completed",
+            "DialCallDuration": "0" if no_answer else "42"}
+    out = [("/twilio/voice", FORM, urlencode({**common, "CallStatus": "ringing"})),
+           ("/twilio/dial", FORM, urlencode(dial)),
+           ("/twilio/call-status", FORM, urlencode({**common, "CallStatus": "completed", "CallDuration": "60"}))]
+    alert = ("missed_call", "twilio", sid) if no_answer else None
+    checks = ("ended_at", "unanswered_at", "!answered_at") if no_answer else (
+        "ended_at", "answered_at", "dial_call_sid", "!unanswered_at")
+    return Conversation("CALL#twilio#" + sid, 3, checks, alert), out
+
+
+def twilio_sms(i, failed):
+    """An outbound Twilio message's status callbacks: sent, then delivered
+    or undelivered with its ErrorCode (one sms_failed alert)."""
+    sid = f"SM-load-{RUN}-tw-{i}"
+    common = {"AccountSid": "AC-load", "MessageSid": sid, "SmsSid": sid, "From": OURS,
+              "To": number(i), "ApiVersion": "2010-04-01"}
+    last = {"MessageStatus": "undelivered", "ErrorCode": "30003"} if failed else {"MessageStatus": "delivered"}
+    out = [("/twilio/message-status", FORM, urlencode({**common, "MessageStatus": "sent"})),
+           ("/twilio/message-status", FORM, urlencode({**common, **last}))]
+    alert = ("sms_failed", "twilio", sid) if failed else None
+    return Conversation("SMS#twilio#" + sid, 2, ("failed_at" if failed else "delivered_at",), alert), out
+
+
 def zonitel_call(i):
     body = {"caller_id_name": f"Load {RUN} {i}", "caller_id_number": number(i),
             "destination_number": OURS}
@@ -220,6 +255,10 @@ GENERATORS = [
     lambda i: salpre(i, missed=True),
     lambda i: zonitel_sms(i, failed=True),
     lambda i: voxtelesys(i, no_answer=True),
+    lambda i: twilio_call(i, no_answer=False),
+    lambda i: twilio_call(i, no_answer=True),
+    lambda i: twilio_sms(i, failed=False),
+    lambda i: twilio_sms(i, failed=True),
     lambda i: retell_call(i, error=False),
     lambda i: retell_call(i, error=True),
 ]
@@ -239,6 +278,13 @@ def local_secret(variable):
     return os.environ.get(variable) or saved_secret(variable)
 
 
+def twilio_signature(token, url, body):
+    """X-Twilio-Signature as Twilio computes it: base64 HMAC-SHA1 of the URL
+    it requested, then each form parameter's name and value sorted by name."""
+    signed = url + "".join(name + value for name, value in sorted(parse_qsl(body, keep_blank_values=True)))
+    return base64.b64encode(hmac.new(token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
+
+
 def send(delivery, method="POST"):
     path, content_type, body = delivery
     request = urllib.request.Request(BASE + path, data=body.encode(), method=method,
@@ -250,6 +296,9 @@ def send(delivery, method="POST"):
     if path.startswith("/retell/") and local_secret("RETELL_API_KEY"):
         signature = sign(local_secret("RETELL_API_KEY"), body.encode(), int(time.time() * 1000))
         request.add_header("x-retell-signature", signature)
+    if path.startswith("/twilio/") and local_secret("TWILIO_AUTH_TOKEN"):
+        # `make dev` verifies against the URL it serves, as Twilio requests it.
+        request.add_header("x-twilio-signature", twilio_signature(local_secret("TWILIO_AUTH_TOKEN"), BASE + path, body))
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status
@@ -264,7 +313,7 @@ def warm_up():
     request per route first (a PUT: 405, which writes nothing)."""
     for path, content_type in [("/salpre/events", JSON), ("/zonitel/sms", JSON),
                                ("/zonitel/calls", JSON), ("/retell/inbound", JSON),
-                               ("/voxtelesys/voice", FORM)]:
+                               ("/voxtelesys/voice", FORM), ("/twilio/voice", FORM)]:
         for _ in range(120):
             status = send((path, content_type, ""), method="PUT")
             if isinstance(status, int) and 400 <= status < 500:

@@ -497,6 +497,17 @@ async fn main() {
         default_message: "Sorry, nobody can take your call.".into(),
         fallback: None,
     };
+    let twilio = callhooks::routes::twilio::TwilioDeps {
+        store: store.clone(),
+        // Open: the cost of a delivery, not of its signature check.
+        token: callhooks::providers::twilio::signature::AuthToken::new(None),
+        public_base: None,
+        retention_days: 30,
+        deadline: Deadline::FIVE_SECOND_PROVIDER,
+        config_cache: callhooks::config_cache::NumberConfigCache::new(Duration::from_secs(30)),
+        default_message: "Sorry, nobody can take your call.".into(),
+        fallback: None,
+    };
     let retell = callhooks::routes::retell::Deps {
         store: waiting.clone(),
         events_store: metered_store(&stack, &meter, Deadline::CALL_EVENTS).await,
@@ -553,6 +564,28 @@ async fn main() {
     );
     add("voxtelesys", "recording", "voxtelesys-recording-post", None);
     add("voxtelesys", "status", "voxtelesys-status-post", None);
+    add("twilio", "voice", "twilio-voice-post", None);
+    add("twilio", "dial", "twilio-dial-post", None);
+    add("twilio", "recording", "twilio-recording-post", None);
+    add("twilio", "call-status", "twilio-call-status-post", None);
+    add(
+        "twilio",
+        "messages (inbound SMS)",
+        "twilio-messages-post",
+        None,
+    );
+    add(
+        "twilio",
+        "message-status",
+        "twilio-message-status-post",
+        None,
+    );
+    add(
+        "twilio",
+        "message-status (failed)",
+        "twilio-message-status-failed",
+        None,
+    );
     add("retell inbound", "call_inbound", "retell-inbound", None);
     add(
         "retell inbound",
@@ -611,6 +644,7 @@ async fn main() {
                 .await
             }
             "voxtelesys" => callhooks::routes::voxtelesys::handle(&voxtelesys, request, now).await,
+            "twilio" => callhooks::routes::twilio::handle(&twilio, request, now).await,
             _ => callhooks::routes::retell::handle(&retell, request, now).await,
         };
         let handler_ms = started.elapsed().as_secs_f64() * 1000.0;

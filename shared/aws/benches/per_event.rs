@@ -10,6 +10,7 @@ use callhooks::ingest::edge::{accept, Credentials};
 use callhooks::ingest::read::read;
 use callhooks::ingest::Route;
 use callhooks::providers::retell;
+use callhooks::providers::twilio::signature::{self as twilio_signature, AuthToken};
 use callhooks::signature::{self, SigningKey};
 use callhooks::time::Timestamp;
 use criterion::Criterion;
@@ -22,6 +23,7 @@ use std::time::Instant;
 
 const TOKEN: &str = "bench-token";
 const RETELL_KEY: &str = "bench-retell-key";
+const TWILIO_TOKEN: &str = "bench-twilio-token";
 const RETENTION_DAYS: u32 = 400;
 
 fn root() -> PathBuf {
@@ -36,6 +38,25 @@ fn event(file: &str, now: Timestamp) -> Vec<u8> {
         let body = event["body"].as_str().unwrap_or("").as_bytes();
         let value = signature::sign(RETELL_KEY.as_bytes(), body, now.as_millisecond());
         (signature::SIGNATURE_HEADER.to_string(), value)
+    } else if file.starts_with("twilio") {
+        // Signed as Twilio signs: the URL the function computes from the
+        // sample's loopback Host (http), then a POST's sorted parameters.
+        let host = event["headers"]["host"].as_str().unwrap_or("localhost");
+        let path = event["rawPath"].as_str().unwrap_or("");
+        let query = event["rawQueryString"].as_str().unwrap_or("");
+        let mut url = format!("http://{host}{path}");
+        if !query.is_empty() {
+            url = format!("{url}?{query}");
+        }
+        let is_post = event["requestContext"]["http"]["method"] == "POST";
+        let body = event["body"].as_str().unwrap_or("").as_bytes();
+        let params = if is_post {
+            twilio_signature::form_params(body)
+        } else {
+            Vec::new()
+        };
+        let value = twilio_signature::sign(TWILIO_TOKEN, &url, &params);
+        (twilio_signature::SIGNATURE_HEADER.to_string(), value)
     } else {
         ("authorization".to_string(), format!("Bearer {TOKEN}"))
     };
@@ -54,6 +75,7 @@ type Work = fn(&[u8], Timestamp, &Keys) -> usize;
 struct Keys {
     secret: SharedSecret,
     retell: SigningKey,
+    twilio: AuthToken,
 }
 
 /// The shared pipeline, as the Zonitel, Salpre and Voxtelesys functions
@@ -63,6 +85,19 @@ fn pipeline(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
     let req = request(event);
     let route = Route::of_path(req.raw_http_path()).unwrap();
     let (delivery, _) = accept(&req, route, Credentials::Token(&keys.secret), now).unwrap();
+    read(&delivery, RETENTION_DAYS).unwrap().plan.action_count()
+}
+
+/// The Twilio function's steps before its answer: accept (signature over
+/// the URL and parameters, method, size), then read and plan.
+fn twilio(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
+    let req = request(event);
+    let route = Route::of_path(req.raw_http_path()).unwrap();
+    let credentials = Credentials::TwilioSignature {
+        token: &keys.twilio,
+        public_base: None,
+    };
+    let (delivery, _) = accept(&req, route, credentials, now).unwrap();
     read(&delivery, RETENTION_DAYS).unwrap().plan.action_count()
 }
 
@@ -97,6 +132,13 @@ const CASES: &[(&str, Work)] = &[
     ("voxtelesys-status-post.json", pipeline),
     ("voxtelesys-recording-post.json", pipeline),
     ("voxtelesys-dial-post.json", pipeline),
+    ("twilio-voice-post.json", twilio),
+    ("twilio-voice-get.json", twilio),
+    ("twilio-dial-post.json", twilio),
+    ("twilio-call-status-post.json", twilio),
+    ("twilio-recording-post.json", twilio),
+    ("twilio-messages-post.json", twilio),
+    ("twilio-message-status-post.json", twilio),
     ("retell-inbound.json", retell),
 ];
 
@@ -122,6 +164,7 @@ fn main() {
     let keys = Keys {
         secret: SharedSecret::new(Some(TOKEN)),
         retell: SigningKey::new(Some(RETELL_KEY)),
+        twilio: AuthToken::new(Some(TWILIO_TOKEN)),
     };
     let events: Vec<(&str, Work, Vec<u8>)> = CASES
         .iter()
