@@ -64,6 +64,15 @@ READS = {
         "RETELL_FALLBACK_CHAT_AGENT_ID",
         "NUMBER_CONFIG_CACHE_SECONDS",
     ],
+    "TwilioFunction": WEBHOOK_READS
+    + [
+        "TWILIO_AUTH_TOKEN",
+        "PUBLIC_BASE_URL",
+        "VOXTELESYS_DEFAULT_MESSAGE",
+        "VOXTELESYS_FALLBACK_FORWARD_NUMBER",
+        "VOXTELESYS_FALLBACK_VOICEMAIL",
+        "NUMBER_CONFIG_CACHE_SECONDS",
+    ],
     "AlertsFunction": ["TABLE_NAME", "ALERTS_TOPIC_ARN", "ALERTS_DEAD_LETTER_QUEUE_URL"],
     "SpillwayFunction": [
         "TABLE_NAME",
