@@ -90,7 +90,7 @@ deploy-guided: build-arm64
 ## is safe Rust, and a panic or an overflow is caught without one
 ## (FUZZ_SANITIZER=address to add ASan).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= zonitel_call zonitel_sms salpre voxtelesys retell signature shared_secret phone
+FUZZ_TARGETS ?= zonitel_call zonitel_sms salpre voxtelesys twilio retell signature shared_secret phone
 FUZZ_SANITIZER ?= none
 CARGO_FUZZ_VERSION := 0.13.2
 TOOLS := $(CURDIR)/.tools

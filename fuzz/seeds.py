@@ -12,6 +12,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "fuzz" / "corpus"
 # Hook::ALL's order in shared/model/src/providers/voxtelesys/mod.rs.
 HOOKS = ["voice", "status", "dial", "recording"]
+# Hook::ALL's order in shared/model/src/providers/twilio/mod.rs.
+TWILIO_HOOKS = ["voice", "dial", "call-status", "recording", "messages", "message-status"]
 
 
 def seed(target, name, data):
@@ -47,6 +49,15 @@ for path in sorted((ROOT / "events").glob("*.json")):
             seed("voxtelesys", name, bytes([hook | 4]) + data)
         else:
             seed("voxtelesys", name, bytes([hook]) + body(event))
+    elif route.startswith("/twilio/"):
+        # The first byte: the hook, 8 for a GET, 16 with a public base URL.
+        hook = TWILIO_HOOKS.index(route.rsplit("/", 1)[1])
+        if event["requestContext"]["http"]["method"] == "GET":
+            hook, data = hook | 8, event.get("rawQueryString", "").encode()
+        else:
+            data = body(event)
+        seed("twilio", name, bytes([hook]) + data)
+        seed("twilio", f"{name}-public-base", bytes([hook | 16]) + data)
 
 for i, number in enumerate(
     [
