@@ -4,9 +4,9 @@
 use crate::history::local_time;
 use crate::table::{Table, Tone};
 use crate::{CliError, Context};
-use alerts_function::SnsPublisher;
 use callhooks::alerts::delivery::{Clock, Replayed, Route};
 use callhooks::alerts::ledger::{AlertState, Ledger, LedgerEntry};
+use callhooks::alerts::stream::SnsPublisher;
 use callhooks::time::Timestamp;
 use serde_json::{json, Value};
 
@@ -167,7 +167,7 @@ pub async fn replay(
     let route = Route {
         ledger,
         publisher,
-        dead_letters: None::<&alerts_function::SqsDeadLetters>,
+        dead_letters: None::<&callhooks::alerts::stream::SqsDeadLetters>,
         clock: Clock::default(),
         deadline: None,
     };

@@ -507,7 +507,7 @@ async fn run_command(
                 }
                 (None, None) => None,
             };
-            let publisher = topic_arn.map(|topic_arn| alerts_function::SnsPublisher {
+            let publisher = topic_arn.map(|topic_arn| callhooks::alerts::stream::SnsPublisher {
                 sns: aws_sdk_sns::Client::new(sdk),
                 topic_arn,
             });
@@ -777,7 +777,7 @@ async fn run_command(
                         Some(topic_arn) => topic_arn,
                         None => ops::resolve_topic(default_stack.as_deref(), sdk).await?,
                     };
-                    let publisher = alerts_function::SnsPublisher {
+                    let publisher = callhooks::alerts::stream::SnsPublisher {
                         sns: aws_sdk_sns::Client::new(sdk),
                         topic_arn,
                     };

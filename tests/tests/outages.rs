@@ -51,7 +51,7 @@ fn delivery(route: Route) -> Request {
     let json = |body: &str| {
         api_request(
             "POST",
-            &route.path(),
+            route.path(),
             &[("content-type", "application/json")],
             Some(body),
             false,
@@ -69,7 +69,7 @@ fn delivery(route: Route) -> Request {
         ),
         Route::Voxtelesys(_) => api_request(
             "POST",
-            &route.path(),
+            route.path(),
             &[("content-type", "application/x-www-form-urlencoded")],
             Some("CallSid=CA-out-1&From=%2B14155552671&To=%2B18339664835&CallStatus=completed&Direction=inbound"),
             false,

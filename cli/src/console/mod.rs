@@ -12,10 +12,10 @@ pub mod html;
 pub mod pages;
 pub mod reads;
 
-use alerts_function::SnsPublisher;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use callhooks::alerts::ledger::Ledger;
+use callhooks::alerts::stream::SnsPublisher;
 use callhooks::store::Store;
 use guard::{Guard, RequestFacts};
 use pages::{Answer, Query};

@@ -1183,7 +1183,7 @@ pub async fn replay(console: &Console, form: &Query) -> Answer {
     let route = Route {
         ledger: &console.ledger,
         publisher,
-        dead_letters: None::<&alerts_function::SqsDeadLetters>,
+        dead_letters: None::<&callhooks::alerts::stream::SqsDeadLetters>,
         clock: Clock::default(),
         deadline: None,
     };

@@ -67,7 +67,7 @@ fn kept(name: impl Into<String>, route: Route, request: Request) -> Case {
 fn with_type(route: Route, content_type: &str, body: &str) -> Request {
     api_request(
         "POST",
-        &route.path(),
+        route.path(),
         &[("content-type", content_type)],
         Some(body),
         false,
@@ -84,7 +84,7 @@ fn form(route: Route, body: &str) -> Request {
 
 /// A body of raw bytes, as API Gateway hands binary bodies over: base64.
 fn bytes(route: Route, content_type: &str, body: &[u8]) -> Request {
-    base64_request("POST", &route.path(), content_type, body)
+    base64_request("POST", route.path(), content_type, body)
 }
 
 fn nested_arrays(depth: usize) -> String {
@@ -145,7 +145,7 @@ fn cases() -> Vec<Case> {
             if method == "GET" && matches!(route, Route::Voxtelesys(_)) {
                 continue;
             }
-            let request = api_request(method, &route.path(), &[], None, false);
+            let request = api_request(method, route.path(), &[], None, false);
             cases.push(refused(
                 format!("{method} {route:?}"),
                 route,
@@ -214,7 +214,7 @@ fn cases() -> Vec<Case> {
         ));
         let invalid_base64 = api_request(
             "POST",
-            &route.path(),
+            route.path(),
             &[("content-type", "application/json")],
             Some("{not base64!}"),
             true,
