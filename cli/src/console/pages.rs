@@ -5,6 +5,7 @@ use super::charts;
 use super::html::{block, fields, page, q, seg, select, table, text};
 use super::reads::{self, CallFilter};
 use super::Console;
+use crate::history::SinceError;
 use callhooks::alerts::delivery::{Clock, Replayed, Route};
 use callhooks::alerts::ledger::{AlertState, LedgerEntry};
 use callhooks::alerts::outgoing::LedgerKey;
@@ -287,29 +288,38 @@ pub async fn overview(console: &Console, query: &Query) -> Answer {
 
 // ------------------------------------------------------------------- calls
 
-fn since_key(console: &Console, input: Option<&str>, default_days: i64) -> Result<String, String> {
-    let now = Timestamp::now();
-    let at = match input {
-        Some(text) => crate::history::parse_since(text, now, &console.tz)?,
-        None => now
-            .checked_sub(jiff::SignedDuration::from_hours(24 * default_days))
-            .map_err(|e| e.to_string())?,
-    };
+/// `input` (or `default`, as an operator would type it: `30d`) as a key.
+fn since_key(console: &Console, input: Option<&str>, default: &str) -> Result<String, SinceError> {
+    let at = crate::history::parse_since(input.unwrap_or(default), Timestamp::now(), &console.tz)?;
     Ok(time::to_key(at))
+}
+
+/// A calls filter the console cannot use.
+#[derive(Debug, thiserror::Error)]
+enum FilterError {
+    #[error("{field}: {value:?} is not a number")]
+    NotANumber { field: &'static str, value: String },
+    #[error(transparent)]
+    Since(#[from] SinceError),
 }
 
 pub async fn calls(console: &Console, query: &Query) -> Answer {
     let started = std::time::Instant::now();
-    let phone = |name: &str| -> Result<Option<PhoneNumber>, String> {
-        match get(query, name) {
+    let phone = |field: &'static str| -> Result<Option<PhoneNumber>, FilterError> {
+        match get(query, field) {
             None => Ok(None),
-            Some(v) => PhoneNumber::read(v)
-                .map(Some)
-                .ok_or_else(|| format!("{name}: {v:?} is not a number")),
+            Some(value) => {
+                PhoneNumber::read(value)
+                    .map(Some)
+                    .ok_or_else(|| FilterError::NotANumber {
+                        field,
+                        value: value.to_string(),
+                    })
+            }
         }
     };
     let outcome = get(query, "outcome").and_then(CallOutcome::parse);
-    let filter = (|| -> Result<CallFilter, String> {
+    let filter = (|| -> Result<CallFilter, FilterError> {
         Ok(CallFilter {
             number: phone("number")?,
             caller: phone("caller")?,
@@ -317,11 +327,11 @@ pub async fn calls(console: &Console, query: &Query) -> Answer {
                 .and_then(Provider::parse)
                 .map(|p| p.as_str().to_string()),
             outcome,
-            since: since_key(console, get(query, "since"), 30)?,
+            since: since_key(console, get(query, "since"), "30d")?,
             before: match get(query, "before") {
                 Some(b) => b.to_string(),
                 None => match get(query, "until") {
-                    Some(u) => format!("{}~", since_key(console, Some(u), 0)?),
+                    Some(u) => format!("{}~", since_key(console, Some(u), "0d")?),
                     None => format!("{}~", time::to_key(Timestamp::now())),
                 },
             },
@@ -329,7 +339,7 @@ pub async fn calls(console: &Console, query: &Query) -> Answer {
     })();
     let filter = match filter {
         Ok(f) => f,
-        Err(e) => return Answer::BadRequest(e),
+        Err(e) => return Answer::BadRequest(e.to_string()),
     };
     let mut body = String::from(
         "<form class=\"filters\" method=\"get\" action=\"/calls\" id=\"call-filters\">",
@@ -1375,16 +1385,18 @@ pub async fn number_edit(console: &Console, number: &str, saved: bool) -> Answer
 
 pub async fn number_save(console: &Console, number: &str, form: &Query) -> Answer {
     let document = form.get("document").cloned().unwrap_or_default();
-    let checked = crate::number_document(&document).and_then(|c| {
-        if c.number.as_str() == number {
-            Ok(c)
-        } else {
-            Err(format!(
-                "the document is for {}, not {number}",
-                c.number.as_str()
-            ))
-        }
-    });
+    let checked = crate::number_document(&document)
+        .map_err(|e| e.to_string())
+        .and_then(|c| {
+            if c.number.as_str() == number {
+                Ok(c)
+            } else {
+                Err(format!(
+                    "the document is for {}, not {number}",
+                    c.number.as_str()
+                ))
+            }
+        });
     match checked {
         Ok(config) => match console.store.put_number_config(&config).await {
             Ok(()) => Answer::Redirect(format!("/numbers/{}?saved=1", seg(number))),
@@ -1449,16 +1461,18 @@ pub async fn contacts(query: &Query) -> Answer {
 
 pub async fn contact_save(console: &Console, number: &str, form: &Query) -> Answer {
     let document = form.get("document").cloned().unwrap_or_default();
-    let checked = crate::contact_document(&document).and_then(|c| {
-        if c.number.as_str() == number {
-            Ok(c)
-        } else {
-            Err(format!(
-                "the document is for {}, not {number}",
-                c.number.as_str()
-            ))
-        }
-    });
+    let checked = crate::contact_document(&document)
+        .map_err(|e| e.to_string())
+        .and_then(|c| {
+            if c.number.as_str() == number {
+                Ok(c)
+            } else {
+                Err(format!(
+                    "the document is for {}, not {number}",
+                    c.number.as_str()
+                ))
+            }
+        });
     match checked {
         Ok(contact) => match console.store.put_contact(&contact).await {
             Ok(()) => Answer::Redirect(format!("/contacts/{}?saved=1", seg(number))),

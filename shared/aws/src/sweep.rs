@@ -50,7 +50,7 @@ pub struct SweepReport {
     /// Bytes of the index entries read (for sizing by the units rules).
     pub index_bytes_read: usize,
     /// Why the sweep stopped early (the rest waits for the next one).
-    pub error: Option<String>,
+    pub error: Option<StoreError>,
 }
 
 impl SweepReport {
@@ -91,7 +91,7 @@ impl Sweeper {
                     .sweep_partition(lifecycle, expected, now, &mut report)
                     .await
                 {
-                    report.error = Some(error.to_string());
+                    report.error = Some(error);
                     return report;
                 }
             }
@@ -365,7 +365,7 @@ struct IndexedItem<'a> {
 impl Sweeper {
     /// One sweep, logged: its EMF metrics (flags per provider) and a
     /// summary line. `Err` when it stopped early, after logging what it did.
-    pub async fn sweep_and_log(&self, now: Timestamp) -> Result<serde_json::Value, String> {
+    pub async fn sweep_and_log(&self, now: Timestamp) -> Result<serde_json::Value, StoreError> {
         let started = std::time::Instant::now();
         let report = self.sweep(now).await;
         let at_ms = now.as_millisecond();

@@ -9,7 +9,7 @@
 
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
-use callhooks::alerts::delivery::{Clock, DeadLetters, Publisher, Replayed, Route};
+use callhooks::alerts::delivery::{Clock, DeadLetters, Publisher, Replayed, Route, SendError};
 use callhooks::alerts::ledger::{ledger_key, AlertState, Claim, Ledger, LedgerEntry, LEASE};
 use callhooks::alerts::outgoing::{Outgoing, MAX_BODY_BYTES};
 use callhooks::alerts::stream::{handle, AlertStreamDeps, SnsPublisher, SqsDeadLetters};
@@ -705,14 +705,16 @@ struct LosesAnswers {
 }
 
 impl Publisher for LosesAnswers {
-    async fn publish(&self, message: &Outgoing) -> Result<String, String> {
+    async fn publish(&self, message: &Outgoing) -> Result<String, SendError> {
         let id = self.sns.publish(message).await?;
         let lost = self
             .lose
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
         if lost {
-            return Err(format!("operation timeout (SNS took it as {id})"));
+            return Err(SendError::Unanswered(format!(
+                "operation timeout (SNS took it as {id})"
+            )));
         }
         Ok(id)
     }

@@ -10,7 +10,7 @@
 //! dead-letter queue whole. Only what can still change is retried: a
 //! publish with attempts left, a ledger or queue that did not answer.
 
-use super::delivery::{Clock, DeadLetters, Delivered, NotYet, Publisher, Route};
+use super::delivery::{Clock, DeadLetters, Delivered, NotYet, Publisher, Route, SendError};
 use super::ledger::Ledger;
 use super::outgoing::Outgoing;
 use super::{alert_for_record, Alert};
@@ -31,7 +31,7 @@ pub struct SnsPublisher {
 }
 
 impl Publisher for SnsPublisher {
-    async fn publish(&self, message: &Outgoing) -> Result<String, String> {
+    async fn publish(&self, message: &Outgoing) -> Result<String, SendError> {
         let mut request = self
             .sns
             .publish()
@@ -43,18 +43,16 @@ impl Publisher for SnsPublisher {
                 .data_type("String")
                 .string_value(value)
                 .build()
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| SendError::Unanswered(e.to_string()))?;
             request = request.message_attributes(name, attribute);
         }
         match request.send().await {
             Ok(output) => Ok(output.message_id.unwrap_or_default()),
             Err(error) => Err(match error.as_service_error() {
-                Some(service) => format!(
-                    "{}: {}",
-                    service.code().unwrap_or("unknown"),
-                    service.message().unwrap_or("")
+                Some(service) => refused(service),
+                None => SendError::Unanswered(
+                    aws_sdk_sns::error::DisplayErrorContext(&error).to_string(),
                 ),
-                None => aws_sdk_sns::error::DisplayErrorContext(&error).to_string(),
             }),
         }
     }
@@ -79,7 +77,7 @@ impl SqsDeadLetters {
 }
 
 impl DeadLetters for SqsDeadLetters {
-    async fn send(&self, body: String) -> Result<(), String> {
+    async fn send(&self, body: String) -> Result<(), SendError> {
         let client = self
             .client
             .get_or_init(|| aws_sdk_sqs::Client::new(&self.config));
@@ -91,13 +89,19 @@ impl DeadLetters for SqsDeadLetters {
             .await
             .map(|_| ())
             .map_err(|error| match error.as_service_error() {
-                Some(service) => format!(
-                    "{}: {}",
-                    service.code().unwrap_or("unknown"),
-                    service.message().unwrap_or("")
+                Some(service) => refused(service),
+                None => SendError::Unanswered(
+                    aws_sdk_sqs::error::DisplayErrorContext(&error).to_string(),
                 ),
-                None => aws_sdk_sqs::error::DisplayErrorContext(&error).to_string(),
             })
+    }
+}
+
+/// A service's own error, by its code and message.
+fn refused(service: &impl ProvideErrorMetadata) -> SendError {
+    SendError::Refused {
+        code: service.code().unwrap_or("unknown").to_string(),
+        message: service.message().unwrap_or("").to_string(),
     }
 }
 
