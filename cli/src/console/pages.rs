@@ -1383,20 +1383,36 @@ pub async fn number_edit(console: &Console, number: &str, saved: bool) -> Answer
     ))
 }
 
+/// A saved document, which must be the one of the page it is saved from.
+fn document_for<T, E: std::error::Error>(
+    parsed: Result<T, E>,
+    number_of: impl Fn(&T) -> &PhoneNumber,
+    page: &str,
+) -> Result<T, DocumentRefused<E>> {
+    let document = parsed.map_err(DocumentRefused::Invalid)?;
+    let named = number_of(&document).as_str();
+    if named == page {
+        Ok(document)
+    } else {
+        Err(DocumentRefused::OtherNumber {
+            named: named.to_string(),
+            page: page.to_string(),
+        })
+    }
+}
+
+/// Why an editor page did not save its document.
+#[derive(Debug, thiserror::Error)]
+enum DocumentRefused<E: std::error::Error> {
+    #[error(transparent)]
+    Invalid(E),
+    #[error("the document is for {named}, not {page}")]
+    OtherNumber { named: String, page: String },
+}
+
 pub async fn number_save(console: &Console, number: &str, form: &Query) -> Answer {
     let document = form.get("document").cloned().unwrap_or_default();
-    let checked = crate::number_document(&document)
-        .map_err(|e| e.to_string())
-        .and_then(|c| {
-            if c.number.as_str() == number {
-                Ok(c)
-            } else {
-                Err(format!(
-                    "the document is for {}, not {number}",
-                    c.number.as_str()
-                ))
-            }
-        });
+    let checked = document_for(crate::number_document(&document), |c| &c.number, number);
     match checked {
         Ok(config) => match console.store.put_number_config(&config).await {
             Ok(()) => Answer::Redirect(format!("/numbers/{}?saved=1", seg(number))),
@@ -1405,7 +1421,13 @@ pub async fn number_save(console: &Console, number: &str, form: &Query) -> Answe
         Err(e) => Answer::Html(page(
             &format!("Number {number}"),
             "/numbers",
-            &editor("numbers", number, &document, Some(&e), &console.guard.token),
+            &editor(
+                "numbers",
+                number,
+                &document,
+                Some(&e.to_string()),
+                &console.guard.token,
+            ),
         )),
     }
 }
@@ -1461,18 +1483,7 @@ pub async fn contacts(query: &Query) -> Answer {
 
 pub async fn contact_save(console: &Console, number: &str, form: &Query) -> Answer {
     let document = form.get("document").cloned().unwrap_or_default();
-    let checked = crate::contact_document(&document)
-        .map_err(|e| e.to_string())
-        .and_then(|c| {
-            if c.number.as_str() == number {
-                Ok(c)
-            } else {
-                Err(format!(
-                    "the document is for {}, not {number}",
-                    c.number.as_str()
-                ))
-            }
-        });
+    let checked = document_for(crate::contact_document(&document), |c| &c.number, number);
     match checked {
         Ok(contact) => match console.store.put_contact(&contact).await {
             Ok(()) => Answer::Redirect(format!("/contacts/{}?saved=1", seg(number))),
@@ -1485,7 +1496,7 @@ pub async fn contact_save(console: &Console, number: &str, form: &Query) -> Answ
                 "contacts",
                 number,
                 &document,
-                Some(&e),
+                Some(&e.to_string()),
                 &console.guard.token,
             ),
         )),
