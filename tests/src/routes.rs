@@ -4,6 +4,8 @@
 use callhooks::auth::SharedSecret;
 use callhooks::config_cache::NumberConfigCache;
 use callhooks::ingest::edge::handle_json;
+use callhooks::providers::twilio::signature::AuthToken;
+use callhooks::routes::twilio::TwilioDeps;
 use callhooks::runtime::Deadline;
 use callhooks::signature::SigningKey;
 use callhooks::store::Store;
@@ -22,6 +24,7 @@ pub struct Credentials {
     pub salpre: SharedSecret,
     pub voxtelesys: SharedSecret,
     pub retell: SigningKey,
+    pub twilio: AuthToken,
 }
 
 impl Credentials {
@@ -32,6 +35,7 @@ impl Credentials {
             salpre: SharedSecret::new(None),
             voxtelesys: SharedSecret::new(None),
             retell: SigningKey::new(None),
+            twilio: AuthToken::new(None),
         }
     }
 }
@@ -43,6 +47,7 @@ pub struct Functions {
     pub salpre: WebhookDeps,
     pub voxtelesys: callhooks::routes::voxtelesys::Deps,
     pub retell: callhooks::routes::retell::Deps,
+    pub twilio: TwilioDeps,
 }
 
 impl Functions {
@@ -72,8 +77,18 @@ impl Functions {
                 deadline: five,
             },
             voxtelesys: callhooks::routes::voxtelesys::Deps {
-                store,
+                store: store.clone(),
                 secret: credentials.voxtelesys,
+                retention_days: 30,
+                deadline: five,
+                config_cache: config_cache(),
+                default_message: "Sorry.".into(),
+                fallback: None,
+            },
+            twilio: TwilioDeps {
+                store,
+                token: credentials.twilio,
+                public_base: None,
                 retention_days: 30,
                 deadline: five,
                 config_cache: config_cache(),
@@ -104,6 +119,7 @@ impl Functions {
             Route::RetellInbound | Route::RetellEvents => {
                 callhooks::routes::retell::handle(&self.retell, request, now).await
             }
+            Route::Twilio(_) => callhooks::routes::twilio::handle(&self.twilio, request, now).await,
         }
     }
 }

@@ -14,6 +14,7 @@
 //! the same moto meanwhile.
 
 use callhooks::ingest::spill::Spillway;
+use callhooks::providers::twilio::Hook as TwilioHook;
 use callhooks::runtime::Deadline;
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
@@ -35,7 +36,7 @@ fn at(ms: i64) -> Timestamp {
 }
 
 /// What each outage test sends: one delivery per route.
-const ROUTES: [Route; 6] = [
+const ROUTES: [Route; 7] = [
     Route::ZonitelCall,
     Route::ZonitelSms,
     Route::SalpreEvents,
@@ -44,6 +45,7 @@ const ROUTES: [Route; 6] = [
     // Retell's `call_ended` for the call `RetellInbound` announced: it
     // joins that inbound record when the inbound delivery is stored first.
     Route::RetellEvents,
+    Route::Twilio(TwilioHook::CallStatus),
 ];
 
 /// The route's one delivery in these tests.
@@ -66,6 +68,13 @@ fn delivery(route: Route) -> Request {
         ),
         Route::SalpreEvents => json(
             r#"{"event_type":"call_answered","timestamp_utc":1795449080,"payload":{"call_id":77,"from":"+14155552671","to":"+18339664835","direction":"inbound"}}"#,
+        ),
+        Route::Twilio(_) => api_request(
+            "POST",
+            route.path(),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some("CallSid=CA-twilio-out-1&AccountSid=AC1&From=%2B14155552671&To=%2B18339664835&CallStatus=completed&Direction=inbound&CallDuration=42"),
+            false,
         ),
         Route::Voxtelesys(_) => api_request(
             "POST",

@@ -122,26 +122,6 @@ impl Outcome {
     }
 }
 
-impl From<crate::store::WriteOutcome> for Outcome {
-    fn from(outcome: crate::store::WriteOutcome) -> Self {
-        match outcome {
-            crate::store::WriteOutcome::Recorded => Outcome::Recorded,
-            crate::store::WriteOutcome::Duplicate => Outcome::Duplicate,
-        }
-    }
-}
-
-impl From<crate::ingest::Outcome> for Outcome {
-    fn from(outcome: crate::ingest::Outcome) -> Self {
-        match outcome {
-            crate::ingest::Outcome::Recorded => Outcome::Recorded,
-            crate::ingest::Outcome::Duplicate => Outcome::Duplicate,
-            crate::ingest::Outcome::Unrecognized => Outcome::Unrecognized,
-            crate::ingest::Outcome::Spilled => Outcome::Spilled,
-        }
-    }
-}
-
 /// One answered request, as counted.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Delivery<'a> {

@@ -10,7 +10,7 @@
 //! refuses every request with 401 (and says so in its log at start-up and
 //! once per refused request) unless the operator explicitly chose an open
 //! route with `ALLOW_UNAUTHENTICATED=true` ([`crate::fail_closed`], which
-//! Retell's signature check follows too).
+//! Retell's and Twilio's signature checks follow too).
 
 use crate::fail_closed::{unauthenticated_allowed, NOT_CONFIGURED};
 use sha2::{Digest, Sha256};

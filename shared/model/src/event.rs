@@ -19,16 +19,18 @@ pub enum Provider {
     Salpre,
     Voxtelesys,
     Retell,
+    Twilio,
 }
 
 impl Provider {
     /// The one list of providers: every other list (routes, the CLI's
     /// choices, tests) is derived from it or checked against it.
-    pub const ALL: [Provider; 4] = [
+    pub const ALL: [Provider; 5] = [
         Provider::Zonitel,
         Provider::Salpre,
         Provider::Voxtelesys,
         Provider::Retell,
+        Provider::Twilio,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Provider {
             Provider::Salpre => "salpre",
             Provider::Voxtelesys => "voxtelesys",
             Provider::Retell => "retell",
+            Provider::Twilio => "twilio",
         }
     }
 
@@ -322,7 +325,8 @@ mod tests {
         for p in Provider::ALL {
             assert_eq!(Provider::parse(p.as_str()), Some(p));
         }
-        assert_eq!(Provider::parse("twilio"), None);
+        assert_eq!(Provider::parse("Twilio"), None, "names are lower-case");
+        assert_eq!(Provider::parse("vapi"), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Fail closed, for every kind of credential (a shared secret, Retell's
-//! signing key): a route whose credential is not configured refuses every
-//! request, unless the operator explicitly chose open routes.
+//! signing key, Twilio's auth token): a route whose credential is not
+//! configured refuses every request, unless the operator explicitly chose
+//! open routes.
 
 /// The environment variable by which an operator explicitly accepts
 /// unauthenticated requests on a function whose credential is not set

@@ -7,7 +7,8 @@
 //!
 //! - [`providers`]: one module per provider, reading a delivery into
 //!   [`event::Event`]s, a write plan and, for call-control routes, a plain
-//!   decision that [`voxml`] (or another renderer) writes.
+//!   decision ([`call_answer`]) that [`voxml`] writes for Voxtelesys and
+//!   [`twiml`] for Twilio.
 //! - [`store`]: the key design, the write plan and its attribute values,
 //!   the records reads return, what requests cost.
 //! - [`ingest`]: a delivery as plain data, its reading and its
@@ -15,6 +16,7 @@
 
 pub mod attribute;
 pub mod auth;
+pub mod call_answer;
 pub mod config;
 pub mod config_cache;
 pub mod deadline;
@@ -29,6 +31,7 @@ pub mod schedule;
 pub mod signature;
 pub mod store;
 pub mod time;
+pub mod twiml;
 pub mod voxml;
 
 #[cfg(test)]

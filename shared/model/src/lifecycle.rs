@@ -284,15 +284,57 @@ pub const ZONITEL_SMS_OUTBOUND: Lifecycle = Lifecycle {
     ],
 };
 
+pub const TWILIO_CALL: Lifecycle = Lifecycle {
+    name: "twilio_call",
+    provider: Provider::Twilio,
+    channel: Channel::Call,
+    direction: None,
+    alert: IncompleteAlert::CallIncomplete,
+    facts: &[
+        Fact {
+            name: "voice",
+            wait: Wait::CallEnd,
+            counts: "the voice URL (`/twilio/voice`)",
+        },
+        Fact {
+            name: "status",
+            wait: Wait::CallEnd,
+            counts: "the call status callback with a final `CallStatus`: completed, busy, failed, no-answer or canceled",
+        },
+    ],
+};
+
+pub const TWILIO_SMS_OUTBOUND: Lifecycle = Lifecycle {
+    name: "twilio_sms_outbound",
+    provider: Provider::Twilio,
+    channel: Channel::Sms,
+    direction: Some(Direction::Outbound),
+    alert: IncompleteAlert::SmsStuck,
+    facts: &[
+        Fact {
+            name: "sent",
+            wait: Wait::SmsFinalStatus,
+            counts: "`MessageStatus` queued or sent (or accepted, scheduled, sending)",
+        },
+        Fact {
+            name: "final_status",
+            wait: Wait::SmsFinalStatus,
+            counts: "`MessageStatus` delivered, undelivered, failed, read or canceled",
+        },
+    ],
+};
+
 /// Every expected lifecycle. Zonitel's incoming-call webhook has none: it
 /// is the only call event Zonitel sends (no answer, no hangup), so nothing
 /// can be missing from it and it is never flagged. Inbound SMS (Zonitel's
 /// `received`, Retell's `chat_inbound`) end when they arrive.
-pub const LIFECYCLES: [Lifecycle; 4] = [
+pub const LIFECYCLES: [Lifecycle; 6] = [
     RETELL_CALL,
     SALPRE_CALL,
     VOXTELESYS_CALL,
     ZONITEL_SMS_OUTBOUND,
+    TWILIO_CALL,
+    TWILIO_SMS_OUTBOUND,
 ];
 
 /// Summary attributes the lifecycles own.
@@ -407,6 +449,35 @@ pub fn zonitel_sms_fact(status: SmsStatus) -> Option<&'static str> {
         SmsStatus::Sent => Some("sent"),
         SmsStatus::Delivered | SmsStatus::Failed => Some("final_status"),
         SmsStatus::Received => None,
+    }
+}
+
+/// The fact of [`TWILIO_CALL`] a Twilio call request is: the voice URL, or
+/// a call status callback with a final `CallStatus`.
+pub fn twilio_call_fact(hook: &str, call_status: Option<&str>) -> Option<&'static str> {
+    let status = call_status.unwrap_or("").trim().to_ascii_lowercase();
+    match hook {
+        "voice" => Some("voice"),
+        "call-status"
+            if matches!(
+                status.as_str(),
+                "completed" | "busy" | "failed" | "no-answer" | "canceled"
+            ) =>
+        {
+            Some("status")
+        }
+        _ => None,
+    }
+}
+
+/// The fact of [`TWILIO_SMS_OUTBOUND`] an outbound message's
+/// `MessageStatus` is. Canceled ends a scheduled message as surely as a
+/// delivery receipt ends a sent one, so it closes too.
+pub fn twilio_sms_fact(message_status: &str) -> Option<&'static str> {
+    match message_status.trim().to_ascii_lowercase().as_str() {
+        "queued" | "accepted" | "scheduled" | "sending" | "sent" => Some("sent"),
+        "delivered" | "undelivered" | "failed" | "read" | "canceled" => Some("final_status"),
+        _ => None,
     }
 }
 

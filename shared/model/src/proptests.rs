@@ -6,6 +6,7 @@
 
 use crate::auth::SharedSecret;
 use crate::phone::{self, PhoneNumber};
+use crate::providers::twilio;
 use crate::providers::voxtelesys::{self, CallParams, Hook};
 use crate::providers::{retell, salpre, zonitel, zonitel_sms, ReadError};
 use crate::signature::{self, SignatureError, MAX_SKEW_MS};
@@ -58,6 +59,18 @@ fn parse_everything(body: &[u8]) -> Result<(), TestCaseError> {
             &text,
             now(),
         ))?;
+    }
+    for hook in twilio::Hook::ALL {
+        for is_post in [true, false] {
+            let inbound = twilio::Inbound {
+                hook,
+                is_post,
+                query: &text,
+                body,
+                content_type: None,
+            };
+            read_or_reason(&twilio::read(&inbound, now(), 30))?;
+        }
     }
     Ok(())
 }
@@ -399,6 +412,43 @@ proptest! {
         prop_assert_eq!(callback.event.to.as_ref().unwrap().as_str(), to.as_str());
         let kind = if get { "voice".to_string() } else { format!("status:{status}") };
         prop_assert_eq!(callback.event.kind, kind);
+    }
+
+    #[test]
+    fn twilio_signatures_hold_for_their_own_url_and_parameters_only(
+        token in "[a-f0-9]{32}",
+        path in "/[a-z-]{1,12}",
+        pairs in prop::collection::vec(("[A-Za-z0-9]{1,10}", ".{0,12}"), 0..8),
+        tamper in any::<prop::sample::Index>(),
+    ) {
+        use twilio::signature::{form_params, sign, verify, SignatureError, SignedRequest};
+        let url = format!("https://hooks.example.com{path}?a=1");
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs.iter())
+            .finish();
+        let signed = sign(&token, &url, &form_params(body.as_bytes()));
+        let request = SignedRequest { url: &url, is_post: true, body: body.as_bytes() };
+        prop_assert_eq!(verify(Some(&token), Some(&signed), &request), Ok(()));
+        // Reversed order: the same signature.
+        let reversed: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs.iter().rev())
+            .finish();
+        let request = SignedRequest { body: reversed.as_bytes(), ..request };
+        prop_assert_eq!(verify(Some(&token), Some(&signed), &request), Ok(()));
+        // Any value changed: refused.
+        if !pairs.is_empty() {
+            let mut changed = pairs.clone();
+            let i = tamper.index(changed.len());
+            changed[i].1.push('x');
+            let body: String = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(changed.iter())
+                .finish();
+            let request = SignedRequest { body: body.as_bytes(), ..request };
+            prop_assert_eq!(
+                verify(Some(&token), Some(&signed), &request),
+                Err(SignatureError::Mismatch)
+            );
+        }
     }
 
     #[test]

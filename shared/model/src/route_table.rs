@@ -9,7 +9,9 @@
 
 use crate::deadline::Deadline;
 use crate::event::Provider;
-use crate::providers::{retell, salpre, voxtelesys, zonitel, zonitel_sms, Payload, Reading};
+use crate::providers::{
+    retell, salpre, twilio, voxtelesys, zonitel, zonitel_sms, Payload, Reading,
+};
 use crate::providers::{ReadError, Reader};
 use serde::Serialize;
 
@@ -26,6 +28,7 @@ pub enum Route {
     /// (`ingest::call_events` in the AWS crate), so their reader here only
     /// says so.
     RetellEvents,
+    Twilio(twilio::Hook),
 }
 
 /// An HTTP method a route accepts.
@@ -55,6 +58,9 @@ pub enum CredentialKind {
     /// Retell's `x-retell-signature`: HMAC-SHA256 of the body with the
     /// account's API key.
     RetellSignature,
+    /// Twilio's `X-Twilio-Signature`: HMAC-SHA1 of the public URL and the
+    /// sorted form parameters with the account's auth token.
+    TwilioSignature,
 }
 
 /// How a route's answer is written.
@@ -69,6 +75,9 @@ pub enum AnswerFormat {
     RetellInbound,
     /// Retell's call events: `{"status": <outcome>}` after the join.
     RetellEvents,
+    /// Call control in TwiML, decided like VoXML; `<Response/>` to
+    /// messages and status callbacks.
+    Twiml,
 }
 
 /// One provider: its name, the secret it proves itself with, and the
@@ -143,6 +152,13 @@ pub const PROVIDERS: &[ProviderEntry] = &[
         credential: CredentialKind::RetellSignature,
         secret_variable: "RETELL_API_KEY",
         secret_parameter: "RetellApiKey",
+    },
+    ProviderEntry {
+        provider: Provider::Twilio,
+        template_prefix: "Twilio",
+        credential: CredentialKind::TwilioSignature,
+        secret_variable: "TWILIO_AUTH_TOKEN",
+        secret_parameter: "TwilioAuthToken",
     },
 ];
 
@@ -222,7 +238,60 @@ pub const ROUTES: &[RouteEntry] = &[
         answer: AnswerFormat::RetellEvents,
         read: read_with_its_join,
     },
+    twilio_route(
+        twilio::Hook::Voice,
+        GET_OR_POST,
+        "TwilioVoiceUrl",
+        |p, r| twilio::read_payload(twilio::Hook::Voice, p, r),
+    ),
+    twilio_route(twilio::Hook::Dial, GET_OR_POST, "TwilioVoiceUrl", |p, r| {
+        twilio::read_payload(twilio::Hook::Dial, p, r)
+    }),
+    twilio_route(
+        twilio::Hook::CallStatus,
+        POST,
+        "TwilioCallStatusUrl",
+        |p, r| twilio::read_payload(twilio::Hook::CallStatus, p, r),
+    ),
+    twilio_route(
+        twilio::Hook::Recording,
+        GET_OR_POST,
+        "TwilioVoiceUrl",
+        |p, r| twilio::read_payload(twilio::Hook::Recording, p, r),
+    ),
+    twilio_route(twilio::Hook::Messages, POST, "TwilioMessagesUrl", |p, r| {
+        twilio::read_payload(twilio::Hook::Messages, p, r)
+    }),
+    twilio_route(
+        twilio::Hook::MessageStatus,
+        POST,
+        "TwilioMessageStatusUrl",
+        |p, r| twilio::read_payload(twilio::Hook::MessageStatus, p, r),
+    ),
 ];
+
+/// A Twilio route: one function serves `/twilio/{hook}`; a caller may be
+/// listening on the voice routes, so all answer as fast as the five-second
+/// providers (Twilio itself waits up to 15 s).
+const fn twilio_route(
+    hook: twilio::Hook,
+    methods: &'static [HttpMethod],
+    output: &'static str,
+    read: Reader,
+) -> RouteEntry {
+    RouteEntry {
+        route: Route::Twilio(hook),
+        path: hook.path(),
+        api_path: "/twilio/{hook}",
+        methods,
+        provider: Provider::Twilio,
+        function: "twilio",
+        output,
+        deadline: Deadline::FIVE_SECOND_PROVIDER,
+        answer: AnswerFormat::Twiml,
+        read,
+    }
+}
 
 /// A Voxtelesys hook: a caller is listening, so it answers as fast as the
 /// five-second providers.

@@ -138,7 +138,7 @@ fn write_response(writer: &mut Writer<Vec<u8>>, verbs: &[Verb]) -> std::io::Resu
     writer.write_event(Event::End(BytesEnd::new("Response")))
 }
 
-fn text_element(
+pub(crate) fn text_element(
     writer: &mut Writer<Vec<u8>>,
     start: BytesStart<'_>,
     text: &str,
@@ -153,7 +153,7 @@ fn text_element(
 /// Drops the characters XML 1.0 forbids even escaped (control characters
 /// other than tab and line breaks, U+FFFE, U+FFFF): escaping cannot make
 /// them well-formed, and a caller cannot hear them anyway.
-fn xml_chars(text: &str) -> String {
+pub(crate) fn xml_chars(text: &str) -> String {
     text.chars()
         .filter(|&c| {
             matches!(c, '\t' | '\n' | '\r')

@@ -5,6 +5,7 @@
 //! contain a secret or a caller's whole number.
 
 use callhooks::auth::SharedSecret;
+use callhooks::providers::twilio::signature::AuthToken;
 use callhooks::signature::{sign, SigningKey, SIGNATURE_HEADER};
 use callhooks::time::Timestamp;
 use callhooks_tests::{
@@ -17,7 +18,14 @@ const ZONITEL_TOKEN: &str = "zon-Secret-4f9a1c";
 const SALPRE_TOKEN: &str = "sal-Secret-77b2e0";
 const VOX_TOKEN: &str = "vox-Secret-0c33d8";
 const RETELL_KEY: &str = "ret-Secret-9e1f42";
-const SECRETS: [&str; 4] = [ZONITEL_TOKEN, SALPRE_TOKEN, VOX_TOKEN, RETELL_KEY];
+const TWILIO_TOKEN: &str = "twilio-auth-token-for-tests-0123456789";
+const SECRETS: [&str; 5] = [
+    ZONITEL_TOKEN,
+    SALPRE_TOKEN,
+    VOX_TOKEN,
+    RETELL_KEY,
+    TWILIO_TOKEN,
+];
 /// The caller's and our numbers: only their last four digits may be logged.
 const NUMBERS: [&str; 2] = ["4155552671", "8339664835"];
 
@@ -46,6 +54,7 @@ fn functions(stack: &TestStack) -> Functions {
             salpre: SharedSecret::new(Some(SALPRE_TOKEN)),
             voxtelesys: SharedSecret::new(Some(VOX_TOKEN)),
             retell: SigningKey::new(Some(RETELL_KEY)),
+            twilio: AuthToken::new(Some(TWILIO_TOKEN)),
         },
     )
 }
@@ -65,6 +74,7 @@ fn functions_from_vars(stack: &TestStack, env: &[(&str, &str)]) -> Functions {
             salpre: SharedSecret::from_vars("SALPRE_WEBHOOK_TOKEN", get),
             voxtelesys: SharedSecret::from_vars("VOXTELESYS_WEBHOOK_TOKEN", get),
             retell: SigningKey::from_vars("RETELL_API_KEY", get),
+            twilio: AuthToken::from_vars("TWILIO_AUTH_TOKEN", get),
         },
     )
 }

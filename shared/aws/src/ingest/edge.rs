@@ -14,6 +14,7 @@ use crate::http::{
     ApiError, MAX_BODY_BYTES, REJECTED_BODY_HEADER,
 };
 use crate::phone::{mask, redact};
+use crate::providers::twilio;
 use crate::providers::voxtelesys::without_token;
 use crate::runtime::{lambda_sdk_config, run_http};
 use crate::signature::{signature_parts, SigningKey, SIGNATURE_HEADER};
@@ -21,7 +22,7 @@ use crate::store::Store;
 use crate::time::Timestamp;
 use crate::webhook::WebhookDeps;
 use lambda_http::http::{header, Method, StatusCode};
-use lambda_http::{service_fn, Body, Request, Response};
+use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 use serde_json::{json, Value};
 use std::time::Instant;
 
@@ -33,6 +34,13 @@ pub enum Credentials<'a> {
     Token(&'a SharedSecret),
     /// Retell's `x-retell-signature` over the raw body.
     RetellSignature(&'a SigningKey),
+    /// Twilio's `X-Twilio-Signature` over the public URL it requested and
+    /// the form parameters: the URL is the configured public base's, else
+    /// the request's host and path.
+    TwilioSignature {
+        token: &'a twilio::signature::AuthToken,
+        public_base: Option<&'a twilio::signature::PublicBaseUrl>,
+    },
 }
 
 /// Checks a request, credentials first (so nothing about a route is told
@@ -62,6 +70,28 @@ pub fn accept(
                 },
                 _ => Credential::NotRequired,
             }
+        }
+        Credentials::TwilioSignature { token, public_base } => {
+            let query = req.uri().query().unwrap_or("");
+            let target = twilio::signature::RequestTarget {
+                host: header_str(req.headers(), header::HOST.as_str()).unwrap_or(""),
+                path: req.raw_http_path(),
+                route_path: route.path(),
+                query,
+            };
+            let url = twilio::signature::public_url(public_base, &target);
+            let signed = twilio::signature::SignedRequest {
+                url: &url,
+                is_post: req.method() == Method::POST,
+                body,
+            };
+            token
+                .verify(
+                    header_value(req.headers(), twilio::signature::SIGNATURE_HEADER),
+                    &signed,
+                )
+                .map_err(|error| ApiError::unauthorized(error.to_string()))?;
+            Credential::NotRequired
         }
     };
     require_method(req, route)?;

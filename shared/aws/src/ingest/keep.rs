@@ -180,3 +180,15 @@ async fn write_within(
         ))),
     }
 }
+
+/// The metrics line counts each delivery by what became of it.
+impl From<Outcome> for crate::metrics::Outcome {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Recorded => crate::metrics::Outcome::Recorded,
+            Outcome::Duplicate => crate::metrics::Outcome::Duplicate,
+            Outcome::Unrecognized => crate::metrics::Outcome::Unrecognized,
+            Outcome::Spilled => crate::metrics::Outcome::Spilled,
+        }
+    }
+}

@@ -22,6 +22,7 @@ pub mod edge;
 pub mod keep;
 pub mod spill;
 pub mod spill_key;
+pub mod spill_message;
 
 pub use callhooks_model::ingest::{decode, delivery, identity, read, unrecognized, Identity};
 

@@ -10,13 +10,12 @@
 //! parts of one delivery id, sent several at a time, which the spillway gathers
 //! in the table until all are in.
 
-use super::decode::BodyDecoding;
 use super::delivery::{Delivery, Route};
+pub use super::spill_message::SpilledMessage;
 use crate::runtime::{lambda_sdk_config, Deadline};
 use crate::time::Timestamp;
 use aws_config::SdkConfig;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
 /// The environment variable naming the queue (its URL).
@@ -29,36 +28,6 @@ pub const PART_BODY_BYTES: usize = 160_000;
 
 /// Messages of one delivery sent at the same time.
 const SENDS_IN_FLIGHT: usize = 4;
-
-/// One spillway message: one delivery, or one part of a large one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SpilledMessage {
-    /// Shared by every part of one delivery (the digest of its bytes and
-    /// its arrival time).
-    pub delivery_id: String,
-    /// The route's path (`/zonitel/calls`).
-    pub route: String,
-    pub post: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub query: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<String>,
-    pub received_at_ms: i64,
-    /// What the edge decoded (the body travels decoded: it is not decoded
-    /// again).
-    #[serde(default, skip_serializing_if = "BodyDecoding::is_as_sent")]
-    pub decoding: BodyDecoding,
-    /// 1-based.
-    pub part: u32,
-    pub parts: u32,
-    pub body_b64: String,
-    /// HMAC-SHA256 of the rest, in hex ([`super::spill_key`]): the spillway
-    /// writes only what verifies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mac: Option<String>,
-}
 
 /// The messages that carry `delivery`: one, or one per [`PART_BODY_BYTES`].
 pub fn messages(delivery: &Delivery) -> Vec<SpilledMessage> {
@@ -265,6 +234,7 @@ impl Spillway {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::decode::BodyDecoding;
 
     fn delivery(body: Vec<u8>) -> Delivery {
         Delivery {

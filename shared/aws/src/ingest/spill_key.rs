@@ -7,7 +7,7 @@
 //! whole and unwritten. Without it, anything that can send to the queue
 //! could write any provider's records.
 
-use super::spill::SpilledMessage;
+use super::spill_message::SpilledMessage;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 

@@ -175,30 +175,46 @@ fn unknown_hook(path: &str) -> ApiError {
     ))
 }
 
-/// Access pattern 5 within the deadline. When the table cannot answer, the
-/// configuration this function read last (however old), else the
-/// fallback's, so a live call is still forwarded.
+/// Access pattern 5 within the deadline (see [`configured_answer_source`]).
 async fn number_config(deps: &Deps, number: &PhoneNumber) -> Option<NumberConfig> {
-    let read = tokio::time::timeout(
-        deps.deadline.total,
-        deps.store.number_config_cached(&deps.config_cache, number),
+    configured_answer_source(
+        &deps.store,
+        &deps.config_cache,
+        deps.fallback.as_ref(),
+        deps.deadline,
+        number,
     )
-    .await;
+    .await
+}
+
+/// A number's configuration for a live call, within `deadline`. When the
+/// table cannot answer, the configuration this function read last (however
+/// old), else the fallback's, so a live call is still forwarded. Shared by
+/// the call-control routes (Voxtelesys, Twilio).
+pub async fn configured_answer_source(
+    store: &Store,
+    cache: &NumberConfigCache,
+    fallback: Option<&VoxtelesysConfig>,
+    deadline: Deadline,
+    number: &PhoneNumber,
+) -> Option<NumberConfig> {
+    let read =
+        tokio::time::timeout(deadline.total, store.number_config_cached(cache, number)).await;
     let error = match read {
         Ok(Ok(config)) => return config,
         Ok(Err(error)) => error.to_string(),
         Err(_) => "storage deadline passed".to_string(),
     };
-    if let Some(stale) = deps.config_cache.get_stale(number) {
+    if let Some(stale) = cache.get_stale(number) {
         tracing::warn!(%error, "number configuration not read: answered from the last one read");
         return stale;
     }
     tracing::error!(
         %error,
-        fallback = deps.fallback.is_some(),
+        fallback = fallback.is_some(),
         "number configuration not read: answered from the fallback"
     );
-    deps.fallback.as_ref().map(|vox| NumberConfig {
+    fallback.map(|vox| NumberConfig {
         number: number.clone(),
         label: None,
         voxtelesys: Some(vox.clone()),
@@ -207,30 +223,39 @@ async fn number_config(deps: &Deps, number: &PhoneNumber) -> Option<NumberConfig
 }
 
 fn xml_response(xml: String) -> Response<Body> {
+    xml_answer(xml, voxml::CONTENT_TYPE)
+}
+
+/// A call-control document with 200.
+pub fn xml_answer(xml: String, content_type: &'static str) -> Response<Body> {
     let mut response = Response::new(Body::Text(xml));
     *response.status_mut() = StatusCode::OK;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(voxml::CONTENT_TYPE),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
-/// Where the answer's callbacks point: read off the request's headers and
-/// API Gateway's context.
-fn callback_links(req: &Request, credential: &Credential) -> CallbackLinks {
+/// Where a request came in: its headers and API Gateway's context.
+pub fn request_origin(req: &Request) -> Origin<'_> {
     let (domain_name, stage) = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => {
             (ctx.domain_name.as_deref(), ctx.stage.as_deref())
         }
         _ => (None, None),
     };
-    let origin = Origin {
+    Origin {
         host: header_str(req.headers(), header::HOST.as_str()),
         domain_name,
         stage,
         forwarded_proto: header_str(req.headers(), "x-forwarded-proto"),
-    };
+    }
+}
+
+/// Where the answer's callbacks point: read off the request's headers and
+/// API Gateway's context.
+fn callback_links(req: &Request, credential: &Credential) -> CallbackLinks {
+    let origin = request_origin(req);
     let token = match credential {
         Credential::QueryToken(token) => Some(token.as_str()),
         _ => None,

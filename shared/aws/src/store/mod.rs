@@ -31,6 +31,16 @@ pub enum WriteOutcome {
     Duplicate,
 }
 
+/// The metrics line counts a write by what became of it.
+impl From<WriteOutcome> for crate::metrics::Outcome {
+    fn from(outcome: WriteOutcome) -> Self {
+        match outcome {
+            WriteOutcome::Recorded => crate::metrics::Outcome::Recorded,
+            WriteOutcome::Duplicate => crate::metrics::Outcome::Duplicate,
+        }
+    }
+}
+
 /// Storage did not do what was asked. Webhooks answer 503 so the provider
 /// retries; the message is for logs, never for the provider.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 use super::*;
 use crate::providers::retell::events::{call_event, call_event_plan, parse_call_event};
 use crate::providers::retell::{inbound_event, inbound_plan, parse_inbound};
+use crate::providers::twilio::{self, Hook as TwilioHook};
 use crate::providers::voxtelesys::{self, Inbound, Method};
 use crate::providers::{salpre, zonitel, zonitel_sms};
 use crate::store::plan::WritePlan;
@@ -145,6 +146,33 @@ fn sms(status: &str, direction: &str) -> WritePlan {
     let notification = zonitel_sms::parse_notification(body.as_bytes()).unwrap();
     let delivery = zonitel_sms::sms_delivery(&notification, &body, at(T0)).unwrap();
     zonitel_sms::sms_plan(&delivery, 30)
+}
+
+fn twilio_call(hook: TwilioHook, extra: &str) -> WritePlan {
+    let form =
+        format!("CallSid=CA1&From=%2B14155552671&To=%2B18339664835&Direction=inbound{extra}");
+    let inbound = twilio::Inbound {
+        hook,
+        is_post: true,
+        query: "",
+        body: form.as_bytes(),
+        content_type: Some("application/x-www-form-urlencoded"),
+    };
+    twilio::read(&inbound, at(T0), 30).unwrap().plan
+}
+
+fn twilio_sms(hook: TwilioHook, status: &str) -> WritePlan {
+    let form = format!(
+        "MessageSid=SM1&MessageStatus={status}&From=%2B18339664835&To=%2B14155552671&Body=Hi"
+    );
+    let inbound = twilio::Inbound {
+        hook,
+        is_post: true,
+        query: "",
+        body: form.as_bytes(),
+        content_type: None,
+    };
+    twilio::read(&inbound, at(T0), 30).unwrap().plan
 }
 
 // The table itself.
@@ -453,6 +481,126 @@ fn zonitel_sms_delivered_failed_and_stuck() {
 
     let mut inbound = Summary::default();
     inbound.apply(&sms("received", "inbound"));
+    assert_eq!(
+        inbound.index_pk(),
+        None,
+        "an inbound message ends on arrival"
+    );
+}
+
+#[test]
+fn twilio_answered_is_a_dial_completed() {
+    let mut call = Summary::default();
+    call.apply(&twilio_call(TwilioHook::Voice, ""))
+        .apply(&twilio_call(
+            TwilioHook::Dial,
+            "&DialCallStatus=completed&DialCallDuration=42&DialCallSid=CA2",
+        ))
+        .apply(&twilio_call(
+            TwilioHook::CallStatus,
+            "&CallStatus=completed",
+        ));
+    assert_eq!(call.verdict(), Verdict::Answered);
+    assert_eq!(call.index_pk(), None, "closed");
+}
+
+#[test]
+fn twilio_missed_is_a_dial_nobody_took_or_no_answer_busy_canceled() {
+    for status in ["no-answer", "busy", "failed", "canceled"] {
+        let mut call = Summary::default();
+        call.apply(&twilio_call(TwilioHook::Voice, ""))
+            .apply(&twilio_call(
+                TwilioHook::Dial,
+                &format!("&DialCallStatus={status}&DialCallSid=CA2"),
+            ))
+            // The call then ends normally: still missed.
+            .apply(&twilio_call(
+                TwilioHook::CallStatus,
+                "&CallStatus=completed",
+            ));
+        assert_eq!(call.verdict(), Verdict::Missed, "dial {status}");
+    }
+    for status in ["no-answer", "busy", "canceled"] {
+        let mut call = Summary::default();
+        call.apply(&twilio_call(TwilioHook::Voice, ""))
+            .apply(&twilio_call(
+                TwilioHook::CallStatus,
+                &format!("&CallStatus={status}"),
+            ));
+        assert_eq!(call.verdict(), Verdict::Missed, "status {status}");
+    }
+}
+
+#[test]
+fn twilio_our_twiml_taking_the_call_is_not_an_answer() {
+    let mut call = Summary::default();
+    call.apply(&twilio_call(TwilioHook::Voice, ""))
+        .apply(&twilio_call(
+            TwilioHook::CallStatus,
+            "&CallStatus=in-progress",
+        ))
+        .apply(&twilio_call(
+            TwilioHook::CallStatus,
+            "&CallStatus=completed",
+        ));
+    assert_eq!(call.verdict(), Verdict::Ended);
+}
+
+#[test]
+fn twilio_failed_is_status_failed() {
+    let mut call = Summary::default();
+    call.apply(&twilio_call(TwilioHook::Voice, ""))
+        .apply(&twilio_call(TwilioHook::CallStatus, "&CallStatus=failed"));
+    assert_eq!(call.verdict(), Verdict::Failed);
+}
+
+#[test]
+fn twilio_incomplete_is_no_final_status_within_its_wait() {
+    let mut call = Summary::default();
+    call.apply(&twilio_call(TwilioHook::Voice, ""))
+        .apply(&twilio_call(TwilioHook::CallStatus, "&CallStatus=ringing"));
+    assert_eq!(call.index_pk(), Some("OPEN#twilio_call#status"));
+    call.flagged();
+    assert_eq!(call.verdict(), Verdict::Incomplete);
+    // The final status arriving late closes it: the verdict is what it says.
+    call.apply(&twilio_call(
+        TwilioHook::CallStatus,
+        "&CallStatus=no-answer",
+    ));
+    assert_eq!(call.index_pk(), None);
+    assert_eq!(call.verdict(), Verdict::Missed);
+}
+
+#[test]
+fn twilio_sms_delivered_failed_and_stuck() {
+    let status = TwilioHook::MessageStatus;
+    for final_status in ["delivered", "read"] {
+        let mut delivered = Summary::default();
+        delivered
+            .apply(&twilio_sms(status, "queued"))
+            .apply(&twilio_sms(status, final_status));
+        assert_eq!(delivered.verdict(), Verdict::Delivered, "{final_status}");
+        assert_eq!(delivered.index_pk(), None);
+    }
+    for final_status in ["failed", "undelivered"] {
+        let mut failed = Summary::default();
+        failed
+            .apply(&twilio_sms(status, "sent"))
+            .apply(&twilio_sms(status, final_status));
+        assert_eq!(failed.verdict(), Verdict::Failed, "{final_status}");
+        assert_eq!(failed.index_pk(), None);
+    }
+    let mut stuck = Summary::default();
+    stuck.apply(&twilio_sms(status, "queued"));
+    assert_eq!(
+        stuck.index_pk(),
+        Some("OPEN#twilio_sms_outbound#final_status")
+    );
+    stuck.flagged();
+    assert_eq!(stuck.verdict(), Verdict::Incomplete);
+
+    let mut inbound = Summary::default();
+    inbound.apply(&twilio_sms(TwilioHook::Messages, "received"));
     assert_eq!(
         inbound.index_pk(),
         None,

@@ -9,8 +9,10 @@
 //! model crate has none to name. Each provider's protocol and our answers:
 //! `docs/providers/<name>.md`.
 
+pub mod form;
 pub mod retell;
 pub mod salpre;
+pub mod twilio;
 pub mod voxtelesys;
 pub mod zonitel;
 pub mod zonitel_sms;

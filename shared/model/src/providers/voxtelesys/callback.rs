@@ -1,13 +1,14 @@
 //! From parameters to the normalized callback and what it writes.
 
-use super::answer::{dial_outcome, DialOutcome};
 use super::{CallParams, Hook, MAX_CALLER_NAME_CHARS, MAX_STRUCTURED_VARS_BYTES, MAX_TOKEN_CHARS};
+use crate::call_answer::{dial_outcome, DialOutcome};
 use crate::event::{Channel, Direction, Event, Provider};
 use crate::lifecycle;
 use crate::phone::PhoneNumber;
+use crate::providers::form::{self, normalized, number_param, seconds};
 use crate::providers::ReadError;
 use crate::store::keys;
-use crate::store::plan::{self, is_storable_number, n, s, Item, WritePlan};
+use crate::store::plan::{self, n, s, Item, WritePlan};
 use crate::time::{self, Timestamp};
 use sha2::{Digest, Sha256};
 
@@ -64,24 +65,9 @@ pub struct Callback {
     pub event: Event,
 }
 
-/// A value that becomes part of a key (a status, an id): as sent when it
-/// is printable and bounded, else a digest of it (named).
+/// A value that becomes part of a key, bounded at [`MAX_TOKEN_CHARS`].
 fn key_part(value: &str, field: &str, anomalies: &mut Vec<String>) -> String {
-    let value = value.trim();
-    if value.chars().count() <= MAX_TOKEN_CHARS
-        && !value.chars().any(|c| c.is_control() || c == '#')
-    {
-        return value.to_string();
-    }
-    anomalies.push(format!(
-        "{field}: longer than {MAX_TOKEN_CHARS} characters or not printable; keyed by its digest"
-    ));
-    format!("h-{}", hex::encode(&Sha256::digest(value.as_bytes())[..8]))
-}
-
-/// A status as matched: trimmed and lower-case (stored as it came).
-fn normalized(value: Option<&str>) -> String {
-    value.unwrap_or("").trim().to_ascii_lowercase()
+    form::key_part(value, field, MAX_TOKEN_CHARS, anomalies)
 }
 
 /// A parameter's value, trimmed; `None` when absent or empty.
@@ -139,22 +125,8 @@ pub fn parse_callback(
         .iter()
         .map(|name| format!("{name}: sent more than once; the first value is read"))
         .collect();
-    let mut number = |name: &str, value: &Option<String>, is_caller: bool| match value {
-        None => {
-            anomalies.push(format!("{name}: missing"));
-            None
-        }
-        Some(text) => match phone_number(text, is_caller) {
-            Ok(number) => number,
-            Err(problem) => {
-                let shown: String = text.chars().take(40).collect();
-                anomalies.push(format!("{name}: {shown:?} {problem}; kept as sent"));
-                None
-            }
-        },
-    };
-    let from = number("From", &params.from, true);
-    let to = number("To", &params.to, false);
+    let from = number_param("From", params.from.as_deref(), true, &mut anomalies);
+    let to = number_param("To", params.to.as_deref(), false, &mut anomalies);
     for (field, value) in [
         ("DialCallDuration", params.dial_call_duration.as_deref()),
         ("RecordingDuration", params.recording_duration.as_deref()),
@@ -360,7 +332,7 @@ impl Callback {
                 if let Some(seconds) = seconds(p.dial_call_duration.as_deref()).map(n) {
                     summary.set_once("dial_call_duration_s", seconds);
                 }
-                match dial_outcome(p) {
+                match dial_outcome(p.dial_call_status.as_deref()) {
                     DialOutcome::Answered => {
                         summary.set_once("answered_at", at);
                     }
@@ -428,16 +400,4 @@ impl Callback {
             None => Item::new(),
         }
     }
-}
-
-/// A duration in seconds as stored: a non-negative number DynamoDB can
-/// store (any other stays text, on the event only).
-fn seconds(value: Option<&str>) -> Option<&str> {
-    let value = value?.trim();
-    value
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .filter(|_| is_storable_number(value))
-        .map(|_| value)
 }

@@ -7,7 +7,8 @@
 //! string, body bytes, content type), read by [`read`] into a [`Callback`]
 //! (the normalized event), whose [`Callback::plan`] is what it writes and
 //! whose [`Callback::answer`] is what the call hears ([`CallAnswer`], plain
-//! data that `crate::voxml` writes as VoXML).
+//! data decided in `crate::call_answer`, shared with Twilio, that
+//! `crate::voxml` writes as VoXML).
 //!
 //! Parameters come as form fields of a POST or as the query string of a
 //! GET, and read the same either way ([`params`]). Voxtelesys documents the
@@ -79,20 +80,13 @@ pub fn read_payload(
 #[cfg(test)]
 mod tests;
 
-pub use answer::{answer_voice, CallAnswer};
+pub use crate::call_answer::{answer_voice, CallAnswer, DEFAULT_MESSAGE, DEFAULT_VOICEMAIL_PROMPT};
 pub use callback::{parse_callback, phone_number, Callback, Vars};
 pub use params::{read_inbound, without_token, CallParams, Inbound, Method};
 
 use crate::providers::ReadError;
 use crate::time::Timestamp;
 
-/// Said when a number has no Voxtelesys configuration and
-/// `VOXTELESYS_DEFAULT_MESSAGE` is not set.
-pub const DEFAULT_MESSAGE: &str =
-    "Thank you for calling. We cannot take your call right now. Please try again later.";
-/// Said before the beep when voicemail is on and its prompt is not set.
-pub const DEFAULT_VOICEMAIL_PROMPT: &str =
-    "Nobody is available to take your call. Please leave a message after the beep.";
 /// Caller-ID names are 15 characters in North America; longer is not a name.
 pub const MAX_CALLER_NAME_CHARS: usize = 256;
 /// Ids and statuses become parts of keys: bounded so keys stay small.

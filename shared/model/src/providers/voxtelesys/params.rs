@@ -4,6 +4,7 @@
 //! document are ignored (kept in the raw payload).
 
 use crate::auth::TOKEN_QUERY_PARAM;
+use crate::providers::form::{form_part, FormPart};
 use crate::providers::ReadError;
 use std::borrow::Cow;
 
@@ -141,48 +142,25 @@ impl CallParams {
 /// body, or the query string without the `token` parameter: a secret is
 /// never stored) and what was odd.
 pub fn read_inbound(inbound: &Inbound) -> Result<(CallParams, String, Vec<String>), ReadError> {
-    let mut anomalies = Vec::new();
-    if inbound.method == Method::Get || inbound.body.is_empty() && !inbound.query.is_empty() {
-        if inbound.method == Method::Post {
-            anomalies.push("body: empty; the query string is read instead".to_string());
-        }
-        let params = CallParams::from_form(inbound.query.as_bytes());
-        return Ok((params, without_token(inbound.query), anomalies));
-    }
-    let media = inbound.content_type.map(|t| {
-        t.split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
-    });
-    match media.as_deref() {
-        None | Some("application/x-www-form-urlencoded") => {}
-        Some(found) if found.ends_with("json") || found.starts_with("multipart/") => {
-            return Err(ReadError::new(format!(
-                "content type {found:?} is not supported; send \
-                 application/x-www-form-urlencoded (Voxtelesys form parameters)"
-            )))
-        }
-        Some(found) => anomalies.push(format!(
-            "Content-Type: {:?}; the body is read as a form",
-            found.chars().take(60).collect::<String>()
-        )),
-    }
-    let text = std::str::from_utf8(inbound.body)
-        .map_err(|e| ReadError::field("body", format!("is not valid UTF-8 ({e})")))?;
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        return Err(ReadError::field(
-            "body",
-            "is JSON; Voxtelesys sends form parameters",
-        ));
-    }
-    Ok((
-        CallParams::from_form(inbound.body),
-        text.to_string(),
-        anomalies,
-    ))
+    let (part, anomalies) = form_part(
+        inbound.method == Method::Get,
+        inbound.query,
+        inbound.body,
+        inbound.content_type,
+        "Voxtelesys",
+    )?;
+    Ok(match part {
+        FormPart::Query(query) => (
+            CallParams::from_form(query.as_bytes()),
+            without_token(query),
+            anomalies,
+        ),
+        FormPart::Body(text) => (
+            CallParams::from_form(text.as_bytes()),
+            text.to_string(),
+            anomalies,
+        ),
+    })
 }
 
 /// The query string without its `token` pairs, every other byte kept.
