@@ -95,20 +95,28 @@ pub struct Settings {
 
 pub const DEFAULT_RETENTION_DAYS: u32 = 400;
 
+/// A setting every webhook needs is missing or not what it must be: the
+/// function stops at start-up, naming it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("TABLE_NAME is not set")]
+    NoTable,
+    #[error("RETENTION_DAYS must be a positive number of days, not {0:?}")]
+    RetentionDays(String),
+}
+
 impl Settings {
-    pub fn from_env() -> Result<Self, String> {
+    pub fn from_env() -> Result<Self, SettingsError> {
         let table_name = std::env::var("TABLE_NAME")
             .ok()
             .filter(|t| !t.is_empty())
-            .ok_or("TABLE_NAME is not set")?;
+            .ok_or(SettingsError::NoTable)?;
         let retention_days = match std::env::var("RETENTION_DAYS") {
             Ok(value) if !value.is_empty() => value
                 .parse::<u32>()
                 .ok()
                 .filter(|d| *d > 0)
-                .ok_or_else(|| {
-                    format!("RETENTION_DAYS must be a positive number of days, not {value:?}")
-                })?,
+                .ok_or(SettingsError::RetentionDays(value))?,
             _ => DEFAULT_RETENTION_DAYS,
         };
         Ok(Settings {
