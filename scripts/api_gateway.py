@@ -15,6 +15,8 @@ event source pumps) are passed through unchanged.
   serve  --port 9000 --watch http://127.0.0.1:9001
   event  METHOD PATH [--header NAME:VALUE]... [--body-file FILE]
          print the event a request becomes (for a look, and the tests)
+  routes [--port 9000]
+         print the routes served, one a line (make dev prints them)
 
 The routes are the route table's (shared/model/src/route_table.rs, read
 through `cargo run -p callhooks-model --example route_table`). Run it with
@@ -246,9 +248,15 @@ def main():
     event_parser.add_argument("target")
     event_parser.add_argument("--header", action="append", default=[])
     event_parser.add_argument("--body-file")
+    routes_parser = commands.add_parser("routes", help="print the routes served, one a line")
+    routes_parser.add_argument("--port", type=int, default=9000)
     args = parser.parse_args()
     if args.command == "serve":
         serve(args.port, args.watch)
+    elif args.command == "routes":
+        for route in route_table()["routes"]:
+            methods = "|".join(route["methods"])
+            print(f"  {methods} http://127.0.0.1:{args.port}{route['path']}  ({route['function']})")
     else:
         found = match(routes(), args.method.upper(), args.target.partition("?")[0])
         if found is None:

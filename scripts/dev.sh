@@ -89,7 +89,7 @@ secrets_file=.local/dev-secrets.env
 : >"$secrets_file"
 chmod 600 "$secrets_file"
 echo "webhook secrets (every request must carry its provider's):"
-for secret in ZONITEL_WEBHOOK_TOKEN SALPRE_WEBHOOK_TOKEN VOXTELESYS_WEBHOOK_TOKEN RETELL_API_KEY; do
+for secret in ZONITEL_WEBHOOK_TOKEN SALPRE_WEBHOOK_TOKEN VOXTELESYS_WEBHOOK_TOKEN RETELL_API_KEY TWILIO_AUTH_TOKEN; do
   if [[ -n "${!secret:-}" ]]; then
     origin="from your environment"
   else
@@ -101,20 +101,18 @@ for secret in ZONITEL_WEBHOOK_TOKEN SALPRE_WEBHOOK_TOKEN VOXTELESYS_WEBHOOK_TOKE
   echo "  $secret=${!secret}  ($origin)"
 done
 
+# The routes: the route table's (shared/model/src/route_table.rs).
+routes=$($PY scripts/api_gateway.py routes --port "$PORT")
+
 cat <<TXT
 
 Routes on http://127.0.0.1:$PORT (functions compile on first use):
-  POST http://127.0.0.1:$PORT/zonitel/calls
-  GET|POST http://127.0.0.1:$PORT/voxtelesys/{voice,status,dial,recording}
-  POST http://127.0.0.1:$PORT/retell/inbound
-  POST http://127.0.0.1:$PORT/retell/events
+$routes
   alerts: fed from $TABLE_NAME's stream (scripts/stream_pump.py); each alert published on the topic prints here
   spillway: deliveries the table could not take, from the spillway queue back into the table
   sweeper: every $SWEEP_INTERVAL_SECONDS s, flags calls and SMS whose expected event never came
     (waits: ${LIFECYCLE_WAIT_SECONDS:-the template's defaults}${LIFECYCLE_WAIT_SECONDS:+ s for every expected event}; LIFECYCLE_WAIT_SECONDS=30 to watch one go incomplete)
   a DynamoDB outage for the functions: curl -X POST 'http://127.0.0.1:$OUTAGE_PORT/__outage?seconds=10'
-  POST http://127.0.0.1:$PORT/salpre/events
-  POST http://127.0.0.1:$PORT/zonitel/sms
 
 Try:
   curl -s -X POST "http://127.0.0.1:$PORT/zonitel/calls?token=$ZONITEL_WEBHOOK_TOKEN" -H 'content-type: application/json' \\
@@ -125,8 +123,13 @@ Try:
 
   body='{"event": "call_inbound", "call_inbound": {"from_number": "+12137771234", "to_number": "+12137771235"}}'
   curl -s -X POST http://127.0.0.1:$PORT/retell/inbound -H 'content-type: application/json' \\
-    -H "x-retell-signature: \$(RETELL_API_KEY=$RETELL_API_KEY .venv/bin/python scripts/retell_sign.py "\$body")" -d "\$body"
+    -H "x-retell-signature: \$(RETELL_API_KEY=$RETELL_API_KEY .venv/bin/python scripts/sign_retell.py --header "\$body")" -d "\$body"
   (the example configuration answers with agent_vip and Jane Roe's variables)
+
+  body='CallSid=CA1&From=%2B14155552671&To=%2B12137771235&CallStatus=ringing&Direction=inbound'
+  curl -s -X POST http://127.0.0.1:$PORT/twilio/voice -H 'content-type: application/x-www-form-urlencoded' \
+    -H "x-twilio-signature: \$(TWILIO_AUTH_TOKEN=$TWILIO_AUTH_TOKEN .venv/bin/python scripts/sign_twilio.py --header --url http://127.0.0.1:$PORT/twilio/voice "\$body")" -d "\$body"
+  (Twilio signs the URL it calls: these are signed for http://127.0.0.1:$PORT)
   Without its credential, every route answers 401 (docs/security.md).
 
 Ctrl-C stops everything.

@@ -35,6 +35,7 @@ import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import local_stack  # noqa: E402
+from api_gateway import route_table  # noqa: E402
 from sign_retell import sign  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,28 +43,23 @@ API = "/2018-06-01/runtime"
 DOCKER_HOST = "http://host.docker.internal:4566"
 
 # The variables each function's code reads (main.rs and the shared code it
-# runs). tests/tests/it/sam_local.rs checks this list against the sources, so a
-# new variable cannot be forgotten here, in the template or in env.json.
+# runs). tests/tests/it/sam_local.rs checks them against the sources, so a
+# new variable cannot be forgotten here, in the template or in env.json. A
+# webhook function reads WEBHOOK_READS and its provider's secret (the route
+# table's), and what WEBHOOK_EXTRA_READS adds.
 WEBHOOK_READS = ["TABLE_NAME", "RETENTION_DAYS", "SPILLWAY_QUEUE_URL", "SPILLWAY_SIGNING_KEY", "ALLOW_UNAUTHENTICATED"]
-READS = {
-    "ZonitelCallFunction": WEBHOOK_READS + ["ZONITEL_WEBHOOK_TOKEN"],
-    "ZonitelSmsFunction": WEBHOOK_READS + ["ZONITEL_WEBHOOK_TOKEN"],
-    "SalpreEventsFunction": WEBHOOK_READS + ["SALPRE_WEBHOOK_TOKEN"],
-    "VoxtelesysVoiceFunction": WEBHOOK_READS
-    + [
-        "VOXTELESYS_WEBHOOK_TOKEN",
-        "VOXTELESYS_DEFAULT_MESSAGE",
-        "VOXTELESYS_FALLBACK_FORWARD_NUMBER",
-        "VOXTELESYS_FALLBACK_VOICEMAIL",
-        "NUMBER_CONFIG_CACHE_SECONDS",
-    ],
-    "RetellInboundFunction": WEBHOOK_READS
-    + [
-        "RETELL_API_KEY",
-        "RETELL_FALLBACK_AGENT_ID",
-        "RETELL_FALLBACK_CHAT_AGENT_ID",
-        "NUMBER_CONFIG_CACHE_SECONDS",
-    ],
+CALL_CONTROL_READS = [
+    "VOXTELESYS_DEFAULT_MESSAGE",
+    "VOXTELESYS_FALLBACK_FORWARD_NUMBER",
+    "VOXTELESYS_FALLBACK_VOICEMAIL",
+    "NUMBER_CONFIG_CACHE_SECONDS",
+]
+WEBHOOK_EXTRA_READS = {
+    "voxtelesys-voice": CALL_CONTROL_READS,
+    "twilio": ["PUBLIC_BASE_URL"] + CALL_CONTROL_READS,
+    "retell-inbound": ["RETELL_FALLBACK_AGENT_ID", "RETELL_FALLBACK_CHAT_AGENT_ID", "NUMBER_CONFIG_CACHE_SECONDS"],
+}
+OTHER_READS = {
     "AlertsFunction": ["TABLE_NAME", "ALERTS_TOPIC_ARN", "ALERTS_DEAD_LETTER_QUEUE_URL"],
     "SpillwayFunction": [
         "TABLE_NAME",
@@ -81,6 +77,41 @@ READS = {
         "LIFECYCLE_WAIT_SECONDS",
     ],
 }
+
+
+def logical_id(function):
+    """`zonitel-call` -> `ZonitelCallFunction`: the template's name for it."""
+    return "".join(part[:1].upper() + part[1:] for part in function.split("-")) + "Function"
+
+
+def reads(table):
+    """{logical id: [variables]} for every function."""
+    secrets = {p["provider"]: p["secret_variable"] for p in table["providers"]}
+    found = dict(OTHER_READS)
+    for route in table["routes"]:
+        found.setdefault(
+            logical_id(route["function"]),
+            WEBHOOK_READS + [secrets[route["provider"]]] + WEBHOOK_EXTRA_READS.get(route["function"], []),
+        )
+    return found
+
+
+def webhook_samples(table):
+    """(function, event file, None) for every sample event sent to a route:
+    the function the route table names for its path."""
+    found = []
+    for path in sorted((ROOT / "events").glob("*.json")):
+        event = json.loads(path.read_text())
+        route_path = event.get("requestContext", {}).get("http", {}).get("path") if isinstance(event, dict) else None
+        if not route_path:
+            continue
+        for route in table["routes"]:
+            if route["path"] == route_path:
+                found.append((logical_id(route["function"]), f"events/{path.name}", None))
+                break
+    return found
+
+
 # Read by every function through the SDK (AWS_ENDPOINT_URL locally).
 SDK_READS = ["AWS_ENDPOINT_URL"]
 
@@ -318,9 +349,11 @@ def check(args):
     docs = (ROOT / "docs/local.md").read_text()
     functions = {n for n, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
     problems = []
-    if set(READS) != functions:
-        problems.append(f"READS names {sorted(READS)}, the template's functions are {sorted(functions)}")
-    invocations = documented_invocations(docs)
+    table = route_table()
+    reads_of = reads(table)
+    if set(reads_of) != functions:
+        problems.append(f"the functions read for are {sorted(reads_of)}, the template's are {sorted(functions)}")
+    invocations = documented_invocations(docs) + webhook_samples(table)
     samples = {p.name for p in (ROOT / "events").glob("*.json") if p.name != "env.json"}
     covered = {Path(event).name for _, event, _ in invocations}
     for missing in sorted(samples - covered):
@@ -352,14 +385,14 @@ def check(args):
     for function in sorted(functions):
         env = env_of[function]
         resources = set(template["Resources"])
-        for name in READS.get(function, []) + SDK_READS:
+        for name in reads_of.get(function, []) + SDK_READS:
             if name not in env:
                 problems.append(f"{function} reads {name}, which the template does not declare for it")
             elif env[name] in resources:
                 problems.append(
                     f"{function}'s {name} would be {env[name]!r} (a logical id): set it in events/env.json"
                 )
-        for name in READS.get(function, []):
+        for name in reads_of.get(function, []):
             if name.endswith(("_TOKEN", "_KEY")) and not env.get(name):
                 problems.append(f"{function}'s {name} is empty under sam local: set it in events/env.json")
     if problems:
@@ -414,7 +447,7 @@ def main():
     sub.add_parser("reads", help="print the variables each function reads, as JSON")
     args = parser.parse_args()
     if args.command == "reads":
-        print(json.dumps(READS))
+        print(json.dumps(reads(route_table())))
         return
     check(args)
 

@@ -70,6 +70,7 @@ fn every_documented_sam_local_invocation_answers_2xx() {
         "AlertsFunction",
         "SpillwayFunction",
         "SweeperFunction",
+        "TwilioFunction",
     ] {
         assert!(
             stdout
@@ -82,7 +83,8 @@ fn every_documented_sam_local_invocation_answers_2xx() {
 
 /// Environment variable names the sources read: `env::var("X")`,
 /// `from_env("X")`, `..._ENV: &str = "X"`, `..._VAR: &str = "X"`,
-/// `agent("X")` and a match arm's `=> "X_Y"`.
+/// `agent("X")`, a provider's `secret_variable: "X"` and a match arm's
+/// `=> "X_Y"`.
 fn variables_read_in(dir: &std::path::Path, found: &mut BTreeSet<String>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -109,7 +111,8 @@ fn variables_read_in(dir: &std::path::Path, found: &mut BTreeSet<String>) {
             "_ENV: &str = \"",
             "_VAR: &str = \"",
             "agent(\"",
-            // A route's secret variable (ingest::delivery::Route).
+            // A provider's secret variable (the route table's).
+            "secret_variable: \"",
             "=> \"",
         ] {
             for piece in text.split(marker).skip(1) {

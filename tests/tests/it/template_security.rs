@@ -117,12 +117,13 @@ fn defaults(t: &Value) -> HashMap<String, String> {
         .collect()
 }
 
-const SECRET_VARIABLES: [&str; 4] = [
-    "ZONITEL_WEBHOOK_TOKEN",
-    "SALPRE_WEBHOOK_TOKEN",
-    "VOXTELESYS_WEBHOOK_TOKEN",
-    "RETELL_API_KEY",
-];
+/// Every provider's secret variable: the route table's.
+fn secret_variables() -> Vec<&'static str> {
+    callhooks::route_table::PROVIDERS
+        .iter()
+        .map(|p| p.secret_variable)
+        .collect()
+}
 
 #[test]
 fn every_webhook_secret_is_required_or_generated_and_no_default_opens_a_route() {
@@ -136,16 +137,21 @@ fn every_webhook_secret_is_required_or_generated_and_no_default_opens_a_route() 
             .unwrap();
         let secrets: Vec<(&String, &Value)> = variables
             .iter()
-            .filter(|(k, _)| SECRET_VARIABLES.contains(&k.as_str()))
+            .filter(|(k, _)| secret_variables().contains(&k.as_str()))
             .collect();
         assert_eq!(secrets.len(), 1, "{function} has no secret: {variables:?}");
         let (variable, value) = secrets[0];
         if let Some(name) = value.get("Ref").and_then(Value::as_str) {
-            // A parameter the operator must give: no default to fall back on.
+            // A parameter the operator gives: no default to fall back on, or
+            // an empty one, which refuses every request (AllowUnauthenticated
+            // is false by default, checked above): a stack updated from
+            // before the parameter existed keeps its routes closed.
             assert_eq!(parameter(name)["NoEcho"], true, "{function} {name}");
             assert!(
-                parameter(name).get("Default").is_none(),
-                "{function}: {name} has a default"
+                parameter(name)
+                    .get("Default")
+                    .is_none_or(|d| d.as_str() == Some("")),
+                "{function}: {name} has a default that is not empty"
             );
             continue;
         }
@@ -203,7 +209,10 @@ fn no_webhook_role_can_write_configuration_contacts_or_another_providers_calls()
         "CONTACT#",
         "PHONE#+14155552671",
     ];
-    let providers = ["zonitel", "salpre", "voxtelesys", "retell"];
+    let providers: Vec<&str> = callhooks::event::Provider::ALL
+        .iter()
+        .map(|p| p.as_str())
+        .collect();
     let writes = |action: &str| {
         let action = action.to_ascii_lowercase();
         action == "*"

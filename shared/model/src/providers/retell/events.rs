@@ -292,12 +292,16 @@ impl CallEvent {
     /// transcript updates carry no moment of their own). A retry's event key
     /// may then differ; its delivery guard does not.
     fn occurred_at(&self, received_at: Timestamp) -> Timestamp {
+        self.own_moment().unwrap_or(received_at)
+    }
+
+    /// The moment the body itself gives this event, if any.
+    fn own_moment(&self) -> Option<Timestamp> {
         match self.event.as_str() {
             "call_started" => self.start,
             "call_ended" => self.end,
             _ => None,
         }
-        .unwrap_or(received_at)
     }
 
     fn is_final(&self) -> bool {
@@ -492,10 +496,13 @@ pub fn call_event(
     }
 }
 
-/// What one call event writes, in one transaction: its delivery guard
-/// (the delivery's identity: Retell sends no id of its own, so the digest
-/// of its bytes, which a retry repeats), the event, and the summary's
-/// outcome fields (each set once).
+/// What one call event writes, in one transaction: the event, the
+/// summary's outcome fields (each set once), and, when the event's key
+/// holds our arrival time, a delivery guard on its identity (Retell sends
+/// no id of its own, so the digest of its bytes, which a retry repeats).
+/// When the body gives the moment (`call_started`, `call_ended`), the event
+/// item's key is the retry's too (moment, name, digest): the item is its
+/// own guard, and the plan writes one item fewer.
 pub fn call_event_plan(
     event: &CallEvent,
     stored: &Event,
@@ -504,12 +511,14 @@ pub fn call_event_plan(
 ) -> WritePlan {
     let mut plan = WritePlan::for_event(stored, retention_days);
     let pk = keys::conversation_pk(Channel::Call, Provider::Retell, &stored.provider_id);
-    plan.guard_delivery(
-        &pk,
-        &identity.key_parts(),
-        stored.received_at,
-        retention_days,
-    );
+    if event.own_moment().is_none() {
+        plan.guard_delivery(
+            &pk,
+            &identity.key_parts(),
+            stored.received_at,
+            retention_days,
+        );
+    }
     if let Some(pointer) = event.transcript_pointer {
         if let Some(put) = plan.puts.iter_mut().find(|p| {
             p.item
@@ -644,6 +653,7 @@ pub fn unattached_plan(event: &Event, identity: &Identity, retention_days: u32) 
 mod tests {
     use super::*;
     use crate::attribute::AttributeValue;
+    use crate::store::plan::Condition;
     use serde_json::json;
 
     const T: i64 = 1_795_449_090_000;
@@ -738,6 +748,19 @@ mod tests {
     }
 
     #[test]
+    fn an_event_keyed_by_our_arrival_time_keeps_a_guard_on_its_identity() {
+        let event = parse(json!({"event": "call_analyzed", "call": {
+            "call_id": "c1", "call_type": "phone_call", "direction": "inbound"}}));
+        let identity = Identity::Digest("0123456789abcdef0123456789abcdef".into());
+        let stored = call_event(&event, "rec", "{}", at(T + 43_000), &identity);
+        let plan = call_event_plan(&event, &stored, &identity, 30);
+        assert_eq!(
+            plan.puts[0].item[keys::SK],
+            s("DELIVERY#body#0123456789abcdef0123456789abcdef")
+        );
+    }
+
+    #[test]
     fn call_ended_fills_the_outcome_once() {
         let event = parse(ended("agent_hangup", "Agent: Hi\nUser: Bye"));
         assert_eq!(event.start, Some(at(T)));
@@ -753,14 +776,21 @@ mod tests {
         );
         assert_eq!(stored.occurred_at, at(T + 42_000));
         let plan = call_event_plan(&event, &stored, &identity, 30);
+        // The body gives the moment: the event item, keyed by moment, name
+        // and digest, is its own guard; no separate guard item.
         assert_eq!(
             plan.puts[0].item[keys::SK],
-            s("DELIVERY#body#0123456789abcdef0123456789abcdef")
+            s("EVENT#2026-11-23T15:52:12.000Z#call_ended#0123456789abcdef")
         );
+        assert_eq!(plan.puts[0].condition, Some(Condition::item_absent()));
         assert_eq!(
             plan.puts[0].item[keys::PK],
             s("CALL#retell#20261123T155122000Z-12137771234")
         );
+        assert!(plan.puts.iter().all(|p| !matches!(
+            &p.item[keys::SK],
+            AttributeValue::S(sk) if sk.starts_with("DELIVERY#")
+        )));
         let names: Vec<&str> = plan.updates[0]
             .set_once
             .iter()
