@@ -45,10 +45,10 @@ pub mod twilio;
 pub mod urls;
 pub mod zonitel;
 
-use callhooks::config::{parse_document, Contact, NumberConfig};
+use callhooks::config::{parse_document, Contact, DocumentError, NumberConfig};
 use callhooks::event::Provider;
 use callhooks::phone::PhoneNumber;
-use callhooks::schedule::check_retell_config;
+use callhooks::schedule::{check_retell_config, RetellConfigError};
 use callhooks::store::Store;
 use clap::{Args, Parser, Subcommand};
 use jiff::tz::TimeZone;
@@ -445,7 +445,7 @@ impl CliError {
 
 /// A number configuration document, parsed and checked (schedule days,
 /// times and time zones included).
-pub fn number_document(text: &str) -> Result<NumberConfig, String> {
+pub fn number_document(text: &str) -> Result<NumberConfig, NumberDocumentError> {
     let config: NumberConfig = parse_document(text)?;
     if let Some(retell) = &config.retell {
         check_retell_config(retell)?;
@@ -453,8 +453,17 @@ pub fn number_document(text: &str) -> Result<NumberConfig, String> {
     Ok(config)
 }
 
+/// Why a number configuration document was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum NumberDocumentError {
+    #[error(transparent)]
+    Shape(#[from] DocumentError),
+    #[error(transparent)]
+    Retell(#[from] RetellConfigError),
+}
+
 /// A contact document, parsed and checked.
-pub fn contact_document(text: &str) -> Result<Contact, String> {
+pub fn contact_document(text: &str) -> Result<Contact, DocumentError> {
     parse_document(text)
 }
 
@@ -532,7 +541,9 @@ async fn run_command(
             })?;
         Ok(Store::new(aws_sdk_dynamodb::Client::new(sdk), table))
     };
-    let invalid = |file: &Path, e: String| CliError::Invalid(format!("{}: {e}", file.display()));
+    let invalid = |file: &Path, e: &dyn std::fmt::Display| {
+        CliError::Invalid(format!("{}: {e}", file.display()))
+    };
     let storage = |e: callhooks::store::StoreError| CliError::Storage(e.to_string());
     match cli.command {
         Command::Console {
@@ -551,13 +562,13 @@ async fn run_command(
                 }
                 (None, None) => None,
             };
-            let publisher = topic_arn.map(|topic_arn| alerts_function::SnsPublisher {
+            let publisher = topic_arn.map(|topic_arn| callhooks::alerts::stream::SnsPublisher {
                 sns: aws_sdk_sns::Client::new(sdk),
                 topic_arn,
             });
             console::serve(store()?, publisher, port, open, context.tz.clone())
                 .await
-                .map_err(CliError::Failure)?;
+                .map_err(|e| CliError::Failure(e.to_string()))?;
             Ok("console stopped".into())
         }
         Command::Urls { show_secrets } => {
@@ -623,7 +634,7 @@ async fn run_command(
         }
         Command::Numbers { action } => match action {
             NumberAction::Put { file } => {
-                let config = number_document(&read(&file)?).map_err(|e| invalid(&file, e))?;
+                let config = number_document(&read(&file)?).map_err(|e| invalid(&file, &e))?;
                 let store = store()?;
                 store.put_number_config(&config).await.map_err(storage)?;
                 Ok(format!(
@@ -704,7 +715,7 @@ async fn run_command(
         },
         Command::Contacts { action } => match action {
             ContactAction::Put { file } => {
-                let contact = contact_document(&read(&file)?).map_err(|e| invalid(&file, e))?;
+                let contact = contact_document(&read(&file)?).map_err(|e| invalid(&file, &e))?;
                 let store = store()?;
                 store.put_contact(&contact).await.map_err(storage)?;
                 Ok(format!(
@@ -753,8 +764,7 @@ async fn run_command(
                 }
                 let since = since
                     .map(|s| history::parse_since(&s, context.now, &context.tz))
-                    .transpose()
-                    .map_err(CliError::Invalid)?;
+                    .transpose()?;
                 let until = history::parse_until(until.as_deref(), context)?;
                 let page = history::Page { limit, until };
                 match number {
@@ -792,8 +802,7 @@ async fn run_command(
             }
             let since = since
                 .map(|s| history::parse_since(&s, context.now, &context.tz))
-                .transpose()
-                .map_err(CliError::Invalid)?
+                .transpose()?
                 .map(callhooks::time::to_key);
             let until = history::parse_until(until.as_deref(), context)?;
             let found = store()?
@@ -808,15 +817,13 @@ async fn run_command(
             Ok(out)
         }
         Command::Stats { since } => {
-            let since = history::parse_since(&since, context.now, &context.tz)
-                .map_err(CliError::Invalid)?;
+            let since = history::parse_since(&since, context.now, &context.tz)?;
             ops::stats(&store()?, since, context).await
         }
         Command::Completions { shell } => Ok(ops::completions(shell)),
         Command::Alerts { action } => {
-            let since_of = |s: &str| {
-                history::parse_since(s, context.now, &context.tz).map_err(CliError::Invalid)
-            };
+            let since_of =
+                |s: &str| history::parse_since(s, context.now, &context.tz).map_err(CliError::from);
             // Ledger items expire with the events; the retention does not
             // matter for reading and replaying.
             let ledger = |store| callhooks::alerts::ledger::Ledger::new(store, 1);
@@ -847,7 +854,7 @@ async fn run_command(
                         Some(topic_arn) => topic_arn,
                         None => ops::resolve_topic(default_stack.as_deref(), sdk).await?,
                     };
-                    let publisher = alerts_function::SnsPublisher {
+                    let publisher = callhooks::alerts::stream::SnsPublisher {
                         sns: aws_sdk_sns::Client::new(sdk),
                         topic_arn,
                     };
@@ -978,9 +985,16 @@ mod tests {
         assert!(number_document(ok).is_ok());
         let bad_zone = ok.replace("Europe/Paris", "Europe/Pariss");
         let err = number_document(&bad_zone).unwrap_err();
-        assert!(err.starts_with("retell.schedules[0].time_zone: "), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("retell.schedules[0].time_zone: "),
+            "{err}"
+        );
         let unknown = ok.replace("\"days\"", "\"weekdays\"");
-        assert!(number_document(&unknown).unwrap_err().contains("weekdays"));
+        assert!(number_document(&unknown)
+            .unwrap_err()
+            .to_string()
+            .contains("weekdays"));
     }
 
     #[test]
@@ -988,7 +1002,10 @@ mod tests {
         let err =
             contact_document(r#"{"number": "+14155552671", "dynamic_variables": {"vip": true}}"#)
                 .unwrap_err();
-        assert!(err.starts_with("dynamic_variables.vip: "), "{err}");
+        assert!(
+            err.to_string().starts_with("dynamic_variables.vip: "),
+            "{err}"
+        );
     }
 
     #[test]

@@ -331,7 +331,7 @@ impl AuthToken {
     pub fn from_vars(name: &str, get: impl Fn(&str) -> Option<String>) -> Self {
         match get(name).filter(|t| !t.is_empty()) {
             Some(token) => Self::new(Some(&token)),
-            None if crate::auth::unauthenticated_allowed(&get) => AuthToken {
+            None if crate::fail_closed::unauthenticated_allowed(&get) => AuthToken {
                 state: TokenState::Open,
             },
             None => AuthToken {
