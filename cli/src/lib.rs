@@ -5,6 +5,7 @@
 //! callhooks urls [--stack NAME] [--show-secrets]  # each provider's webhook URL with its token, and where it goes
 //! callhooks register zonitel --calls-url URL --sms-url URL
 //! callhooks register zonitel --stack NAME          # the stack's URLs with ZONITEL_WEBHOOK_TOKEN
+//! callhooks register twilio --number +1... --stack NAME|--base-url URL [--dry-run]
 //! callhooks numbers put FILE | get N | list | delete N   # our numbers' configuration (pattern 5)
 //! callhooks contacts put FILE | get N | delete N         # callers' contact records (pattern 6)
 //! callhooks calls list --number N [--since S] [--limit L] # a number's calls and messages (pattern 3)
@@ -40,6 +41,7 @@ pub mod history;
 pub mod ops;
 pub mod safe;
 pub mod table;
+pub mod twilio;
 pub mod urls;
 pub mod zonitel;
 
@@ -231,23 +233,35 @@ pub enum UnrecognizedAction {
     },
 }
 
-/// The providers, as the command line names them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ProviderArg {
-    Zonitel,
-    Salpre,
-    Voxtelesys,
-    Retell,
+/// A provider, as the command line names it: the choices are
+/// `Provider::ALL`, by their names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProviderArg(pub Provider);
+
+/// Every choice, in `Provider::ALL`'s order (clap lists them from a slice).
+const PROVIDER_CHOICES: [ProviderArg; Provider::ALL.len()] = {
+    let mut choices = [ProviderArg(Provider::ALL[0]); Provider::ALL.len()];
+    let mut i = 0;
+    while i < choices.len() {
+        choices[i] = ProviderArg(Provider::ALL[i]);
+        i += 1;
+    }
+    choices
+};
+
+impl clap::ValueEnum for ProviderArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &PROVIDER_CHOICES
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.as_str()))
+    }
 }
 
 impl From<ProviderArg> for Provider {
     fn from(provider: ProviderArg) -> Self {
-        match provider {
-            ProviderArg::Zonitel => Provider::Zonitel,
-            ProviderArg::Salpre => Provider::Salpre,
-            ProviderArg::Voxtelesys => Provider::Voxtelesys,
-            ProviderArg::Retell => Provider::Retell,
-        }
+        provider.0
     }
 }
 
@@ -256,6 +270,36 @@ pub enum RegisterProvider {
     /// Zonitel: set the incoming-call and SMS webhook URLs, then read them back.
     /// Needs ZONITEL_CLIENT_ID and ZONITEL_ACCESS_TOKEN.
     Zonitel(ZonitelArgs),
+    /// Twilio: point one of the account's numbers at the stack ("A call
+    /// comes in", "Call status changes" and "A message comes in", each
+    /// POST), then read the number back. Needs TWILIO_ACCOUNT_SID (or
+    /// --account-sid) and TWILIO_AUTH_TOKEN; the URLs come from --stack's
+    /// outputs or --base-url. Prints the message status callback your
+    /// application passes when it sends.
+    Twilio(TwilioArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TwilioArgs {
+    /// The account's Twilio number to point at the stack (E.164, e.g.
+    /// +14155552671).
+    #[arg(long)]
+    pub number: String,
+    /// The account the number belongs to (AC...; for a subaccount's number,
+    /// the subaccount's SID).
+    #[arg(long, env = "TWILIO_ACCOUNT_SID")]
+    pub account_sid: Option<String>,
+    /// Where Twilio reaches the stack, instead of --stack's outputs: the
+    /// stack's ApiUrl output, or the custom domain in front of it (the
+    /// signed URL is the one Twilio calls).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Print what would be set; send nothing (no credentials needed).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Twilio's API.
+    #[arg(long, env = "TWILIO_API_BASE", default_value = twilio::DEFAULT_API_BASE)]
+    pub api_base: String,
 }
 
 #[derive(Debug, Args)]
@@ -561,6 +605,32 @@ async fn run_command(
                 _ => args,
             };
             register_zonitel(args, |name| std::env::var(name).ok(), context).await
+        }
+        Command::Register {
+            provider: RegisterProvider::Twilio(args),
+        } => {
+            // --base-url first, else only an explicit --stack: registering
+            // URLs is never guessed from samconfig.toml.
+            twilio::number_of(&args.number)?;
+            let urls = match (&args.base_url, &cli.stack) {
+                (Some(base), _) => twilio::urls_of_base(base)?,
+                (None, Some(stack)) => {
+                    let client = aws_sdk_cloudformation::Client::new(sdk);
+                    let outputs = urls::stack_outputs(&client, stack).await?;
+                    twilio::urls_of_stack(stack, &outputs)?
+                }
+                (None, None) => return Err(twilio::TwilioError::NoUrls.into()),
+            };
+            Ok(twilio::register(
+                &args.number,
+                urls,
+                args.account_sid.as_deref(),
+                &args.api_base,
+                args.dry_run,
+                |name| std::env::var(name).ok(),
+                context,
+            )
+            .await?)
         }
         Command::Numbers { action } => match action {
             NumberAction::Put { file } => {
@@ -991,7 +1061,46 @@ mod tests {
         // Providers are a value enum: --help lists them, typos are usage errors.
         let err = Cli::try_parse_from(["callhooks", "calls", "show", "skype", "1"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
-        assert!(err.to_string().contains("zonitel"), "{err}");
+        for provider in Provider::ALL {
+            assert!(err.to_string().contains(provider.as_str()), "{err}");
+            let cli = Cli::try_parse_from(["callhooks", "calls", "show", provider.as_str(), "1"])
+                .unwrap();
+            assert!(matches!(
+                cli.command,
+                Command::Calls {
+                    action: CallsAction::Show { provider: p, .. }
+                } if Provider::from(p) == provider
+            ));
+        }
+        let cli = Cli::try_parse_from(["callhooks", "sms", "show", "m"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Sms {
+                action: SmsAction::Show {
+                    provider: ProviderArg(Provider::Zonitel),
+                    ..
+                }
+            }
+        ));
+        let cli = Cli::try_parse_from([
+            "callhooks",
+            "register",
+            "twilio",
+            "--number",
+            "+14155550100",
+            "--base-url",
+            "https://h.example",
+            "--dry-run",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Register {
+                provider: RegisterProvider::Twilio(TwilioArgs { dry_run: true, .. })
+            }
+        ));
+        let err = Cli::try_parse_from(["callhooks", "register", "twilio"]).unwrap_err();
+        assert!(err.to_string().contains("--number"), "{err}");
         let cli = Cli::try_parse_from(["callhooks", "calls", "list", "--missed"]).unwrap();
         assert!(matches!(
             cli.command,

@@ -357,15 +357,25 @@ pub async fn calls(console: &Console, query: &Query) -> Answer {
         );
     }
     body.push_str("<label>Provider");
+    // Every provider of the route table, named as the command line does,
+    // with a capital.
+    let labels: Vec<(&str, String)> = Provider::ALL
+        .iter()
+        .map(|p| {
+            let name = p.as_str();
+            let mut chars = name.chars();
+            let label = chars
+                .next()
+                .map(|first| format!("{}{}", first.to_ascii_uppercase(), chars.as_str()))
+                .unwrap_or_default();
+            (name, label)
+        })
+        .collect();
+    let mut providers = vec![("", "any")];
+    providers.extend(labels.iter().map(|(name, label)| (*name, label.as_str())));
     body.push_str(&select(
         "provider",
-        &[
-            ("", "any"),
-            ("zonitel", "Zonitel"),
-            ("salpre", "Salpre"),
-            ("voxtelesys", "Voxtelesys"),
-            ("retell", "Retell"),
-        ],
+        &providers,
         get(query, "provider").unwrap_or(""),
     ));
     body.push_str("</label><label>Outcome");
