@@ -6,162 +6,19 @@
 //! are masked. A stack deployed with `AllowUnauthenticated=true` is said
 //! first, as a warning.
 //!
-//! The rows are the route table's routes (`callhooks::route_table`): its
-//! outputs, paths, providers and credential kinds. Only what the table
-//! cannot say is written here, keyed by provider ([`PROVIDER_WORDS`]: how
-//! it authenticates, where a token goes) and by route ([`ROUTE_WORDS`]:
-//! where its URL goes, or that our own answer names it); a provider or
-//! route without its row fails a unit test that names it.
+//! The rows are the route table's routes (`callhooks::route_table`): their
+//! outputs, paths and providers, where each URL is pasted at the provider,
+//! how the provider authenticates and where its token goes.
 
 use crate::table::{Table, Tone};
 use crate::{CliError, Context};
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
-use callhooks::event::Provider;
-use callhooks::providers::{twilio, voxtelesys};
-use callhooks::route_table::{CredentialKind, ProviderEntry, Route, RouteEntry, PROVIDERS, ROUTES};
+use callhooks::route_table::{CredentialKind, ProviderEntry, Route, RouteEntry, ROUTES};
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// What the route table cannot say about a provider: how it proves itself,
-/// in the words of its own settings, and where a shared token goes.
-#[derive(Clone, Copy, Debug)]
-pub struct ProviderWords {
-    pub provider: Provider,
-    /// How the provider proves itself to us.
-    pub auth: &'static str,
-    /// Where it sends a shared token; `None` for a provider that signs.
-    pub token: Option<Placement>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Placement {
-    /// `?token=` in the URL: the provider only takes a URL.
-    Query,
-    /// `Authorization: Bearer` in a header field of the provider's.
-    Header,
-}
-
-/// Where a route's URL goes at its provider.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Destination {
-    /// Pasted or registered into this field of the provider's.
-    Field(&'static str),
-    /// Never pasted: our own call-control answer names it (a `<Dial>` or
-    /// `<Record>` action), so `urls` does not list it.
-    NamedByOurAnswer,
-}
-
-/// What the route table cannot say about a route: where it goes.
-#[derive(Clone, Copy, Debug)]
-pub struct RouteWords {
-    pub route: Route,
-    pub destination: Destination,
-}
-
-const TOKEN_IN_THE_URL: &str = "token in the URL (?token=)";
-
-/// Every provider's words, one row per provider of [`PROVIDERS`].
-pub const PROVIDER_WORDS: &[ProviderWords] = &[
-    ProviderWords {
-        provider: Provider::Zonitel,
-        auth: TOKEN_IN_THE_URL,
-        token: Some(Placement::Query),
-    },
-    ProviderWords {
-        provider: Provider::Salpre,
-        auth: "Additional Headers: Authorization: Bearer",
-        token: Some(Placement::Header),
-    },
-    ProviderWords {
-        provider: Provider::Voxtelesys,
-        auth: TOKEN_IN_THE_URL,
-        token: Some(Placement::Query),
-    },
-    ProviderWords {
-        provider: Provider::Retell,
-        auth: "signed with the Retell API key (RetellApiKey)",
-        token: None,
-    },
-    ProviderWords {
-        provider: Provider::Twilio,
-        auth: "X-Twilio-Signature with the account's auth token (TwilioAuthToken)",
-        token: None,
-    },
-];
-
-/// Every route's words, one row per route of [`ROUTES`].
-pub const ROUTE_WORDS: &[RouteWords] = &[
-    RouteWords {
-        route: Route::ZonitelCall,
-        destination: Destination::Field(
-            "incoming-call webhook (`callhooks register zonitel --calls-url`)",
-        ),
-    },
-    RouteWords {
-        route: Route::ZonitelSms,
-        destination: Destination::Field("SMS webhook (`callhooks register zonitel --sms-url`)"),
-    },
-    RouteWords {
-        route: Route::SalpreEvents,
-        destination: Destination::Field("Settings > Integrations > Custom Webhook > Webhook URL"),
-    },
-    RouteWords {
-        route: Route::Voxtelesys(voxtelesys::Hook::Voice),
-        destination: Destination::Field("the number's voice URL"),
-    },
-    RouteWords {
-        route: Route::Voxtelesys(voxtelesys::Hook::Status),
-        destination: Destination::Field("the number's status callback URL"),
-    },
-    RouteWords {
-        route: Route::Voxtelesys(voxtelesys::Hook::Dial),
-        destination: Destination::NamedByOurAnswer,
-    },
-    RouteWords {
-        route: Route::Voxtelesys(voxtelesys::Hook::Recording),
-        destination: Destination::NamedByOurAnswer,
-    },
-    RouteWords {
-        route: Route::RetellInbound,
-        destination: Destination::Field("phone number > inbound call webhook URL"),
-    },
-    RouteWords {
-        route: Route::RetellEvents,
-        destination: Destination::Field("webhook URL (account or agent) for call events"),
-    },
-    RouteWords {
-        route: Route::Twilio(twilio::Hook::Voice),
-        destination: Destination::Field(
-            "the number's \"A call comes in\" webhook (`callhooks register twilio`)",
-        ),
-    },
-    RouteWords {
-        route: Route::Twilio(twilio::Hook::Dial),
-        destination: Destination::NamedByOurAnswer,
-    },
-    RouteWords {
-        route: Route::Twilio(twilio::Hook::CallStatus),
-        destination: Destination::Field(
-            "the number's \"Call status changes\" URL (`callhooks register twilio`)",
-        ),
-    },
-    RouteWords {
-        route: Route::Twilio(twilio::Hook::Recording),
-        destination: Destination::NamedByOurAnswer,
-    },
-    RouteWords {
-        route: Route::Twilio(twilio::Hook::Messages),
-        destination: Destination::Field(
-            "the number's \"A message comes in\" webhook (`callhooks register twilio`)",
-        ),
-    },
-    RouteWords {
-        route: Route::Twilio(twilio::Hook::MessageStatus),
-        destination: Destination::Field(
-            "the StatusCallback your app passes when it sends a message",
-        ),
-    },
-];
+/// Where a shared token goes at its provider (the route table's).
+pub use callhooks::route_table::TokenPlacement as Placement;
 
 /// A webhook token: the template parameter an operator may set, and the
 /// output naming the secret the stack generated when they did not.
@@ -188,64 +45,16 @@ pub struct Webhook {
     pub token: Option<Token>,
 }
 
-/// The words of a provider, if it has its row.
-pub fn provider_words(provider: Provider) -> Option<&'static ProviderWords> {
-    PROVIDER_WORDS.iter().find(|w| w.provider == provider)
-}
-
-/// The words of a route, if it has its row.
-pub fn route_words(route: Route) -> Option<&'static RouteWords> {
-    ROUTE_WORDS.iter().find(|w| w.route == route)
-}
-
-/// The providers and routes of the table without their words, each named,
-/// and words for no route of the table: empty when all is said.
-pub fn unworded() -> Vec<String> {
-    unworded_in(PROVIDER_WORDS, ROUTE_WORDS)
-}
-
-fn unworded_in(providers: &[ProviderWords], routes: &[RouteWords]) -> Vec<String> {
-    let mut missing = Vec::new();
-    for entry in PROVIDERS {
-        if !providers.iter().any(|w| w.provider == entry.provider) {
-            missing.push(format!(
-                "provider {}: no row in urls::PROVIDER_WORDS (how it authenticates)",
-                entry.provider
-            ));
-        }
-    }
-    for entry in ROUTES {
-        if !routes.iter().any(|w| w.route == entry.route) {
-            missing.push(format!(
-                "route {}: no row in urls::ROUTE_WORDS (where its URL goes)",
-                entry.path
-            ));
-        }
-    }
-    for words in routes {
-        if !ROUTES.iter().any(|entry| entry.route == words.route) {
-            missing.push(format!(
-                "urls::ROUTE_WORDS: {:?} is no route of the table",
-                words.route
-            ));
-        }
-    }
-    missing
-}
-
-/// Every URL an operator gives a provider, in the route table's order.
-/// A route or provider without words is left out here; the unit test on
-/// [`unworded`] names it.
+/// Every URL an operator gives a provider, in the route table's order:
+/// the routes pasted somewhere (the callbacks our own answers name are
+/// not).
 pub fn webhooks() -> Vec<Webhook> {
     ROUTES
         .iter()
         .filter_map(|route| {
-            let Destination::Field(field) = route_words(route.route)?.destination else {
-                return None;
-            };
+            let field = route.pasted_into?;
             let provider = route.provider.entry();
-            let words = provider_words(route.provider)?;
-            let token = match (provider.credential, words.token) {
+            let token = match (provider.credential, provider.token_placement) {
                 (CredentialKind::SharedToken, Some(placement)) => Some(Token {
                     parameter: provider.secret_parameter,
                     secret_output: format!("{}TokenSecretArn", provider.template_prefix),
@@ -257,7 +66,7 @@ pub fn webhooks() -> Vec<Webhook> {
                 route,
                 provider,
                 field,
-                auth: words.auth,
+                auth: provider.authenticated_by,
                 token,
             })
         })
@@ -560,81 +369,6 @@ mod tests {
                 "{name}"
             );
         }
-    }
-
-    #[test]
-    fn every_provider_and_route_of_the_table_has_its_words() {
-        let missing = unworded();
-        assert!(
-            missing.is_empty(),
-            "words missing:\n  {}",
-            missing.join("\n  ")
-        );
-        for words in PROVIDER_WORDS {
-            // A shared token needs a place; a signature has none.
-            let shared = words.provider.entry().credential == CredentialKind::SharedToken;
-            assert_eq!(words.token.is_some(), shared, "{}", words.provider);
-            assert_eq!(
-                PROVIDER_WORDS
-                    .iter()
-                    .filter(|w| w.provider == words.provider)
-                    .count(),
-                1,
-                "{} has two rows",
-                words.provider
-            );
-        }
-        for words in ROUTE_WORDS {
-            let entry = words.route.entry();
-            assert_eq!(
-                ROUTE_WORDS
-                    .iter()
-                    .filter(|w| w.route == words.route)
-                    .count(),
-                1,
-                "{} has two rows",
-                entry.path
-            );
-            if words.destination == Destination::NamedByOurAnswer {
-                // Only a call-control answer can name a callback.
-                assert!(
-                    matches!(
-                        entry.answer,
-                        callhooks::route_table::AnswerFormat::Voxml
-                            | callhooks::route_table::AnswerFormat::Twiml
-                    ),
-                    "{} is named by no answer of ours: say where it is pasted",
-                    entry.path
-                );
-            }
-        }
-        for provider in Provider::ALL {
-            assert!(
-                webhooks().iter().any(|w| w.route.provider == provider),
-                "{provider}: no URL to paste anywhere"
-            );
-        }
-    }
-
-    #[test]
-    fn a_route_or_provider_without_words_is_named() {
-        let routes: Vec<RouteWords> = ROUTE_WORDS
-            .iter()
-            .filter(|w| w.route != Route::Twilio(twilio::Hook::MessageStatus))
-            .copied()
-            .collect();
-        let providers: Vec<ProviderWords> = PROVIDER_WORDS
-            .iter()
-            .filter(|w| w.provider != Provider::Twilio)
-            .copied()
-            .collect();
-        assert_eq!(
-            unworded_in(&providers, &routes),
-            [
-                "provider twilio: no row in urls::PROVIDER_WORDS (how it authenticates)",
-                "route /twilio/message-status: no row in urls::ROUTE_WORDS (where its URL goes)",
-            ]
-        );
     }
 
     #[test]
