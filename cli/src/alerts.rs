@@ -4,9 +4,9 @@
 use crate::history::local_time;
 use crate::table::{Table, Tone};
 use crate::{CliError, Context};
-use alerts_function::SnsPublisher;
 use callhooks::alerts::delivery::{Clock, Replayed, Route};
 use callhooks::alerts::ledger::{AlertState, Ledger, LedgerEntry};
+use callhooks::alerts::stream::SnsPublisher;
 use callhooks::time::Timestamp;
 use serde_json::{json, Value};
 
@@ -134,6 +134,13 @@ pub enum Selection {
     Failed,
 }
 
+/// An alert an operator asked to replay: its ledger entry, or the id that
+/// names none since `--since`.
+enum Target {
+    Found(Box<LedgerEntry>),
+    Unknown(String),
+}
+
 /// `alerts replay`: each alert published again through the ledger, with
 /// `"replayed": true`. Fails (exit 1) when any was not sent.
 pub async fn replay(
@@ -146,10 +153,15 @@ pub async fn replay(
 ) -> Result<String, CliError> {
     let now = context.now;
     let entries = ledger.list(since, now).await.map_err(storage)?;
-    let mut targets: Vec<Result<LedgerEntry, String>> = Vec::new();
+    let mut targets: Vec<Target> = Vec::new();
     match selection {
         Selection::Failed => {
-            targets.extend(entries.into_iter().filter(|e| needs_replay(e, now)).map(Ok));
+            targets.extend(
+                entries
+                    .into_iter()
+                    .filter(|e| needs_replay(e, now))
+                    .map(|e| Target::Found(Box::new(e))),
+            );
             if targets.is_empty() {
                 return Ok(format!(
                     "no failed alerts since {}: nothing to replay",
@@ -160,14 +172,17 @@ pub async fn replay(
         Selection::Ids(ids) => {
             for id in ids {
                 let found = entries.iter().find(|e| e.alert_id == id.trim());
-                targets.push(found.cloned().ok_or(id));
+                targets.push(match found {
+                    Some(entry) => Target::Found(Box::new(entry.clone())),
+                    None => Target::Unknown(id),
+                });
             }
         }
     }
     let route = Route {
         ledger,
         publisher,
-        dead_letters: None::<&alerts_function::SqsDeadLetters>,
+        dead_letters: None::<&callhooks::alerts::stream::SqsDeadLetters>,
         clock: Clock::default(),
         deadline: None,
     };
@@ -175,8 +190,8 @@ pub async fn replay(
     let mut all_sent = true;
     for target in targets {
         let entry = match target {
-            Ok(entry) => entry,
-            Err(id) => {
+            Target::Found(entry) => *entry,
+            Target::Unknown(id) => {
                 all_sent = false;
                 results.push((
                     id,

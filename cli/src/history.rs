@@ -22,16 +22,20 @@ fn storage(e: StoreError) -> CliError {
 /// `--since`: an RFC 3339 moment (`2026-11-23T09:00:00-08:00`), a local
 /// date (`2026-11-23`, from midnight in the local time zone) or how long
 /// ago (`90m`, `2h`, `7d`, `1w`; days are calendar days in that zone).
-pub fn parse_since(input: &str, now: Timestamp, tz: &TimeZone) -> Result<Timestamp, String> {
+pub fn parse_since(input: &str, now: Timestamp, tz: &TimeZone) -> Result<Timestamp, SinceError> {
     let input = input.trim();
     if let Ok(at) = input.parse::<Timestamp>() {
         return Ok(at);
     }
+    let out_of_range = |error: jiff::Error| SinceError::OutOfRange {
+        input: input.to_string(),
+        error,
+    };
     if let Ok(date) = input.parse::<civil::Date>() {
         return date
             .to_zoned(tz.clone())
             .map(|z| z.timestamp())
-            .map_err(|e| format!("--since {input}: {e}"));
+            .map_err(out_of_range);
     }
     if let Ok(span) = input.parse::<Span>() {
         let span = span.abs();
@@ -39,11 +43,25 @@ pub fn parse_since(input: &str, now: Timestamp, tz: &TimeZone) -> Result<Timesta
             .to_zoned(tz.clone())
             .checked_sub(span)
             .map(|z| z.timestamp())
-            .map_err(|e| format!("--since {input}: {e}"));
+            .map_err(out_of_range);
     }
-    Err(format!(
-        "--since {input:?}: not a time; give an RFC 3339 moment (2026-11-23T09:00:00Z), a date (2026-11-23) or how long ago (90m, 2h, 7d)"
-    ))
+    Err(SinceError::NotATime(input.to_string()))
+}
+
+/// A `--since` (or `--until`) that names no moment.
+#[derive(Debug, thiserror::Error)]
+pub enum SinceError {
+    #[error("--since {0:?}: not a time; give an RFC 3339 moment (2026-11-23T09:00:00Z), a date (2026-11-23) or how long ago (90m, 2h, 7d)")]
+    NotATime(String),
+    /// A date or span whose moment jiff cannot represent.
+    #[error("--since {input}: {error}")]
+    OutOfRange { input: String, error: jiff::Error },
+}
+
+impl From<SinceError> for CliError {
+    fn from(error: SinceError) -> Self {
+        CliError::Invalid(error.to_string())
+    }
 }
 
 /// A stored moment (`2026-11-23T15:51:22.123Z`) in the local time zone.
@@ -210,7 +228,7 @@ pub fn parse_until(until: Option<&str>, context: &Context) -> Result<Option<Stri
     until
         .map(|u| parse_since(u, context.now, &context.tz).map(time::to_key))
         .transpose()
-        .map_err(CliError::Invalid)
+        .map_err(CliError::from)
 }
 
 /// What a full page says at its end: the `--until` of the next older page,
@@ -809,7 +827,10 @@ mod tests {
         assert_eq!(at("2h").unwrap(), "2026-11-23T13:51:22Z");
         assert_eq!(at("90m").unwrap(), "2026-11-23T14:21:22Z");
         assert_eq!(at("7d").unwrap(), "2026-11-16T15:51:22Z");
-        assert!(at("yesterday-ish").unwrap_err().contains("--since"));
+        assert!(at("yesterday-ish")
+            .unwrap_err()
+            .to_string()
+            .contains("--since"));
     }
 
     #[test]

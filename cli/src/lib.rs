@@ -5,6 +5,7 @@
 //! callhooks urls [--stack NAME] [--show-secrets]  # each provider's webhook URL with its token, and where it goes
 //! callhooks register zonitel --calls-url URL --sms-url URL
 //! callhooks register zonitel --stack NAME          # the stack's URLs with ZONITEL_WEBHOOK_TOKEN
+//! callhooks register twilio --number +1... --stack NAME|--base-url URL [--dry-run]
 //! callhooks numbers put FILE | get N | list | delete N   # our numbers' configuration (pattern 5)
 //! callhooks contacts put FILE | get N | delete N         # callers' contact records (pattern 6)
 //! callhooks calls list --number N [--since S] [--limit L] # a number's calls and messages (pattern 3)
@@ -40,13 +41,14 @@ pub mod history;
 pub mod ops;
 pub mod safe;
 pub mod table;
+pub mod twilio;
 pub mod urls;
 pub mod zonitel;
 
-use callhooks::config::{parse_document, Contact, NumberConfig};
+use callhooks::config::{parse_document, Contact, DocumentError, NumberConfig};
 use callhooks::event::Provider;
 use callhooks::phone::PhoneNumber;
-use callhooks::schedule::check_retell_config;
+use callhooks::schedule::{check_retell_config, RetellConfigError};
 use callhooks::store::Store;
 use clap::{Args, Parser, Subcommand};
 use jiff::tz::TimeZone;
@@ -231,23 +233,35 @@ pub enum UnrecognizedAction {
     },
 }
 
-/// The providers, as the command line names them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ProviderArg {
-    Zonitel,
-    Salpre,
-    Voxtelesys,
-    Retell,
+/// A provider, as the command line names it: the choices are
+/// `Provider::ALL`, by their names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProviderArg(pub Provider);
+
+/// Every choice, in `Provider::ALL`'s order (clap lists them from a slice).
+const PROVIDER_CHOICES: [ProviderArg; Provider::ALL.len()] = {
+    let mut choices = [ProviderArg(Provider::ALL[0]); Provider::ALL.len()];
+    let mut i = 0;
+    while i < choices.len() {
+        choices[i] = ProviderArg(Provider::ALL[i]);
+        i += 1;
+    }
+    choices
+};
+
+impl clap::ValueEnum for ProviderArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &PROVIDER_CHOICES
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.as_str()))
+    }
 }
 
 impl From<ProviderArg> for Provider {
     fn from(provider: ProviderArg) -> Self {
-        match provider {
-            ProviderArg::Zonitel => Provider::Zonitel,
-            ProviderArg::Salpre => Provider::Salpre,
-            ProviderArg::Voxtelesys => Provider::Voxtelesys,
-            ProviderArg::Retell => Provider::Retell,
-        }
+        provider.0
     }
 }
 
@@ -256,6 +270,36 @@ pub enum RegisterProvider {
     /// Zonitel: set the incoming-call and SMS webhook URLs, then read them back.
     /// Needs ZONITEL_CLIENT_ID and ZONITEL_ACCESS_TOKEN.
     Zonitel(ZonitelArgs),
+    /// Twilio: point one of the account's numbers at the stack ("A call
+    /// comes in", "Call status changes" and "A message comes in", each
+    /// POST), then read the number back. Needs TWILIO_ACCOUNT_SID (or
+    /// --account-sid) and TWILIO_AUTH_TOKEN; the URLs come from --stack's
+    /// outputs or --base-url. Prints the message status callback your
+    /// application passes when it sends.
+    Twilio(TwilioArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TwilioArgs {
+    /// The account's Twilio number to point at the stack (E.164, e.g.
+    /// +14155552671).
+    #[arg(long)]
+    pub number: String,
+    /// The account the number belongs to (AC...; for a subaccount's number,
+    /// the subaccount's SID).
+    #[arg(long, env = "TWILIO_ACCOUNT_SID")]
+    pub account_sid: Option<String>,
+    /// Where Twilio reaches the stack, instead of --stack's outputs: the
+    /// stack's ApiUrl output, or the custom domain in front of it (the
+    /// signed URL is the one Twilio calls).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Print what would be set; send nothing (no credentials needed).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Twilio's API.
+    #[arg(long, env = "TWILIO_API_BASE", default_value = twilio::DEFAULT_API_BASE)]
+    pub api_base: String,
 }
 
 #[derive(Debug, Args)]
@@ -401,7 +445,7 @@ impl CliError {
 
 /// A number configuration document, parsed and checked (schedule days,
 /// times and time zones included).
-pub fn number_document(text: &str) -> Result<NumberConfig, String> {
+pub fn number_document(text: &str) -> Result<NumberConfig, NumberDocumentError> {
     let config: NumberConfig = parse_document(text)?;
     if let Some(retell) = &config.retell {
         check_retell_config(retell)?;
@@ -409,8 +453,17 @@ pub fn number_document(text: &str) -> Result<NumberConfig, String> {
     Ok(config)
 }
 
+/// Why a number configuration document was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum NumberDocumentError {
+    #[error(transparent)]
+    Shape(#[from] DocumentError),
+    #[error(transparent)]
+    Retell(#[from] RetellConfigError),
+}
+
 /// A contact document, parsed and checked.
-pub fn contact_document(text: &str) -> Result<Contact, String> {
+pub fn contact_document(text: &str) -> Result<Contact, DocumentError> {
     parse_document(text)
 }
 
@@ -488,7 +541,9 @@ async fn run_command(
             })?;
         Ok(Store::new(aws_sdk_dynamodb::Client::new(sdk), table))
     };
-    let invalid = |file: &Path, e: String| CliError::Invalid(format!("{}: {e}", file.display()));
+    let invalid = |file: &Path, e: &dyn std::fmt::Display| {
+        CliError::Invalid(format!("{}: {e}", file.display()))
+    };
     let storage = |e: callhooks::store::StoreError| CliError::Storage(e.to_string());
     match cli.command {
         Command::Console {
@@ -507,13 +562,13 @@ async fn run_command(
                 }
                 (None, None) => None,
             };
-            let publisher = topic_arn.map(|topic_arn| alerts_function::SnsPublisher {
+            let publisher = topic_arn.map(|topic_arn| callhooks::alerts::stream::SnsPublisher {
                 sns: aws_sdk_sns::Client::new(sdk),
                 topic_arn,
             });
             console::serve(store()?, publisher, port, open, context.tz.clone())
                 .await
-                .map_err(CliError::Failure)?;
+                .map_err(|e| CliError::Failure(e.to_string()))?;
             Ok("console stopped".into())
         }
         Command::Urls { show_secrets } => {
@@ -551,9 +606,35 @@ async fn run_command(
             };
             register_zonitel(args, |name| std::env::var(name).ok(), context).await
         }
+        Command::Register {
+            provider: RegisterProvider::Twilio(args),
+        } => {
+            // --base-url first, else only an explicit --stack: registering
+            // URLs is never guessed from samconfig.toml.
+            twilio::number_of(&args.number)?;
+            let urls = match (&args.base_url, &cli.stack) {
+                (Some(base), _) => twilio::urls_of_base(base)?,
+                (None, Some(stack)) => {
+                    let client = aws_sdk_cloudformation::Client::new(sdk);
+                    let outputs = urls::stack_outputs(&client, stack).await?;
+                    twilio::urls_of_stack(stack, &outputs)?
+                }
+                (None, None) => return Err(twilio::TwilioError::NoUrls.into()),
+            };
+            Ok(twilio::register(
+                &args.number,
+                urls,
+                args.account_sid.as_deref(),
+                &args.api_base,
+                args.dry_run,
+                |name| std::env::var(name).ok(),
+                context,
+            )
+            .await?)
+        }
         Command::Numbers { action } => match action {
             NumberAction::Put { file } => {
-                let config = number_document(&read(&file)?).map_err(|e| invalid(&file, e))?;
+                let config = number_document(&read(&file)?).map_err(|e| invalid(&file, &e))?;
                 let store = store()?;
                 store.put_number_config(&config).await.map_err(storage)?;
                 Ok(format!(
@@ -634,7 +715,7 @@ async fn run_command(
         },
         Command::Contacts { action } => match action {
             ContactAction::Put { file } => {
-                let contact = contact_document(&read(&file)?).map_err(|e| invalid(&file, e))?;
+                let contact = contact_document(&read(&file)?).map_err(|e| invalid(&file, &e))?;
                 let store = store()?;
                 store.put_contact(&contact).await.map_err(storage)?;
                 Ok(format!(
@@ -683,8 +764,7 @@ async fn run_command(
                 }
                 let since = since
                     .map(|s| history::parse_since(&s, context.now, &context.tz))
-                    .transpose()
-                    .map_err(CliError::Invalid)?;
+                    .transpose()?;
                 let until = history::parse_until(until.as_deref(), context)?;
                 let page = history::Page { limit, until };
                 match number {
@@ -722,8 +802,7 @@ async fn run_command(
             }
             let since = since
                 .map(|s| history::parse_since(&s, context.now, &context.tz))
-                .transpose()
-                .map_err(CliError::Invalid)?
+                .transpose()?
                 .map(callhooks::time::to_key);
             let until = history::parse_until(until.as_deref(), context)?;
             let found = store()?
@@ -738,15 +817,13 @@ async fn run_command(
             Ok(out)
         }
         Command::Stats { since } => {
-            let since = history::parse_since(&since, context.now, &context.tz)
-                .map_err(CliError::Invalid)?;
+            let since = history::parse_since(&since, context.now, &context.tz)?;
             ops::stats(&store()?, since, context).await
         }
         Command::Completions { shell } => Ok(ops::completions(shell)),
         Command::Alerts { action } => {
-            let since_of = |s: &str| {
-                history::parse_since(s, context.now, &context.tz).map_err(CliError::Invalid)
-            };
+            let since_of =
+                |s: &str| history::parse_since(s, context.now, &context.tz).map_err(CliError::from);
             // Ledger items expire with the events; the retention does not
             // matter for reading and replaying.
             let ledger = |store| callhooks::alerts::ledger::Ledger::new(store, 1);
@@ -777,7 +854,7 @@ async fn run_command(
                         Some(topic_arn) => topic_arn,
                         None => ops::resolve_topic(default_stack.as_deref(), sdk).await?,
                     };
-                    let publisher = alerts_function::SnsPublisher {
+                    let publisher = callhooks::alerts::stream::SnsPublisher {
                         sns: aws_sdk_sns::Client::new(sdk),
                         topic_arn,
                     };
@@ -908,9 +985,16 @@ mod tests {
         assert!(number_document(ok).is_ok());
         let bad_zone = ok.replace("Europe/Paris", "Europe/Pariss");
         let err = number_document(&bad_zone).unwrap_err();
-        assert!(err.starts_with("retell.schedules[0].time_zone: "), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("retell.schedules[0].time_zone: "),
+            "{err}"
+        );
         let unknown = ok.replace("\"days\"", "\"weekdays\"");
-        assert!(number_document(&unknown).unwrap_err().contains("weekdays"));
+        assert!(number_document(&unknown)
+            .unwrap_err()
+            .to_string()
+            .contains("weekdays"));
     }
 
     #[test]
@@ -918,7 +1002,10 @@ mod tests {
         let err =
             contact_document(r#"{"number": "+14155552671", "dynamic_variables": {"vip": true}}"#)
                 .unwrap_err();
-        assert!(err.starts_with("dynamic_variables.vip: "), "{err}");
+        assert!(
+            err.to_string().starts_with("dynamic_variables.vip: "),
+            "{err}"
+        );
     }
 
     #[test]
@@ -974,7 +1061,46 @@ mod tests {
         // Providers are a value enum: --help lists them, typos are usage errors.
         let err = Cli::try_parse_from(["callhooks", "calls", "show", "skype", "1"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
-        assert!(err.to_string().contains("zonitel"), "{err}");
+        for provider in Provider::ALL {
+            assert!(err.to_string().contains(provider.as_str()), "{err}");
+            let cli = Cli::try_parse_from(["callhooks", "calls", "show", provider.as_str(), "1"])
+                .unwrap();
+            assert!(matches!(
+                cli.command,
+                Command::Calls {
+                    action: CallsAction::Show { provider: p, .. }
+                } if Provider::from(p) == provider
+            ));
+        }
+        let cli = Cli::try_parse_from(["callhooks", "sms", "show", "m"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Sms {
+                action: SmsAction::Show {
+                    provider: ProviderArg(Provider::Zonitel),
+                    ..
+                }
+            }
+        ));
+        let cli = Cli::try_parse_from([
+            "callhooks",
+            "register",
+            "twilio",
+            "--number",
+            "+14155550100",
+            "--base-url",
+            "https://h.example",
+            "--dry-run",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Register {
+                provider: RegisterProvider::Twilio(TwilioArgs { dry_run: true, .. })
+            }
+        ));
+        let err = Cli::try_parse_from(["callhooks", "register", "twilio"]).unwrap_err();
+        assert!(err.to_string().contains("--number"), "{err}");
         let cli = Cli::try_parse_from(["callhooks", "calls", "list", "--missed"]).unwrap();
         assert!(matches!(
             cli.command,

@@ -5,62 +5,73 @@
 //! are read from Secrets Manager only with `--show-secrets`; otherwise they
 //! are masked. A stack deployed with `AllowUnauthenticated=true` is said
 //! first, as a warning.
+//!
+//! The rows are the route table's routes (`callhooks::route_table`): their
+//! outputs, paths and providers, where each URL is pasted at the provider,
+//! how the provider authenticates and where its token goes.
 
 use crate::table::{Table, Tone};
 use crate::{CliError, Context};
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+use callhooks::route_table::{CredentialKind, ProviderEntry, Route, RouteEntry, ROUTES};
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// One place a URL is pasted or registered.
-#[derive(Clone, Copy, Debug)]
-pub struct Destination {
-    /// The stack output holding the URL (template.yaml's Outputs).
-    pub output: &'static str,
-    pub provider: &'static str,
-    /// Where it goes at the provider.
-    pub field: &'static str,
-    /// Replace the URL's last path segment (Voxtelesys's status callback is
-    /// the voice URL's sibling).
-    pub hook: Option<&'static str>,
-    /// How the provider proves itself to us.
-    pub auth: &'static str,
-    /// The token it sends, and where.
-    pub token: Option<Token>,
-}
+/// Where a shared token goes at its provider (the route table's).
+pub use callhooks::route_table::TokenPlacement as Placement;
 
 /// A webhook token: the template parameter an operator may set, and the
 /// output naming the secret the stack generated when they did not.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Token {
     pub parameter: &'static str,
-    pub secret_output: &'static str,
+    /// `<TemplatePrefix>TokenSecretArn` (the route-table test holds
+    /// template.yaml to that name).
+    pub secret_output: String,
     pub placement: Placement,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Placement {
-    /// `?token=` in the URL: the provider only takes a URL.
-    Query,
-    /// `Authorization: Bearer` in a header field of the provider's.
-    Header,
+/// One URL an operator gives a provider: a route of the table with its
+/// provider's and its own words.
+#[derive(Clone, Debug)]
+pub struct Webhook {
+    pub route: &'static RouteEntry,
+    pub provider: &'static ProviderEntry,
+    /// Where it goes at the provider.
+    pub field: &'static str,
+    /// How the provider proves itself to us.
+    pub auth: &'static str,
+    /// The token it sends, and where (`None` for signed requests).
+    pub token: Option<Token>,
 }
 
-const ZONITEL_TOKEN: Token = Token {
-    parameter: "ZonitelWebhookToken",
-    secret_output: "ZonitelTokenSecretArn",
-    placement: Placement::Query,
-};
-const SALPRE_TOKEN: Token = Token {
-    parameter: "SalpreWebhookToken",
-    secret_output: "SalpreTokenSecretArn",
-    placement: Placement::Header,
-};
-const VOXTELESYS_TOKEN: Token = Token {
-    parameter: "VoxtelesysWebhookToken",
-    secret_output: "VoxtelesysTokenSecretArn",
-    placement: Placement::Query,
-};
+/// Every URL an operator gives a provider, in the route table's order:
+/// the routes pasted somewhere (the callbacks our own answers name are
+/// not).
+pub fn webhooks() -> Vec<Webhook> {
+    ROUTES
+        .iter()
+        .filter_map(|route| {
+            let field = route.pasted_into?;
+            let provider = route.provider.entry();
+            let token = match (provider.credential, provider.token_placement) {
+                (CredentialKind::SharedToken, Some(placement)) => Some(Token {
+                    parameter: provider.secret_parameter,
+                    secret_output: format!("{}TokenSecretArn", provider.template_prefix),
+                    placement,
+                }),
+                _ => None,
+            };
+            Some(Webhook {
+                route,
+                provider,
+                field,
+                auth: provider.authenticated_by,
+                token,
+            })
+        })
+        .collect()
+}
 
 /// The stack output present when the stack accepts unauthenticated
 /// requests on routes without a secret.
@@ -69,69 +80,12 @@ pub const OPEN_ROUTES_OUTPUT: &str = "UnauthenticatedRoutesWarning";
 /// Shown instead of a token without `--show-secrets`.
 pub const MASK: &str = "********";
 
-/// Every webhook URL an operator gives a provider, in template.yaml's
-/// output names.
-pub const DESTINATIONS: &[Destination] = &[
-    Destination {
-        output: "ZonitelCallsUrl",
-        provider: "zonitel",
-        field: "incoming-call webhook (`callhooks register zonitel --calls-url`)",
-        hook: None,
-        auth: "token in the URL (?token=)",
-        token: Some(ZONITEL_TOKEN),
-    },
-    Destination {
-        output: "ZonitelSmsUrl",
-        provider: "zonitel",
-        field: "SMS webhook (`callhooks register zonitel --sms-url`)",
-        hook: None,
-        auth: "token in the URL (?token=)",
-        token: Some(ZONITEL_TOKEN),
-    },
-    Destination {
-        output: "SalpreEventsUrl",
-        provider: "salpre",
-        field: "Settings > Integrations > Custom Webhook > Webhook URL",
-        hook: None,
-        auth: "Additional Headers: Authorization: Bearer",
-        token: Some(SALPRE_TOKEN),
-    },
-    Destination {
-        output: "VoxtelesysVoiceUrl",
-        provider: "voxtelesys",
-        field: "the number's voice URL",
-        hook: None,
-        auth: "token in the URL (?token=)",
-        token: Some(VOXTELESYS_TOKEN),
-    },
-    Destination {
-        output: "VoxtelesysVoiceUrl",
-        provider: "voxtelesys",
-        field: "the number's status callback URL",
-        hook: Some("status"),
-        auth: "token in the URL (?token=)",
-        token: Some(VOXTELESYS_TOKEN),
-    },
-    Destination {
-        output: "RetellInboundUrl",
-        provider: "retell",
-        field: "phone number > inbound call webhook URL",
-        hook: None,
-        auth: "signed with the Retell API key (RetellApiKey)",
-        token: None,
-    },
-    Destination {
-        output: "RetellEventsUrl",
-        provider: "retell",
-        field: "webhook URL (account or agent) for call events",
-        hook: None,
-        auth: "signed with the Retell API key (RetellApiKey)",
-        token: None,
-    },
-];
-
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct ProviderUrl {
+    /// The route of the table it serves (not printed: `output` and
+    /// `field` say it).
+    #[serde(skip)]
+    pub route: Route,
     pub provider: String,
     pub field: String,
     /// Ready to paste: with `?token=` where the provider sends it there.
@@ -141,7 +95,7 @@ pub struct ProviderUrl {
     pub output: String,
     /// The token as shown: the value (`--show-secrets`), [`MASK`], or
     /// `<Parameter>` when the operator passed their own (the stack cannot
-    /// tell it). Absent for Retell (signed requests).
+    /// tell it). Absent for providers that sign their requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// Set when this route may accept unauthenticated requests.
@@ -154,11 +108,11 @@ pub const OPEN_ROUTES_WARNING: &str = "WARNING: this stack was deployed with All
 
 /// Where each token comes from: the secret the stack generated (by its
 /// output name, for [`token_values`]), else the operator's parameter.
-pub fn secret_outputs(outputs: &HashMap<String, String>) -> Vec<(&'static str, String)> {
-    let mut seen = Vec::new();
-    for d in DESTINATIONS {
-        if let Some(token) = d.token {
-            if let Some(arn) = outputs.get(token.secret_output) {
+pub fn secret_outputs(outputs: &HashMap<String, String>) -> Vec<(String, String)> {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for webhook in webhooks() {
+        if let Some(token) = webhook.token {
+            if let Some(arn) = outputs.get(&token.secret_output) {
                 if !seen.iter().any(|(o, _)| *o == token.secret_output) {
                     seen.push((token.secret_output, arn.clone()));
                 }
@@ -174,27 +128,28 @@ pub fn secret_outputs(outputs: &HashMap<String, String>) -> Vec<(&'static str, S
 pub fn with_tokens(
     urls: &mut [ProviderUrl],
     outputs: &HashMap<String, String>,
-    values: &HashMap<&str, String>,
+    values: &HashMap<String, String>,
 ) {
     let open = outputs.contains_key(OPEN_ROUTES_OUTPUT);
+    let webhooks = webhooks();
     for u in urls.iter_mut() {
-        let Some(d) = DESTINATIONS
-            .iter()
-            .find(|d| d.output == u.output && d.field == u.field)
-        else {
+        let Some(webhook) = webhooks.iter().find(|w| w.route.route == u.route) else {
             continue;
         };
-        let Some(token) = d.token else {
-            // Retell: signed with the API key the operator passed.
+        let Some(token) = &webhook.token else {
+            // Signed with a key the operator passed: the stack cannot tell
+            // whether it is empty.
             if open {
-                u.warning =
-                    Some("RetellApiKey may be empty: then this route accepts anything".into());
+                u.warning = Some(format!(
+                    "{} may be empty: then this route accepts anything",
+                    webhook.provider.secret_parameter
+                ));
             }
             continue;
         };
         let shown = match (
-            outputs.contains_key(token.secret_output),
-            values.get(token.secret_output),
+            outputs.contains_key(&token.secret_output),
+            values.get(&token.secret_output),
         ) {
             (true, Some(value)) => value.clone(),
             (true, None) => MASK.to_string(),
@@ -206,10 +161,13 @@ pub fn with_tokens(
                 u.url = format!("{}{separator}token={shown}", u.url);
             }
             Placement::Header => {
-                u.auth = format!("{}: Bearer {shown}", d.auth.trim_end_matches(": Bearer"))
+                u.auth = format!(
+                    "{}: Bearer {shown}",
+                    webhook.auth.trim_end_matches(": Bearer")
+                )
             }
         }
-        if !outputs.contains_key(token.secret_output) && open {
+        if !outputs.contains_key(&token.secret_output) && open {
             u.warning = Some(format!(
                 "{} may be empty: then this route accepts anything",
                 token.parameter
@@ -219,31 +177,43 @@ pub fn with_tokens(
     }
 }
 
-/// The URLs of `outputs` (output name to value), in [`DESTINATIONS`]
+/// A route's URL from its output's value: the output's own route's URL,
+/// or a sibling's (Voxtelesys's status callback shares the voice URL's
+/// output) with the route's path in place of the owner's.
+pub(crate) fn route_url(value: &str, route: &RouteEntry) -> String {
+    if value.trim_end_matches('/').ends_with(route.path) {
+        return value.to_string();
+    }
+    match Route::of_path(value) {
+        Some(owner) => {
+            let base = value.trim_end_matches('/');
+            let base = base.strip_suffix(owner.path()).unwrap_or(base);
+            format!("{base}{}", route.path)
+        }
+        None => value.to_string(),
+    }
+}
+
+/// The URLs of `outputs` (output name to value), in the route table's
 /// order, and the outputs the stack lacks.
 pub fn provider_urls(outputs: &HashMap<String, String>) -> (Vec<ProviderUrl>, Vec<&'static str>) {
     let mut found = Vec::new();
     let mut missing = Vec::new();
-    for d in DESTINATIONS {
-        let Some(value) = outputs.get(d.output) else {
-            if !missing.contains(&d.output) {
-                missing.push(d.output);
+    for webhook in webhooks() {
+        let output = webhook.route.output;
+        let Some(value) = outputs.get(output) else {
+            if !missing.contains(&output) {
+                missing.push(output);
             }
             continue;
         };
-        let url = match d.hook {
-            Some(hook) => match value.rsplit_once('/') {
-                Some((base, _)) => format!("{base}/{hook}"),
-                None => value.clone(),
-            },
-            None => value.clone(),
-        };
         found.push(ProviderUrl {
-            provider: d.provider.into(),
-            field: d.field.into(),
-            url,
-            auth: d.auth.into(),
-            output: d.output.into(),
+            route: webhook.route.route,
+            provider: webhook.route.provider.as_str().into(),
+            field: webhook.field.into(),
+            url: route_url(value, webhook.route),
+            auth: webhook.auth.into(),
+            output: output.into(),
             token: None,
             warning: None,
         });
@@ -290,8 +260,8 @@ pub async fn stack_outputs(
 /// their secret output name.
 pub async fn token_values(
     client: &aws_sdk_secretsmanager::Client,
-    secrets: &[(&'static str, String)],
-) -> Result<HashMap<&'static str, String>, CliError> {
+    secrets: &[(String, String)],
+) -> Result<HashMap<String, String>, CliError> {
     let mut values = HashMap::new();
     for (output, arn) in secrets {
         let value = client
@@ -311,7 +281,7 @@ pub async fn token_values(
         let Some(text) = value.secret_string() else {
             return Err(CliError::Failure(format!("the secret {arn} holds no text")));
         };
-        values.insert(*output, text.to_string());
+        values.insert(output.clone(), text.to_string());
     }
     Ok(values)
 }
@@ -394,11 +364,68 @@ mod tests {
         for name in names {
             let webhook = name.ends_with("Url") && name != "ApiUrl" && !name.contains("Queue");
             assert_eq!(
-                DESTINATIONS.iter().any(|d| d.output == name),
+                webhooks().iter().any(|w| w.route.output == name),
                 webhook,
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn twilio_urls_come_from_its_outputs_with_the_signature_said() {
+        let outputs = outputs(&[
+            ("TwilioVoiceUrl", "https://a.example/twilio/voice"),
+            (
+                "TwilioCallStatusUrl",
+                "https://a.example/twilio/call-status",
+            ),
+            ("TwilioMessagesUrl", "https://a.example/twilio/messages"),
+            (
+                "TwilioMessageStatusUrl",
+                "https://a.example/twilio/message-status",
+            ),
+            (OPEN_ROUTES_OUTPUT, "AllowUnauthenticated=true"),
+        ]);
+        let (mut urls, missing) = provider_urls(&outputs);
+        with_tokens(&mut urls, &outputs, &HashMap::new());
+        let twilio: Vec<&ProviderUrl> = urls.iter().filter(|u| u.provider == "twilio").collect();
+        let listed: Vec<(&str, &str)> = twilio
+            .iter()
+            .map(|u| (u.output.as_str(), u.url.as_str()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("TwilioVoiceUrl", "https://a.example/twilio/voice"),
+                (
+                    "TwilioCallStatusUrl",
+                    "https://a.example/twilio/call-status"
+                ),
+                ("TwilioMessagesUrl", "https://a.example/twilio/messages"),
+                (
+                    "TwilioMessageStatusUrl",
+                    "https://a.example/twilio/message-status"
+                ),
+            ],
+            "the <Dial> and <Record> actions are ours to name, never pasted"
+        );
+        assert!(twilio[0].field.contains("A call comes in"));
+        assert!(twilio[1].field.contains("Call status changes"));
+        assert!(twilio[2].field.contains("A message comes in"));
+        assert!(twilio[3].field.contains("StatusCallback"));
+        for u in &twilio {
+            assert_eq!(
+                u.auth,
+                "X-Twilio-Signature with the account's auth token (TwilioAuthToken)"
+            );
+            assert_eq!(u.token, None);
+            assert_eq!(
+                u.warning.as_deref(),
+                Some("TwilioAuthToken may be empty: then this route accepts anything")
+            );
+        }
+        assert!(!missing.contains(&"TwilioVoiceUrl"));
+        assert!(missing.contains(&"ZonitelCallsUrl"));
     }
 
     fn outputs(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -429,8 +456,8 @@ mod tests {
         assert_eq!(
             secret_outputs(&outputs),
             vec![
-                ("ZonitelTokenSecretArn", "arn:zon".to_string()),
-                ("SalpreTokenSecretArn", "arn:sal".to_string())
+                ("ZonitelTokenSecretArn".to_string(), "arn:zon".to_string()),
+                ("SalpreTokenSecretArn".to_string(), "arn:sal".to_string())
             ]
         );
         let (mut masked, _) = provider_urls(&outputs);
@@ -450,8 +477,8 @@ mod tests {
         assert!(masked.iter().all(|u| u.warning.is_none()));
 
         let values = HashMap::from([
-            ("ZonitelTokenSecretArn", "Zt0k".to_string()),
-            ("SalpreTokenSecretArn", "St0k".to_string()),
+            ("ZonitelTokenSecretArn".to_string(), "Zt0k".to_string()),
+            ("SalpreTokenSecretArn".to_string(), "St0k".to_string()),
         ]);
         let (mut shown, _) = provider_urls(&outputs);
         with_tokens(&mut shown, &outputs, &values);

@@ -5,10 +5,10 @@
 //! (cli/tests/console_browser.mjs: every page, the filters, the dry run, an
 //! edit, a replay, hostile text, 390 px).
 
-use alerts_function::{Deps, SnsPublisher, SqsDeadLetters};
 use aws_lambda_events::event::dynamodb::Event;
 use callhooks::alerts::delivery::{Clock, Delivered, Route};
 use callhooks::alerts::ledger::{Ledger, MAX_PUBLISH_ATTEMPTS};
+use callhooks::alerts::stream::{AlertStreamDeps, SnsPublisher, SqsDeadLetters};
 use callhooks::alerts::Alert;
 use callhooks::auth::SharedSecret;
 use callhooks::config::{parse_document, Contact, NumberConfig};
@@ -50,11 +50,11 @@ fn salpre(kind: &str, call_id: u64, at: Timestamp) -> lambda_http::Request {
 
 /// The table's stream records from `skip` on, through the alerts function
 /// (alerts published, counters added); how many records there were.
-async fn pump(stack: &TestStack, deps: &Deps, skip: usize) -> usize {
+async fn pump(stack: &TestStack, deps: &AlertStreamDeps, skip: usize) -> usize {
     let mut event: Event = serde_json::from_slice(&callhooks_tests::stream_records(stack)).unwrap();
     let total = event.records.len();
     event.records.drain(..skip.min(total));
-    let response = alerts_function::handle(deps, event, None).await;
+    let response = callhooks::alerts::stream::handle(deps, event, None).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     total
 }
@@ -240,7 +240,7 @@ async fn the_console_in_a_browser() {
     assert_eq!(status, 200, "{body}");
 
     // The stream: alerts published, then the ledger's new entries counted.
-    let deps = Deps {
+    let deps = AlertStreamDeps {
         publisher: SnsPublisher {
             sns: aws_sdk_sns::Client::new(&config),
             topic_arn: stack.topic_arn.clone(),

@@ -329,8 +329,11 @@ impl Alerts {
         }
         let config = sdk_config_for(&stack.endpoint, Deadline::ALERTS).await;
         let store = metered_store(stack, meter, Deadline::ALERTS).await;
-        let deps: alerts::Deps = alerts::Deps {
-            publisher: alerts::SnsPublisher {
+        use callhooks::alerts::stream::{
+            count_daily, handle_record, AlertStreamDeps, Handled, SnsPublisher,
+        };
+        let deps: AlertStreamDeps = AlertStreamDeps {
+            publisher: SnsPublisher {
                 sns: aws_sdk_sns::Client::new(&config),
                 topic_arn: stack.topic_arn.clone(),
             },
@@ -342,12 +345,11 @@ impl Alerts {
         let _ = meter.take(stack).await;
         for record in &fresh {
             share.invocations += 1;
-            if let Ok(alerts::Handled::Alert(_)) = alerts::handle_record(&deps, record, None).await
-            {
+            if let Ok(Handled::Alert(_)) = handle_record(&deps, record, None).await {
                 share.publishes += 1;
             }
             // Each record as its own batch: the counters' upper bound.
-            alerts::count_daily(&deps, std::slice::from_ref(record))
+            count_daily(&deps, std::slice::from_ref(record))
                 .await
                 .expect("the daily counters");
         }

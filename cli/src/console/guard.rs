@@ -9,11 +9,16 @@
 use subtle::ConstantTimeEq;
 
 /// The per-run secret: 32 random bytes as hex.
-pub fn new_token() -> Result<String, String> {
+pub fn new_token() -> Result<String, NoRandomness> {
     let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).map_err(|e| format!("no randomness for the token: {e}"))?;
+    getrandom::getrandom(&mut bytes).map_err(NoRandomness)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
+
+/// The system gave no random bytes for the token.
+#[derive(Debug, thiserror::Error)]
+#[error("no randomness for the token: {0}")]
+pub struct NoRandomness(getrandom::Error);
 
 /// What a request must match.
 #[derive(Clone, Debug)]

@@ -12,10 +12,10 @@ pub mod html;
 pub mod pages;
 pub mod reads;
 
-use alerts_function::SnsPublisher;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use callhooks::alerts::ledger::Ledger;
+use callhooks::alerts::stream::SnsPublisher;
 use callhooks::store::Store;
 use guard::{Guard, RequestFacts};
 use pages::{Answer, Query};
@@ -45,11 +45,11 @@ pub async fn serve(
     port: u16,
     open: bool,
     tz: jiff::tz::TimeZone,
-) -> Result<(), String> {
+) -> Result<(), ConsoleError> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        .map_err(|error| ConsoleError::Listen { port, error })?;
+    let port = listener.local_addr().map_err(ConsoleError::Serve)?.port();
     let guard = Guard {
         port,
         token: guard::new_token()?,
@@ -81,7 +81,18 @@ pub async fn serve(
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
-        .map_err(|e| e.to_string())
+        .map_err(ConsoleError::Serve)
+}
+
+/// Why the console stopped or never started.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error("cannot listen on 127.0.0.1:{port}: {error}")]
+    Listen { port: u16, error: std::io::Error },
+    #[error(transparent)]
+    Token(#[from] guard::NoRandomness),
+    #[error("{0}")]
+    Serve(std::io::Error),
 }
 
 /// The system's way to open a URL; a failure only means the operator opens

@@ -5,6 +5,7 @@ use super::charts;
 use super::html::{block, fields, page, q, seg, select, table, text};
 use super::reads::{self, CallFilter};
 use super::Console;
+use crate::history::SinceError;
 use callhooks::alerts::delivery::{Clock, Replayed, Route};
 use callhooks::alerts::ledger::{AlertState, LedgerEntry};
 use callhooks::alerts::outgoing::LedgerKey;
@@ -287,29 +288,38 @@ pub async fn overview(console: &Console, query: &Query) -> Answer {
 
 // ------------------------------------------------------------------- calls
 
-fn since_key(console: &Console, input: Option<&str>, default_days: i64) -> Result<String, String> {
-    let now = Timestamp::now();
-    let at = match input {
-        Some(text) => crate::history::parse_since(text, now, &console.tz)?,
-        None => now
-            .checked_sub(jiff::SignedDuration::from_hours(24 * default_days))
-            .map_err(|e| e.to_string())?,
-    };
+/// `input` (or `default`, as an operator would type it: `30d`) as a key.
+fn since_key(console: &Console, input: Option<&str>, default: &str) -> Result<String, SinceError> {
+    let at = crate::history::parse_since(input.unwrap_or(default), Timestamp::now(), &console.tz)?;
     Ok(time::to_key(at))
+}
+
+/// A calls filter the console cannot use.
+#[derive(Debug, thiserror::Error)]
+enum FilterError {
+    #[error("{field}: {value:?} is not a number")]
+    NotANumber { field: &'static str, value: String },
+    #[error(transparent)]
+    Since(#[from] SinceError),
 }
 
 pub async fn calls(console: &Console, query: &Query) -> Answer {
     let started = std::time::Instant::now();
-    let phone = |name: &str| -> Result<Option<PhoneNumber>, String> {
-        match get(query, name) {
+    let phone = |field: &'static str| -> Result<Option<PhoneNumber>, FilterError> {
+        match get(query, field) {
             None => Ok(None),
-            Some(v) => PhoneNumber::read(v)
-                .map(Some)
-                .ok_or_else(|| format!("{name}: {v:?} is not a number")),
+            Some(value) => {
+                PhoneNumber::read(value)
+                    .map(Some)
+                    .ok_or_else(|| FilterError::NotANumber {
+                        field,
+                        value: value.to_string(),
+                    })
+            }
         }
     };
     let outcome = get(query, "outcome").and_then(CallOutcome::parse);
-    let filter = (|| -> Result<CallFilter, String> {
+    let filter = (|| -> Result<CallFilter, FilterError> {
         Ok(CallFilter {
             number: phone("number")?,
             caller: phone("caller")?,
@@ -317,11 +327,11 @@ pub async fn calls(console: &Console, query: &Query) -> Answer {
                 .and_then(Provider::parse)
                 .map(|p| p.as_str().to_string()),
             outcome,
-            since: since_key(console, get(query, "since"), 30)?,
+            since: since_key(console, get(query, "since"), "30d")?,
             before: match get(query, "before") {
                 Some(b) => b.to_string(),
                 None => match get(query, "until") {
-                    Some(u) => format!("{}~", since_key(console, Some(u), 0)?),
+                    Some(u) => format!("{}~", since_key(console, Some(u), "0d")?),
                     None => format!("{}~", time::to_key(Timestamp::now())),
                 },
             },
@@ -329,7 +339,7 @@ pub async fn calls(console: &Console, query: &Query) -> Answer {
     })();
     let filter = match filter {
         Ok(f) => f,
-        Err(e) => return Answer::BadRequest(e),
+        Err(e) => return Answer::BadRequest(e.to_string()),
     };
     let mut body = String::from(
         "<form class=\"filters\" method=\"get\" action=\"/calls\" id=\"call-filters\">",
@@ -347,15 +357,25 @@ pub async fn calls(console: &Console, query: &Query) -> Answer {
         );
     }
     body.push_str("<label>Provider");
+    // Every provider of the route table, named as the command line does,
+    // with a capital.
+    let labels: Vec<(&str, String)> = Provider::ALL
+        .iter()
+        .map(|p| {
+            let name = p.as_str();
+            let mut chars = name.chars();
+            let label = chars
+                .next()
+                .map(|first| format!("{}{}", first.to_ascii_uppercase(), chars.as_str()))
+                .unwrap_or_default();
+            (name, label)
+        })
+        .collect();
+    let mut providers = vec![("", "any")];
+    providers.extend(labels.iter().map(|(name, label)| (*name, label.as_str())));
     body.push_str(&select(
         "provider",
-        &[
-            ("", "any"),
-            ("zonitel", "Zonitel"),
-            ("salpre", "Salpre"),
-            ("voxtelesys", "Voxtelesys"),
-            ("retell", "Retell"),
-        ],
+        &providers,
         get(query, "provider").unwrap_or(""),
     ));
     body.push_str("</label><label>Outcome");
@@ -1183,7 +1203,7 @@ pub async fn replay(console: &Console, form: &Query) -> Answer {
     let route = Route {
         ledger: &console.ledger,
         publisher,
-        dead_letters: None::<&alerts_function::SqsDeadLetters>,
+        dead_letters: None::<&callhooks::alerts::stream::SqsDeadLetters>,
         clock: Clock::default(),
         deadline: None,
     };
@@ -1373,18 +1393,36 @@ pub async fn number_edit(console: &Console, number: &str, saved: bool) -> Answer
     ))
 }
 
+/// A saved document, which must be the one of the page it is saved from.
+fn document_for<T, E: std::error::Error>(
+    parsed: Result<T, E>,
+    number_of: impl Fn(&T) -> &PhoneNumber,
+    page: &str,
+) -> Result<T, DocumentRefused<E>> {
+    let document = parsed.map_err(DocumentRefused::Invalid)?;
+    let named = number_of(&document).as_str();
+    if named == page {
+        Ok(document)
+    } else {
+        Err(DocumentRefused::OtherNumber {
+            named: named.to_string(),
+            page: page.to_string(),
+        })
+    }
+}
+
+/// Why an editor page did not save its document.
+#[derive(Debug, thiserror::Error)]
+enum DocumentRefused<E: std::error::Error> {
+    #[error(transparent)]
+    Invalid(E),
+    #[error("the document is for {named}, not {page}")]
+    OtherNumber { named: String, page: String },
+}
+
 pub async fn number_save(console: &Console, number: &str, form: &Query) -> Answer {
     let document = form.get("document").cloned().unwrap_or_default();
-    let checked = crate::number_document(&document).and_then(|c| {
-        if c.number.as_str() == number {
-            Ok(c)
-        } else {
-            Err(format!(
-                "the document is for {}, not {number}",
-                c.number.as_str()
-            ))
-        }
-    });
+    let checked = document_for(crate::number_document(&document), |c| &c.number, number);
     match checked {
         Ok(config) => match console.store.put_number_config(&config).await {
             Ok(()) => Answer::Redirect(format!("/numbers/{}?saved=1", seg(number))),
@@ -1393,7 +1431,13 @@ pub async fn number_save(console: &Console, number: &str, form: &Query) -> Answe
         Err(e) => Answer::Html(page(
             &format!("Number {number}"),
             "/numbers",
-            &editor("numbers", number, &document, Some(&e), &console.guard.token),
+            &editor(
+                "numbers",
+                number,
+                &document,
+                Some(&e.to_string()),
+                &console.guard.token,
+            ),
         )),
     }
 }
@@ -1449,16 +1493,7 @@ pub async fn contacts(query: &Query) -> Answer {
 
 pub async fn contact_save(console: &Console, number: &str, form: &Query) -> Answer {
     let document = form.get("document").cloned().unwrap_or_default();
-    let checked = crate::contact_document(&document).and_then(|c| {
-        if c.number.as_str() == number {
-            Ok(c)
-        } else {
-            Err(format!(
-                "the document is for {}, not {number}",
-                c.number.as_str()
-            ))
-        }
-    });
+    let checked = document_for(crate::contact_document(&document), |c| &c.number, number);
     match checked {
         Ok(contact) => match console.store.put_contact(&contact).await {
             Ok(()) => Answer::Redirect(format!("/contacts/{}?saved=1", seg(number))),
@@ -1471,7 +1506,7 @@ pub async fn contact_save(console: &Console, number: &str, form: &Query) -> Answ
                 "contacts",
                 number,
                 &document,
-                Some(&e),
+                Some(&e.to_string()),
                 &console.guard.token,
             ),
         )),

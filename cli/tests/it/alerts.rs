@@ -2,9 +2,9 @@
 //! against moto: one alert published and one kept failed by the alerts
 //! function's own delivery, then listed, replayed once, and not again.
 
-use alerts_function::{SnsPublisher, SqsDeadLetters};
 use callhooks::alerts::delivery::{Clock, Delivered, Route};
 use callhooks::alerts::ledger::{Ledger, MAX_PUBLISH_ATTEMPTS};
+use callhooks::alerts::stream::{SnsPublisher, SqsDeadLetters};
 use callhooks::alerts::{Alert, AlertType};
 use callhooks::runtime::Deadline;
 use callhooks::time::{self, Timestamp};

@@ -12,3 +12,4 @@ mod operating;
 mod ops;
 mod pipes_and_profiles;
 mod retell_calls;
+mod twilio;

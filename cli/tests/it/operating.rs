@@ -30,11 +30,11 @@ fn at(ms: i64) -> Timestamp {
 }
 
 /// Runs the binary the way a user does: environment only, no terminal.
-async fn callhooks(env: &[(&str, &str)], args: &[&str]) -> Output {
+pub(crate) async fn callhooks(env: &[(&str, &str)], args: &[&str]) -> Output {
     callhooks_tests::run_cli(env!("CARGO_BIN_EXE_callhooks"), env, args).await
 }
 
-async fn on_stack(stack: &TestStack, args: &[&str]) -> Output {
+pub(crate) async fn on_stack(stack: &TestStack, args: &[&str]) -> Output {
     callhooks(
         &[
             ("AWS_ENDPOINT_URL", &stack.endpoint),
@@ -45,15 +45,15 @@ async fn on_stack(stack: &TestStack, args: &[&str]) -> Output {
     .await
 }
 
-fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-async fn ok_json(stack: &TestStack, args: &[&str]) -> Value {
+pub(crate) async fn ok_json(stack: &TestStack, args: &[&str]) -> Value {
     let mut args = args.to_vec();
     args.push("--json");
     let out = on_stack(stack, &args).await;
@@ -62,7 +62,7 @@ async fn ok_json(stack: &TestStack, args: &[&str]) -> Value {
         .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stdout(&out)))
 }
 
-async fn ok_text(stack: &TestStack, args: &[&str]) -> String {
+pub(crate) async fn ok_text(stack: &TestStack, args: &[&str]) -> String {
     let out = on_stack(stack, args).await;
     assert!(out.status.success(), "{args:?}: {}", stderr(&out));
     let text = stdout(&out);
@@ -107,7 +107,7 @@ macro_rules! deliver {
     }};
 }
 
-fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
+pub(crate) fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
     text.lines()
         .find(|l| l.contains(needle))
         .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
@@ -530,7 +530,7 @@ async fn numbers_and_contacts_get_list_delete() {
 }
 
 /// template.yaml's Outputs with the values a deployed stack would have.
-fn deployed_outputs() -> Vec<(String, String)> {
+pub(crate) fn deployed_outputs() -> Vec<(String, String)> {
     let template = std::fs::read_to_string(project_root().join("template.yaml")).unwrap();
     let outputs = template.split("\nOutputs:\n").nth(1).unwrap();
     let mut found = Vec::new();
@@ -568,7 +568,11 @@ fn patient() -> Deadline {
 }
 
 /// A stack in moto with these outputs; returns its name.
-async fn stack_with_outputs(stack: &TestStack, outputs: &[(String, String)], name: &str) -> String {
+pub(crate) async fn stack_with_outputs(
+    stack: &TestStack,
+    outputs: &[(String, String)],
+    name: &str,
+) -> String {
     let template = json!({
         "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
         "Outputs": outputs.iter().map(|(k, v)| (k.clone(), json!({"Value": v}))).collect::<serde_json::Map<_, _>>(),

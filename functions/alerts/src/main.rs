@@ -1,7 +1,7 @@
-use alerts::{handle, Deps, SnsPublisher, SqsDeadLetters};
 use aws_lambda_events::event::dynamodb::Event;
 use callhooks::alerts::delivery::Clock;
 use callhooks::alerts::ledger::Ledger;
+use callhooks::alerts::stream::{handle, AlertStreamDeps, SnsPublisher, SqsDeadLetters};
 use callhooks::runtime::{lambda_sdk_config, Deadline, Settings};
 use callhooks::store::Store;
 use callhooks::time::Timestamp;
@@ -34,7 +34,7 @@ async fn main() -> Result<(), Error> {
             None
         }
     };
-    let deps = Deps {
+    let deps = AlertStreamDeps {
         publisher: SnsPublisher {
             sns: aws_sdk_sns::Client::new(&config),
             topic_arn,

@@ -103,7 +103,7 @@ fn twilio(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
 
 fn retell(event: &[u8], now: Timestamp, keys: &Keys) -> usize {
     let req = request(event);
-    let body = callhooks::http::body_bytes(&req).unwrap();
+    let body: &[u8] = req.body().as_ref();
     keys.retell
         .verify_request(
             callhooks::http::header_value(req.headers(), signature::SIGNATURE_HEADER),

@@ -26,7 +26,8 @@
 //! alert makes. Getting it out exactly once is the ledger's part:
 //! [`ledger`] (the alert's item in the table), [`outgoing`] (the message
 //! fitted to SNS, the dead-letter copy) and [`delivery`] (claim, publish,
-//! mark, or keep it failed).
+//! mark, or keep it failed). [`stream`] is the alerts function's handler:
+//! a batch of stream records through these, and the daily counters.
 
 use crate::event::{CallPhases, Direction, SmsMoments, SmsStatus};
 use crate::store::keys;
@@ -38,6 +39,7 @@ use std::fmt;
 pub mod delivery;
 pub mod ledger;
 pub mod outgoing;
+pub mod stream;
 
 /// A stream image, as Lambda's DynamoDB event carries it.
 pub type Image = serde_dynamo::Item;

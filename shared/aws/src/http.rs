@@ -1,7 +1,6 @@
 //! Reading webhook requests and writing answers: the JSON error contract
 //! (docs/ingest.md), body limits, headers, queries.
 
-use crate::providers::ReadError;
 use crate::route_table::{HttpMethod, Route};
 use lambda_http::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -49,21 +48,6 @@ impl ApiError {
             code,
             message: message.into(),
         }
-    }
-
-    /// 400: the body is not what the provider documents. The message names
-    /// the field.
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
-    }
-
-    /// 400 for one field: `<field>: <problem>`.
-    pub fn invalid_field(field: &str, problem: impl fmt::Display) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_field",
-            format!("{field}: {problem}"),
-        )
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -132,18 +116,6 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// A delivery a provider could not read, where an HTTP answer is wanted
-/// for it (the pipeline keeps such deliveries instead): 400, naming the
-/// field.
-impl From<ReadError> for ApiError {
-    fn from(error: ReadError) -> Self {
-        match &error.field {
-            Some(field) => ApiError::invalid_field(field, &error.problem),
-            None => ApiError::invalid(error.problem),
-        }
-    }
-}
-
 /// Every way a request fails to prove itself is a 401 naming why.
 impl From<crate::auth::AuthError> for ApiError {
     fn from(error: crate::auth::AuthError) -> Self {
@@ -186,22 +158,6 @@ pub fn require_method(req: &Request, route: Route) -> Result<(), ApiError> {
     }
 }
 
-/// The raw body bytes, refused above [`MAX_BODY_BYTES`] (as
-/// [`platform_size`] counts it) or when API Gateway's
-/// base64 encoding of it was broken.
-pub fn body_bytes(req: &Request) -> Result<&[u8], ApiError> {
-    if req.headers().contains_key(REJECTED_BODY_HEADER) {
-        return Err(ApiError::invalid(
-            "body: flagged as base64-encoded but is not valid base64",
-        ));
-    }
-    let size = platform_size(req.body());
-    if size > MAX_BODY_BYTES {
-        return Err(ApiError::too_large(size));
-    }
-    Ok(req.body().as_ref())
-}
-
 /// A query-string parameter's first value.
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters_ref()
@@ -225,12 +181,12 @@ mod tests {
 
     #[test]
     fn error_body_has_the_design_shape() {
-        let response = ApiError::invalid_field("to", "is empty").to_response();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let response = ApiError::unauthorized("missing token").to_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
         assert_eq!(
             body,
-            serde_json::json!({"error": {"code": "invalid_field", "message": "to: is empty"}})
+            serde_json::json!({"error": {"code": "unauthorized", "message": "missing token"}})
         );
         let unavailable = ApiError::storage_unavailable().to_response();
         assert_eq!(unavailable.headers()[header::RETRY_AFTER], "1");
@@ -245,23 +201,5 @@ mod tests {
         // 4.5 MiB of bytes are 6 MiB in base64: the most a binary body can be.
         let largest = Body::Binary(vec![0; MAX_BODY_BYTES / 4 * 3]);
         assert_eq!(platform_size(&largest), MAX_BODY_BYTES);
-    }
-
-    #[test]
-    fn a_read_error_answers_400_naming_its_field() {
-        let field: ApiError = ReadError::field("CallSid", "is missing").into();
-        assert_eq!(
-            (field.status, field.code, field.message.as_str()),
-            (
-                StatusCode::BAD_REQUEST,
-                "invalid_field",
-                "CallSid: is missing"
-            )
-        );
-        let whole: ApiError = ReadError::new("not a delivery").into();
-        assert_eq!(
-            (whole.status, whole.code, whole.message.as_str()),
-            (StatusCode::BAD_REQUEST, "invalid_request", "not a delivery")
-        );
     }
 }

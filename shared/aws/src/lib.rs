@@ -10,8 +10,8 @@
 //! function names one crate for both.
 
 pub use callhooks_model::{
-    attribute, auth, call_answer, config, config_cache, deadline, event, lifecycle, phone,
-    providers, route_table, schedule, signature, time, twiml, voxml,
+    attribute, auth, call_answer, config, config_cache, deadline, event, fail_closed, lifecycle,
+    phone, providers, route_table, schedule, signature, time, twiml, voxml,
 };
 
 pub mod alerts;

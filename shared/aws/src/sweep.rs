@@ -15,6 +15,7 @@ use crate::event::Provider;
 use crate::lifecycle::{self, Lifecycle, Standing, Waits, LIFECYCLES};
 use crate::store::plan::{s, string_list, text, Item};
 use crate::store::sdk::{from_sdk_item, items, to_sdk, SdkItem};
+use crate::store::write::{Conditional, ConditionalUpdate};
 use crate::store::{keys, store_error, Store, StoreError};
 use crate::time::{self, Timestamp};
 use aws_sdk_dynamodb::types::{AttributeValue as SdkValue, ReturnConsumedCapacity, Select};
@@ -50,7 +51,7 @@ pub struct SweepReport {
     /// Bytes of the index entries read (for sizing by the units rules).
     pub index_bytes_read: usize,
     /// Why the sweep stopped early (the rest waits for the next one).
-    pub error: Option<String>,
+    pub error: Option<StoreError>,
 }
 
 impl SweepReport {
@@ -70,12 +71,6 @@ pub struct Sweeper {
     waits: Waits,
 }
 
-/// How a conditional write ended.
-enum Written {
-    Done,
-    ConditionFailed,
-}
-
 impl Sweeper {
     pub fn new(store: Store, waits: Waits) -> Self {
         Sweeper { store, waits }
@@ -91,7 +86,7 @@ impl Sweeper {
                     .sweep_partition(lifecycle, expected, now, &mut report)
                     .await
                 {
-                    report.error = Some(error.to_string());
+                    report.error = Some(error);
                     return report;
                 }
             }
@@ -183,7 +178,7 @@ impl Sweeper {
         let due = lifecycle::due_at(lifecycle, expected, since, &self.waits);
         let missing = lifecycle::missing(lifecycle, expected);
         match self.flag(&key, lifecycle, &missing, due, now).await? {
-            Written::Done => {
+            Conditional::Done(_) => {
                 report.flagged.push(Flagged {
                     pk: pk.to_string(),
                     provider: lifecycle.provider,
@@ -192,7 +187,7 @@ impl Sweeper {
                 });
                 Ok(())
             }
-            Written::ConditionFailed => {
+            Conditional::ConditionFailed => {
                 if self.correct(&key, lifecycle).await? {
                     report.corrected += 1;
                 }
@@ -212,7 +207,7 @@ impl Sweeper {
         missing: &[&str],
         due: Timestamp,
         now: Timestamp,
-    ) -> Result<Written, StoreError> {
+    ) -> Result<Conditional, StoreError> {
         let now_key = time::to_key(now);
         let mut names = HashMap::from([
             ("#ipk".to_string(), keys::GSI4PK.to_string()),
@@ -314,7 +309,7 @@ impl Sweeper {
         Ok(matches!(
             self.conditional_update(key, update, condition, names, values)
                 .await?,
-            Written::Done
+            Conditional::Done(_)
         ))
     }
 
@@ -325,32 +320,17 @@ impl Sweeper {
         condition: &str,
         names: HashMap<String, String>,
         values: SdkItem,
-    ) -> Result<Written, StoreError> {
-        let result = self
-            .store
-            .client()
-            .update_item()
-            .table_name(self.store.table())
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .key(keys::PK, sv(key.pk))
-            .key(keys::SK, sv(key.sk))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Written::Done),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Written::ConditionFailed)
-            }
-            Err(error) => Err(store_error(error)),
-        }
+    ) -> Result<Conditional, StoreError> {
+        self.store
+            .update_if(ConditionalUpdate {
+                pk: key.pk.to_string(),
+                sk: key.sk.to_string(),
+                update: update.to_string(),
+                condition: condition.to_string(),
+                names,
+                values,
+            })
+            .await
     }
 }
 
@@ -365,7 +345,7 @@ struct IndexedItem<'a> {
 impl Sweeper {
     /// One sweep, logged: its EMF metrics (flags per provider) and a
     /// summary line. `Err` when it stopped early, after logging what it did.
-    pub async fn sweep_and_log(&self, now: Timestamp) -> Result<serde_json::Value, String> {
+    pub async fn sweep_and_log(&self, now: Timestamp) -> Result<serde_json::Value, StoreError> {
         let started = std::time::Instant::now();
         let report = self.sweep(now).await;
         let at_ms = now.as_millisecond();

@@ -9,24 +9,15 @@
 //! Fail closed: a deployed function whose secret variable is unset or empty
 //! refuses every request with 401 (and says so in its log at start-up and
 //! once per refused request) unless the operator explicitly chose an open
-//! route with `ALLOW_UNAUTHENTICATED=true`.
+//! route with `ALLOW_UNAUTHENTICATED=true` ([`crate::fail_closed`], which
+//! Retell's and Twilio's signature checks follow too).
 
+use crate::fail_closed::{unauthenticated_allowed, NOT_CONFIGURED};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// The name of the query parameter that may carry the shared secret.
 pub const TOKEN_QUERY_PARAM: &str = "token";
-
-/// The environment variable by which an operator explicitly accepts
-/// unauthenticated requests on a function whose secret is not set
-/// (template parameter `AllowUnauthenticated`). Only `true` opts in.
-pub const ALLOW_UNAUTHENTICATED_VAR: &str = "ALLOW_UNAUTHENTICATED";
-
-/// Whether the operator opted into open routes: `true` (any case), nothing
-/// else, so a typo or an empty value keeps the routes closed.
-pub fn unauthenticated_allowed(get: &impl Fn(&str) -> Option<String>) -> bool {
-    get(ALLOW_UNAUTHENTICATED_VAR).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-}
 
 /// A provider's shared secret, or what stands in for it: nothing to check
 /// (the operator chose an open route), or a secret that should be set and
@@ -83,11 +74,6 @@ impl std::fmt::Debug for SharedSecret {
         }
     }
 }
-
-/// The answer to every request of a function whose secret is missing: it
-/// names nothing (the log line names the variable).
-pub const NOT_CONFIGURED: &str =
-    "authentication is not configured on this route: every request is refused";
 
 /// Why a request did not prove itself: every one is a 401 at the edge, and
 /// its text is what the sender reads.
@@ -214,6 +200,7 @@ fn bearer_token(value: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fail_closed::ALLOW_UNAUTHENTICATED_VAR;
 
     fn with_auth(value: &str) -> Option<&str> {
         Some(value)

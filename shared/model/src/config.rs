@@ -144,7 +144,7 @@ pub const MAX_AGENT_OVERRIDE_BYTES: usize = 16 * 1024;
 
 /// Checks every `agent_override` of a Retell configuration against
 /// [`MAX_AGENT_OVERRIDE_BYTES`], naming the one that is too large.
-pub fn check_agent_overrides(config: &RetellConfig) -> Result<(), String> {
+pub fn check_agent_overrides(config: &RetellConfig) -> Result<(), AgentChoiceError> {
     let mut choices: Vec<(String, &AgentChoice)> = Vec::new();
     if let Some(agent) = &config.default_agent {
         choices.push(("retell.default_agent".into(), agent));
@@ -168,18 +168,26 @@ pub fn check_agent_overrides(config: &RetellConfig) -> Result<(), String> {
     }
     for (path, choice) in choices {
         if choice.agent_id.trim().is_empty() {
-            return Err(format!("{path}.agent_id: is empty"));
+            return Err(AgentChoiceError::EmptyAgentId { path });
         }
         if let Some(value) = &choice.agent_override {
-            let size = serde_json::to_string(value).map_or(usize::MAX, |t| t.len());
-            if size > MAX_AGENT_OVERRIDE_BYTES {
-                return Err(format!(
-                    "{path}.agent_override: is {size} bytes; the limit is {MAX_AGENT_OVERRIDE_BYTES}"
-                ));
+            let bytes = serde_json::to_string(value).map_or(usize::MAX, |t| t.len());
+            if bytes > MAX_AGENT_OVERRIDE_BYTES {
+                return Err(AgentChoiceError::OverrideTooLarge { path, bytes });
             }
         }
     }
     Ok(())
+}
+
+/// An agent choice a document may not hold; `path` names it as the
+/// document does (`retell.schedules[0].agent`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AgentChoiceError {
+    #[error("{path}.agent_id: is empty")]
+    EmptyAgentId { path: String },
+    #[error("{path}.agent_override: is {bytes} bytes; the limit is {MAX_AGENT_OVERRIDE_BYTES}")]
+    OverrideTooLarge { path: String, bytes: usize },
 }
 
 /// A weekly window in a time zone: `days` among mon..sun, `start`
@@ -232,16 +240,32 @@ impl ContactReject {
 
 /// Parses a document, naming the field of any error
 /// (`retell.schedules[0].agent: missing field `agent_id``).
-pub fn parse_document<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+pub fn parse_document<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, DocumentError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
-        if path == "." {
-            e.into_inner().to_string()
-        } else {
-            format!("{path}: {}", e.into_inner())
+        DocumentError {
+            // `.` is the document itself: nothing to name.
+            field: (path != ".").then_some(path),
+            problem: e.into_inner().to_string(),
         }
     })
+}
+
+/// A document that is not valid JSON of its type, and where.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}{problem}", field_prefix(.field))]
+pub struct DocumentError {
+    /// The field, as the document names it (`voxtelesys.forward_to[0]`).
+    pub field: Option<String>,
+    pub problem: String,
+}
+
+fn field_prefix(field: &Option<String>) -> String {
+    field
+        .as_deref()
+        .map(|f| format!("{f}: "))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -305,7 +329,7 @@ mod tests {
         ];
         for (doc, path) in cases {
             let err = parse_document::<NumberConfig>(doc).unwrap_err();
-            assert!(err.starts_with(path), "{doc}: {err}");
+            assert!(err.to_string().starts_with(path), "{doc}: {err}");
         }
     }
 
@@ -324,7 +348,8 @@ mod tests {
         );
         let err = parse_document::<NumberConfig>(&doc(r#""voice""#)).unwrap_err();
         assert!(
-            err.starts_with("retell.chat.default_agent.agent_override"),
+            err.to_string()
+                .starts_with("retell.chat.default_agent.agent_override"),
             "{err}"
         );
         let big = format!(
@@ -334,7 +359,8 @@ mod tests {
         let config: NumberConfig = parse_document(&doc(&big)).unwrap();
         let err = check_agent_overrides(config.retell.as_ref().unwrap()).unwrap_err();
         assert!(
-            err.starts_with("retell.chat.default_agent.agent_override: is "),
+            err.to_string()
+                .starts_with("retell.chat.default_agent.agent_override: is "),
             "{err}"
         );
         let reject: NumberConfig = parse_document(
@@ -355,7 +381,10 @@ mod tests {
             r#"{"number": "+18339664835", "retell": {"reject": {"calls": {"prefix": ["+1900"]}}}}"#,
         )
         .unwrap_err();
-        assert!(err.starts_with("retell.reject.calls.prefix"), "{err}");
+        assert!(
+            err.to_string().starts_with("retell.reject.calls.prefix"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -366,9 +395,12 @@ mod tests {
             r#"{"number": "+14155552671", "dynamic_variables": {"tier": 3}}"#,
         )
         .unwrap_err();
-        assert!(err.starts_with("dynamic_variables.tier"), "{err}");
+        assert!(
+            err.to_string().starts_with("dynamic_variables.tier"),
+            "{err}"
+        );
         let err = parse_document::<Contact>(r#"{"number": "+14155552671", "nickname": "J"}"#)
             .unwrap_err();
-        assert!(err.contains("nickname"), "{err}");
+        assert!(err.to_string().contains("nickname"), "{err}");
     }
 }

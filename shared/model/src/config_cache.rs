@@ -50,7 +50,7 @@ impl NumberConfigCache {
     /// The time to keep from `NUMBER_CONFIG_CACHE_SECONDS` (whole seconds),
     /// else the default. A value that is not a number is an error, so a
     /// typo does not silently keep configurations longer than meant.
-    pub fn from_env() -> Result<Self, String> {
+    pub fn from_env() -> Result<Self, CacheSecondsError> {
         let seconds = match std::env::var(CACHE_SECONDS_ENV) {
             Ok(value) if !value.trim().is_empty() => parse_seconds(&value)?,
             _ => DEFAULT_CACHE_SECONDS,
@@ -106,9 +106,16 @@ impl NumberConfigCache {
     }
 }
 
-fn parse_seconds(value: &str) -> Result<u64, String> {
-    value.trim().parse::<u64>().map_err(|_| {
-        format!("{CACHE_SECONDS_ENV} must be a whole number of seconds, not {value:?}")
+/// [`CACHE_SECONDS_ENV`] holds something other than whole seconds.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{CACHE_SECONDS_ENV} must be a whole number of seconds, not {value:?}")]
+pub struct CacheSecondsError {
+    pub value: String,
+}
+
+fn parse_seconds(value: &str) -> Result<u64, CacheSecondsError> {
+    value.trim().parse::<u64>().map_err(|_| CacheSecondsError {
+        value: value.to_string(),
     })
 }
 
@@ -202,7 +209,7 @@ mod tests {
         assert_eq!(parse_seconds(" 45 "), Ok(45));
         assert_eq!(parse_seconds("0"), Ok(0));
         let error = parse_seconds("30s").unwrap_err();
-        assert!(error.contains(CACHE_SECONDS_ENV), "{error}");
+        assert!(error.to_string().contains(CACHE_SECONDS_ENV), "{error}");
         assert!(parse_seconds("-1").is_err());
     }
 }

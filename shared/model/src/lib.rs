@@ -21,6 +21,7 @@ pub mod config;
 pub mod config_cache;
 pub mod deadline;
 pub mod event;
+pub mod fail_closed;
 pub mod ingest;
 pub mod lifecycle;
 pub mod phone;

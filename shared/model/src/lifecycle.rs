@@ -116,15 +116,15 @@ impl Waits {
     /// From the environment (`lookup` is `std::env::var` in a function):
     /// [`ONE_WAIT_ENV`] when set, else each wait's own variable, else its
     /// default. A value that is not a whole number of seconds is an error.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let parse = |name: &str| -> Result<Option<u64>, String> {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, WaitSecondsError> {
+        let parse = |name: &'static str| -> Result<Option<u64>, WaitSecondsError> {
             match lookup(name).map(|v| v.trim().to_string()) {
                 None => Ok(None),
                 Some(v) if v.is_empty() => Ok(None),
-                Some(v) => v
+                Some(value) => value
                     .parse::<u64>()
                     .map(Some)
-                    .map_err(|_| format!("{name} must be a whole number of seconds, not {v:?}")),
+                    .map_err(|_| WaitSecondsError { name, value }),
             }
         };
         if let Some(one) = parse(ONE_WAIT_ENV)? {
@@ -142,6 +142,14 @@ impl Waits {
     pub fn seconds(&self, wait: Wait) -> u64 {
         self.seconds[wait as usize]
     }
+}
+
+/// A wait's variable holds something other than whole seconds.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{name} must be a whole number of seconds, not {value:?}")]
+pub struct WaitSecondsError {
+    pub name: &'static str,
+    pub value: String,
 }
 
 /// One expected fact of a lifecycle.

@@ -80,6 +80,16 @@ pub enum AnswerFormat {
     Twiml,
 }
 
+/// Where a provider sends a shared token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenPlacement {
+    /// `?token=` in the URL: the provider only takes a URL.
+    Query,
+    /// `Authorization: Bearer` in a header field of the provider's.
+    Header,
+}
+
 /// One provider: its name, the secret it proves itself with, and the
 /// prefix of its resources in template.yaml.
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -93,6 +103,11 @@ pub struct ProviderEntry {
     pub secret_variable: &'static str,
     /// The template parameter that sets it.
     pub secret_parameter: &'static str,
+    /// How it proves itself, in the words of its own settings (`callhooks
+    /// urls` prints them).
+    pub authenticated_by: &'static str,
+    /// Where it sends a shared token; `None` for a provider that signs.
+    pub token_placement: Option<TokenPlacement>,
 }
 
 /// One webhook route.
@@ -116,11 +131,16 @@ pub struct RouteEntry {
     #[serde(skip)]
     pub deadline: Deadline,
     pub answer: AnswerFormat,
+    /// Where the operator pastes or registers its URL at the provider
+    /// (`callhooks urls`); `None` for a callback our own call-control answer
+    /// names (a `<Dial>` or `<Record>` action).
+    pub pasted_into: Option<&'static str>,
     #[serde(skip)]
     pub read: Reader,
 }
 
 const POST: &[HttpMethod] = &[HttpMethod::Post];
+const TOKEN_IN_THE_URL: &str = "token in the URL (?token=)";
 const GET_OR_POST: &[HttpMethod] = &[HttpMethod::Get, HttpMethod::Post];
 
 /// Every provider.
@@ -131,6 +151,8 @@ pub const PROVIDERS: &[ProviderEntry] = &[
         credential: CredentialKind::SharedToken,
         secret_variable: "ZONITEL_WEBHOOK_TOKEN",
         secret_parameter: "ZonitelWebhookToken",
+        authenticated_by: TOKEN_IN_THE_URL,
+        token_placement: Some(TokenPlacement::Query),
     },
     ProviderEntry {
         provider: Provider::Salpre,
@@ -138,6 +160,8 @@ pub const PROVIDERS: &[ProviderEntry] = &[
         credential: CredentialKind::SharedToken,
         secret_variable: "SALPRE_WEBHOOK_TOKEN",
         secret_parameter: "SalpreWebhookToken",
+        authenticated_by: "Additional Headers: Authorization: Bearer",
+        token_placement: Some(TokenPlacement::Header),
     },
     ProviderEntry {
         provider: Provider::Voxtelesys,
@@ -145,6 +169,8 @@ pub const PROVIDERS: &[ProviderEntry] = &[
         credential: CredentialKind::SharedToken,
         secret_variable: "VOXTELESYS_WEBHOOK_TOKEN",
         secret_parameter: "VoxtelesysWebhookToken",
+        authenticated_by: TOKEN_IN_THE_URL,
+        token_placement: Some(TokenPlacement::Query),
     },
     ProviderEntry {
         provider: Provider::Retell,
@@ -152,6 +178,8 @@ pub const PROVIDERS: &[ProviderEntry] = &[
         credential: CredentialKind::RetellSignature,
         secret_variable: "RETELL_API_KEY",
         secret_parameter: "RetellApiKey",
+        authenticated_by: "signed with the Retell API key (RetellApiKey)",
+        token_placement: None,
     },
     ProviderEntry {
         provider: Provider::Twilio,
@@ -159,6 +187,8 @@ pub const PROVIDERS: &[ProviderEntry] = &[
         credential: CredentialKind::TwilioSignature,
         secret_variable: "TWILIO_AUTH_TOKEN",
         secret_parameter: "TwilioAuthToken",
+        authenticated_by: "X-Twilio-Signature with the account's auth token (TwilioAuthToken)",
+        token_placement: None,
     },
 ];
 
@@ -174,6 +204,7 @@ pub const ROUTES: &[RouteEntry] = &[
         output: "ZonitelCallsUrl",
         deadline: Deadline::FIVE_SECOND_PROVIDER,
         answer: AnswerFormat::Json,
+        pasted_into: Some("incoming-call webhook (`callhooks register zonitel --calls-url`)"),
         read: zonitel::read_payload,
     },
     RouteEntry {
@@ -186,6 +217,7 @@ pub const ROUTES: &[RouteEntry] = &[
         output: "ZonitelSmsUrl",
         deadline: Deadline::FIVE_SECOND_PROVIDER,
         answer: AnswerFormat::Json,
+        pasted_into: Some("SMS webhook (`callhooks register zonitel --sms-url`)"),
         read: zonitel_sms::read_payload,
     },
     RouteEntry {
@@ -198,20 +230,28 @@ pub const ROUTES: &[RouteEntry] = &[
         output: "SalpreEventsUrl",
         deadline: Deadline::FIVE_SECOND_PROVIDER,
         answer: AnswerFormat::Json,
+        pasted_into: Some("Settings > Integrations > Custom Webhook > Webhook URL"),
         read: salpre::read_payload,
     },
-    voxtelesys_route(voxtelesys::Hook::Voice, "/voxtelesys/voice", |p, r| {
-        voxtelesys::read_payload(voxtelesys::Hook::Voice, p, r)
-    }),
-    voxtelesys_route(voxtelesys::Hook::Status, "/voxtelesys/status", |p, r| {
-        voxtelesys::read_payload(voxtelesys::Hook::Status, p, r)
-    }),
-    voxtelesys_route(voxtelesys::Hook::Dial, "/voxtelesys/dial", |p, r| {
+    voxtelesys_route(
+        voxtelesys::Hook::Voice,
+        "/voxtelesys/voice",
+        Some("the number's voice URL"),
+        |p, r| voxtelesys::read_payload(voxtelesys::Hook::Voice, p, r),
+    ),
+    voxtelesys_route(
+        voxtelesys::Hook::Status,
+        "/voxtelesys/status",
+        Some("the number's status callback URL"),
+        |p, r| voxtelesys::read_payload(voxtelesys::Hook::Status, p, r),
+    ),
+    voxtelesys_route(voxtelesys::Hook::Dial, "/voxtelesys/dial", None, |p, r| {
         voxtelesys::read_payload(voxtelesys::Hook::Dial, p, r)
     }),
     voxtelesys_route(
         voxtelesys::Hook::Recording,
         "/voxtelesys/recording",
+        None,
         |p, r| voxtelesys::read_payload(voxtelesys::Hook::Recording, p, r),
     ),
     RouteEntry {
@@ -224,6 +264,7 @@ pub const ROUTES: &[RouteEntry] = &[
         output: "RetellInboundUrl",
         deadline: Deadline::CALLER_WAITING,
         answer: AnswerFormat::RetellInbound,
+        pasted_into: Some("phone number > inbound call webhook URL"),
         read: retell::read_inbound_payload,
     },
     RouteEntry {
@@ -236,36 +277,49 @@ pub const ROUTES: &[RouteEntry] = &[
         output: "RetellEventsUrl",
         deadline: Deadline::CALL_EVENTS,
         answer: AnswerFormat::RetellEvents,
+        pasted_into: Some("webhook URL (account or agent) for call events"),
         read: read_with_its_join,
     },
     twilio_route(
         twilio::Hook::Voice,
         GET_OR_POST,
         "TwilioVoiceUrl",
+        Some("the number's \"A call comes in\" webhook (`callhooks register twilio`)"),
         |p, r| twilio::read_payload(twilio::Hook::Voice, p, r),
     ),
-    twilio_route(twilio::Hook::Dial, GET_OR_POST, "TwilioVoiceUrl", |p, r| {
-        twilio::read_payload(twilio::Hook::Dial, p, r)
-    }),
+    twilio_route(
+        twilio::Hook::Dial,
+        GET_OR_POST,
+        "TwilioVoiceUrl",
+        None,
+        |p, r| twilio::read_payload(twilio::Hook::Dial, p, r),
+    ),
     twilio_route(
         twilio::Hook::CallStatus,
         POST,
         "TwilioCallStatusUrl",
+        Some("the number's \"Call status changes\" URL (`callhooks register twilio`)"),
         |p, r| twilio::read_payload(twilio::Hook::CallStatus, p, r),
     ),
     twilio_route(
         twilio::Hook::Recording,
         GET_OR_POST,
         "TwilioVoiceUrl",
+        None,
         |p, r| twilio::read_payload(twilio::Hook::Recording, p, r),
     ),
-    twilio_route(twilio::Hook::Messages, POST, "TwilioMessagesUrl", |p, r| {
-        twilio::read_payload(twilio::Hook::Messages, p, r)
-    }),
+    twilio_route(
+        twilio::Hook::Messages,
+        POST,
+        "TwilioMessagesUrl",
+        Some("the number's \"A message comes in\" webhook (`callhooks register twilio`)"),
+        |p, r| twilio::read_payload(twilio::Hook::Messages, p, r),
+    ),
     twilio_route(
         twilio::Hook::MessageStatus,
         POST,
         "TwilioMessageStatusUrl",
+        Some("the StatusCallback your app passes when it sends a message"),
         |p, r| twilio::read_payload(twilio::Hook::MessageStatus, p, r),
     ),
 ];
@@ -277,6 +331,7 @@ const fn twilio_route(
     hook: twilio::Hook,
     methods: &'static [HttpMethod],
     output: &'static str,
+    pasted_into: Option<&'static str>,
     read: Reader,
 ) -> RouteEntry {
     RouteEntry {
@@ -289,13 +344,19 @@ const fn twilio_route(
         output,
         deadline: Deadline::FIVE_SECOND_PROVIDER,
         answer: AnswerFormat::Twiml,
+        pasted_into,
         read,
     }
 }
 
 /// A Voxtelesys hook: a caller is listening, so it answers as fast as the
 /// five-second providers.
-const fn voxtelesys_route(hook: voxtelesys::Hook, path: &'static str, read: Reader) -> RouteEntry {
+const fn voxtelesys_route(
+    hook: voxtelesys::Hook,
+    path: &'static str,
+    pasted_into: Option<&'static str>,
+    read: Reader,
+) -> RouteEntry {
     RouteEntry {
         route: Route::Voxtelesys(hook),
         path,
@@ -306,6 +367,7 @@ const fn voxtelesys_route(hook: voxtelesys::Hook, path: &'static str, read: Read
         output: "VoxtelesysVoiceUrl",
         deadline: Deadline::FIVE_SECOND_PROVIDER,
         answer: AnswerFormat::Voxml,
+        pasted_into,
         read,
     }
 }
@@ -454,6 +516,35 @@ mod tests {
             for (p, segment) in pattern.iter().zip(path) {
                 assert!(p.starts_with('{') || *p == segment, "{}", entry.path);
             }
+        }
+    }
+
+    #[test]
+    fn a_shared_token_has_a_place_and_only_call_control_names_its_own_callbacks() {
+        for entry in PROVIDERS {
+            let shared = entry.credential == CredentialKind::SharedToken;
+            assert_eq!(
+                entry.token_placement.is_some(),
+                shared,
+                "{}",
+                entry.provider
+            );
+            assert!(!entry.authenticated_by.is_empty());
+        }
+        for entry in ROUTES {
+            if entry.pasted_into.is_none() {
+                assert!(
+                    matches!(entry.answer, AnswerFormat::Voxml | AnswerFormat::Twiml),
+                    "{} is named by no answer of ours: say where it is pasted",
+                    entry.path
+                );
+            }
+        }
+        for provider in Provider::ALL {
+            assert!(
+                provider.routes().any(|r| r.pasted_into.is_some()),
+                "{provider}: no URL to paste anywhere"
+            );
         }
     }
 

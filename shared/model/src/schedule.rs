@@ -9,7 +9,7 @@
 //! from the tz database bundled into the binary by jiff (Lambda's image has
 //! none).
 
-use crate::config::{RetellConfig, ScheduleWindow};
+use crate::config::{AgentChoiceError, RetellConfig, ScheduleWindow};
 use crate::time::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -28,26 +28,25 @@ pub struct Window {
 
 impl Window {
     /// Checks a window; the error names the field (`time_zone: ...`).
-    pub fn parse(window: &ScheduleWindow) -> Result<Self, String> {
+    pub fn parse(window: &ScheduleWindow) -> Result<Self, WindowError> {
         if window.days.is_empty() {
-            return Err("days: must name at least one day (mon..sun)".into());
+            return Err(WindowError::NoDays);
         }
         let mut days = [false; 7];
-        for (i, day) in window.days.iter().enumerate() {
-            let index = DAYS
+        for (index, day) in window.days.iter().enumerate() {
+            let weekday = DAYS
                 .iter()
                 .position(|d| d.eq_ignore_ascii_case(day.trim()))
-                .ok_or_else(|| format!("days[{i}]: {day:?} is not one of mon..sun"))?;
-            days[index] = true;
+                .ok_or_else(|| WindowError::UnknownDay {
+                    index,
+                    day: day.clone(),
+                })?;
+            days[weekday] = true;
         }
-        let start = minutes(&window.start, false).map_err(|e| format!("start: {e}"))?;
-        let end = minutes(&window.end, true).map_err(|e| format!("end: {e}"))?;
-        let time_zone = TimeZone::get(&window.time_zone).map_err(|_| {
-            format!(
-                "time_zone: {:?} is not an IANA time zone name (e.g. America/New_York)",
-                window.time_zone
-            )
-        })?;
+        let start = minutes(&window.start, false).map_err(WindowError::Start)?;
+        let end = minutes(&window.end, true).map_err(WindowError::End)?;
+        let time_zone = TimeZone::get(&window.time_zone)
+            .map_err(|_| WindowError::TimeZone(window.time_zone.clone()))?;
         Ok(Window {
             days,
             start,
@@ -72,9 +71,39 @@ impl Window {
     }
 }
 
+/// What is wrong with a schedule window, naming its field (`time_zone: ...`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WindowError {
+    #[error("days: must name at least one day (mon..sun)")]
+    NoDays,
+    #[error("days[{index}]: {day:?} is not one of mon..sun")]
+    UnknownDay { index: usize, day: String },
+    #[error("start: {0}")]
+    Start(NotTimeOfDay),
+    #[error("end: {0}")]
+    End(NotTimeOfDay),
+    #[error("time_zone: {0:?} is not an IANA time zone name (e.g. America/New_York)")]
+    TimeZone(String),
+}
+
+/// Text that is not `HH:MM`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a time of day as HH:MM (00:00 to 23:59)")]
+pub struct NotTimeOfDay(pub String);
+
+/// What is wrong with a number's Retell part, named as in the document.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RetellConfigError {
+    /// `path` is the window's (`retell.chat.schedules[1]`).
+    #[error("{path}.{error}")]
+    Window { path: String, error: WindowError },
+    #[error(transparent)]
+    Agent(#[from] AgentChoiceError),
+}
+
 /// `HH:MM` as minutes after midnight; `24:00` only as an end.
-fn minutes(text: &str, is_end: bool) -> Result<u16, String> {
-    let bad = || format!("{text:?} is not a time of day as HH:MM (00:00 to 23:59)");
+fn minutes(text: &str, is_end: bool) -> Result<u16, NotTimeOfDay> {
+    let bad = || NotTimeOfDay(text.to_string());
     let (h, m) = text.split_once(':').ok_or_else(bad)?;
     if h.len() != 2 || m.len() != 2 || !(h.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit()) {
         return Err(bad());
@@ -89,31 +118,22 @@ fn minutes(text: &str, is_end: bool) -> Result<u16, String> {
 
 /// Checks every schedule window of a number's Retell part, naming the field
 /// as it appears in the document (`retell.schedules[1].time_zone: ...`).
-pub fn check_retell_config(config: &RetellConfig) -> Result<(), String> {
+pub fn check_retell_config(config: &RetellConfig) -> Result<(), RetellConfigError> {
+    let check = |path: String, window: &ScheduleWindow| {
+        Window::parse(window)
+            .map(drop)
+            .map_err(|error| RetellConfigError::Window { path, error })
+    };
     for (i, window) in config.schedules.iter().enumerate() {
-        Window::parse(window).map_err(|e| format!("retell.schedules[{i}].{e}"))?;
-    }
-    for (number, agent) in &config.contacts {
-        if agent.agent_id.trim().is_empty() {
-            return Err(format!("retell.contacts.{number}.agent_id: is empty"));
-        }
-    }
-    if let Some(agent) = &config.default_agent {
-        if agent.agent_id.trim().is_empty() {
-            return Err("retell.default_agent.agent_id: is empty".into());
-        }
-    }
-    for (i, window) in config.schedules.iter().enumerate() {
-        if window.agent.agent_id.trim().is_empty() {
-            return Err(format!("retell.schedules[{i}].agent.agent_id: is empty"));
-        }
+        check(format!("retell.schedules[{i}]"), window)?;
     }
     if let Some(chat) = &config.chat {
         for (i, window) in chat.schedules.iter().enumerate() {
-            Window::parse(window).map_err(|e| format!("retell.chat.schedules[{i}].{e}"))?;
+            check(format!("retell.chat.schedules[{i}]"), window)?;
         }
     }
-    crate::config::check_agent_overrides(config)
+    // Every agent id (contacts, default, schedules, chat's) is checked there.
+    Ok(crate::config::check_agent_overrides(config)?)
 }
 
 /// The first window containing `at`. A window that does not parse (a
@@ -226,7 +246,7 @@ mod tests {
         ];
         for (w, field) in cases {
             let err = Window::parse(&w).unwrap_err();
-            assert!(err.starts_with(&format!("{field}: ")), "{err}");
+            assert!(err.to_string().starts_with(&format!("{field}: ")), "{err}");
         }
         let config = RetellConfig {
             schedules: vec![
@@ -236,7 +256,11 @@ mod tests {
             ..Default::default()
         };
         let err = check_retell_config(&config).unwrap_err();
-        assert!(err.starts_with("retell.schedules[1].time_zone: "), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("retell.schedules[1].time_zone: "),
+            "{err}"
+        );
     }
 
     #[test]

@@ -43,7 +43,7 @@ impl fmt::Display for SignatureError {
             }
             SignatureError::Stale => "x-retell-signature is more than 5 minutes from now",
             SignatureError::Mismatch => "x-retell-signature does not match the body",
-            SignatureError::NotConfigured => crate::auth::NOT_CONFIGURED,
+            SignatureError::NotConfigured => crate::fail_closed::NOT_CONFIGURED,
         })
     }
 }
@@ -107,7 +107,7 @@ impl SigningKey {
     pub fn from_vars(name: &str, get: impl Fn(&str) -> Option<String>) -> Self {
         match get(name).filter(|k| !k.is_empty()) {
             Some(key) => Self::new(Some(&key)),
-            None if crate::auth::unauthenticated_allowed(&get) => {
+            None if crate::fail_closed::unauthenticated_allowed(&get) => {
                 tracing::warn!(
                     variable = name,
                     "key not set and ALLOW_UNAUTHENTICATED=true: requests are accepted without a signature check"

@@ -7,12 +7,12 @@
 //! the alert ledger and dead-letter queue read back. SNS failures are made
 //! by publishers that fail in one way each, around the real one.
 
-use alerts::{handle, Deps, SnsPublisher, SqsDeadLetters};
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
-use callhooks::alerts::delivery::{Clock, DeadLetters, Publisher, Replayed, Route};
+use callhooks::alerts::delivery::{Clock, DeadLetters, Publisher, Replayed, Route, SendError};
 use callhooks::alerts::ledger::{ledger_key, AlertState, Claim, Ledger, LedgerEntry, LEASE};
 use callhooks::alerts::outgoing::{Outgoing, MAX_BODY_BYTES};
+use callhooks::alerts::stream::{handle, AlertStreamDeps, SnsPublisher, SqsDeadLetters};
 use callhooks::config::NumberConfig;
 use callhooks::event::{Channel, Direction, Event, Provider};
 use callhooks::phone::PhoneNumber;
@@ -49,7 +49,7 @@ struct Bench {
     queue_url: String,
     dead_letter_url: String,
     done: HashSet<String>,
-    deps: Deps,
+    deps: AlertStreamDeps,
 }
 
 impl Bench {
@@ -92,7 +92,7 @@ impl Bench {
     }
 
     /// Working dependencies (fresh clients, real clock).
-    async fn deps(&self) -> Deps {
+    async fn deps(&self) -> AlertStreamDeps {
         deps_for(
             &self.stack,
             &self.deps.publisher.topic_arn,
@@ -127,7 +127,7 @@ impl Bench {
     /// is checkpointed. Returns the reported failures' sequence numbers.
     async fn invoke_with<P: Publisher, D: DeadLetters>(
         &mut self,
-        deps: &Deps<P, D>,
+        deps: &AlertStreamDeps<P, D>,
     ) -> Vec<String> {
         self.invoke_until(deps, None).await
     }
@@ -135,7 +135,7 @@ impl Bench {
     /// [`Bench::invoke_with`], for an invocation that times out at `deadline`.
     async fn invoke_until<P: Publisher, D: DeadLetters>(
         &mut self,
-        deps: &Deps<P, D>,
+        deps: &AlertStreamDeps<P, D>,
         deadline: Option<Timestamp>,
     ) -> Vec<String> {
         let records = self.pending_records();
@@ -220,10 +220,14 @@ async fn sqs(stack: &TestStack) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&sdk_config_for(&stack.endpoint, Deadline::ALERTS).await)
 }
 
-async fn deps_for(stack: &TestStack, topic_arn: &str, dead_letters: Option<&str>) -> Deps {
+async fn deps_for(
+    stack: &TestStack,
+    topic_arn: &str,
+    dead_letters: Option<&str>,
+) -> AlertStreamDeps {
     let config = sdk_config_for(&stack.endpoint, Deadline::ALERTS).await;
     let labels = sdk_config_for(&stack.endpoint, Deadline::BEST_EFFORT_READ).await;
-    Deps {
+    AlertStreamDeps {
         publisher: SnsPublisher {
             sns: aws_sdk_sns::Client::new(&config),
             topic_arn: topic_arn.to_string(),
@@ -242,8 +246,8 @@ async fn deps_for(stack: &TestStack, topic_arn: &str, dead_letters: Option<&str>
 }
 
 /// The same dependencies with another publisher.
-fn with_publisher<P, Q, D>(deps: Deps<P, D>, publisher: Q) -> Deps<Q, D> {
-    Deps {
+fn with_publisher<P, Q, D>(deps: AlertStreamDeps<P, D>, publisher: Q) -> AlertStreamDeps<Q, D> {
+    AlertStreamDeps {
         publisher,
         ledger: deps.ledger,
         dead_letters: deps.dead_letters,
@@ -701,14 +705,16 @@ struct LosesAnswers {
 }
 
 impl Publisher for LosesAnswers {
-    async fn publish(&self, message: &Outgoing) -> Result<String, String> {
+    async fn publish(&self, message: &Outgoing) -> Result<String, SendError> {
         let id = self.sns.publish(message).await?;
         let lost = self
             .lose
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
         if lost {
-            return Err(format!("operation timeout (SNS took it as {id})"));
+            return Err(SendError::Unanswered(format!(
+                "operation timeout (SNS took it as {id})"
+            )));
         }
         Ok(id)
     }

@@ -16,12 +16,25 @@ use std::time::Duration;
 /// SNS gave. An error may still mean SNS took it (a lost response): the
 /// ledger then publishes again, with the same `alert_id`.
 pub trait Publisher: Sync {
-    fn publish(&self, message: &Outgoing) -> impl Future<Output = Result<String, String>> + Send;
+    fn publish(&self, message: &Outgoing)
+        -> impl Future<Output = Result<String, SendError>> + Send;
 }
 
 /// Takes the dead-letter copy of an alert (the whole message as JSON).
 pub trait DeadLetters: Sync {
-    fn send(&self, body: String) -> impl Future<Output = Result<(), String>> + Send;
+    fn send(&self, body: String) -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
+/// Why SNS or SQS did not take a message. Its text is what the ledger
+/// keeps as the alert's last error.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The service answered with an error.
+    #[error("{code}: {message}")]
+    Refused { code: String, message: String },
+    /// No answer: the request was not built, sent or answered.
+    #[error("{0}")]
+    Unanswered(String),
 }
 
 /// The clock the ledger's leases are read against: the real one, moved
@@ -169,6 +182,7 @@ impl<P: Publisher, D: DeadLetters> Route<'_, P, D> {
                 })
             }
             Err(error) if attempt < MAX_PUBLISH_ATTEMPTS => {
+                let error = error.to_string();
                 if let Err(e) = self
                     .ledger
                     .release(&key, attempt, &error, self.clock.now())
@@ -181,6 +195,7 @@ impl<P: Publisher, D: DeadLetters> Route<'_, P, D> {
                 )))
             }
             Err(error) => {
+                let error = error.to_string();
                 let kept = self
                     .ledger
                     .mark_failed(&key, attempt, &error, self.clock.now(), AlertState::Failed)
@@ -273,6 +288,7 @@ impl<P: Publisher, D: DeadLetters> Route<'_, P, D> {
         let message = match Outgoing::replay(&entry.alert_id, &entry.subject, &entry.message) {
             Ok(message) => message.fitted(MAX_BODY_BYTES),
             Err(error) => {
+                let error = error.to_string();
                 self.ledger
                     .mark_failed(key, entry.attempts, &error, self.clock.now(), back_to)
                     .await?;
@@ -285,6 +301,7 @@ impl<P: Publisher, D: DeadLetters> Route<'_, P, D> {
                 Ok(Replayed::Published(entry, id))
             }
             Err(error) => {
+                let error = error.to_string();
                 self.ledger
                     .mark_failed(key, entry.attempts, &error, self.clock.now(), back_to)
                     .await?;

@@ -22,10 +22,11 @@ use super::outgoing::{short, LedgerKey, Outgoing, LEDGER_BODY_BYTES};
 use super::Alert;
 // The ledger talks to DynamoDB only: its items stay the SDK's.
 use crate::store::sdk::SdkItem as Item;
+use crate::store::write::{Conditional, ConditionalUpdate};
 use crate::store::{keys, store_error, Store, StoreError};
 use crate::time::{self, Timestamp};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -238,12 +239,6 @@ pub struct Ledger {
     retention_days: u32,
 }
 
-/// How an update that must find the item in a given state ended.
-enum Conditional {
-    Done(Item),
-    ConditionFailed,
-}
-
 impl Ledger {
     /// `retention_days`: how long an alert's item is kept (TTL), like the
     /// events it is about.
@@ -265,33 +260,16 @@ impl Ledger {
         condition: &str,
     ) -> Result<Conditional, StoreError> {
         let pk = expression.name(keys::PK);
-        let condition = condition.replace("{pk}", &pk);
-        let result = self
-            .store
-            .client()
-            .update_item()
-            .table_name(self.store.table())
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .key(keys::PK, s(&key.pk))
-            .key(keys::SK, s(&key.sk))
-            .update_expression(expression.update())
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(expression.names))
-            .set_expression_attribute_values(Some(expression.values))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(output) => Ok(Conditional::Done(output.attributes.unwrap_or_default())),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Conditional::ConditionFailed)
-            }
-            Err(error) => Err(store_error(error)),
-        }
+        self.store
+            .update_if(ConditionalUpdate {
+                pk: key.pk.clone(),
+                sk: key.sk.clone(),
+                update: expression.update(),
+                condition: condition.replace("{pk}", &pk),
+                names: expression.names,
+                values: expression.values,
+            })
+            .await
     }
 
     /// What a claim that lost found: the item as it is now.

@@ -31,6 +31,13 @@ pub struct Outgoing {
     pub body: String,
 }
 
+/// A stored alert whose message cannot be sent again as it is.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("alert {alert_id}: the stored message is not a JSON object")]
+pub struct NotAnObject {
+    pub alert_id: String,
+}
+
 impl Outgoing {
     /// The whole message of a new alert (nothing cut yet).
     pub fn for_alert(alert: &Alert) -> Self {
@@ -43,11 +50,11 @@ impl Outgoing {
 
     /// The message of a stored alert sent again by an operator: the same
     /// id, subject and body, with `"replayed": true` so subscribers know.
-    pub fn replay(alert_id: &str, subject: &str, stored_body: &str) -> Result<Self, String> {
+    pub fn replay(alert_id: &str, subject: &str, stored_body: &str) -> Result<Self, NotAnObject> {
         let Ok(Value::Object(mut body)) = serde_json::from_str::<Value>(stored_body) else {
-            return Err(format!(
-                "alert {alert_id}: the stored message is not a JSON object"
-            ));
+            return Err(NotAnObject {
+                alert_id: alert_id.to_string(),
+            });
         };
         body.insert("replayed".into(), Value::Bool(true));
         Ok(Outgoing {

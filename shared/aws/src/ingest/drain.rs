@@ -54,10 +54,23 @@ pub enum Drained {
     Forged,
 }
 
+/// Why a spillway message was not taken into the table yet.
+#[derive(Debug, thiserror::Error)]
+pub enum DrainError {
+    #[error(transparent)]
+    Message(#[from] super::spill::MessageError),
+    #[error(transparent)]
+    Storage(#[from] crate::store::StoreError),
+    #[error("a message failed its integrity check and there is no dead-letter queue")]
+    NoDeadLetterQueue,
+    #[error("the dead-letter queue did not take it: {0}")]
+    DeadLetter(String),
+}
+
 /// Takes one spillway message into the table. An error leaves the message
 /// on the queue, to be tried again (and, after the queue's receive limit,
 /// moved to its dead-letter queue, whole).
-pub async fn drain(deps: &DrainDeps, body: &str, now: Timestamp) -> Result<Drained, String> {
+pub async fn drain(deps: &DrainDeps, body: &str, now: Timestamp) -> Result<Drained, DrainError> {
     let message = parse_message(body)?;
     if !deps.key.verify(&message) {
         return set_aside(deps, body, &message).await;
@@ -82,7 +95,7 @@ pub async fn drain(deps: &DrainDeps, body: &str, now: Timestamp) -> Result<Drain
         {
             Ok(planned) => Ok(planned.plan),
             Err(CallEventError::Unreadable(unreadable)) => Err(unreadable),
-            Err(CallEventError::Storage(error)) => return Err(error.to_string()),
+            Err(CallEventError::Storage(error)) => return Err(error.into()),
         },
         _ => read(&delivery, deps.retention_days).map(|recording| recording.plan),
     };
@@ -93,8 +106,7 @@ pub async fn drain(deps: &DrainDeps, body: &str, now: Timestamp) -> Result<Drain
         deps.retention_days,
         deps.budget,
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     tracing::info!(
         route = delivery.route.path(),
         outcome = outcome.as_str(),
@@ -111,7 +123,7 @@ async fn set_aside(
     deps: &DrainDeps,
     body: &str,
     message: &SpilledMessage,
-) -> Result<Drained, String> {
+) -> Result<Drained, DrainError> {
     tracing::error!(
         route = %message.route,
         signed = message.mac.is_some(),
@@ -120,7 +132,7 @@ async fn set_aside(
     let dead_letters = deps
         .dead_letters
         .as_ref()
-        .ok_or("a message failed its integrity check and there is no dead-letter queue")?;
+        .ok_or(DrainError::NoDeadLetterQueue)?;
     dead_letters
         .client
         .send_message()
@@ -128,7 +140,11 @@ async fn set_aside(
         .message_body(body)
         .send()
         .await
-        .map_err(|e| aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())?;
+        .map_err(|e| {
+            DrainError::DeadLetter(
+                aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
+            )
+        })?;
     Ok(Drained::Forged)
 }
 
@@ -136,7 +152,7 @@ use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
 
 /// How many parts of a spilled delivery are in the table (a strongly
 /// consistent count, page by page).
-async fn count_parts(store: &Store, pk: &str) -> Result<usize, String> {
+async fn count_parts(store: &Store, pk: &str) -> Result<usize, crate::store::StoreError> {
     let mut count = 0;
     let mut start = None;
     loop {
@@ -154,7 +170,7 @@ async fn count_parts(store: &Store, pk: &str) -> Result<usize, String> {
             .set_exclusive_start_key(start.take())
             .send()
             .await
-            .map_err(|e| crate::store::store_error(e).to_string())?;
+            .map_err(crate::store::store_error)?;
         count += output.count.max(0) as usize;
         match output.last_evaluated_key {
             Some(key) if !key.is_empty() => start = Some(key),
@@ -172,7 +188,7 @@ async fn gather(
     message: SpilledMessage,
     body: &str,
     now: Timestamp,
-) -> Result<Option<Vec<SpilledMessage>>, String> {
+) -> Result<Option<Vec<SpilledMessage>>, DrainError> {
     let pk = keys::spilled_part_pk(&message.delivery_id);
     let mut item = Item::with_capacity(5);
     item.insert(PK.into(), s(&pk));
@@ -190,7 +206,7 @@ async fn gather(
         }],
         updates: Vec::new(),
     };
-    deps.store.write(&plan).await.map_err(|e| e.to_string())?;
+    deps.store.write(&plan).await?;
     // Counted first: the parts (up to 40 of 200 KB) are read once, by the
     // message that completes them.
     if count_parts(&deps.store, &pk).await? < message.parts as usize {
@@ -199,8 +215,7 @@ async fn gather(
     let stored = deps
         .store
         .query_prefix(&pk, &keys::parts_prefix("SPILL"))
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     if stored.len() < message.parts as usize {
         return Ok(None);
     }
@@ -208,10 +223,11 @@ async fn gather(
         .iter()
         .map(|item| match item.get("message") {
             Some(crate::attribute::AttributeValue::S(text)) => parse_message(text),
-            _ => Err("a stored part has no message".to_string()),
+            _ => Err(super::spill::MessageError::StoredPartEmpty),
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
+        .map_err(DrainError::from)
 }
 
 /// The spillway function's batch: each message back into the table through

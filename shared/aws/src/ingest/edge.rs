@@ -232,7 +232,7 @@ pub fn json_answer(outcome: Outcome, recording: Option<&Reading>) -> Value {
 /// What a function serving a route needs, from the environment: the table
 /// (with the spillway queue behind it), the route's secret, the retention
 /// and the route's deadline (the route table's).
-pub fn webhook_deps_from_env(route: Route) -> Result<WebhookDeps, String> {
+pub fn webhook_deps_from_env(route: Route) -> Result<WebhookDeps, crate::runtime::SettingsError> {
     let deadline = route.entry().deadline;
     let settings = crate::runtime::Settings::from_env()?;
     let config = lambda_sdk_config(deadline);

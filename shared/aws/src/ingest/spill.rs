@@ -59,46 +59,87 @@ pub fn messages(delivery: &Delivery) -> Vec<SpilledMessage> {
         .collect()
 }
 
+/// Why a spillway message (or the parts of one delivery) cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("not a spillway message: {0}")]
+    NotAMessage(#[from] serde_json::Error),
+    #[error("part {part} of {parts} is not a part")]
+    NotAPart { part: u32, parts: u32 },
+    #[error("no parts")]
+    NoParts,
+    #[error("delivery {delivery_id} has {have} of its {parts} parts")]
+    MissingParts {
+        delivery_id: String,
+        have: usize,
+        parts: u32,
+    },
+    #[error("unknown route {0:?}")]
+    UnknownRoute(String),
+    #[error("received_at_ms: {0}")]
+    ReceivedAt(String),
+    #[error("part {part}: {error}")]
+    PartBody {
+        part: u32,
+        error: base64::DecodeError,
+    },
+    #[error("a stored part has no message")]
+    StoredPartEmpty,
+}
+
+/// Why a delivery did not reach the spillway queue.
+#[derive(Debug, thiserror::Error)]
+pub enum SpillError {
+    #[error("no spillway queue")]
+    NoQueue,
+    #[error("a message could not be written: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("{0}")]
+    Send(String),
+}
+
 /// A spillway message from the queue's text; the error says why not.
-pub fn parse_message(text: &str) -> Result<SpilledMessage, String> {
-    let message: SpilledMessage =
-        serde_json::from_str(text).map_err(|e| format!("not a spillway message: {e}"))?;
+pub fn parse_message(text: &str) -> Result<SpilledMessage, MessageError> {
+    let message: SpilledMessage = serde_json::from_str(text)?;
     if message.parts == 0 || message.part == 0 || message.part > message.parts {
-        return Err(format!(
-            "part {} of {} is not a part",
-            message.part, message.parts
-        ));
+        return Err(MessageError::NotAPart {
+            part: message.part,
+            parts: message.parts,
+        });
     }
     Ok(message)
 }
 
 /// The delivery that `parts` (every part of one delivery, in any order)
 /// carry; an error names what is missing or inconsistent.
-pub fn assemble(mut parts: Vec<SpilledMessage>) -> Result<Delivery, String> {
+pub fn assemble(mut parts: Vec<SpilledMessage>) -> Result<Delivery, MessageError> {
     parts.sort_by_key(|p| p.part);
     parts.dedup_by_key(|p| p.part);
-    let first = parts.first().ok_or("no parts")?;
+    let first = parts.first().ok_or(MessageError::NoParts)?;
     let count = first.parts;
     if parts.len() as u32 != count
         || parts.iter().enumerate().any(|(i, p)| {
             p.part != i as u32 + 1 || p.parts != count || p.delivery_id != first.delivery_id
         })
     {
-        return Err(format!(
-            "delivery {} has {} of its {count} parts",
-            first.delivery_id,
-            parts.len()
-        ));
+        return Err(MessageError::MissingParts {
+            delivery_id: first.delivery_id.clone(),
+            have: parts.len(),
+            parts: count,
+        });
     }
-    let route =
-        Route::of_path(&first.route).ok_or_else(|| format!("unknown route {:?}", first.route))?;
+    let route = Route::of_path(&first.route)
+        .ok_or_else(|| MessageError::UnknownRoute(first.route.clone()))?;
     let received_at = Timestamp::from_millisecond(first.received_at_ms)
-        .map_err(|e| format!("received_at_ms: {e}"))?;
+        .map_err(|e| MessageError::ReceivedAt(e.to_string()))?;
     let mut body = Vec::new();
     for part in &parts {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(&part.body_b64)
-            .map_err(|e| format!("part {}: {e}", part.part))?;
+            .map_err(|error| MessageError::PartBody {
+                part: part.part,
+                error,
+            })?;
         body.extend_from_slice(&bytes);
     }
     Ok(Delivery {
@@ -187,8 +228,8 @@ impl Spillway {
     /// Sends every message of `delivery`; an error when any did not go (the
     /// parts that went are harmless: the spillway keeps them until their
     /// expiry and writes nothing without all of them).
-    pub async fn send(&self, delivery: &Delivery) -> Result<usize, String> {
-        let queue_url = self.queue_url.as_deref().ok_or("no spillway queue")?;
+    pub async fn send(&self, delivery: &Delivery) -> Result<usize, SpillError> {
+        let queue_url = self.queue_url.as_deref().ok_or(SpillError::NoQueue)?;
         let client = self
             .client
             .get_or_init(|| aws_sdk_sqs::Client::new(&self.config));
@@ -206,10 +247,10 @@ impl Spillway {
         for message in messages {
             if sends.len() >= SENDS_IN_FLIGHT {
                 if let Some(sent) = sends.join_next().await {
-                    sent.map_err(|e| e.to_string())??;
+                    sent.map_err(|e| SpillError::Send(e.to_string()))??;
                 }
             }
-            let body = serde_json::to_string(&message).map_err(|e| e.to_string())?;
+            let body = serde_json::to_string(&message)?;
             let (client, queue_url) = (client.clone(), queue_url.to_string());
             sends.spawn(async move {
                 client
@@ -220,12 +261,14 @@ impl Spillway {
                     .await
                     .map(|_| ())
                     .map_err(|e| {
-                        aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()
+                        SpillError::Send(
+                            aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
+                        )
                     })
             });
         }
         while let Some(sent) = sends.join_next().await {
-            sent.map_err(|e| e.to_string())??;
+            sent.map_err(|e| SpillError::Send(e.to_string()))??;
         }
         Ok(count)
     }
@@ -272,7 +315,10 @@ mod tests {
         sent.push(sent[3].clone()); // a part delivered twice
         assert_eq!(assemble(sent.clone()).unwrap(), original);
         sent.retain(|m| m.part != 7);
-        assert!(assemble(sent).unwrap_err().contains("13 of its 14"));
+        assert!(assemble(sent)
+            .unwrap_err()
+            .to_string()
+            .contains("13 of its 14"));
     }
 
     #[test]
@@ -317,6 +363,7 @@ mod tests {
         message.route = "/nowhere".into();
         assert!(assemble(vec![message])
             .unwrap_err()
+            .to_string()
             .contains("unknown route"));
     }
 }

@@ -4,14 +4,15 @@
 //! transaction. A failed guard is a duplicate, not an error.
 
 use super::plan::{self, SummaryUpdate, WritePlan};
-use super::sdk::to_sdk_item;
+use super::sdk::{to_sdk, to_sdk_item, SdkItem};
 use super::transaction::Staged;
 use super::units::{self, PlanUnits};
 use super::{non_empty, store_error, Store, StoreError, WriteOutcome};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    ConsumedCapacity, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
+    ConsumedCapacity, Put, ReturnConsumedCapacity, ReturnValue, TransactWriteItem, Update,
 };
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// How often a transaction that lost a race with a concurrent write to the
@@ -345,5 +346,54 @@ impl Store {
             actions.push(TransactWriteItem::builder().update(built).build());
         }
         Ok(actions)
+    }
+}
+
+/// An update of one item that must find it in a given state: what the alert
+/// ledger's claims and marks and the sweeper's flags write.
+pub struct ConditionalUpdate {
+    pub pk: String,
+    pub sk: String,
+    pub update: String,
+    pub condition: String,
+    pub names: HashMap<String, String>,
+    pub values: SdkItem,
+}
+
+/// How a [`ConditionalUpdate`] ended; a refused condition is an answer,
+/// not an error.
+pub enum Conditional {
+    /// Written: the item as it is now.
+    Done(SdkItem),
+    ConditionFailed,
+}
+
+impl Store {
+    pub async fn update_if(&self, request: ConditionalUpdate) -> Result<Conditional, StoreError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .key(super::keys::PK, to_sdk(&plan::s(request.pk)))
+            .key(super::keys::SK, to_sdk(&plan::s(request.sk)))
+            .update_expression(request.update)
+            .condition_expression(request.condition)
+            .set_expression_attribute_names(Some(request.names))
+            .set_expression_attribute_values(Some(request.values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Conditional::Done(output.attributes.unwrap_or_default())),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Conditional::ConditionFailed)
+            }
+            Err(error) => Err(store_error(error)),
+        }
     }
 }

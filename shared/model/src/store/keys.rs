@@ -6,9 +6,9 @@
 //! `docs/storage.md` (one copy; `shared/aws/tests/docs.rs` checks it against
 //! this file).
 
+use crate::attribute::Item;
 use crate::event::{Channel, Provider};
 use crate::phone::PhoneNumber;
-use crate::store::plan::Item;
 use std::borrow::Cow;
 use std::fmt::Write;
 

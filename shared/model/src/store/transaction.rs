@@ -80,21 +80,24 @@ impl<'p> Staged<'p> {
 
     /// The deciding request within DynamoDB's transaction limits, or what
     /// it exceeds.
-    pub fn check_limits(&self) -> Result<(), String> {
+    pub fn check_limits(&self) -> Result<(), OverLimit> {
         if self.action_count() > MAX_TRANSACTION_ACTIONS {
-            return Err(format!(
-                "{} actions in one transaction; DynamoDB takes {MAX_TRANSACTION_ACTIONS}",
-                self.action_count()
-            ));
+            return Err(OverLimit::Actions(self.action_count()));
         }
         if self.transaction_bytes() > MAX_TRANSACTION_BYTES {
-            return Err(format!(
-                "{} bytes in one transaction; DynamoDB takes {MAX_TRANSACTION_BYTES}",
-                self.transaction_bytes()
-            ));
+            return Err(OverLimit::Bytes(self.transaction_bytes()));
         }
         Ok(())
     }
+}
+
+/// The DynamoDB transaction limit a deciding request exceeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OverLimit {
+    #[error("{0} actions in one transaction; DynamoDB takes {MAX_TRANSACTION_ACTIONS}")]
+    Actions(usize),
+    #[error("{0} bytes in one transaction; DynamoDB takes {MAX_TRANSACTION_BYTES}")]
+    Bytes(usize),
 }
 
 fn item_sk(put: &GuardedPut) -> Option<&str> {

@@ -334,7 +334,7 @@ impl AuthToken {
     pub fn from_vars(name: &str, get: impl Fn(&str) -> Option<String>) -> Self {
         match get(name).filter(|t| !t.is_empty()) {
             Some(token) => Self::new(Some(&token)),
-            None if crate::auth::unauthenticated_allowed(&get) => {
+            None if crate::fail_closed::unauthenticated_allowed(&get) => {
                 tracing::warn!(
                     variable = name,
                     "secret not set and ALLOW_UNAUTHENTICATED=true: requests are accepted without authentication"

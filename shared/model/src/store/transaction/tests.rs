@@ -337,6 +337,7 @@ fn parts_go_first_and_alone_the_deciding_items_together() {
     assert!(Staged::of(&many)
         .check_limits()
         .unwrap_err()
+        .to_string()
         .contains("actions"));
     let mut heavy = plan.clone();
     for i in 0..11 {
@@ -347,6 +348,7 @@ fn parts_go_first_and_alone_the_deciding_items_together() {
     assert!(Staged::of(&heavy)
         .check_limits()
         .unwrap_err()
+        .to_string()
         .contains("bytes"));
     assert!(Staged::of(&plan).check_limits().is_ok());
 }

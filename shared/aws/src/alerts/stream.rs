@@ -1,6 +1,6 @@
 //! The table's DynamoDB stream to SNS: each record the rules of
-//! [`callhooks::alerts`] turn into an alert is published to the topic once,
-//! through the alert ledger ([`callhooks::alerts::delivery`]).
+//! [`crate::alerts`] turn into an alert is published to the topic once,
+//! through the alert ledger ([`super::delivery`]).
 //!
 //! Records are handled in stream order. Lambda retries a partly failed batch
 //! from the first reported failure, records after it included, so handling
@@ -10,18 +10,18 @@
 //! dead-letter queue whole. Only what can still change is retried: a
 //! publish with attempts left, a ledger or queue that did not answer.
 
+use super::delivery::{Clock, DeadLetters, Delivered, NotYet, Publisher, Route, SendError};
+use super::ledger::Ledger;
+use super::outgoing::Outgoing;
+use super::{alert_for_record, Alert};
+use crate::phone::{redact, PhoneNumber};
+use crate::store::Store;
+use crate::time::Timestamp;
 use aws_config::SdkConfig;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::MessageAttributeValue;
-use callhooks::alerts::delivery::{Clock, DeadLetters, Delivered, NotYet, Publisher, Route};
-use callhooks::alerts::ledger::Ledger;
-use callhooks::alerts::outgoing::Outgoing;
-use callhooks::alerts::{alert_for_record, Alert};
-use callhooks::phone::{redact, PhoneNumber};
-use callhooks::store::Store;
-use callhooks::time::Timestamp;
 use std::sync::OnceLock;
 
 /// Publishes to the alerts topic.
@@ -31,7 +31,7 @@ pub struct SnsPublisher {
 }
 
 impl Publisher for SnsPublisher {
-    async fn publish(&self, message: &Outgoing) -> Result<String, String> {
+    async fn publish(&self, message: &Outgoing) -> Result<String, SendError> {
         let mut request = self
             .sns
             .publish()
@@ -43,18 +43,16 @@ impl Publisher for SnsPublisher {
                 .data_type("String")
                 .string_value(value)
                 .build()
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| SendError::Unanswered(e.to_string()))?;
             request = request.message_attributes(name, attribute);
         }
         match request.send().await {
             Ok(output) => Ok(output.message_id.unwrap_or_default()),
             Err(error) => Err(match error.as_service_error() {
-                Some(service) => format!(
-                    "{}: {}",
-                    service.code().unwrap_or("unknown"),
-                    service.message().unwrap_or("")
+                Some(service) => refused(service),
+                None => SendError::Unanswered(
+                    aws_sdk_sns::error::DisplayErrorContext(&error).to_string(),
                 ),
-                None => aws_sdk_sns::error::DisplayErrorContext(&error).to_string(),
             }),
         }
     }
@@ -79,7 +77,7 @@ impl SqsDeadLetters {
 }
 
 impl DeadLetters for SqsDeadLetters {
-    async fn send(&self, body: String) -> Result<(), String> {
+    async fn send(&self, body: String) -> Result<(), SendError> {
         let client = self
             .client
             .get_or_init(|| aws_sdk_sqs::Client::new(&self.config));
@@ -91,17 +89,25 @@ impl DeadLetters for SqsDeadLetters {
             .await
             .map(|_| ())
             .map_err(|error| match error.as_service_error() {
-                Some(service) => format!(
-                    "{}: {}",
-                    service.code().unwrap_or("unknown"),
-                    service.message().unwrap_or("")
+                Some(service) => refused(service),
+                None => SendError::Unanswered(
+                    aws_sdk_sqs::error::DisplayErrorContext(&error).to_string(),
                 ),
-                None => aws_sdk_sqs::error::DisplayErrorContext(&error).to_string(),
             })
     }
 }
 
-pub struct Deps<P = SnsPublisher, D = SqsDeadLetters> {
+/// A service's own error, by its code and message.
+fn refused(service: &impl ProvideErrorMetadata) -> SendError {
+    SendError::Refused {
+        code: service.code().unwrap_or("unknown").to_string(),
+        message: service.message().unwrap_or("").to_string(),
+    }
+}
+
+/// What the stream handler needs: where alerts go, the ledger that makes
+/// each go once, and where labels are read.
+pub struct AlertStreamDeps<P = SnsPublisher, D = SqsDeadLetters> {
     pub publisher: P,
     pub ledger: Ledger,
     /// `None` keeps failed alerts in the ledger only (and leaves records
@@ -127,7 +133,7 @@ pub enum Handled {
 /// Handles one batch; the response names the first record that must be
 /// tried again. `deadline`: when this invocation times out.
 pub async fn handle<P: Publisher, D: DeadLetters>(
-    deps: &Deps<P, D>,
+    deps: &AlertStreamDeps<P, D>,
     event: Event,
     deadline: Option<Timestamp>,
 ) -> DynamoDbEventResponse {
@@ -162,16 +168,16 @@ pub async fn handle<P: Publisher, D: DeadLetters>(
     response
 }
 
-/// The per-day counters of `records` (see `callhooks::daily_counts`), one
+/// The per-day counters of `records` (see `crate::daily_counts`), one
 /// `ADD` per counter item, in the ledger's table. The batch is named by its
 /// first and last sequence numbers, so the same records handed over again
 /// after a crash are not counted twice by an item that took them.
 pub async fn count_daily<P, D>(
-    deps: &Deps<P, D>,
+    deps: &AlertStreamDeps<P, D>,
     records: &[EventRecord],
-) -> Result<usize, callhooks::store::StoreError> {
-    let counts = callhooks::daily_counts::aggregate(records.iter().filter_map(|record| {
-        callhooks::daily_counts::increments_for_record(
+) -> Result<usize, crate::store::StoreError> {
+    let counts = crate::daily_counts::aggregate(records.iter().filter_map(|record| {
+        crate::daily_counts::increments_for_record(
             &record.event_name,
             &record.change.old_image,
             &record.change.new_image,
@@ -195,7 +201,7 @@ pub async fn count_daily<P, D>(
 
 /// The alert of one record, published through the ledger.
 pub async fn handle_record<P: Publisher, D: DeadLetters>(
-    deps: &Deps<P, D>,
+    deps: &AlertStreamDeps<P, D>,
     record: &EventRecord,
     deadline: Option<Timestamp>,
 ) -> Result<Handled, NotYet> {
@@ -226,7 +232,7 @@ pub async fn handle_record<P: Publisher, D: DeadLetters>(
             attempt,
             cut_bytes,
         } => {
-            callhooks::metrics::emit_alert(alert.alert_type.as_str(), &alert.provider);
+            crate::metrics::emit_alert(alert.alert_type.as_str(), &alert.provider);
             tracing::info!(
             alert_id = %alert_id,
             alert_type = %alert.alert_type,
@@ -290,7 +296,7 @@ pub fn unreadable_body(record: &EventRecord, reason: &str) -> String {
 }
 
 async fn unreadable<P, D: DeadLetters>(
-    deps: &Deps<P, D>,
+    deps: &AlertStreamDeps<P, D>,
     record: &EventRecord,
     reason: &str,
 ) -> Result<Handled, NotYet> {
@@ -326,7 +332,7 @@ fn loggable_id(alert: &Alert) -> String {
 
 /// The configured label of our number in the conversation, if it can be
 /// read quickly; anything else (no document, no label, an error) is none.
-async fn line_label<P, D>(deps: &Deps<P, D>, alert: &Alert) -> Option<String> {
+async fn line_label<P, D>(deps: &AlertStreamDeps<P, D>, alert: &Alert) -> Option<String> {
     let store = deps.labels.as_ref()?;
     let number = PhoneNumber::read(alert.our_number()?)?;
     match store.number_config(&number).await {
@@ -348,7 +354,8 @@ mod tests {
     #[test]
     fn the_sample_event_is_lambdas_dynamodb_event_and_alerts() {
         let event: Event =
-            serde_json::from_str(include_str!("../../../events/alerts-missed-call.json")).unwrap();
+            serde_json::from_str(include_str!("../../../../events/alerts-missed-call.json"))
+                .unwrap();
         let record = &event.records[0];
         assert_eq!(
             record.change.sequence_number.as_deref(),
@@ -367,7 +374,8 @@ mod tests {
     #[test]
     fn an_unreadable_record_is_copied_whole_or_as_much_as_sqs_takes() {
         let event: Event =
-            serde_json::from_str(include_str!("../../../events/alerts-missed-call.json")).unwrap();
+            serde_json::from_str(include_str!("../../../../events/alerts-missed-call.json"))
+                .unwrap();
         let mut record = event.records[0].clone();
         let copy: serde_json::Value =
             serde_json::from_str(&unreadable_body(&record, "why")).unwrap();
