@@ -6,7 +6,7 @@
 #![no_main]
 
 use callhooks::auth::{Credential, TOKEN_QUERY_PARAM};
-use callhooks::http::{body_bytes, header_str, ApiError};
+use callhooks::http::{header_str, ApiError};
 use callhooks::providers::voxtelesys::{self, CallParams, Hook, Inbound, Method as HookMethod};
 use callhooks::voxml::{self, CallbackLinks, Origin, Verb};
 use callhooks_fuzz::{
@@ -36,8 +36,10 @@ fn handle(hook: Hook, get: bool, input: &[u8]) -> Result<(), ApiError> {
             // read_inbound reads a query string.
             let params = CallParams::from_form(query.as_bytes());
             let raw = voxtelesys::without_token(&query);
-            let callback = voxtelesys::parse_callback(hook, params, &raw, now())?;
-            check_plan(&callback.plan(RETENTION_DAYS));
+            // What cannot be read is kept raw as unrecognized, not refused.
+            if let Ok(callback) = voxtelesys::parse_callback(hook, params, &raw, now()) {
+                check_plan(&callback.plan(RETENTION_DAYS));
+            }
             return Ok(());
         };
         let mut req = Request::new(Body::Empty);
@@ -61,17 +63,22 @@ fn handle(hook: Hook, get: bool, input: &[u8]) -> Result<(), ApiError> {
         method: if get { HookMethod::Get } else { HookMethod::Post },
         path: &path,
         query: req.uri().query().unwrap_or(""),
-        body: body_bytes(&req)?,
+        body: req.body().as_ref(),
         content_type: header_str(req.headers(), "content-type"),
     };
-    let (params, raw, _anomalies) = voxtelesys::read_inbound(&inbound)?;
+    // What cannot be read is kept raw as unrecognized, not refused.
+    let Ok((params, raw, _anomalies)) = voxtelesys::read_inbound(&inbound) else {
+        return Ok(());
+    };
     if get {
         assert!(
             !form_urlencoded::parse(raw.as_bytes()).any(|(name, _)| name == TOKEN_QUERY_PARAM),
             "the token is kept in the stored payload: {raw:?}"
         );
     }
-    let callback = voxtelesys::parse_callback(hook, params, &raw, now())?;
+    let Ok(callback) = voxtelesys::parse_callback(hook, params, &raw, now()) else {
+        return Ok(());
+    };
     check_event(&callback.event, &raw);
     let _ = callback.delivery_parts();
     check_plan(&callback.plan(RETENTION_DAYS));
