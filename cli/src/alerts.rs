@@ -4,7 +4,7 @@
 use crate::history::local_time;
 use crate::table::{Table, Tone};
 use crate::{CliError, Context};
-use callhooks::alerts::delivery::{Clock, Replayed, Route};
+use callhooks::alerts::delivery::{AlertDispatch, Clock, Replayed};
 use callhooks::alerts::ledger::{AlertState, Ledger, LedgerEntry};
 use callhooks::alerts::stream::SnsPublisher;
 use callhooks::time::Timestamp;
@@ -179,7 +179,7 @@ pub async fn replay(
             }
         }
     }
-    let route = Route {
+    let dispatch = AlertDispatch {
         ledger,
         publisher,
         dead_letters: None::<&callhooks::alerts::stream::SqsDeadLetters>,
@@ -205,7 +205,10 @@ pub async fn replay(
                 continue;
             }
         };
-        let outcome = route.replay(&entry.key(), again).await.map_err(storage)?;
+        let outcome = dispatch
+            .replay(&entry.key(), again)
+            .await
+            .map_err(storage)?;
         let (result, detail, tone) = match outcome {
             Replayed::Published(_, sns_message_id) => (
                 "published".to_string(),

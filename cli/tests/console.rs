@@ -6,7 +6,7 @@
 //! edit, a replay, hostile text, 390 px).
 
 use aws_lambda_events::event::dynamodb::Event;
-use callhooks::alerts::delivery::{Clock, Delivered, Route};
+use callhooks::alerts::delivery::{AlertDispatch, Clock, Delivered};
 use callhooks::alerts::ledger::{Ledger, MAX_PUBLISH_ATTEMPTS};
 use callhooks::alerts::stream::{AlertStreamDeps, SnsPublisher, SqsDeadLetters};
 use callhooks::alerts::Alert;
@@ -263,7 +263,7 @@ async fn the_console_in_a_browser() {
         "occurred_at": time::to_key(ago(3)),
     }))
     .unwrap();
-    let route = Route {
+    let dispatch = AlertDispatch {
         ledger: &deps.ledger,
         publisher: &broken,
         dead_letters: None::<&SqsDeadLetters>,
@@ -271,10 +271,10 @@ async fn the_console_in_a_browser() {
         deadline: None,
     };
     for _ in 1..MAX_PUBLISH_ATTEMPTS {
-        assert!(route.deliver(&failed).await.is_err());
+        assert!(dispatch.deliver(&failed).await.is_err());
     }
     assert!(matches!(
-        route.deliver(&failed).await.unwrap(),
+        dispatch.deliver(&failed).await.unwrap(),
         Delivered::KeptFailed { .. }
     ));
     let published = callhooks_tests::take_json_messages(&sqs, &queue).await;

@@ -490,7 +490,7 @@ async fn main() {
         retention_days: 30,
         deadline: Deadline::FIVE_SECOND_PROVIDER,
     };
-    let voxtelesys = callhooks::routes::voxtelesys::Deps {
+    let voxtelesys = callhooks::routes::voxtelesys::VoxtelesysDeps {
         store: store.clone(),
         secret: callhooks::auth::SharedSecret::new(None),
         retention_days: 30,
@@ -510,7 +510,7 @@ async fn main() {
         default_message: "Sorry, nobody can take your call.".into(),
         fallback: None,
     };
-    let retell = callhooks::routes::retell::Deps {
+    let retell = callhooks::routes::retell::RetellDeps {
         store: waiting.clone(),
         events_store: metered_store(&stack, &meter, Deadline::CALL_EVENTS).await,
         events_deadline: Deadline::CALL_EVENTS,

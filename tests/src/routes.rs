@@ -45,8 +45,8 @@ pub struct Functions {
     pub zonitel_call: WebhookDeps,
     pub zonitel_sms: WebhookDeps,
     pub salpre: WebhookDeps,
-    pub voxtelesys: callhooks::routes::voxtelesys::Deps,
-    pub retell: callhooks::routes::retell::Deps,
+    pub voxtelesys: callhooks::routes::voxtelesys::VoxtelesysDeps,
+    pub retell: callhooks::routes::retell::RetellDeps,
     pub twilio: TwilioDeps,
 }
 
@@ -76,7 +76,7 @@ impl Functions {
                 retention_days: 30,
                 deadline: five,
             },
-            voxtelesys: callhooks::routes::voxtelesys::Deps {
+            voxtelesys: callhooks::routes::voxtelesys::VoxtelesysDeps {
                 store: store.clone(),
                 secret: credentials.voxtelesys,
                 retention_days: 30,
@@ -95,7 +95,7 @@ impl Functions {
                 default_message: "Sorry.".into(),
                 fallback: None,
             },
-            retell: callhooks::routes::retell::Deps {
+            retell: callhooks::routes::retell::RetellDeps {
                 store: retell_store.clone(),
                 key: credentials.retell,
                 retention_days: 30,
@@ -131,9 +131,11 @@ macro_rules! json_function {
         pub mod $name {
             use super::*;
 
-            pub type Deps = WebhookDeps;
-
-            pub async fn handle(deps: &Deps, request: Request, now: Timestamp) -> Response<Body> {
+            pub async fn handle(
+                deps: &WebhookDeps,
+                request: Request,
+                now: Timestamp,
+            ) -> Response<Body> {
                 handle_json(Route::$route, deps, request, now).await
             }
         }

@@ -6,7 +6,7 @@ use super::html::{block, fields, page, q, seg, select, table, text};
 use super::reads::{self, CallFilter};
 use super::Console;
 use crate::history::SinceError;
-use callhooks::alerts::delivery::{Clock, Replayed, Route};
+use callhooks::alerts::delivery::{AlertDispatch, Clock, Replayed};
 use callhooks::alerts::ledger::{AlertState, LedgerEntry};
 use callhooks::alerts::outgoing::LedgerKey;
 use callhooks::daily_counts::{missed_hour_attr, CallOutcome, DailyCounts, Totals};
@@ -1200,7 +1200,7 @@ pub async fn replay(console: &Console, form: &Query) -> Answer {
     let Some(publisher) = &console.publisher else {
         return Answer::BadRequest("no alerts topic: start the console with --topic-arn".into());
     };
-    let route = Route {
+    let dispatch = AlertDispatch {
         ledger: &console.ledger,
         publisher,
         dead_letters: None::<&callhooks::alerts::stream::SqsDeadLetters>,
@@ -1212,7 +1212,7 @@ pub async fn replay(console: &Console, form: &Query) -> Answer {
         sk: sk.to_string(),
     };
     let again = get(form, "again").is_some();
-    let message = match route.replay(&key, again).await {
+    let message = match dispatch.replay(&key, again).await {
         Ok(Replayed::Published(_, id)) => format!("Published again: SNS message {id}."),
         Ok(Replayed::AlreadyPublished(_)) => "Already published: nothing sent.".to_string(),
         Ok(Replayed::Busy(_)) => {

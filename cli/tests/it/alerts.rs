@@ -2,7 +2,7 @@
 //! against moto: one alert published and one kept failed by the alerts
 //! function's own delivery, then listed, replayed once, and not again.
 
-use callhooks::alerts::delivery::{Clock, Delivered, Route};
+use callhooks::alerts::delivery::{AlertDispatch, Clock, Delivered};
 use callhooks::alerts::ledger::{Ledger, MAX_PUBLISH_ATTEMPTS};
 use callhooks::alerts::stream::{SnsPublisher, SqsDeadLetters};
 use callhooks::alerts::{Alert, AlertType};
@@ -118,7 +118,7 @@ async fn alerts_list_shows_the_ledger_and_replay_publishes_a_failed_alert_once()
         sns: aws_sdk_sns::Client::new(&config),
         topic_arn,
     };
-    let route = |publisher| Route {
+    let dispatch = |publisher| AlertDispatch {
         ledger: &ledger,
         publisher,
         dead_letters: None::<&SqsDeadLetters>,
@@ -130,16 +130,16 @@ async fn alerts_list_shows_the_ledger_and_replay_publishes_a_failed_alert_once()
 
     let missed = alert(AlertType::MissedCall, "sal-1", 90);
     let Delivered::Published { sns_message_id, .. } =
-        route(&working).deliver(&missed).await.unwrap()
+        dispatch(&working).deliver(&missed).await.unwrap()
     else {
         panic!("not published");
     };
     let failed = alert(AlertType::CallError, "sal-2", 30);
     for _ in 1..MAX_PUBLISH_ATTEMPTS {
-        assert!(route(&broken).deliver(&failed).await.is_err());
+        assert!(dispatch(&broken).deliver(&failed).await.is_err());
     }
     assert!(matches!(
-        route(&broken).deliver(&failed).await.unwrap(),
+        dispatch(&broken).deliver(&failed).await.unwrap(),
         Delivered::KeptFailed { .. }
     ));
     assert_eq!(subscriber.received().await.len(), 1);

@@ -136,7 +136,7 @@ async fn seed_payloads_of_every_provider_show_in_calls_list_and_show() {
         retention_days: 30,
         deadline,
     };
-    let voxtelesys = callhooks::routes::voxtelesys::Deps {
+    let voxtelesys = callhooks::routes::voxtelesys::VoxtelesysDeps {
         store: store.clone(),
         secret: SharedSecret::new(None),
         retention_days: 30,
@@ -145,7 +145,7 @@ async fn seed_payloads_of_every_provider_show_in_calls_list_and_show() {
         default_message: "Sorry.".into(),
         fallback: None,
     };
-    let retell = callhooks::routes::retell::Deps {
+    let retell = callhooks::routes::retell::RetellDeps {
         store: store.clone(),
         key: SigningKey::new(None),
         retention_days: 30,

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// events/retell-inbound.json).
 const T0: i64 = 1_795_449_082_000;
 
-async fn deliver(deps: &callhooks::routes::retell::Deps, file: &str, ms: i64) {
+async fn deliver(deps: &callhooks::routes::retell::RetellDeps, file: &str, ms: i64) {
     let event = std::fs::read_to_string(project_root().join("events").join(file)).unwrap();
     let now = Timestamp::from_millisecond(ms).unwrap();
     let (status, body) =
@@ -41,7 +41,7 @@ async fn callhooks(stack: &TestStack, args: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retell_call_shows_as_one_from_ringing_to_analysis() {
     let stack = TestStack::new().await;
-    let deps = callhooks::routes::retell::Deps {
+    let deps = callhooks::routes::retell::RetellDeps {
         store: stack.store(),
         key: SigningKey::new(None),
         retention_days: 30,

@@ -1,7 +1,7 @@
 use callhooks::config_cache::NumberConfigCache;
 use callhooks::ingest::spill::Spillway;
 use callhooks::route_table::Route;
-use callhooks::routes::retell::{handle_with, Deps, Options};
+use callhooks::routes::retell::{handle_with, Options, RetellDeps};
 use callhooks::runtime::{dynamodb_with_deadline, lambda_sdk_config, run_http, Settings};
 use callhooks::signature::SigningKey;
 use callhooks::store::Store;
@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
     let events = dynamodb_with_deadline(&inbound, events_deadline);
     let store =
         |client| Store::new(client, settings.table_name.clone()).with_spillway(spillway.clone());
-    let deps = Deps {
+    let deps = RetellDeps {
         store: store(inbound),
         events_store: store(events),
         key: SigningKey::from_env("RETELL_API_KEY"),

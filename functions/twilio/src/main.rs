@@ -4,7 +4,7 @@ use callhooks::providers::twilio::signature::AuthToken;
 use callhooks::providers::twilio::Hook;
 use callhooks::route_table::Route;
 use callhooks::routes::twilio::{handle, TwilioDeps};
-use callhooks::routes::voxtelesys::Deps as VoxtelesysDeps;
+use callhooks::routes::voxtelesys::VoxtelesysDeps;
 use callhooks::runtime::{lambda_sdk_config, run_http, Settings};
 use callhooks::store::Store;
 use callhooks::time::Timestamp;

@@ -179,10 +179,10 @@ fn main() {
     }
     // The metrics line every answered request prints (callhooks::metrics).
     group.bench_function("metrics-line", |b| {
-        let delivery = callhooks::metrics::Delivery {
+        let delivery = callhooks::metrics::CountedRequest {
             provider: "zonitel",
             route: "POST /zonitel/calls",
-            outcome: callhooks::metrics::Outcome::Recorded,
+            outcome: callhooks::metrics::RequestOutcome::Recorded,
             latency_ms: 12.3,
             source_ip: None,
             code: None,
@@ -190,10 +190,10 @@ fn main() {
         b.iter(|| callhooks::metrics::delivery_line(black_box(&delivery), now.as_millisecond()))
     });
     group.bench_function("metrics-line-refused", |b| {
-        let delivery = callhooks::metrics::Delivery {
+        let delivery = callhooks::metrics::CountedRequest {
             provider: "zonitel",
             route: "POST /zonitel/calls",
-            outcome: callhooks::metrics::Outcome::Refused { status: 401 },
+            outcome: callhooks::metrics::RequestOutcome::Refused { status: 401 },
             latency_ms: 0.4,
             source_ip: Some("203.0.113.9"),
             code: Some("unauthorized"),

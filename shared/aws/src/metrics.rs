@@ -69,7 +69,7 @@ pub const OTHER: &str = "other";
 
 /// How a request ended, as counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum RequestOutcome {
     Recorded,
     Duplicate,
     Unrecognized,
@@ -85,46 +85,46 @@ pub enum Outcome {
     Unavailable,
 }
 
-impl Outcome {
+impl RequestOutcome {
     /// The lower-case name in the line's `outcome` property.
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Recorded => "recorded",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Unrecognized => "unrecognized",
-            Outcome::Spilled => "spilled",
-            Outcome::Answered => "answered",
-            Outcome::Refused { .. } => "refused",
-            Outcome::Unavailable => "unavailable",
+            RequestOutcome::Recorded => "recorded",
+            RequestOutcome::Duplicate => "duplicate",
+            RequestOutcome::Unrecognized => "unrecognized",
+            RequestOutcome::Spilled => "spilled",
+            RequestOutcome::Answered => "answered",
+            RequestOutcome::Refused { .. } => "refused",
+            RequestOutcome::Unavailable => "unavailable",
         }
     }
 
     /// The counter this outcome adds one to, besides [`RECEIVED`].
     pub fn metric(self) -> Option<&'static str> {
         match self {
-            Outcome::Recorded => Some(RECORDED),
-            Outcome::Duplicate => Some(DUPLICATE),
-            Outcome::Unrecognized => Some(UNRECOGNIZED),
-            Outcome::Spilled => Some(SPILLED),
-            Outcome::Answered => None,
-            Outcome::Refused { .. } => Some(REFUSED),
-            Outcome::Unavailable => Some(UNAVAILABLE),
+            RequestOutcome::Recorded => Some(RECORDED),
+            RequestOutcome::Duplicate => Some(DUPLICATE),
+            RequestOutcome::Unrecognized => Some(UNRECOGNIZED),
+            RequestOutcome::Spilled => Some(SPILLED),
+            RequestOutcome::Answered => None,
+            RequestOutcome::Refused { .. } => Some(REFUSED),
+            RequestOutcome::Unavailable => Some(UNAVAILABLE),
         }
     }
 
     /// The outcome of an answer a handler did not describe, from its status.
-    pub fn of_status(status: u16) -> Outcome {
+    pub fn of_status(status: u16) -> RequestOutcome {
         match status {
-            503 => Outcome::Unavailable,
-            s if s >= 400 => Outcome::Refused { status: s },
-            _ => Outcome::Answered,
+            503 => RequestOutcome::Unavailable,
+            s if s >= 400 => RequestOutcome::Refused { status: s },
+            _ => RequestOutcome::Answered,
         }
     }
 }
 
 /// One answered request, as counted.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Delivery<'a> {
+pub struct CountedRequest<'a> {
     /// `zonitel`, `salpre`, ... or [`OTHER`]: never taken from the request
     /// as is, so a caller cannot create metrics (each dimension value is a
     /// metric CloudWatch bills).
@@ -132,7 +132,7 @@ pub struct Delivery<'a> {
     /// API Gateway's route key (`POST /zonitel/calls`): a template the
     /// stack declares, never the request's own path; or [`OTHER`].
     pub route: &'a str,
-    pub outcome: Outcome,
+    pub outcome: RequestOutcome,
     pub latency_ms: f64,
     /// The caller's address, logged only for refusals.
     pub source_ip: Option<&'a str>,
@@ -161,7 +161,7 @@ fn directive(dimensions: Value, metrics: Vec<Value>) -> Value {
 /// A refusal or a 503 is logged at WARN with its route, status, code and
 /// source IP; any other line at INFO (Lambda's log-level filter reads
 /// `level`).
-pub fn delivery_line(delivery: &Delivery, timestamp_ms: i64) -> String {
+pub fn delivery_line(delivery: &CountedRequest, timestamp_ms: i64) -> String {
     traced_delivery_line(delivery, &RequestIds::default(), timestamp_ms)
 }
 
@@ -185,7 +185,11 @@ pub fn first_invocation() -> bool {
 
 /// [`delivery_line`] with the request's ids and cold-start flag
 /// (`api_request_id`, `lambda_request_id`, `cold_start` on the line).
-pub fn traced_delivery_line(delivery: &Delivery, ids: &RequestIds, timestamp_ms: i64) -> String {
+pub fn traced_delivery_line(
+    delivery: &CountedRequest,
+    ids: &RequestIds,
+    timestamp_ms: i64,
+) -> String {
     let outcome = delivery.outcome;
     let mut root = Map::with_capacity(12);
     let mut main_metrics = vec![
@@ -196,7 +200,7 @@ pub fn traced_delivery_line(delivery: &Delivery, ids: &RequestIds, timestamp_ms:
     root.insert(RECEIVED.into(), 1.into());
     root.insert(ANSWER_LATENCY.into(), json!(round_ms(delivery.latency_ms)));
     match outcome {
-        Outcome::Refused { status } => {
+        RequestOutcome::Refused { status } => {
             root.insert(REFUSED.into(), 1.into());
             root.insert(STATUS.into(), status.to_string().into());
             // By provider too: the alarm on a provider whose every request
@@ -206,7 +210,7 @@ pub fn traced_delivery_line(delivery: &Delivery, ids: &RequestIds, timestamp_ms:
                 vec![metric(REFUSED, "Count")],
             ));
         }
-        Outcome::Unrecognized | Outcome::Spilled => {
+        RequestOutcome::Unrecognized | RequestOutcome::Spilled => {
             let name = outcome.metric().unwrap_or(RECEIVED);
             root.insert(name.into(), 1.into());
             directives.push(directive(
@@ -228,7 +232,10 @@ pub fn traced_delivery_line(delivery: &Delivery, ids: &RequestIds, timestamp_ms:
         json!([[PROVIDER]]),
         vec![metric(RECEIVED, "Count")],
     ));
-    let refused = matches!(outcome, Outcome::Refused { .. } | Outcome::Unavailable);
+    let refused = matches!(
+        outcome,
+        RequestOutcome::Refused { .. } | RequestOutcome::Unavailable
+    );
     if refused {
         root.insert(
             "code".into(),
@@ -356,19 +363,19 @@ pub fn emit_alert(alert_type: &str, provider: &str) {
 tokio::task_local! {
     /// What the handler of the request being answered said became of it;
     /// [`crate::runtime::run_http`] scopes one per request.
-    static NOTED: std::cell::Cell<Option<Outcome>>;
+    static NOTED: std::cell::Cell<Option<RequestOutcome>>;
 }
 
 /// Notes what became of the delivery being answered (recorded, duplicate,
 /// unrecognized, spilled), for its metrics line. Outside a request (tests
 /// calling a handler directly) it does nothing.
-pub fn note(outcome: Outcome) {
+pub fn note(outcome: RequestOutcome) {
     let _ = NOTED.try_with(|cell| cell.set(Some(outcome)));
 }
 
 /// Runs `future` (one request's handler) with a place for [`note`], and
 /// returns its output with what was noted.
-pub async fn noting<F: std::future::Future>(future: F) -> (F::Output, Option<Outcome>) {
+pub async fn noting<F: std::future::Future>(future: F) -> (F::Output, Option<RequestOutcome>) {
     NOTED
         .scope(std::cell::Cell::new(None), async {
             let output = future.await;
@@ -391,8 +398,8 @@ mod tests {
 
     const AT: i64 = 1_700_000_000_000;
 
-    fn delivery(outcome: Outcome) -> Delivery<'static> {
-        Delivery {
+    fn delivery(outcome: RequestOutcome) -> CountedRequest<'static> {
+        CountedRequest {
             provider: "zonitel",
             route: "POST /zonitel/calls",
             outcome,
@@ -448,7 +455,7 @@ mod tests {
 
     #[test]
     fn a_recorded_delivery_counts_received_recorded_and_latency() {
-        let line = delivery_line(&delivery(Outcome::Recorded), AT);
+        let line = delivery_line(&delivery(RequestOutcome::Recorded), AT);
         let (root, found) = parse_emf(&line);
         assert_eq!(names(&found), [RECEIVED, ANSWER_LATENCY, RECORDED]);
         assert_eq!(found[0].1, [["Provider", "Route"]]);
@@ -463,12 +470,12 @@ mod tests {
     #[test]
     fn every_outcome_counts_its_own_metric() {
         for (outcome, name) in [
-            (Outcome::Duplicate, Some(DUPLICATE)),
-            (Outcome::Unrecognized, Some(UNRECOGNIZED)),
-            (Outcome::Spilled, Some(SPILLED)),
-            (Outcome::Answered, None),
-            (Outcome::Unavailable, Some(UNAVAILABLE)),
-            (Outcome::Refused { status: 413 }, Some(REFUSED)),
+            (RequestOutcome::Duplicate, Some(DUPLICATE)),
+            (RequestOutcome::Unrecognized, Some(UNRECOGNIZED)),
+            (RequestOutcome::Spilled, Some(SPILLED)),
+            (RequestOutcome::Answered, None),
+            (RequestOutcome::Unavailable, Some(UNAVAILABLE)),
+            (RequestOutcome::Refused { status: 413 }, Some(REFUSED)),
         ] {
             let (root, found) = parse_emf(&delivery_line(&delivery(outcome), AT));
             let mut expected = vec![RECEIVED, ANSWER_LATENCY];
@@ -483,7 +490,7 @@ mod tests {
 
     #[test]
     fn unrecognized_and_spilled_are_also_counted_across_routes() {
-        for outcome in [Outcome::Unrecognized, Outcome::Spilled] {
+        for outcome in [RequestOutcome::Unrecognized, RequestOutcome::Spilled] {
             let (_, found) = parse_emf(&delivery_line(&delivery(outcome), AT));
             let (_, sets) = found
                 .iter()
@@ -496,9 +503,9 @@ mod tests {
     #[test]
     fn a_refusal_is_one_warn_line_with_route_status_code_and_source_ip() {
         let line = delivery_line(
-            &Delivery {
+            &CountedRequest {
                 code: Some("unauthorized"),
-                ..delivery(Outcome::Refused { status: 401 })
+                ..delivery(RequestOutcome::Refused { status: 401 })
             },
             AT,
         );
@@ -557,7 +564,10 @@ mod tests {
             lambda_request_id: Some("8f5c1e2a-0000-4000-8000-000000000001"),
             cold_start: true,
         };
-        for outcome in [Outcome::Recorded, Outcome::Refused { status: 401 }] {
+        for outcome in [
+            RequestOutcome::Recorded,
+            RequestOutcome::Refused { status: 401 },
+        ] {
             let line = traced_delivery_line(&delivery(outcome), &ids, AT);
             let (root, found) = parse_emf(&line);
             assert_eq!(root["api_request_id"], "Kx1abcDEFoAMEbQ=");
@@ -571,7 +581,7 @@ mod tests {
                 .any(|(n, sets)| n == RECEIVED && sets == &[vec!["Provider".to_string()]]));
         }
         // Without ids (a request outside Lambda) the keys are still there.
-        let (root, _) = parse_emf(&delivery_line(&delivery(Outcome::Recorded), AT));
+        let (root, _) = parse_emf(&delivery_line(&delivery(RequestOutcome::Recorded), AT));
         assert!(root["api_request_id"].is_null());
         assert_eq!(root["cold_start"], false);
     }
@@ -585,7 +595,7 @@ mod tests {
 
     #[test]
     fn a_503_is_logged_at_warn_with_its_source() {
-        let (root, _) = parse_emf(&delivery_line(&delivery(Outcome::Unavailable), AT));
+        let (root, _) = parse_emf(&delivery_line(&delivery(RequestOutcome::Unavailable), AT));
         assert_eq!(root["level"], "WARN");
         assert_eq!(root["Unavailable503"], 1);
         assert_eq!(root["source_ip"], "203.0.113.9");
@@ -593,10 +603,16 @@ mod tests {
 
     #[test]
     fn statuses_map_to_outcomes() {
-        assert_eq!(Outcome::of_status(200), Outcome::Answered);
-        assert_eq!(Outcome::of_status(503), Outcome::Unavailable);
-        assert_eq!(Outcome::of_status(401), Outcome::Refused { status: 401 });
-        assert_eq!(Outcome::of_status(500), Outcome::Refused { status: 500 });
+        assert_eq!(RequestOutcome::of_status(200), RequestOutcome::Answered);
+        assert_eq!(RequestOutcome::of_status(503), RequestOutcome::Unavailable);
+        assert_eq!(
+            RequestOutcome::of_status(401),
+            RequestOutcome::Refused { status: 401 }
+        );
+        assert_eq!(
+            RequestOutcome::of_status(500),
+            RequestOutcome::Refused { status: 500 }
+        );
     }
 
     #[test]
@@ -633,15 +649,15 @@ mod tests {
     #[tokio::test]
     async fn a_noted_outcome_is_seen_by_its_request_only() {
         let (value, noted) = noting(async {
-            note(Outcome::Duplicate);
+            note(RequestOutcome::Duplicate);
             7
         })
         .await;
-        assert_eq!((value, noted), (7, Some(Outcome::Duplicate)));
+        assert_eq!((value, noted), (7, Some(RequestOutcome::Duplicate)));
         let ((), noted) = noting(async {}).await;
         assert_eq!(noted, None);
         // Outside a request: nothing to note into, and no panic.
-        note(Outcome::Recorded);
+        note(RequestOutcome::Recorded);
     }
 
     #[test]

@@ -218,13 +218,13 @@ where
             let status = response.status().as_u16();
             let outcome = match noted {
                 Some(noted) if status < 400 => noted,
-                _ => crate::metrics::Outcome::of_status(status),
+                _ => crate::metrics::RequestOutcome::of_status(status),
             };
             let code = (status >= 400)
                 .then(|| crate::metrics::refusal_code(response.body().as_ref()))
                 .flatten();
             let route = crate::metrics::route_dimension(route_key.as_deref());
-            let delivery = crate::metrics::Delivery {
+            let delivery = crate::metrics::CountedRequest {
                 provider: crate::metrics::provider_of_route(route),
                 route,
                 outcome,
@@ -332,7 +332,7 @@ mod tests {
     /// key and source IP; returns the line it printed.
     async fn measured_line(
         answer: fn() -> Result<lambda_http::Response<lambda_http::Body>, crate::http::ApiError>,
-        noted: Option<crate::metrics::Outcome>,
+        noted: Option<crate::metrics::RequestOutcome>,
     ) -> serde_json::Value {
         let mut request = ApiGatewayV2httpRequest::default();
         request.request_context.route_key = Some("POST /zonitel/calls".into());
@@ -397,7 +397,7 @@ mod tests {
                 &serde_json::json!({}),
             ))
         };
-        let duplicate = measured_line(ok, Some(crate::metrics::Outcome::Duplicate)).await;
+        let duplicate = measured_line(ok, Some(crate::metrics::RequestOutcome::Duplicate)).await;
         assert_eq!(duplicate["Duplicate"], 1);
         assert_eq!(duplicate["outcome"], "duplicate");
         assert!(duplicate.get("source_ip").is_none());

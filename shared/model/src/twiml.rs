@@ -10,9 +10,7 @@
 use crate::call_answer::CallAnswer;
 use crate::providers::twilio::signature::PublicBaseUrl;
 use crate::providers::twilio::Hook;
-use crate::voxml::{text_element, xml_chars};
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
-use quick_xml::Writer;
+use crate::voxml::{self, Verb};
 
 /// The media type of every TwiML answer.
 pub const CONTENT_TYPE: &str = "text/xml";
@@ -44,131 +42,20 @@ impl CallbackLinks {
     }
 }
 
-/// One instruction of a `<Response>`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verb {
-    Say(String),
-    /// Rings `numbers` at once; the first to answer takes the call. When
-    /// the dial ends Twilio requests `action` with `DialCallStatus`.
-    Dial {
-        numbers: Vec<String>,
-        timeout_s: u32,
-        action: String,
-    },
-    /// Records the caller after a beep, then requests `action` with the
-    /// recording.
-    Record {
-        action: String,
-        max_length_s: u32,
-    },
-    Hangup,
-}
-
-/// The TwiML document of an answer, its callbacks at `links`.
+/// The TwiML document of an answer, its callbacks at `links`: the same
+/// verbs as VoXML (`crate::voxml`), whose names are Twilio's.
 pub fn render_answer(answer: &CallAnswer, links: &CallbackLinks) -> String {
-    render(&verbs(answer, links))
+    voxml::render(&verbs(answer, links))
 }
 
 /// The empty `<Response/>`: inbound messages and status callbacks.
 pub fn empty_response() -> String {
-    render(&[])
+    voxml::render(&[])
 }
 
 /// The verbs that say an answer, in order.
 pub fn verbs(answer: &CallAnswer, links: &CallbackLinks) -> Vec<Verb> {
-    let say = |text: &Option<String>| -> Vec<Verb> {
-        text.iter().map(|t| Verb::Say(t.clone())).collect()
-    };
-    match answer {
-        CallAnswer::Nothing => Vec::new(),
-        CallAnswer::HangUp { message } => {
-            let mut verbs = say(message);
-            verbs.push(Verb::Hangup);
-            verbs
-        }
-        CallAnswer::Forward {
-            greeting,
-            numbers,
-            ring_timeout_s,
-        } => {
-            let mut verbs = say(greeting);
-            verbs.push(Verb::Dial {
-                numbers: numbers.clone(),
-                timeout_s: *ring_timeout_s,
-                action: links.dial.clone(),
-            });
-            verbs
-        }
-        CallAnswer::Voicemail {
-            greeting,
-            prompt,
-            max_length_s,
-        } => {
-            let mut verbs = say(greeting);
-            verbs.push(Verb::Say(prompt.clone()));
-            verbs.push(Verb::Record {
-                action: links.recording.clone(),
-                max_length_s: *max_length_s,
-            });
-            verbs
-        }
-    }
-}
-
-/// `<?xml ...?><Response>...</Response>` for these verbs (`<Response/>`
-/// when there are none).
-pub fn render(verbs: &[Verb]) -> String {
-    let mut writer = Writer::new(Vec::new());
-    // Writing into a Vec cannot fail; the results are checked by tests.
-    let _ = write_response(&mut writer, verbs);
-    String::from_utf8(writer.into_inner()).unwrap_or_default()
-}
-
-fn write_response(writer: &mut Writer<Vec<u8>>, verbs: &[Verb]) -> std::io::Result<()> {
-    writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    if verbs.is_empty() {
-        return writer.write_event(Event::Empty(BytesStart::new("Response")));
-    }
-    writer.write_event(Event::Start(BytesStart::new("Response")))?;
-    for verb in verbs {
-        match verb {
-            Verb::Say(text) => text_element(writer, BytesStart::new("Say"), text)?,
-            Verb::Dial {
-                numbers,
-                timeout_s,
-                action,
-            } => {
-                let timeout = timeout_s.to_string();
-                let action = xml_chars(action);
-                let dial = BytesStart::new("Dial").with_attributes([
-                    ("timeout", timeout.as_str()),
-                    ("action", action.as_str()),
-                    ("method", CALLBACK_METHOD),
-                ]);
-                writer.write_event(Event::Start(dial))?;
-                for number in numbers {
-                    text_element(writer, BytesStart::new("Number"), number)?;
-                }
-                writer.write_event(Event::End(BytesEnd::new("Dial")))?;
-            }
-            Verb::Record {
-                action,
-                max_length_s,
-            } => {
-                let max_length = max_length_s.to_string();
-                let action = xml_chars(action);
-                let record = BytesStart::new("Record").with_attributes([
-                    ("action", action.as_str()),
-                    ("method", CALLBACK_METHOD),
-                    ("maxLength", max_length.as_str()),
-                    ("playBeep", "true"),
-                ]);
-                writer.write_event(Event::Empty(record))?;
-            }
-            Verb::Hangup => writer.write_event(Event::Empty(BytesStart::new("Hangup")))?,
-        }
-    }
-    writer.write_event(Event::End(BytesEnd::new("Response")))
+    voxml::verbs_with(answer, &links.dial, &links.recording, CALLBACK_METHOD)
 }
 
 #[cfg(test)]

@@ -39,8 +39,26 @@ pub fn render_answer(answer: &CallAnswer, links: &CallbackLinks) -> String {
     render(&verbs(answer, links))
 }
 
-/// The verbs that say an answer, in order.
+/// The verbs that say an answer, in order, its callbacks at `links`.
 pub fn verbs(answer: &CallAnswer, links: &CallbackLinks) -> Vec<Verb> {
+    verbs_with(
+        answer,
+        &links.url(Hook::Dial),
+        &links.url(Hook::Recording),
+        &links.method,
+    )
+}
+
+/// The verbs that say an answer, in order: a `<Dial>` reports to
+/// `dial_action`, a `<Record>` to `recording_action`, both requested with
+/// `method`. TwiML is the same document with Twilio's own callbacks
+/// (`crate::twiml`).
+pub fn verbs_with(
+    answer: &CallAnswer,
+    dial_action: &str,
+    recording_action: &str,
+    method: &str,
+) -> Vec<Verb> {
     let say = |text: &Option<String>| text.iter().map(|t| Verb::Say(t.clone())).collect();
     match answer {
         CallAnswer::Nothing => Vec::new(),
@@ -58,8 +76,8 @@ pub fn verbs(answer: &CallAnswer, links: &CallbackLinks) -> Vec<Verb> {
             verbs.push(Verb::Dial {
                 numbers: numbers.clone(),
                 timeout_s: *ring_timeout_s,
-                action: links.url(Hook::Dial),
-                method: links.method.clone(),
+                action: dial_action.to_string(),
+                method: method.to_string(),
             });
             verbs
         }
@@ -71,8 +89,8 @@ pub fn verbs(answer: &CallAnswer, links: &CallbackLinks) -> Vec<Verb> {
             let mut verbs: Vec<Verb> = say(greeting);
             verbs.push(Verb::Say(prompt.clone()));
             verbs.push(Verb::Record {
-                action: links.url(Hook::Recording),
-                method: links.method.clone(),
+                action: recording_action.to_string(),
+                method: method.to_string(),
                 max_length_s: *max_length_s,
             });
             verbs

@@ -9,7 +9,9 @@
 
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
-use callhooks::alerts::delivery::{Clock, DeadLetters, Publisher, Replayed, Route, SendError};
+use callhooks::alerts::delivery::{
+    AlertDispatch, Clock, DeadLetters, Publisher, Replayed, SendError,
+};
 use callhooks::alerts::ledger::{ledger_key, AlertState, Claim, Ledger, LedgerEntry, LEASE};
 use callhooks::alerts::outgoing::{Outgoing, MAX_BODY_BYTES};
 use callhooks::alerts::stream::{handle, AlertStreamDeps, SnsPublisher, SqsDeadLetters};
@@ -984,14 +986,14 @@ async fn a_poison_alert_is_kept_failed_whole_and_replay_publishes_it_once() {
 
     // The operator's replay publishes it once, and says so.
     let deps = bench.deps().await;
-    let route = Route {
+    let dispatch = AlertDispatch {
         ledger: &deps.ledger,
         publisher: &deps.publisher,
         dead_letters: None::<&SqsDeadLetters>,
         clock: Clock::default(),
         deadline: None,
     };
-    let Replayed::Published(_, sns_message_id) = route.replay(&key, false).await.unwrap() else {
+    let Replayed::Published(_, sns_message_id) = dispatch.replay(&key, false).await.unwrap() else {
         panic!("not replayed");
     };
     let envelopes = bench.received();
@@ -1002,7 +1004,7 @@ async fn a_poison_alert_is_kept_failed_whole_and_replay_publishes_it_once() {
     assert_eq!(body["alert_id"], alert.alert_id());
     assert_eq!(attribute(&envelopes[0], "alert_id"), alert.alert_id());
     assert!(matches!(
-        route.replay(&key, false).await.unwrap(),
+        dispatch.replay(&key, false).await.unwrap(),
         Replayed::AlreadyPublished(_)
     ));
     assert_eq!(bench.received(), Vec::<Value>::new());
@@ -1015,7 +1017,7 @@ async fn a_poison_alert_is_kept_failed_whole_and_replay_publishes_it_once() {
     );
     // Sent once more on purpose.
     assert!(matches!(
-        route.replay(&key, true).await.unwrap(),
+        dispatch.replay(&key, true).await.unwrap(),
         Replayed::Published(..)
     ));
     assert_eq!(bench.received().len(), 1);

@@ -6,7 +6,7 @@
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use callhooks::alerts::{alert_for_record, Alert, AlertType};
 use callhooks::event::{CallStatus, Channel, Provider};
-use callhooks::routes::retell::{handle_with, Deps, Options};
+use callhooks::routes::retell::{handle_with, Options, RetellDeps};
 use callhooks::runtime::Deadline;
 use callhooks::signature::{sign, SigningKey, MAX_SKEW_MS};
 use callhooks::store::plan::Item;
@@ -26,8 +26,8 @@ fn at(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap()
 }
 
-fn deps(stack: &TestStack) -> Deps {
-    Deps {
+fn deps(stack: &TestStack) -> RetellDeps {
+    RetellDeps {
         store: stack.store(),
         key: SigningKey::new(Some(KEY)),
         retention_days: 30,
@@ -63,7 +63,7 @@ fn request(path: &str, body: &str, signed_ms: i64) -> lambda_http::Request {
 }
 
 /// Delivers `body` to `path` at `now_ms`, signed then.
-async fn post(deps: &Deps, path: &str, body: &str, now_ms: i64) -> (u16, Value) {
+async fn post(deps: &RetellDeps, path: &str, body: &str, now_ms: i64) -> (u16, Value) {
     answer(&handle_with(deps, &options(), request(path, body, now_ms), at(now_ms)).await)
 }
 

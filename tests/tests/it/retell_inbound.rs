@@ -2,7 +2,7 @@
 
 use callhooks::config::{parse_document, Contact, NumberConfig};
 use callhooks::event::{CallStatus, Channel, Provider};
-use callhooks::routes::retell::{handle, Deps};
+use callhooks::routes::retell::{handle, RetellDeps};
 use callhooks::runtime::Deadline;
 use callhooks::signature::{sign, SigningKey, MAX_SKEW_MS};
 use callhooks::store::Store;
@@ -29,8 +29,8 @@ fn inbound(from: &str, to: &str) -> String {
     json!({"event": "call_inbound", "call_inbound": {"agent_id": "agent_12345", "from_number": from, "to_number": to}}).to_string()
 }
 
-fn deps_with(store: Store, key: Option<&str>) -> Deps {
-    Deps {
+fn deps_with(store: Store, key: Option<&str>) -> RetellDeps {
+    RetellDeps {
         store: store.clone(),
         key: SigningKey::new(key),
         retention_days: 30,
@@ -70,7 +70,7 @@ async fn load_examples(stack: &TestStack) {
     stack.store().put_contact(&contact).await.unwrap();
 }
 
-async fn ask(deps: &Deps, body: &str, now_ms: i64) -> (u16, Value) {
+async fn ask(deps: &RetellDeps, body: &str, now_ms: i64) -> (u16, Value) {
     answer(&handle(deps, signed(body, now_ms), at(now_ms)).await)
 }
 
@@ -157,7 +157,7 @@ async fn signed_request_for_a_configured_number_gets_its_agent_and_the_callers_v
 #[tokio::test]
 async fn a_caller_seen_by_zonitel_is_greeted_by_the_name_it_gave() {
     let stack = TestStack::new().await;
-    let zonitel = callhooks_tests::zonitel_call::Deps {
+    let zonitel = callhooks::webhook::WebhookDeps {
         store: stack.store(),
         secret: callhooks::auth::SharedSecret::new(None),
         retention_days: 30,
@@ -647,7 +647,7 @@ async fn a_signed_request_replayed_minutes_later_is_recognized() {
 #[tokio::test]
 async fn caller_chosen_names_reach_the_prompt_only_when_plain() {
     let stack = TestStack::new().await;
-    let zonitel = callhooks_tests::zonitel_call::Deps {
+    let zonitel = callhooks::webhook::WebhookDeps {
         store: stack.store(),
         secret: callhooks::auth::SharedSecret::new(None),
         retention_days: 30,

@@ -127,7 +127,7 @@ async fn every_item_a_delivery_writes_carries_expires_at() {
     ok(r.status().as_u16(), "big salpre");
 
     // Voxtelesys: each hook (delivery guards).
-    let vox = callhooks::routes::voxtelesys::Deps {
+    let vox = callhooks::routes::voxtelesys::VoxtelesysDeps {
         store: deps.store.clone(),
         secret: deps.secret.clone(),
         retention_days: deps.retention_days,
@@ -149,7 +149,7 @@ async fn every_item_a_delivery_writes_carries_expires_at() {
     }
 
     // Retell: an inbound call (event, summary, retry guard).
-    let retell = callhooks::routes::retell::Deps {
+    let retell = callhooks::routes::retell::RetellDeps {
         store: deps.store.clone(),
         key: SigningKey::new(None),
         retention_days: deps.retention_days,

@@ -6,7 +6,8 @@ use callhooks::providers::salpre;
 use callhooks::runtime::Deadline;
 use callhooks::store::CallSummary;
 use callhooks::time::{self, Timestamp};
-use callhooks_tests::salpre_events::{handle, Deps};
+use callhooks::webhook::WebhookDeps;
+use callhooks_tests::salpre_events::handle;
 use callhooks_tests::{
     answer, api_request, assert_error, assert_kept, attr, base64_request, event_request, post_json,
     project_root, sdk_config_for, TestStack,
@@ -32,8 +33,8 @@ fn key_of(seconds: i64) -> String {
     time::to_key(Timestamp::from_second(seconds).unwrap())
 }
 
-fn deps(stack: &TestStack, token: Option<&str>) -> Deps {
-    Deps {
+fn deps(stack: &TestStack, token: Option<&str>) -> WebhookDeps {
+    WebhookDeps {
         store: stack.store(),
         secret: SharedSecret::new(token),
         retention_days: 30,
@@ -42,7 +43,7 @@ fn deps(stack: &TestStack, token: Option<&str>) -> Deps {
 }
 
 /// Delivers one body; returns the answer's status and JSON.
-async fn deliver(deps: &Deps, body: &str) -> (u16, serde_json::Value) {
+async fn deliver(deps: &WebhookDeps, body: &str) -> (u16, serde_json::Value) {
     answer(&handle(deps, post_json(PATH, body), now()).await)
 }
 
@@ -683,7 +684,7 @@ async fn bad_input_is_refused_only_for_size_and_otherwise_kept() {
 
 /// Delivers `body` twice: recorded, then a duplicate (a retry is stored
 /// once); returns the first answer.
-async fn deliver_twice(deps: &Deps, body: &str) -> serde_json::Value {
+async fn deliver_twice(deps: &WebhookDeps, body: &str) -> serde_json::Value {
     let (status, first) = deliver(deps, body).await;
     assert_eq!(
         (status, first["status"].as_str()),
@@ -966,7 +967,7 @@ async fn storage_stopped_answers_503_so_salpre_retries() {
     // Nothing listens on this port: connection refused on every attempt.
     let closed = callhooks_tests::closed_endpoint();
     let config = sdk_config_for(&closed, Deadline::FIVE_SECOND_PROVIDER).await;
-    let deps = Deps {
+    let deps = WebhookDeps {
         store: callhooks::store::Store::new(aws_sdk_dynamodb::Client::new(&config), "callhooks"),
         secret: SharedSecret::new(None),
         retention_days: 30,

@@ -113,8 +113,8 @@ fn retell_call_ended(call_id: &str, len: usize) -> (String, String) {
     (body, transcript)
 }
 
-fn retell_deps(store: Store) -> callhooks::routes::retell::Deps {
-    callhooks::routes::retell::Deps {
+fn retell_deps(store: Store) -> callhooks::routes::retell::RetellDeps {
+    callhooks::routes::retell::RetellDeps {
         store: store.clone(),
         key: SigningKey::new(Some(KEY)),
         retention_days: 30,
@@ -126,7 +126,7 @@ fn retell_deps(store: Store) -> callhooks::routes::retell::Deps {
 }
 
 async fn post_retell_event(
-    deps: &callhooks::routes::retell::Deps,
+    deps: &callhooks::routes::retell::RetellDeps,
     body: &str,
 ) -> (u16, serde_json::Value) {
     let signature = sign(KEY.as_bytes(), body.as_bytes(), T0_MS);
@@ -238,7 +238,7 @@ fn salpre_call_ended(call_id: u32, min_bytes: usize) -> (String, String) {
     (body, transcript)
 }
 
-fn salpre_deps(store: Store) -> callhooks_tests::salpre_events::Deps {
+fn salpre_deps(store: Store) -> callhooks::webhook::WebhookDeps {
     callhooks::webhook::WebhookDeps {
         store,
         secret: SharedSecret::new(None),
@@ -390,7 +390,7 @@ fn request(path: &str, headers: &[(&str, &str)], body: &[u8]) -> lambda_http::Re
     }
 }
 
-fn zonitel_deps(stack: &TestStack) -> callhooks_tests::zonitel_call::Deps {
+fn zonitel_deps(stack: &TestStack) -> callhooks::webhook::WebhookDeps {
     callhooks::webhook::WebhookDeps {
         store: stack.store(),
         secret: SharedSecret::new(None),

@@ -211,11 +211,11 @@ fn a_provider_whose_every_request_is_refused_pages_at_any_volume() {
     // The metrics lines carry Received and Refused by provider alone.
     let ids = callhooks::metrics::RequestIds::default();
     for outcome in [
-        callhooks::metrics::Outcome::Recorded,
-        callhooks::metrics::Outcome::Refused { status: 401 },
+        callhooks::metrics::RequestOutcome::Recorded,
+        callhooks::metrics::RequestOutcome::Refused { status: 401 },
     ] {
         let line = callhooks::metrics::traced_delivery_line(
-            &callhooks::metrics::Delivery {
+            &callhooks::metrics::CountedRequest {
                 provider: "zonitel",
                 route: "POST /zonitel/calls",
                 outcome,
@@ -240,7 +240,7 @@ fn a_provider_whose_every_request_is_refused_pages_at_any_volume() {
             .map(|m| m["Name"].as_str().unwrap())
             .collect();
         assert!(by_provider.contains(&"Received"), "{line}");
-        if let callhooks::metrics::Outcome::Refused { .. } = outcome {
+        if let callhooks::metrics::RequestOutcome::Refused { .. } = outcome {
             assert!(by_provider.contains(&"Refused"), "{line}");
         }
     }

@@ -4,7 +4,7 @@
 use callhooks::auth::SharedSecret;
 use callhooks::config::{parse_document, NumberConfig};
 use callhooks::event::{CallStatus, Channel, Provider};
-use callhooks::routes::voxtelesys::{handle, Deps};
+use callhooks::routes::voxtelesys::{handle, VoxtelesysDeps};
 use callhooks::runtime::Deadline;
 use callhooks::store::CallSummary;
 use callhooks::time::Timestamp;
@@ -26,8 +26,8 @@ fn at(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap()
 }
 
-fn deps(stack: &TestStack, token: Option<&str>) -> Deps {
-    Deps {
+fn deps(stack: &TestStack, token: Option<&str>) -> VoxtelesysDeps {
+    VoxtelesysDeps {
         store: stack.store(),
         secret: SharedSecret::new(token),
         retention_days: 30,
@@ -745,7 +745,7 @@ fn anomalies(item: &callhooks::store::plan::Item) -> Vec<String> {
 /// with the same answer, the retry writing nothing. Returns the answer.
 async fn deliver_twice(
     stack: &TestStack,
-    deps: &Deps,
+    deps: &VoxtelesysDeps,
     request: impl Fn() -> Request,
 ) -> Vec<String> {
     let first = handle(deps, request(), at(T0)).await;
@@ -949,7 +949,7 @@ async fn sample_event_files_are_accepted() {
 async fn storage_stopped_answers_a_live_call_and_503_for_a_status_in_time() {
     let closed = callhooks_tests::closed_endpoint();
     let config = sdk_config_for(&closed, Deadline::FIVE_SECOND_PROVIDER).await;
-    let deps = Deps {
+    let deps = VoxtelesysDeps {
         store: callhooks::store::Store::new(aws_sdk_dynamodb::Client::new(&config), "callhooks"),
         secret: SharedSecret::new(None),
         retention_days: 30,
@@ -994,7 +994,7 @@ async fn storage_stopped_answers_a_live_call_and_503_for_a_status_in_time() {
 }
 
 /// The VoXML answer to a ringing voice callback of call `sid` at `ms`.
-async fn ringing(deps: &Deps, sid: &str, ms: i64) -> Vec<String> {
+async fn ringing(deps: &VoxtelesysDeps, sid: &str, ms: i64) -> Vec<String> {
     let body = params(sid, "&CallStatus=ringing");
     voxml(&handle(deps, post_form("voice", &body), at(ms)).await)
 }
@@ -1007,11 +1007,11 @@ async fn configuration_is_kept_for_the_cache_time_only() {
     let stack = TestStack::new().await;
     configure(&stack, FORWARDING).await;
     let forwards_to = |answer: &[String], number: &str| answer.iter().any(|t| t == number);
-    let cached = Deps {
+    let cached = VoxtelesysDeps {
         config_cache: NumberConfigCache::new(Duration::from_secs(3_600)),
         ..deps(&stack, None)
     };
-    let uncached = Deps {
+    let uncached = VoxtelesysDeps {
         config_cache: NumberConfigCache::disabled(),
         ..deps(&stack, None)
     };

@@ -6,7 +6,8 @@ use callhooks::event::{CallStatus, Channel, Provider};
 use callhooks::phone::PhoneNumber;
 use callhooks::runtime::Deadline;
 use callhooks::time::Timestamp;
-use callhooks_tests::zonitel_call::{handle, Deps};
+use callhooks::webhook::WebhookDeps;
+use callhooks_tests::zonitel_call::handle;
 use callhooks_tests::{
     answer, api_request, assert_error, assert_kept, attr, base64_request, event_request, post_json,
     project_root, store_at, TestStack,
@@ -22,8 +23,8 @@ fn at(ms: i64) -> Timestamp {
 
 const T0: i64 = 1_795_449_082_000;
 
-fn deps(stack: &TestStack, token: Option<&str>) -> Deps {
-    Deps {
+fn deps(stack: &TestStack, token: Option<&str>) -> WebhookDeps {
+    WebhookDeps {
         store: stack.store(),
         secret: SharedSecret::new(token),
         retention_days: 30,
@@ -352,7 +353,7 @@ async fn sample_event_file_is_accepted() {
 /// Deadline: with DynamoDB unreachable or hanging, the answer is a 503 well
 /// inside Zonitel's 5 s, so Zonitel retries.
 async fn answer_with_storage_at(endpoint: &str) -> (u16, serde_json::Value, Duration) {
-    let deps = Deps {
+    let deps = WebhookDeps {
         store: store_at(endpoint, Deadline::FIVE_SECOND_PROVIDER).await,
         secret: SharedSecret::new(None),
         retention_days: 30,

@@ -7,7 +7,8 @@ use callhooks::providers::zonitel_sms::{INLINE_TEXT_BYTES, MAX_MESSAGE_TEXT_BYTE
 use callhooks::runtime::Deadline;
 use callhooks::store::SmsRecord;
 use callhooks::time::Timestamp;
-use callhooks_tests::zonitel_sms::{handle, Deps};
+use callhooks::webhook::WebhookDeps;
+use callhooks_tests::zonitel_sms::handle;
 use callhooks_tests::{
     answer, api_request, assert_error, assert_kept, attr, base64_request, event_request, post_json,
     project_root, store_at, TestStack,
@@ -27,8 +28,8 @@ fn at(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap()
 }
 
-fn deps(stack: &TestStack, token: Option<&str>) -> Deps {
-    Deps {
+fn deps(stack: &TestStack, token: Option<&str>) -> WebhookDeps {
+    WebhookDeps {
         store: stack.store(),
         secret: SharedSecret::new(token),
         retention_days: 30,
@@ -51,7 +52,7 @@ fn outbound(status: &str, message: &str) -> String {
     .to_string()
 }
 
-async fn post(deps: &Deps, body: &str, ms: i64) -> (u16, serde_json::Value) {
+async fn post(deps: &WebhookDeps, body: &str, ms: i64) -> (u16, serde_json::Value) {
     answer(&handle(deps, post_json(PATH, body), at(T0 + ms)).await)
 }
 
@@ -629,7 +630,7 @@ async fn sample_event_files_are_accepted() {
 /// Deadline: with DynamoDB unreachable or hanging, the answer is a 503 well
 /// inside Zonitel's 5 s, so Zonitel retries.
 async fn answer_with_storage_at(endpoint: &str) -> (u16, serde_json::Value, Duration) {
-    let deps = Deps {
+    let deps = WebhookDeps {
         store: store_at(endpoint, Deadline::FIVE_SECOND_PROVIDER).await,
         secret: SharedSecret::new(None),
         retention_days: 30,

@@ -85,7 +85,7 @@ pub struct NotYet(pub String);
 const ROOM_AFTER_WAIT: Duration = Duration::from_secs(15);
 
 /// Where an alert goes, and when this invocation must be done.
-pub struct Route<'a, P, D> {
+pub struct AlertDispatch<'a, P, D> {
     pub ledger: &'a Ledger,
     pub publisher: &'a P,
     /// `None`: failed alerts are kept in the ledger only.
@@ -96,7 +96,7 @@ pub struct Route<'a, P, D> {
     pub deadline: Option<Timestamp>,
 }
 
-impl<P: Publisher, D: DeadLetters> Route<'_, P, D> {
+impl<P: Publisher, D: DeadLetters> AlertDispatch<'_, P, D> {
     /// Publishes `alert` at most once through the ledger.
     pub async fn deliver(&self, alert: &Alert) -> Result<Delivered, NotYet> {
         let message = Outgoing::for_alert(alert);

@@ -10,7 +10,7 @@
 //! dead-letter queue whole. Only what can still change is retried: a
 //! publish with attempts left, a ledger or queue that did not answer.
 
-use super::delivery::{Clock, DeadLetters, Delivered, NotYet, Publisher, Route, SendError};
+use super::delivery::{AlertDispatch, Clock, DeadLetters, Delivered, NotYet, Publisher, SendError};
 use super::ledger::Ledger;
 use super::outgoing::Outgoing;
 use super::{alert_for_record, Alert};
@@ -216,14 +216,14 @@ pub async fn handle_record<P: Publisher, D: DeadLetters>(
         Err(malformed) => return unreadable(deps, record, &malformed.to_string()).await,
     };
     alert.line_label = line_label(deps, &alert).await;
-    let route = Route {
+    let dispatch = AlertDispatch {
         ledger: &deps.ledger,
         publisher: &deps.publisher,
         dead_letters: deps.dead_letters.as_ref(),
         clock: deps.clock,
         deadline,
     };
-    let delivered = route.deliver(&alert).await?;
+    let delivered = dispatch.deliver(&alert).await?;
     let id = loggable_id(&alert);
     match &delivered {
         Delivered::Published {

@@ -182,13 +182,13 @@ async fn write_within(
 }
 
 /// The metrics line counts each delivery by what became of it.
-impl From<Outcome> for crate::metrics::Outcome {
+impl From<Outcome> for crate::metrics::RequestOutcome {
     fn from(outcome: Outcome) -> Self {
         match outcome {
-            Outcome::Recorded => crate::metrics::Outcome::Recorded,
-            Outcome::Duplicate => crate::metrics::Outcome::Duplicate,
-            Outcome::Unrecognized => crate::metrics::Outcome::Unrecognized,
-            Outcome::Spilled => crate::metrics::Outcome::Spilled,
+            Outcome::Recorded => crate::metrics::RequestOutcome::Recorded,
+            Outcome::Duplicate => crate::metrics::RequestOutcome::Duplicate,
+            Outcome::Unrecognized => crate::metrics::RequestOutcome::Unrecognized,
+            Outcome::Spilled => crate::metrics::RequestOutcome::Spilled,
         }
     }
 }

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 pub const EVENTS_PATH: &str = "/retell/events";
 
 /// Built once per cold start and shared by every invocation.
-pub struct Deps {
+pub struct RetellDeps {
     /// For the inbound route: its SDK client gives up within `deadline`.
     pub store: Store,
     /// For call events, which Retell waits longer for: a client with
@@ -93,12 +93,12 @@ impl Options {
     }
 }
 
-pub async fn handle(deps: &Deps, req: Request, now: Timestamp) -> Response<Body> {
+pub async fn handle(deps: &RetellDeps, req: Request, now: Timestamp) -> Response<Body> {
     handle_with(deps, &Options::default(), req, now).await
 }
 
 pub async fn handle_with(
-    deps: &Deps,
+    deps: &RetellDeps,
     options: &Options,
     req: Request,
     now: Timestamp,
@@ -119,7 +119,7 @@ pub async fn handle_with(
 /// reads them), the method and the size are checked, through the same edge
 /// as every route; and, for a signed request, what names its signature.
 fn accept(
-    deps: &Deps,
+    deps: &RetellDeps,
     req: &Request,
     route: Route,
     now: Timestamp,
@@ -142,7 +142,7 @@ fn accept(
 }
 
 async fn handle_inbound(
-    deps: &Deps,
+    deps: &RetellDeps,
     options: &Options,
     req: &Request,
     now: Timestamp,
@@ -313,7 +313,7 @@ async fn handle_inbound(
 /// delivery (table, else spillway) and answered with an empty object; a 503
 /// only when neither kept it.
 async fn keep_unreadable(
-    deps: &Deps,
+    deps: &RetellDeps,
     store: &Store,
     budget: Duration,
     delivery: &ingest::Delivery,
@@ -339,7 +339,7 @@ async fn keep_unreadable(
 }
 
 async fn handle_event(
-    deps: &Deps,
+    deps: &RetellDeps,
     options: &Options,
     req: &Request,
     now: Timestamp,

@@ -31,7 +31,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use std::time::Instant;
 
 /// Built once per cold start and shared by every invocation.
-pub struct Deps {
+pub struct VoxtelesysDeps {
     pub store: Store,
     pub secret: SharedSecret,
     pub retention_days: u32,
@@ -46,7 +46,7 @@ pub struct Deps {
     pub fallback: Option<VoxtelesysConfig>,
 }
 
-impl Deps {
+impl VoxtelesysDeps {
     /// The default message from the environment, else the built-in one.
     pub fn default_message_from_env() -> String {
         std::env::var("VOXTELESYS_DEFAULT_MESSAGE")
@@ -88,12 +88,12 @@ pub fn fallback(forward: &str, voicemail: bool) -> Result<Option<VoxtelesysConfi
     }))
 }
 
-pub async fn handle(deps: &Deps, req: Request, now: Timestamp) -> Response<Body> {
+pub async fn handle(deps: &VoxtelesysDeps, req: Request, now: Timestamp) -> Response<Body> {
     respond(handle_hook(deps, &req, now).await)
 }
 
 async fn handle_hook(
-    deps: &Deps,
+    deps: &VoxtelesysDeps,
     req: &Request,
     now: Timestamp,
 ) -> Result<Response<Body>, ApiError> {
@@ -176,7 +176,7 @@ fn unknown_hook(path: &str) -> ApiError {
 }
 
 /// Access pattern 5 within the deadline (see [`configured_answer_source`]).
-async fn number_config(deps: &Deps, number: &PhoneNumber) -> Option<NumberConfig> {
+async fn number_config(deps: &VoxtelesysDeps, number: &PhoneNumber) -> Option<NumberConfig> {
     configured_answer_source(
         &deps.store,
         &deps.config_cache,

@@ -32,11 +32,11 @@ pub enum WriteOutcome {
 }
 
 /// The metrics line counts a write by what became of it.
-impl From<WriteOutcome> for crate::metrics::Outcome {
+impl From<WriteOutcome> for crate::metrics::RequestOutcome {
     fn from(outcome: WriteOutcome) -> Self {
         match outcome {
-            WriteOutcome::Recorded => crate::metrics::Outcome::Recorded,
-            WriteOutcome::Duplicate => crate::metrics::Outcome::Duplicate,
+            WriteOutcome::Recorded => crate::metrics::RequestOutcome::Recorded,
+            WriteOutcome::Duplicate => crate::metrics::RequestOutcome::Duplicate,
         }
     }
 }

@@ -18,7 +18,7 @@
 //!   into that record's partition and the call reads as one from ringing to
 //!   analysis; not found (outbound and web calls, numbers without the
 //!   inbound webhook), into the partition of Retell's own call id.
-//! * Outcome on the summary (each set once, so the summary never moves
+//! * CallOutcome on the summary (each set once, so the summary never moves
 //!   back): `answered_at` (the agent connected), `ended_at`, `duration_ms`,
 //!   `disconnection_reason`, `recording_url`; from `call_analyzed`
 //!   `call_summary`, `user_sentiment`, `call_successful`, `in_voicemail`,
@@ -387,7 +387,7 @@ pub fn choose_record<'c>(
 /// What a call's events say about it, for the alert rules (see
 /// `docs/providers/retell.md`, "Alert rules").
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Outcome {
+pub struct CallOutcome {
     /// `call_error`: the reason, in words.
     pub failure: Option<String>,
     /// `missed_call`: the detail (the recording of a voicemail, else why).
@@ -403,11 +403,11 @@ pub struct Outcome {
 ///   `call_analysis.in_voicemail`), with the recording as detail; a caller
 ///   who hung up (`user_hangup`) before anyone spoke (a final event whose
 ///   transcript is empty).
-pub fn outcome(event: &CallEvent) -> Outcome {
+pub fn outcome(event: &CallEvent) -> CallOutcome {
     let reason = event.disconnection_reason.as_deref().unwrap_or("");
     let inbound = event.direction == Some(Direction::Inbound);
     if reason.starts_with("error_") || ERROR_REASONS.contains(&reason) {
-        return Outcome {
+        return CallOutcome {
             failure: Some(format!("disconnected: {reason}")),
             missed: None,
         };
@@ -422,13 +422,13 @@ pub fn outcome(event: &CallEvent) -> Outcome {
         } else {
             reason
         };
-        return Outcome {
+        return CallOutcome {
             failure: Some(format!("never connected ({why})")),
             missed: None,
         };
     }
     if !inbound {
-        return Outcome::default();
+        return CallOutcome::default();
     }
     let missed = if event.event == "transfer_cancelled" {
         Some(match &event.transfer_destination {
@@ -449,7 +449,7 @@ pub fn outcome(event: &CallEvent) -> Outcome {
     } else {
         None
     };
-    Outcome {
+    CallOutcome {
         failure: None,
         missed,
     }
@@ -765,7 +765,7 @@ mod tests {
         let event = parse(ended("agent_hangup", "Agent: Hi\nUser: Bye"));
         assert_eq!(event.start, Some(at(T)));
         assert_eq!(event.spoke, Some(true));
-        assert_eq!(outcome(&event), Outcome::default(), "a good call");
+        assert_eq!(outcome(&event), CallOutcome::default(), "a good call");
         let identity = Identity::Digest("0123456789abcdef0123456789abcdef".into());
         let stored = call_event(
             &event,
@@ -826,7 +826,7 @@ mod tests {
         assert_eq!(set["user_sentiment"], s("Positive"));
         assert_eq!(set["call_successful"], AttributeValue::Bool(true));
         assert_eq!(set["custom_analysis"], s(r#"{"party_size":4}"#));
-        assert_eq!(outcome(&event), Outcome::default());
+        assert_eq!(outcome(&event), CallOutcome::default());
     }
 
     #[test]
@@ -874,7 +874,7 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("transcript");
-        assert_eq!(outcome(&parse(started)), Outcome::default());
+        assert_eq!(outcome(&parse(started)), CallOutcome::default());
     }
 
     #[test]

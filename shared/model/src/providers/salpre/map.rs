@@ -1,8 +1,8 @@
-//! From a read [`Delivery`] to the normalized event and its write plan.
+//! From a read [`SalpreDelivery`] to the normalized event and its write plan.
 
 use super::transcript::line_time_key;
 use super::{
-    parse_delivery, CallInfo, Delivery, FinalTurn, Payload, EARLIEST_TIMESTAMP_UTC,
+    parse_delivery, CallInfo, FinalTurn, Payload, SalpreDelivery, EARLIEST_TIMESTAMP_UTC,
     ERROR_WITHOUT_CALL_PREFIX, MAX_FUTURE_SKEW_S, TRANSCRIPT_POINTER, TRANSCRIPT_POINTER_ATTR,
 };
 use crate::event::{Channel, Event, Provider};
@@ -34,7 +34,7 @@ pub fn read(body: &[u8], received_at: Timestamp, retention_days: u32) -> Result<
 /// Normalizes a delivery and builds its write plan. Never refuses: what it
 /// cannot place is kept under the provider's partition.
 pub fn map_delivery(
-    delivery: &Delivery,
+    delivery: &SalpreDelivery,
     raw: &str,
     received_at: Timestamp,
     retention_days: u32,

@@ -141,7 +141,7 @@ pub struct CallInfo {
 
 /// One delivery, read.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Delivery {
+pub struct SalpreDelivery {
     pub event_type: String,
     /// `None`: missing or unreadable; the received time stands in.
     pub occurred_at: Option<Timestamp>,
@@ -153,7 +153,7 @@ pub struct Delivery {
     pub anomalies: Vec<String>,
 }
 
-impl Delivery {
+impl SalpreDelivery {
     pub fn is_known(&self) -> bool {
         !matches!(self.payload, Payload::Unknown)
     }

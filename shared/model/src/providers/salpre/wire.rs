@@ -1,10 +1,10 @@
-//! Reading a Salpre body tolerantly: from bytes to a [`Delivery`], every
+//! Reading a Salpre body tolerantly: from bytes to a [`SalpreDelivery`], every
 //! field that cannot be read left out and named as an anomaly. Refused
 //! (`Err`) only when there is nothing to go on: not a JSON object, or no
 //! usable `event_type`.
 
 use super::{
-    CallInfo, Delivery, FinalTurn, Payload, Phase, MAX_CALL_ID_CHARS, MAX_EVENT_TYPE_CHARS,
+    CallInfo, FinalTurn, Payload, Phase, SalpreDelivery, MAX_CALL_ID_CHARS, MAX_EVENT_TYPE_CHARS,
     MAX_LABEL_CHARS,
 };
 use crate::event::Direction;
@@ -20,7 +20,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 const MILLISECONDS_FROM: i64 = 100_000_000_000;
 
 /// Reads a body; refuses only what cannot be any Salpre event.
-pub fn parse_delivery(body: &[u8]) -> Result<Delivery, ReadError> {
+pub fn parse_delivery(body: &[u8]) -> Result<SalpreDelivery, ReadError> {
     let mut anomalies = Vec::new();
     let body = match body.strip_prefix(BOM) {
         Some(rest) => {
@@ -85,7 +85,7 @@ pub fn parse_delivery(body: &[u8]) -> Result<Delivery, ReadError> {
             Payload::Unknown
         }
     };
-    Ok(Delivery {
+    Ok(SalpreDelivery {
         event_type,
         occurred_at,
         is_test,
