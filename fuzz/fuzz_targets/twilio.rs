@@ -17,7 +17,8 @@ use callhooks::providers::twilio::signature::{
     SIGNATURE_HEADER,
 };
 use callhooks::providers::twilio::{self as twilio, Hook, Inbound};
-use callhooks::twiml::{self, CallbackLinks, Verb};
+use callhooks::twiml::{self, CallbackLinks};
+use callhooks::voxml::Verb;
 use callhooks_fuzz::{
     check, check_event, check_plan, check_refusal, now, sample_config, RETENTION_DAYS,
 };
