@@ -384,7 +384,7 @@ async fn table_never_answering_spills_in_time_and_the_providers_retry_is_not_dou
 }
 
 #[tokio::test]
-async fn table_and_queue_both_down_answers_503_and_a_live_call_still_hears_voxml() {
+async fn table_and_queue_both_down_answers_503_and_a_live_call_still_hears_call_control() {
     let stack = TestStack::new().await;
     let refused = closed_endpoint();
     let dead_queue = Spillway::new(

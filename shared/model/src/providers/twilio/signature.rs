@@ -32,7 +32,7 @@ pub const BODY_SHA256_PARAM: &str = "bodySHA256";
 /// HMAC-SHA1 is 20 bytes.
 const SIGNATURE_BYTES: usize = 20;
 
-/// Why a request's signature was refused. Every variant is a 403 to the
+/// Why a request's signature was refused. Every variant is a 401 to the
 /// sender; the variant says which check failed, for the logs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
