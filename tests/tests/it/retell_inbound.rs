@@ -187,6 +187,47 @@ async fn a_caller_seen_by_zonitel_is_greeted_by_the_name_it_gave() {
 }
 
 #[tokio::test]
+async fn a_caller_seen_by_twilio_is_greeted_by_its_caller_id_name() {
+    let stack = TestStack::new().await;
+    let twilio = callhooks::routes::twilio::TwilioDeps {
+        store: stack.store(),
+        token: callhooks::providers::twilio::signature::AuthToken::new(None),
+        public_base: None,
+        retention_days: 30,
+        deadline: Deadline::FIVE_SECOND_PROVIDER,
+        config_cache: callhooks::config_cache::NumberConfigCache::new(
+            std::time::Duration::from_secs(30),
+        ),
+        default_message: "Sorry.".into(),
+        fallback: None,
+    };
+    let form = "CallSid=CA-name-1&AccountSid=AC1&From=%2B14155552671&To=%2B18339664835\
+                &CallStatus=ringing&Direction=inbound&CallerName=ANN+SMITH";
+    let request = api_request(
+        "POST",
+        "/twilio/voice",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(form),
+        false,
+    );
+    let response = callhooks::routes::twilio::handle(&twilio, request, at(T0)).await;
+    assert_eq!(response.status(), 200);
+
+    let deps = deps_with(stack.store(), Some(KEY));
+    let later = T0 + 3_600_000;
+    let (status, reply) = ask(&deps, &inbound("+14155552671", "+12137771235"), later).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        reply["call_inbound"]["dynamic_variables"]["caller_name"], "ANN SMITH",
+        "{reply}"
+    );
+    assert_eq!(
+        reply["call_inbound"]["dynamic_variables"]["previous_call_count"],
+        "1"
+    );
+}
+
+#[tokio::test]
 async fn a_retried_request_gets_the_same_answer_and_is_recorded_once() {
     let stack = TestStack::new().await;
     load_examples(&stack).await;
