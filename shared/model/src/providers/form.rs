@@ -5,6 +5,7 @@
 //! and the small value helpers both readers use (statuses, key parts,
 //! seconds).
 
+use crate::event::Direction;
 use crate::phone::PhoneNumber;
 use crate::providers::ReadError;
 use crate::store::plan::is_storable_number;
@@ -159,6 +160,63 @@ pub fn key_part(value: &str, field: &str, max_chars: usize, anomalies: &mut Vec<
     format!("h-{}", hex::encode(&Sha256::digest(value.as_bytes())[..8]))
 }
 
+/// A call's id (`CallSid`), trimmed: what ties a callback to its call, so
+/// refused when missing, empty, not printable ASCII without spaces, or
+/// longer than `max_chars` (it becomes part of keys).
+pub fn call_sid(value: Option<&str>, max_chars: usize) -> Result<String, ReadError> {
+    let call_sid = match value.map(str::trim) {
+        Some(v) if !v.is_empty() => v.to_string(),
+        Some(_) => return Err(ReadError::field("CallSid", "is empty")),
+        None => return Err(ReadError::field("CallSid", "is missing")),
+    };
+    if call_sid.chars().any(|c| !c.is_ascii_graphic()) || call_sid.len() > max_chars {
+        return Err(ReadError::field(
+            "CallSid",
+            format!("must be printable ASCII without spaces, at most {max_chars} characters"),
+        ));
+    }
+    Ok(call_sid)
+}
+
+/// `CallerName`, trimmed, when it is there; one longer than `max_chars` is
+/// no name (named, and kept in the raw payload only).
+pub fn caller_name(
+    value: Option<&str>,
+    max_chars: usize,
+    anomalies: &mut Vec<String>,
+) -> Option<String> {
+    match value.map(str::trim).filter(|name| !name.is_empty()) {
+        Some(name) if name.chars().count() > max_chars => {
+            anomalies.push(format!(
+                "CallerName: longer than {max_chars} characters; kept in the raw payload only"
+            ));
+            None
+        }
+        other => other.map(str::to_string),
+    }
+}
+
+/// A call's `Direction` (`inbound`, `outbound-api`, `outbound-dial`...).
+/// The voice hook is, by definition, an incoming call asking what to do:
+/// there (`is_voice_hook`) a missing or unknown direction reads inbound.
+/// An unknown one is named.
+pub fn call_direction(
+    value: Option<&str>,
+    is_voice_hook: bool,
+    anomalies: &mut Vec<String>,
+) -> Option<Direction> {
+    match normalized(value).as_str() {
+        "inbound" => Some(Direction::Inbound),
+        d if d.starts_with("outbound") => Some(Direction::Outbound),
+        "" => is_voice_hook.then_some(Direction::Inbound),
+        other => {
+            let shown: String = other.chars().take(40).collect();
+            anomalies.push(format!("Direction: {shown:?} is not a known direction"));
+            is_voice_hook.then_some(Direction::Inbound)
+        }
+    }
+}
+
 /// A status as matched: trimmed and lower-case (stored as it came).
 pub fn normalized(value: Option<&str>) -> String {
     value.unwrap_or("").trim().to_ascii_lowercase()
@@ -179,6 +237,54 @@ pub fn seconds(value: Option<&str>) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_sid_is_required_printable_and_bounded() {
+        assert_eq!(call_sid(Some(" CA1 "), 128).unwrap(), "CA1");
+        for bad in [None, Some("  "), Some("CA 1"), Some("CA\u{e9}")] {
+            assert_eq!(
+                call_sid(bad, 128).unwrap_err().field.as_deref(),
+                Some("CallSid")
+            );
+        }
+        assert!(call_sid(Some(&"C".repeat(129)), 128).is_err());
+    }
+
+    #[test]
+    fn a_caller_name_is_trimmed_and_bounded_and_a_direction_read_around() {
+        let mut anomalies = Vec::new();
+        assert_eq!(
+            caller_name(Some(" Ann "), 256, &mut anomalies).as_deref(),
+            Some("Ann")
+        );
+        assert_eq!(caller_name(Some("  "), 256, &mut anomalies), None);
+        assert!(anomalies.is_empty());
+        assert_eq!(
+            caller_name(Some(&"a".repeat(257)), 256, &mut anomalies),
+            None
+        );
+        assert_eq!(anomalies.len(), 1);
+        let mut anomalies = Vec::new();
+        assert_eq!(
+            call_direction(Some("outbound-dial"), false, &mut anomalies),
+            Some(Direction::Outbound)
+        );
+        assert_eq!(
+            call_direction(None, true, &mut anomalies),
+            Some(Direction::Inbound)
+        );
+        assert_eq!(call_direction(None, false, &mut anomalies), None);
+        assert!(anomalies.is_empty());
+        assert_eq!(
+            call_direction(Some("sideways"), true, &mut anomalies),
+            Some(Direction::Inbound)
+        );
+        assert_eq!(
+            call_direction(Some("sideways"), false, &mut anomalies),
+            None
+        );
+        assert_eq!(anomalies.len(), 2);
+    }
 
     #[test]
     fn a_repeated_name_is_read_as_its_first_value_and_named() {

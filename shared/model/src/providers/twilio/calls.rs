@@ -98,17 +98,7 @@ pub fn read_call(
     received_at: Timestamp,
     mut anomalies: Vec<String>,
 ) -> Result<Event, ReadError> {
-    let call_sid = match form.get("CallSid").map(str::trim) {
-        Some(v) if !v.is_empty() => v.to_string(),
-        Some(_) => return Err(ReadError::field("CallSid", "is empty")),
-        None => return Err(ReadError::field("CallSid", "is missing")),
-    };
-    if call_sid.chars().any(|c| !c.is_ascii_graphic()) || call_sid.len() > MAX_TOKEN_CHARS {
-        return Err(ReadError::field(
-            "CallSid",
-            format!("must be printable ASCII without spaces, at most {MAX_TOKEN_CHARS} characters"),
-        ));
-    }
+    let call_sid = form::call_sid(form.get("CallSid"), MAX_TOKEN_CHARS)?;
     anomalies.extend(
         form.repeated
             .iter()
@@ -124,15 +114,11 @@ pub fn read_call(
             anomalies.push(format!("{field}: not a number of seconds; kept as text"));
         }
     }
-    let caller_name = match form.present("CallerName") {
-        Some(name) if name.chars().count() > MAX_CALLER_NAME_CHARS => {
-            anomalies.push(format!(
-                "CallerName: longer than {MAX_CALLER_NAME_CHARS} characters; kept in the raw payload only"
-            ));
-            None
-        }
-        other => other.map(str::to_string),
-    };
+    let caller_name = form::caller_name(
+        form.get("CallerName"),
+        MAX_CALLER_NAME_CHARS,
+        &mut anomalies,
+    );
     let outcome = |field: &str, anomalies: &mut Vec<String>| match form.present(field) {
         Some(v) => key_part(v, field, anomalies),
         None => {
@@ -170,19 +156,9 @@ pub fn read_call(
             )))
         }
     };
-    let direction = match normalized(form.get("Direction")).as_str() {
-        "inbound" => Some(Direction::Inbound),
-        // outbound-api, outbound-dial
-        d if d.starts_with("outbound") => Some(Direction::Outbound),
-        // The voice URL is, by definition, an incoming call asking what to do.
-        "" if hook == Hook::Voice => Some(Direction::Inbound),
-        "" => None,
-        other => {
-            let shown: String = other.chars().take(40).collect();
-            anomalies.push(format!("Direction: {shown:?} is not a known direction"));
-            (hook == Hook::Voice).then_some(Direction::Inbound)
-        }
-    };
+    // outbound-api, outbound-dial: outbound.
+    let direction =
+        form::call_direction(form.get("Direction"), hook == Hook::Voice, &mut anomalies);
     Ok(Event {
         provider: Provider::Twilio,
         channel: Channel::Call,

@@ -109,17 +109,7 @@ pub fn parse_callback(
     raw: &str,
     received_at: Timestamp,
 ) -> Result<Callback, ReadError> {
-    let call_sid = match params.call_sid.as_deref().map(str::trim) {
-        Some(v) if !v.is_empty() => v.to_string(),
-        Some(_) => return Err(ReadError::field("CallSid", "is empty")),
-        None => return Err(ReadError::field("CallSid", "is missing")),
-    };
-    if call_sid.chars().any(|c| !c.is_ascii_graphic()) || call_sid.len() > MAX_TOKEN_CHARS {
-        return Err(ReadError::field(
-            "CallSid",
-            format!("must be printable ASCII without spaces, at most {MAX_TOKEN_CHARS} characters"),
-        ));
-    }
+    let call_sid = form::call_sid(params.call_sid.as_deref(), MAX_TOKEN_CHARS)?;
     let mut anomalies: Vec<String> = params
         .repeated
         .iter()
@@ -135,16 +125,11 @@ pub fn parse_callback(
             anomalies.push(format!("{field}: not a number of seconds; kept as text"));
         }
     }
-    let caller_name = match params.caller_name.as_deref().map(str::trim) {
-        Some(name) if name.chars().count() > MAX_CALLER_NAME_CHARS => {
-            anomalies.push(format!(
-                "CallerName: longer than {MAX_CALLER_NAME_CHARS} characters; kept in the raw payload only"
-            ));
-            None
-        }
-        Some(name) if !name.is_empty() => Some(name.to_string()),
-        _ => None,
-    };
+    let caller_name = form::caller_name(
+        params.caller_name.as_deref(),
+        MAX_CALLER_NAME_CHARS,
+        &mut anomalies,
+    );
     let outcome =
         |field: &str, value: &Option<String>, anomalies: &mut Vec<String>| match present(value) {
             Some(v) => key_part(v, field, anomalies),
@@ -179,18 +164,11 @@ pub fn parse_callback(
             )
         }
     };
-    let direction = match normalized(params.direction.as_deref()).as_str() {
-        "inbound" => Some(Direction::Inbound),
-        d if d.starts_with("outbound") => Some(Direction::Outbound),
-        // The voice hook is, by definition, an incoming call asking what to do.
-        "" if hook == Hook::Voice => Some(Direction::Inbound),
-        "" => None,
-        other => {
-            let shown: String = other.chars().take(40).collect();
-            anomalies.push(format!("Direction: {shown:?} is not a known direction"));
-            (hook == Hook::Voice).then_some(Direction::Inbound)
-        }
-    };
+    let direction = form::call_direction(
+        params.direction.as_deref(),
+        hook == Hook::Voice,
+        &mut anomalies,
+    );
     let vars = params.vars.as_deref().map(Vars::parse);
     let event = Event {
         provider: Provider::Voxtelesys,
